@@ -1,0 +1,90 @@
+"""The bundled example fleet as a throwaway git repository (`plan --demo`).
+
+Builds a repository from `planner/demo/fleet/repo`, commits it, applies the sample change
+from `planner/demo/fleet/change` and commits again, in a temporary folder that is removed
+afterwards. Git runs with a fixed identity and dates and without the user's configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+FLEET = resources.files("planner.demo") / "fleet"
+
+
+@dataclass(frozen=True)
+class DemoRepo:
+    path: Path
+    base: str
+    head: str
+
+
+def _git(repo: Path, *args: str, date: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_DATE=date,
+        GIT_COMMITTER_DATE=date,
+    )
+    config = [
+        "-c",
+        "user.name=Fleet Author",
+        "-c",
+        "user.email=fleet@example.com",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "core.hooksPath=/dev/null",
+    ]
+    proc = subprocess.run(
+        ["git", *config, *args], cwd=repo, env=env, capture_output=True, text=True, check=True
+    )
+    return proc.stdout.strip()
+
+
+def _copy(source: Path, dest: Path) -> None:
+    for item in sorted(source.rglob("*")):
+        target = dest / item.relative_to(source)
+        if item.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(item, target)
+
+
+def build(dest: Path) -> DemoRepo:
+    """Create the demo repository at `dest` (two commits: base and the sample change)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with resources.as_file(FLEET) as fleet:
+        _git(dest, "init", "-q", "-b", "main", date="2026-01-01T00:00:00+00:00")
+        _copy(Path(fleet) / "repo", dest)
+        _git(dest, "add", "-A", date="2026-01-01T00:00:00+00:00")
+        _git(dest, "commit", "-q", "-m", "Fleet as it runs today", date="2026-01-01T00:00:00+00:00")
+        base = _git(dest, "rev-parse", "HEAD", date="2026-01-01T00:00:00+00:00")
+        _copy(Path(fleet) / "change", dest)
+        _git(dest, "add", "-A", date="2026-01-02T00:00:00+00:00")
+        _git(
+            dest,
+            "commit",
+            "-q",
+            "-m",
+            "Scrape the monitoring namespace",
+            date="2026-01-02T00:00:00+00:00",
+        )
+        head = _git(dest, "rev-parse", "HEAD", date="2026-01-02T00:00:00+00:00")
+    return DemoRepo(dest, base, head)
+
+
+@contextmanager
+def demo_repo() -> Iterator[DemoRepo]:
+    with tempfile.TemporaryDirectory(prefix="wave-planner-demo-") as tmp:
+        yield build(Path(tmp) / "fleet-config")

@@ -1,0 +1,203 @@
+"""Files on disk: reading inputs, and writing generated files atomically.
+
+Owns the rules for what the planner writes: every file is rendered in memory first and
+replaced atomically (write to a temporary file in the same folder, fsync, rename), so an
+interruption never leaves a half-written file; a manifest (`.wave-planner-manifest.json`)
+lists the files the planner generated, so it never touches or deletes a file it did not
+write; `check_tree` compares without writing (for `--check`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner import snapshot as snap_mod
+from planner.errors import UserError
+
+MANIFEST = ".wave-planner-manifest.json"
+
+
+def read_input(path: Path, option: str) -> bytes:
+    """Bytes of a user-given file, or a UserError naming the option."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError.single(f"{path} does not exist", key=option) from None
+    except IsADirectoryError:
+        raise UserError.single(f"{path} is a folder, not a file", key=option) from None
+    except OSError as exc:
+        raise UserError.single(f"cannot read {path}: {exc.strerror}", key=option) from None
+
+
+def read_yaml_inputs(path: Path, option: str) -> dict[str, bytes]:
+    """A file, or every *.yaml/*.yml file below a folder (sorted), keyed by display path."""
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not found:
+            raise UserError.single(f"{path} holds no YAML files", key=option)
+        return {str(p): read_input(p, option) for p in found}
+    return {str(path): read_input(path, option)}
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so readers see the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class TreeDiff:
+    """How a folder differs from what the planner would generate."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"missing: {p}" for p in self.added]
+            + [f"differs: {p}" for p in self.changed]
+            + [f"stale:   {p}" for p in self.removed]
+        )
+
+
+def _manifest(out: Path) -> list[str]:
+    try:
+        data = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return []
+    files = data.get("files") if isinstance(data, dict) else None
+    return [f for f in files or [] if isinstance(f, str)]
+
+
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
+
+
+def check_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
+    """Compare generated `files` with `out` (files the planner did not generate are ignored)."""
+    _check_out_dir(out)
+    added, changed = [], []
+    for rel, data in sorted(files.items()):
+        target = out / rel
+        if not target.is_file():
+            added.append(rel)
+        elif target.read_bytes() != data:
+            changed.append(rel)
+    removed = sorted(set(_manifest(out)) - set(files))
+    removed = [r for r in removed if (out / r).exists()]
+    return TreeDiff(tuple(added), tuple(changed), tuple(removed))
+
+
+def write_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
+    """Write generated files atomically; delete only stale files this tool generated."""
+    _check_out_dir(out)
+    for rel in files:
+        if snap_mod.escapes(snap_mod.normalize(rel)) or rel.startswith("/"):
+            raise ValueError(f"generated path {rel!r} leaves the output folder")
+    diff = check_tree(out, files)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".{MANIFEST}.probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError.single(
+            f"cannot write to {out}: {exc.strerror}", key="--out", fix="pass a writable folder"
+        ) from None
+    for rel in (*diff.added, *diff.changed):
+        atomic_write(out / rel, files[rel])
+    for rel in diff.removed:
+        (out / rel).unlink(missing_ok=True)
+        _prune_empty(out, (out / rel).parent)
+    manifest = {"generated_by": "wave-planner", "files": sorted(files)}
+    atomic_write(out / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    return diff
+
+
+def _prune_empty(out: Path, folder: Path) -> None:
+    while folder != out and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+class DirectorySnapshot:
+    """Files of a folder on disk: a working tree, or a plain folder outside any repository."""
+
+    def __init__(self, root: Path, paths: Iterable[str] | None = None) -> None:
+        self.root = root
+        self._files: set[str] = set()
+        self._links: dict[str, str] = {}
+        for rel in _walk(root) if paths is None else paths:
+            full = root / rel
+            if full.is_symlink():
+                self._links[rel] = os.readlink(full)
+            elif full.is_file():
+                self._files.add(rel)
+        self._index = snap_mod.DirectoryIndex(self._files | set(self._links))
+
+    @property
+    def revision(self) -> str:
+        return "worktree"
+
+    def files(self) -> Iterable[str]:
+        return iter(self._files)
+
+    def exists(self, path: str) -> bool:
+        return path in self._files or path in self._index.dirs
+
+    def is_dir(self, path: str) -> bool:
+        return path in self._index.dirs
+
+    def read(self, path: str) -> bytes | None:
+        if path not in self._files:
+            return None
+        try:
+            return (self.root / path).read_bytes()
+        except OSError:
+            return None
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, bytes]:
+        return {p: data for p in paths if (data := self.read(p)) is not None}
+
+    def blob_id(self, path: str) -> str | None:
+        return None
+
+    def symlink_target(self, path: str) -> str | None:
+        return self._links.get(path)
+
+    def resolve(self, path: str) -> tuple[str | None, tuple[str, ...]]:
+        if not self._links:
+            return path, ()
+        return snap_mod.resolve_links(path, self._links.get)
+
+    def list_dir(self, path: str) -> tuple[list[str], list[str]]:
+        subdirs, files = self._index.list_dir(path)
+        return subdirs, [f for f in files if f not in self._links]
+
+
+def _walk(root: Path) -> Iterable[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        for name in filenames:
+            yield (Path(dirpath) / name).relative_to(root).as_posix()

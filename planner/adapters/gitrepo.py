@@ -1,0 +1,326 @@
+"""Git access: revisions, the change between two of them, and snapshots of their files.
+
+gitpython opens the repository and resolves revisions; file contents are read straight
+from git objects (`ls-tree` once per revision, blobs through one `git cat-file --batch`
+process per bulk read), so no checkout is ever needed and nothing in the repository is
+executed (no hooks, no diff drivers, no textconv). Errors a user can fix (not a repository,
+an unknown revision, a shallow clone missing the base) become `UserError`s that say how.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner import snapshot as snap_mod
+from planner.adapters.files import DirectorySnapshot
+from planner.changes import Change, ChangeSet, ChangeStatus
+from planner.errors import UserError
+
+SYMLINK_MODE = "120000"
+SUBMODULE_MODE = "160000"
+NULL_SHA = "0" * 40
+_SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "core.quotepath=false", "-c", "diff.external=")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    mode: str
+    sha: str
+
+
+class GitRepo:
+    """A local git repository opened read-only."""
+
+    def __init__(self, path: str | Path) -> None:
+        import git  # gitpython: imported here so the CLI starts fast
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise UserError.single(
+                f"{self.path} does not exist",
+                key="--repo",
+                fix="pass the fleet repository's folder",
+            )
+        try:
+            self.repo = git.Repo(self.path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise UserError.single(
+                f"{self.path} is not a git repository",
+                key="--repo",
+                fix="pass the folder of a git clone of the fleet repository",
+            ) from None
+        self.git_dir = Path(self.repo.git_dir)
+        self.work_tree = Path(self.repo.working_tree_dir) if self.repo.working_tree_dir else None
+        self.prefix = self._prefix()
+        self._cat: subprocess.Popen[bytes] | None = None
+
+    def _prefix(self) -> str:
+        if self.work_tree is None:
+            return ""
+        rel = os.path.relpath(self.path.resolve(), self.work_tree.resolve())
+        return "" if rel == "." else rel.replace(os.sep, "/")
+
+    # ---- plumbing ------------------------------------------------------------------
+    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+        proc = subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", *_SAFE_CONFIG, *args],
+            input=input,
+            capture_output=True,
+            env=env,
+            check=False,
+            cwd=self.work_tree or self.git_dir,
+        )
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode(errors="replace").strip()
+            raise UserError.single(f"git {args[0]} failed: {message}", key="--repo")
+        return proc.stdout
+
+    def is_shallow(self) -> bool:
+        return (self.git_dir / "shallow").exists()
+
+    # ---- revisions -----------------------------------------------------------------
+    def resolve(self, rev: str, option: str) -> str:
+        """The full commit SHA of `rev`, or a UserError that says how to get it."""
+        if rev.startswith("-"):
+            raise UserError.single(f"{rev!r} is not a revision", key=option)
+        out = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+        )
+        sha = out.decode().strip()
+        if len(sha) == 40:
+            return sha
+        fix = "check the name with `git log --oneline`"
+        if self.is_shallow():
+            fix = (
+                "this is a shallow clone: fetch more history (`git fetch --deepen=50` or "
+                "`git fetch --unshallow`; in GitHub Actions set `fetch-depth: 0`)"
+            )
+        raise UserError.single(
+            f"revision {rev!r} does not exist in {self.path}", key=option, fix=fix
+        )
+
+    def default_base(self, head: str) -> str:
+        """The merge base of `head` with the default branch."""
+        for candidate in ("origin/HEAD", "origin/main", "origin/master", "main", "master"):
+            out = self.git(
+                "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", check=False
+            )
+            if out.strip():
+                base = self.git("merge-base", candidate, head, check=False).decode().strip()
+                if len(base) == 40:
+                    return base
+        fix = "pass --base (for example --base origin/main)"
+        if self.is_shallow():
+            fix += "; this is a shallow clone: `git fetch --unshallow` or `fetch-depth: 0`"
+        raise UserError.single(
+            "cannot find the default branch to compare with", key="--base", fix=fix
+        )
+
+    def head_sha(self) -> str:
+        return self.resolve("HEAD", "--head")
+
+    def origin_url(self) -> str | None:
+        out = self.git("config", "--get", "remote.origin.url", check=False).decode().strip()
+        return out or None
+
+    def user_name(self) -> str | None:
+        out = self.git("config", "--get", "user.name", check=False).decode().strip()
+        return out or None
+
+    # ---- changes -------------------------------------------------------------------
+    def diff(self, base: str, head: str) -> ChangeSet:
+        """Changed paths between two commits, with renames detected."""
+        raw = self.git("diff", "--raw", "-z", "-M", "--no-ext-diff", "--no-textconv", base, head)
+        return _parse_raw(raw, self.prefix)
+
+    def worktree_diff(self, base: str) -> ChangeSet:
+        """Uncommitted changes (staged, unstaged and untracked) against `base`."""
+        raw = self.git("diff", "--raw", "-z", "-M", "--no-ext-diff", "--no-textconv", base)
+        changes = list(_parse_raw(raw, self.prefix).changes)
+        others = self.git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
+        for path in sorted(p for p in others.decode(errors="surrogateescape").split("\0") if p):
+            changes.append(Change(path=path, status=ChangeStatus.ADDED))
+        return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
+
+    # ---- snapshots -----------------------------------------------------------------
+    def snapshot(self, rev: str) -> GitSnapshot:
+        return GitSnapshot(self, rev)
+
+    def worktree_snapshot(self) -> DirectorySnapshot:
+        """The working tree's files (tracked and untracked, not ignored), read from disk."""
+        if self.work_tree is None:
+            raise UserError.single(
+                "--worktree needs a repository with a working tree", key="--worktree"
+            )
+        root = self.work_tree / self.prefix if self.prefix else self.work_tree
+        out = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        paths = [p for p in out.decode(errors="surrogateescape").split("\0") if p]
+        if self.prefix:
+            paths = [p[len(self.prefix) + 1 :] for p in paths if p.startswith(self.prefix + "/")]
+        return DirectorySnapshot(root, paths)
+
+    def read_blob(self, sha: str) -> bytes | None:
+        """One blob through the persistent `git cat-file --batch` process."""
+        if self._cat is None:
+            self._cat = subprocess.Popen(
+                ["git", f"--git-dir={self.git_dir}", *_SAFE_CONFIG, "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        assert self._cat.stdin is not None and self._cat.stdout is not None
+        self._cat.stdin.write(sha.encode() + b"\n")
+        self._cat.stdin.flush()
+        header = self._cat.stdout.readline().split()
+        if len(header) < 3 or header[1] == b"missing":
+            return None
+        data = self._cat.stdout.read(int(header[2]) + 1)
+        return data[:-1]
+
+    def close(self) -> None:
+        if self._cat is not None:
+            if self._cat.stdin is not None:
+                self._cat.stdin.close()
+            self._cat.wait()
+            self._cat = None
+
+    def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
+        """Many blobs through one `git cat-file --batch` process."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        if len(wanted) == 1:
+            data = self.read_blob(wanted[0])
+            return {} if data is None else {wanted[0]: data}
+        out = self.git("cat-file", "--batch", input=("\n".join(wanted) + "\n").encode())
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        for sha in wanted:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) < 3 or header[1] == b"missing":
+                continue
+            size = int(header[2])
+            blobs[sha] = out[pos : pos + size]
+            pos += size + 1
+        return blobs
+
+
+def _parse_raw(raw: bytes, prefix: str) -> ChangeSet:
+    fields = raw.decode(errors="surrogateescape").split("\0")
+    changes: list[Change] = []
+    i = 0
+    while i < len(fields) and fields[i].startswith(":"):
+        meta = fields[i][1:].split()
+        old_mode, new_mode, old_sha, new_sha, status = meta[0], meta[1], meta[2], meta[3], meta[4]
+        letter = status[0]
+        if letter in "RC":
+            old, new = fields[i + 1], fields[i + 2]
+            i += 3
+            if letter == "R":
+                changes.append(Change(path=new, status=ChangeStatus.RENAMED, old_path=old))
+            else:
+                changes.append(Change(path=new, status=ChangeStatus.ADDED))
+            continue
+        path = fields[i + 1]
+        i += 2
+        kind = {
+            "A": ChangeStatus.ADDED,
+            "D": ChangeStatus.DELETED,
+            "T": ChangeStatus.TYPE_CHANGED,
+        }.get(letter, ChangeStatus.MODIFIED)
+        if (
+            kind == ChangeStatus.MODIFIED
+            and old_sha == new_sha
+            and old_sha != NULL_SHA
+            and old_mode != new_mode
+        ):
+            kind = ChangeStatus.MODE_ONLY
+        changes.append(Change(path=path, status=kind))
+    if prefix:
+        changes = [_strip_prefix(c, prefix) for c in changes if c.path.startswith(prefix + "/")]
+    return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
+
+
+def _strip_prefix(change: Change, prefix: str) -> Change:
+    cut = len(prefix) + 1
+    old = (
+        change.old_path[cut:]
+        if change.old_path and change.old_path.startswith(prefix + "/")
+        else None
+    )
+    return change.model_copy(update={"path": change.path[cut:], "old_path": old})
+
+
+class GitSnapshot:
+    """The files of one commit, read from git objects."""
+
+    def __init__(self, repo: GitRepo, rev: str) -> None:
+        self.repo = repo
+        self._revision = rev
+        self._entries: dict[str, _Entry] = {}
+        tree = f"{rev}:{repo.prefix}" if repo.prefix else rev
+        out = repo.git("ls-tree", "-r", "-z", "--full-tree", tree)
+        for record in out.decode(errors="surrogateescape").split("\0"):
+            if not record:
+                continue
+            meta, path = record.split("\t", 1)
+            mode, kind, sha = meta.split(" ")
+            if kind == "blob":
+                self._entries[path] = _Entry(mode, sha)
+        self._index = snap_mod.DirectoryIndex(self._entries)
+        self._links: dict[str, str] = {}
+        link_shas = [e.sha for e in self._entries.values() if e.mode == SYMLINK_MODE]
+        if link_shas:
+            blobs = repo.read_blobs(link_shas)
+            self._links = {
+                p: blobs.get(e.sha, b"").decode(errors="replace")
+                for p, e in self._entries.items()
+                if e.mode == SYMLINK_MODE
+            }
+
+    @property
+    def revision(self) -> str:
+        return self._revision
+
+    def files(self) -> Iterable[str]:
+        return (p for p, e in self._entries.items() if e.mode != SYMLINK_MODE)
+
+    def exists(self, path: str) -> bool:
+        return path in self._entries or path in self._index.dirs
+
+    def is_dir(self, path: str) -> bool:
+        return path in self._index.dirs
+
+    def read(self, path: str) -> bytes | None:
+        entry = self._entries.get(path)
+        if entry is None or entry.mode == SYMLINK_MODE:
+            return None
+        return self.repo.read_blob(entry.sha)
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, bytes]:
+        wanted = {p: e.sha for p in paths if (e := self._entries.get(p)) and e.mode != SYMLINK_MODE}
+        blobs = self.repo.read_blobs(wanted.values())
+        return {p: blobs[sha] for p, sha in wanted.items() if sha in blobs}
+
+    def blob_id(self, path: str) -> str | None:
+        entry = self._entries.get(path)
+        return entry.sha if entry else None
+
+    def symlink_target(self, path: str) -> str | None:
+        return self._links.get(path)
+
+    def resolve(self, path: str) -> tuple[str | None, tuple[str, ...]]:
+        if not self._links:
+            return path, ()
+        return snap_mod.resolve_links(path, self._links.get)
+
+    def list_dir(self, path: str) -> tuple[list[str], list[str]]:
+        subdirs, files = self._index.list_dir(path)
+        return subdirs, [f for f in files if f not in self._links]

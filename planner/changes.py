@@ -1,0 +1,160 @@
+"""The change under review: which paths differ between base and head, and how.
+
+Owns the `Change`/`ChangeSet` models (added, modified, deleted, renamed, type-changed and
+mode-only changes), parsing a plain list of changed files (for CI systems that only give
+one, in plain or `git diff --name-status` form), and ignore globs (`*.md`, `docs/**`) for
+files that reach no cluster. Pure: git itself is read by `planner.adapters.gitrepo`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+
+from planner import snapshot
+from planner.errors import ProblemCollector
+
+DEFAULT_IGNORE: tuple[str, ...] = (
+    "*.md",
+    ".github/**",
+    "docs/**",
+    "LICENSE*",
+    ".gitignore",
+    ".gitattributes",
+    "OWNERS*",
+    "CODEOWNERS",
+)
+
+
+class ChangeStatus(StrEnum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    RENAMED = "renamed"
+    TYPE_CHANGED = "type-changed"
+    MODE_ONLY = "mode-only"  # file mode changed, content identical: renders the same
+
+
+class Change(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    path: str
+    status: ChangeStatus
+    old_path: str | None = None
+
+    def paths(self) -> tuple[str, ...]:
+        return (self.old_path, self.path) if self.old_path else (self.path,)
+
+
+class ChangeSet(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    changes: tuple[Change, ...] = ()
+
+    def files(self) -> list[str]:
+        """Every touched path (a rename lists both sides), sorted."""
+        return sorted({p for change in self.changes for p in change.paths()})
+
+    def content_paths(self) -> list[str]:
+        """Paths whose content or existence changed (mode-only changes excluded)."""
+        return sorted(
+            {p for c in self.changes if c.status != ChangeStatus.MODE_ONLY for p in c.paths()}
+        )
+
+    def structural(self) -> bool:
+        """True when a file appeared, disappeared or changed type (the graph may differ)."""
+        return any(
+            c.status not in (ChangeStatus.MODIFIED, ChangeStatus.MODE_ONLY) for c in self.changes
+        )
+
+
+_STATUS_LETTERS = {
+    "A": ChangeStatus.ADDED,
+    "M": ChangeStatus.MODIFIED,
+    "D": ChangeStatus.DELETED,
+    "R": ChangeStatus.RENAMED,
+    "C": ChangeStatus.ADDED,
+    "T": ChangeStatus.TYPE_CHANGED,
+}
+_NAME_STATUS = re.compile(r"^([AMDRCT])(\d{0,3})\t(.+)$")
+
+
+def parse_changed_files(text: str, *, source: str) -> ChangeSet:
+    """A list of changed files: one path per line, or `git diff --name-status` lines."""
+    errors = ProblemCollector()
+    changes: list[Change] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip("\r")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _NAME_STATUS.match(line)
+        if match:
+            letter, _, rest = match.groups()
+            parts = rest.split("\t")
+            status = _STATUS_LETTERS[letter]
+            if letter in "RC" and len(parts) == 2:
+                old = _clean(parts[0], source, number, errors)
+                new = _clean(parts[1], source, number, errors)
+                if old and new:
+                    changes.append(
+                        Change(path=new, status=status, old_path=old if letter == "R" else None)
+                    )
+                continue
+            path = _clean(parts[-1], source, number, errors)
+        else:
+            status, path = ChangeStatus.MODIFIED, _clean(line, source, number, errors)
+        if path:
+            changes.append(Change(path=path, status=status))
+    errors.raise_if_any()
+    return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
+
+
+def _clean(path: str, source: str, line: int, errors: ProblemCollector) -> str | None:
+    norm = snapshot.normalize(path.strip())
+    if norm == "." or snapshot.escapes(norm) or path.strip().startswith("/"):
+        errors.add(
+            f"{path.strip()!r} is not a path inside the repository",
+            file=source,
+            key=f"line {line}",
+            fix="list repository-relative paths, one per line",
+        )
+        return None
+    return norm
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def matches_glob(path: str, pattern: str) -> bool:
+    """gitignore-like: a pattern without `/` matches the file name at any depth."""
+    pattern = pattern.strip()
+    if "/" not in pattern.rstrip("/"):
+        return (
+            fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+            or (any(fnmatch.fnmatchcase(part, pattern.rstrip("/")) for part in path.split("/")[:-1])
+            and pattern.endswith("/"))
+        )
+    return bool(_glob_regex(pattern.lstrip("/")).match(path))
+
+
+def ignored(path: str, patterns: Iterable[str]) -> bool:
+    return any(matches_glob(path, p) for p in patterns)

@@ -1,0 +1,114 @@
+"""The command line: typer commands that parse arguments, call `planner.api` and print.
+
+Errors are mapped to exit codes in exactly one place (`_Group.invoke`): 0 ok, 1 the plan has
+violations or `--check` found drift (the command decides), 2 bad input or usage (a message on
+stderr, no traceback), 3 an internal bug (traceback and a request to report it). Heavy
+modules are imported inside the commands so `--help` and `--version` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from planner import __version__
+from planner.errors import Refusal, UserError
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
+
+
+class _Group(TyperGroup):
+    """The single place where exceptions become exit codes."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            for problem in exc.problems:
+                typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(EXIT_INPUT) from None
+        except Refusal as exc:
+            typer.echo(f"refused: {exc}", err=True)
+            raise typer.Exit(EXIT_VIOLATIONS) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing was left half-written", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if _is_usage_error(exc):
+                raise
+            traceback.print_exc()
+            typer.echo(
+                "internal error: this is a bug in wave-planner; please report it with the "
+                "traceback above and the command you ran",
+                err=True,
+            )
+            raise typer.Exit(EXIT_BUG) from None
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's own errors (bad option, missing argument): click reports them, exit 2."""
+    return hasattr(exc, "exit_code") and hasattr(exc, "show")
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="wave-planner",
+    help="Turn a change to a multi-cluster GitOps repository into an explicit, reviewable "
+    "progressive rollout.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wave-planner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Turn a change to a multi-cluster GitOps repository into a progressive rollout.
+
+    Examples:
+
+      wave-planner plan --demo
+
+      wave-planner plan --repo fleet --base origin/main --head HEAD --format markdown
+    """
+
+
+def _register() -> None:
+    from planner.cli import commands, emit, rollout
+
+    commands.register(app)
+    emit.register(app)
+    rollout.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point."""
+    code = 0
+    try:
+        app(args=argv, prog_name="wave-planner")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.exit(code)

@@ -1,0 +1,278 @@
+"""The planning commands: plan, explain, graph, preview, validate, schema, policy init."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from planner.cli import options as opt
+from planner.cli.options import PlanFormat
+
+if TYPE_CHECKING:
+    from planner.api import Sources
+    from planner.plan import Plan
+
+EXIT_VIOLATIONS = 1
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="plan")(plan)
+    app.command(name="explain")(explain)
+    app.command(name="graph")(graph)
+    app.command(name="preview")(preview)
+    app.command(name="validate")(validate)
+    app.command(name="schema")(schema)
+    policy_app = typer.Typer(help="Work with rollout policies.", no_args_is_help=True)
+    policy_app.command(name="init")(policy_init)
+    app.add_typer(policy_app, name="policy")
+
+
+def _sources(
+    repo: Path,
+    base: str | None,
+    head: str,
+    inventory: Path | None,
+    policy: Path | None,
+    worktree: bool,
+    changed_files: str | None,
+    emergency: str | None = None,
+) -> Sources:
+    from planner import api
+
+    text, source = opt.read_changed_files(changed_files)
+    return api.Sources(
+        repo=repo,
+        base=base,
+        head=head,
+        inventory=inventory,
+        policy=policy,
+        worktree=worktree,
+        changed_files=text,
+        changed_files_source=source,
+        emergency=emergency,
+    )
+
+
+def plan(
+    repo: opt.Repo = Path("."),
+    base: opt.Base = None,
+    head: opt.Head = "HEAD",
+    inventory: opt.Inventory = None,
+    policy: opt.Policy = None,
+    worktree: opt.Worktree = False,
+    changed_files: opt.ChangedFiles = None,
+    fmt: opt.Format = PlanFormat.table,
+    emergency: opt.Emergency = False,
+    reason: opt.Reason = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Plan a sample change on the bundled example fleet.")
+    ] = False,
+) -> None:
+    """Compute which clusters a change affects, why, and in which waves they roll out.
+
+    Exit code 0: plan ok; 1: the plan has violations (it is still printed in full);
+    2: bad input.
+
+    Example:
+
+      wave-planner plan --repo fleet-config --base origin/main --head HEAD --format markdown
+    """
+    from planner import api
+
+    why = opt.emergency_reason(emergency, reason)
+    if demo:
+        from planner.adapters.demo import demo_repo
+
+        with demo_repo() as built:
+            sources = api.Sources(
+                repo=built.path, base=built.base, head=built.head, policy=policy, emergency=why
+            )
+            result = api.plan(sources)
+    else:
+        result = api.plan(
+            _sources(repo, base, head, inventory, policy, worktree, changed_files, why)
+        )
+    typer.echo(_render_plan(result, fmt), nl=False)
+    if result.violations:
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+def _render_plan(result: Plan, fmt: PlanFormat) -> str:
+    if fmt == PlanFormat.json:
+        return result.model_dump_json(indent=2) + "\n"
+    if fmt == PlanFormat.markdown:
+        from planner.report import markdown
+
+        return markdown.render_plan(result)
+    from planner.report import table
+
+    return table.render_plan(result)
+
+
+def explain(
+    cluster: Annotated[str, typer.Argument(help="The cluster to explain.")],
+    repo: opt.Repo = Path("."),
+    base: opt.Base = None,
+    head: opt.Head = "HEAD",
+    inventory: opt.Inventory = None,
+    policy: opt.Policy = None,
+    worktree: opt.Worktree = False,
+    changed_files: opt.ChangedFiles = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print why CLUSTER is affected (the reference chain to the change), or why not.
+
+    Example:
+
+      wave-planner explain prod-eu-west-1 --repo fleet-config --base origin/main --head HEAD
+    """
+    from planner import api
+    from planner.report import text
+
+    explanation = api.explain(
+        _sources(repo, base, head, inventory, policy, worktree, changed_files),
+        cluster,
+    )
+    typer.echo(text.render_explanation(explanation, as_json=as_json), nl=False)
+
+
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+    json = "json"
+
+
+def graph(
+    repo: opt.Repo = Path("."),
+    inventory: opt.Inventory = None,
+    policy: opt.Policy = None,
+    rev: opt.Rev = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="Only what this cluster reads.")
+    ] = None,
+    fmt: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = GraphFormat.mermaid,
+) -> None:
+    """Print the hierarchy graph (clusters -> layers -> files) as Mermaid, DOT or JSON.
+
+    Example:
+
+      wave-planner graph --repo fleet-config --cluster prod-eu-west-1 --format mermaid
+    """
+    from planner import api
+    from planner.report import graph as graph_report
+
+    opened = api.open_revision(repo, inventory, policy, rev)
+    typer.echo(graph_report.render(opened.graph, opened.inventory, cluster, fmt.value), nl=False)
+
+
+class PreviewFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def preview(
+    inventory: Annotated[Path, typer.Option("--inventory", help="The inventory.")] = Path(
+        "clusters.yaml"
+    ),
+    selector: Annotated[
+        str | None,
+        typer.Option("--selector", "-l", help="kubectl-style label selector."),
+    ] = None,
+    policy: opt.Policy = None,
+    fmt: Annotated[PreviewFormat, typer.Option("--format", "-f")] = PreviewFormat.table,
+) -> None:
+    """List the clusters a label selector matches, with the wave each belongs to.
+
+    Example:
+
+      wave-planner preview --inventory clusters.yaml --selector 'environment=production,region in (eu-west)'
+    """
+    from planner import api
+    from planner.report import table
+
+    parsed, rows = api.preview(inventory, selector, policy)
+    typer.echo(table.render_preview(parsed, rows, as_json=fmt == PreviewFormat.json), nl=False)
+
+
+def validate(
+    repo: opt.Repo = Path("."),
+    inventory: opt.Inventory = None,
+    policy: opt.Policy = None,
+    rev: opt.Rev = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as violations.")] = False,
+    fmt: opt.Format = PlanFormat.table,
+) -> None:
+    """Check the whole fleet: identity, inventory, hierarchy and rollout guardrails.
+
+    Exit code 0: only warnings; 1: violations; 2: bad input.
+
+    Example:
+
+      wave-planner validate --repo fleet-config --inventory clusters.yaml --strict
+    """
+    from planner import api
+    from planner.report import findings as findings_report
+
+    result = api.validate(repo, inventory, policy, rev=rev, strict=strict)
+    typer.echo(findings_report.render_validation(result, fmt.value), nl=False)
+    if result.violations:
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+class SchemaName(StrEnum):
+    inventory = "inventory"
+    policy = "policy"
+    plan = "plan"
+
+
+def schema(name: Annotated[SchemaName, typer.Argument(help="Which schema.")]) -> None:
+    """Print the JSON Schema of the inventory, the policy or the plan JSON.
+
+    Example:
+
+      wave-planner schema policy > rollout.schema.json
+    """
+    from planner import schemas
+
+    typer.echo(schemas.render(name.value), nl=False)
+
+
+def policy_init(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")
+    ] = None,
+    inventory: opt.Inventory = None,
+) -> None:
+    """Write the built-in default policy out for editing.
+
+    Example:
+
+      wave-planner policy init --inventory clusters.yaml --out rollout.yaml
+    """
+    from planner import policy as policy_mod
+    from planner.adapters import files
+    from planner.inventory import parse_inventory
+
+    inv = None
+    if inventory is not None:
+        inv = parse_inventory(
+            files.read_yaml_inputs(inventory, "--inventory"), source=str(inventory)
+        )
+    text = "# wave-planner rollout policy (see `wave-planner schema policy`)\n"
+    text += policy_mod.policy_yaml(policy_mod.default_policy(inv))
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    if out.exists():
+        from planner.errors import UserError
+
+        raise UserError.single(
+            f"{out} already exists", key="--out", fix="remove it or pick another path"
+        )
+    files.atomic_write(out, text.encode())
+    typer.echo(f"wrote {out}")

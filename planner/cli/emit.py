@@ -1,0 +1,9 @@
+"""The `emit` commands (registered on the main app)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the emit commands to the app."""

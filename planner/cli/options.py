@@ -1,0 +1,87 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.errors import UserError
+
+Repo = Annotated[
+    Path, typer.Option("--repo", help="The fleet repository (a git work tree).", show_default=True)
+]
+Base = Annotated[
+    str | None,
+    typer.Option("--base", help="Base revision (default: merge base with the default branch)."),
+]
+Head = Annotated[str, typer.Option("--head", help="Head revision.")]
+Inventory = Annotated[
+    Path | None,
+    typer.Option(
+        "--inventory",
+        help="clusters.yaml, or a file/folder of Argo CD cluster Secrets or CAPI Clusters "
+        "(default: clusters.yaml in the repository).",
+    ),
+]
+Policy = Annotated[
+    Path | None,
+    typer.Option("--policy", help="Rollout policy (rollout.yaml); default: the built-in policy."),
+]
+Worktree = Annotated[
+    bool, typer.Option("--worktree", help="Plan the uncommitted changes of the working tree.")
+]
+ChangedFiles = Annotated[
+    str | None,
+    typer.Option(
+        "--changed-files",
+        help="Read the changed paths from FILE (or - for stdin) instead of git.",
+        metavar="FILE|-",
+    ),
+]
+Emergency = Annotated[
+    bool,
+    typer.Option("--emergency", help="Put every affected cluster in one step (needs --reason)."),
+]
+Reason = Annotated[str | None, typer.Option("--reason", help="Why (recorded in every output).")]
+Rev = Annotated[
+    str | None,
+    typer.Option("--rev", help="Check this commit instead of the files on disk."),
+]
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+Format = Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+def read_changed_files(value: str | None) -> tuple[str | None, str]:
+    """The text of a changed-files list (`-` reads stdin)."""
+    if value is None:
+        return None, "--changed-files"
+    if value == "-":
+        return sys.stdin.read(), "stdin"
+    from planner.adapters.files import read_input
+
+    data = read_input(Path(value), "--changed-files")
+    try:
+        return data.decode("utf-8"), value
+    except UnicodeDecodeError:
+        raise UserError.single(f"{value} is not UTF-8 text", key="--changed-files") from None
+
+
+def emergency_reason(emergency: bool, reason: str | None) -> str | None:
+    if not emergency:
+        return None
+    if not reason or not reason.strip():
+        raise UserError.single(
+            "--emergency needs --reason", key="--reason", fix='add --reason "CVE-2026-1234: ..."'
+        )
+    return reason.strip()

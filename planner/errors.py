@@ -1,0 +1,137 @@
+"""The one family of user errors.
+
+Every mistake a user can fix (a bad inventory, an unknown policy key, a revision that does
+not exist) is a `UserError` carrying one or more `Problem`s, each naming the file, the key and
+the fix. Loaders collect every problem they find before raising, so a user sees them all at
+once. The CLI maps `UserError` to exit code 2 in exactly one place (`planner.cli.app`);
+anything else escaping the core is a bug (exit 3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the tool's input: where, what, and how to fix it."""
+
+    message: str
+    file: str | None = None
+    key: str | None = None
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = ": ".join(part for part in (self.file, self.key) if part)
+        text = f"{where}: {self.message}" if where else self.message
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+
+class UserError(Exception):
+    """Bad input to the tool itself (exit code 2): never a traceback."""
+
+    def __init__(self, problems: Problem | Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = (
+            (problems,) if isinstance(problems, Problem) else tuple(problems)
+        )
+        if not self.problems:
+            raise ValueError("UserError needs at least one problem")
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(
+        cls,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        fix: str | None = None,
+    ) -> UserError:
+        return cls(Problem(message, file=file, key=key, fix=fix))
+
+
+class Refusal(Exception):
+    """A request the tool understood but must refuse (exit code 1), e.g. a gate not yet open."""
+
+
+class ProblemCollector:
+    """Accumulates problems so a loader can report every one of them at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.problems.append(Problem(message, file=file, key=key, fix=fix))
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.problems.extend(problems)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise UserError(self.problems)
+
+
+def validate_model(model: type[M], data: Any, *, file: str, prefix: str = "") -> M:
+    """Validate loaded YAML against a strict model, reporting every problem as a UserError.
+
+    Validation runs in JSON mode, where YAML sequences are accepted for tuple fields while
+    strings, numbers and booleans stay strictly typed.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(json.dumps(data, default=str))
+    except ValidationError as exc:
+        raise UserError(problems_from_validation(exc, file=file, prefix=prefix)) from None
+
+
+def problems_from_validation(exc: Any, *, file: str | None, prefix: str = "") -> list[Problem]:
+    """Turn a pydantic `ValidationError` into problems that name the file and the key."""
+    return problems_from_errors(exc.errors(include_url=False), file=file, prefix=prefix)
+
+
+def problems_from_errors(
+    errors: Iterable[Mapping[str, Any]], *, file: str | None, prefix: str = ""
+) -> list[Problem]:
+    """Problems from pydantic error dicts (`loc`, `type`, `msg`)."""
+    problems = []
+    for err in errors:
+        key = prefix + _render_loc(err.get("loc", ()))
+        kind = err.get("type", "")
+        if kind == "extra_forbidden":
+            message, fix = "unknown key", "remove it or check its spelling"
+        elif kind == "missing":
+            message, fix = "required key is missing", "add it"
+        else:
+            message, fix = str(err.get("msg", "invalid value")).removeprefix("Value error, "), None
+            if kind in ("string_type", "int_type", "bool_type"):
+                fix = "quote the value" if kind == "string_type" else None
+        problems.append(Problem(message, file=file, key=key or None, fix=fix))
+    return problems
+
+
+def _render_loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "union[")) or str(part) in ("str", "int"):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out

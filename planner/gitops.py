@@ -1,0 +1,223 @@
+"""GitOps objects that pull other repository paths into a cluster: Flux and Argo CD.
+
+A Flux `Kustomization` (spec.path) or `HelmRelease` (a chart from a GitRepository), and an
+Argo CD `Application` or `ApplicationSet` (spec.source(s).path) make a cluster's desired
+state include another folder of the same repository. This module finds those objects in
+parsed YAML documents (resources and patches alike) and says which paths they pull in and
+from which source, so the hierarchy can follow them. Deciding whether a source is *this*
+repository is `SourceResolver`'s job. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
+FLUX_SOURCE_API = "source.toolkit.fluxcd.io/"
+FLUX_HELM_API = "helm.toolkit.fluxcd.io/"
+ARGO_API = "argoproj.io/"
+MARKERS = (b"fluxcd.io", b"argoproj.io")
+
+# How a followed path is read (see hierarchy.NodeKind).
+FLUX, ARGO, CHART, FILE = "flux", "argo", "chart", "file"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    kind: str  # GitRepository, OCIRepository, Bucket, ExternalArtifact, "url" (Argo CD)
+    name: str = ""
+    namespace: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Follow:
+    """`tag` (e.g. `Kustomization flux-system/apps`) pulls in repo path `path`, read as `mode`."""
+
+    tag: str
+    path: str
+    mode: str
+    source: SourceRef | None
+    recurse: bool = False
+
+
+@dataclass
+class GitSource:
+    name: str
+    namespace: str
+    url: str
+
+
+@dataclass
+class Scan:
+    follows: list[Follow] = field(default_factory=list)
+    sources: list[GitSource] = field(default_factory=list)
+
+
+def might_contain_objects(data: bytes) -> bool:
+    """Cheap pre-filter before parsing a resource file."""
+    return any(marker in data for marker in MARKERS)
+
+
+def _meta(doc: Mapping[str, Any]) -> tuple[str, str]:
+    meta = doc.get("metadata")
+    if not isinstance(meta, Mapping):
+        return "", ""
+    return str(meta.get("name", "") or ""), str(meta.get("namespace", "") or "")
+
+
+def _spec(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = doc.get("spec")
+    return spec if isinstance(spec, Mapping) else {}
+
+
+def _path(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip() and "{{" not in value and "$" not in value:
+        return value.strip()
+    return None
+
+
+def scan_documents(docs: Iterable[Any]) -> Scan:
+    """Follows and Git sources declared by these documents (resources or patches)."""
+    scan = Scan()
+    for doc in docs:
+        if isinstance(doc, list):  # a JSON 6902 patch
+            scan.follows.extend(_json6902(doc))
+        elif isinstance(doc, Mapping):
+            _scan_object(doc, scan)
+    return scan
+
+
+def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
+    api, kind = str(doc.get("apiVersion", "") or ""), doc.get("kind")
+    name, namespace = _meta(doc)
+    spec = _spec(doc)
+    tag = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+    if kind == "GitRepository" and api.startswith(FLUX_SOURCE_API):
+        scan.sources.append(GitSource(name, namespace, str(spec.get("url", "") or "")))
+    elif kind == "Kustomization" and (
+        api.startswith(FLUX_KUSTOMIZE_API) or "sourceRef" in spec or not api
+    ):
+        path = _path(spec.get("path"))
+        if path is not None or "sourceRef" in spec:
+            scan.follows.append(
+                Follow(tag, path or ".", FLUX, _source_ref(spec.get("sourceRef"), namespace))
+            )
+    elif kind == "HelmRelease" and api.startswith(FLUX_HELM_API):
+        scan.follows.extend(_helm_release(tag, spec, namespace))
+    elif kind == "Application" and (api.startswith(ARGO_API) or not api):
+        scan.follows.extend(_argo_sources(tag, spec))
+    elif kind == "ApplicationSet" and api.startswith(ARGO_API):
+        template = spec.get("template")
+        if isinstance(template, Mapping):
+            scan.follows.extend(_argo_sources(tag, _spec(template)))
+
+
+def _source_ref(value: Any, namespace: str) -> SourceRef | None:
+    if not isinstance(value, Mapping):
+        return None
+    return SourceRef(
+        kind=str(value.get("kind", "") or ""),
+        name=str(value.get("name", "") or ""),
+        namespace=str(value.get("namespace", "") or namespace),
+    )
+
+
+def _helm_release(tag: str, spec: Mapping[str, Any], namespace: str) -> Iterator[Follow]:
+    chart = spec.get("chart")
+    chart_spec = chart.get("spec") if isinstance(chart, Mapping) else None
+    if not isinstance(chart_spec, Mapping):
+        return
+    source = _source_ref(chart_spec.get("sourceRef"), namespace)
+    if source is None or source.kind != "GitRepository":
+        return
+    chart_path = _path(chart_spec.get("chart"))
+    if chart_path:
+        yield Follow(tag, chart_path, CHART, source)
+    for values in chart_spec.get("valuesFiles") or []:
+        if _path(values):
+            yield Follow(tag, str(values).strip(), FILE, source)
+
+
+def _argo_sources(tag: str, spec: Mapping[str, Any]) -> Iterator[Follow]:
+    sources = [s for s in (spec.get("sources") or []) if isinstance(s, Mapping)]
+    if isinstance(spec.get("source"), Mapping):
+        sources.append(spec["source"])
+    for src in sources:
+        path = _path(src.get("path"))
+        if path is None:
+            continue
+        directory = src.get("directory")
+        recurse = isinstance(directory, Mapping) and directory.get("recurse") is True
+        mode = CHART if "helm" in src else ARGO
+        source = SourceRef("url", url=str(src.get("repoURL", "") or ""))
+        yield Follow(tag, path, mode, source, recurse=recurse)
+
+
+_JSON_PATH = re.compile(r"^/spec/(path|source/path|sources/\d+/path)$")
+
+
+def _json6902(ops: list[Any]) -> Iterator[Follow]:
+    for op in ops:
+        if (
+            isinstance(op, Mapping)
+            and isinstance(op.get("path"), str)
+            and _JSON_PATH.match(op["path"])
+        ):
+            path = _path(op.get("value"))
+            if path:
+                mode = FLUX if op["path"] == "/spec/path" else ARGO
+                yield Follow(f"patch {op['path']}", path, mode, None)
+
+
+def repo_slug(url: str) -> str:
+    """`owner/name` of a Git URL (https, ssh, scp-style), lowercased, without `.git`."""
+    text = url.strip().lower()
+    text = re.sub(r"^[a-z0-9+.-]+://", "", text)
+    text = text.split("@", 1)[-1].replace(":", "/")
+    parts = [p for p in text.removesuffix("/").removesuffix(".git").split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else ""
+
+
+class SourceResolver:
+    """Decides whether a source is this repository.
+
+    Sound by default: a source the planner cannot rule out (unknown GitRepository, unknown
+    repository URL) counts as this repository when the path exists in it.
+    """
+
+    def __init__(self, local_names: Iterable[str], repo_urls: Iterable[str]) -> None:
+        self.local_names = frozenset(local_names)
+        self.repo_slugs = frozenset(s for s in (repo_slug(u) for u in repo_urls) if s)
+        self.git_sources: dict[tuple[str, str], GitSource] = {}
+        self.by_name: dict[str, GitSource] = {}
+
+    def learn(self, sources: Iterable[GitSource]) -> None:
+        for src in sources:
+            self.git_sources.setdefault((src.namespace, src.name), src)
+            self.by_name.setdefault(src.name, src)
+
+    def is_local(self, source: SourceRef | None, path_exists: bool) -> bool | None:
+        """True/False when decided; None while an unseen GitRepository may still be found."""
+        if source is None:
+            return path_exists
+        if source.kind == "url":
+            return self._url_is_local(source.url, path_exists)
+        if source.kind != "GitRepository":
+            return False
+        if source.name in self.local_names:
+            return True
+        found = self.git_sources.get((source.namespace, source.name)) or self.by_name.get(
+            source.name
+        )
+        if found is None:
+            return None
+        return self._url_is_local(found.url, path_exists)
+
+    def _url_is_local(self, url: str, path_exists: bool) -> bool:
+        if self.repo_slugs and url:
+            return repo_slug(url) in self.repo_slugs
+        return path_exists

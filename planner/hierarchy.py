@@ -1,0 +1,694 @@
+"""The hierarchy graph: which files and folders each cluster's desired state is built from.
+
+Nodes are kustomization roots, the files they reference, folders pulled in by Flux
+`Kustomization`s and Argo CD `Application`s, and remote references (marked external, never
+fetched). An edge says "the source reads the target" and remembers the field and the text of
+the reference, so a plan can print the chain from a cluster's path down to a changed file.
+
+`Hierarchy` wraps the networkx graph and answers the named questions the planner asks:
+which nodes own a changed path, which nodes reach a set of nodes, the chain from a cluster
+root to a change, the layer and scope of a node, and the problems found while building
+(broken YAML, missing or escaping references, cycles). `build_hierarchy` builds it from a
+`Snapshot` of one revision; it is pure and never executes or fetches anything.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner import gitops, kustomize, snapshot, yamlsafe
+from planner.snapshot import Snapshot
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class Scope(StrEnum):
+    """How much of the fleet a layer is meant for."""
+
+    GLOBAL = "global"
+    ENVIRONMENT = "environment"
+    REGION = "region"
+    CLUSTER = "cluster"
+    SHARED = "shared"
+
+
+class ScopeRule(BaseModel):
+    """A path pattern (one glob per path component) and the scope of what it matches."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    pattern: str = Field(description="e.g. `environments/*`; matches that folder and below.")
+    scope: Scope
+
+
+DEFAULT_SCOPES: tuple[ScopeRule, ...] = (
+    ScopeRule(pattern="base", scope=Scope.GLOBAL),
+    ScopeRule(pattern="environments/*", scope=Scope.ENVIRONMENT),
+    ScopeRule(pattern="regions/*", scope=Scope.REGION),
+    ScopeRule(pattern="clusters/*", scope=Scope.CLUSTER),
+)
+
+
+class HierarchyConfig(BaseModel):
+    """How the hierarchy is read: scope patterns and which Flux sources are this repo."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    scopes: tuple[ScopeRule, ...] = Field(default=DEFAULT_SCOPES)
+    flux_sources: tuple[str, ...] = Field(
+        default=("flux-system",),
+        description="Flux GitRepository names that always mean this repository.",
+    )
+    follow: bool = Field(default=True, description="Follow Flux and Argo CD objects.")
+
+
+def classify(path: str, rules: Iterable[ScopeRule]) -> tuple[Scope, str | None]:
+    """The scope of a path and the layer folder that gave it (longest matching rule)."""
+    parts = path.split("/")
+    best: tuple[int, Scope] | None = None
+    for rule in rules:
+        pattern = rule.pattern.strip("/").split("/")
+        if len(parts) >= len(pattern) and all(
+            fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pattern, strict=False)
+        ):
+            if best is None or len(pattern) > best[0]:
+                best = (len(pattern), rule.scope)
+    if best is None:
+        return Scope.SHARED, None
+    return best[1], "/".join(parts[: best[0]])
+
+
+class NodeKind(StrEnum):
+    KUSTOMIZATION = "kustomization"  # a folder with a kustomization file
+    GENERATED = "generated"  # a folder Flux builds without one: every YAML below it
+    DIRECTORY = "directory"  # an Argo CD directory source: the manifests inside it
+    CHART = "chart"  # a Helm chart folder: every file below it
+    FILE = "file"
+    MISSING = "missing"  # referenced but absent at this revision
+    EXTERNAL = "external"  # a remote reference, never fetched
+
+
+_PREFIX_KINDS = {NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART, NodeKind.MISSING}
+_BREADTH = {
+    NodeKind.KUSTOMIZATION: 0,
+    NodeKind.DIRECTORY: 1,
+    NodeKind.GENERATED: 2,
+    NodeKind.CHART: 3,
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: NodeKind
+    path: str  # the folder or file (for external nodes: the reference)
+    scope: Scope
+    layer: str | None
+    file: str | None = None  # the kustomization file of a KUSTOMIZATION node
+    recurse: bool = False
+
+    @property
+    def display(self) -> str:
+        if self.file:
+            return self.file
+        if self.kind in (NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART):
+            return self.path.rstrip("/") + "/"
+        return self.path
+
+
+@dataclass(frozen=True)
+class Edge:
+    field: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """One step of a reference chain: `node`, reached from the previous one through `edge`."""
+
+    node: Node
+    edge: Edge | None
+
+
+@dataclass(frozen=True)
+class HierarchyProblem:
+    """Something wrong in the repository under review, attached to the node it concerns."""
+
+    code: str
+    file: str
+    message: str
+    node: str
+    line: int | None = None
+
+
+@dataclass
+class _Parsed:
+    docs: list[Any] = field(default_factory=list)
+    error: str | None = None
+    line: int | None = None
+
+
+class ParseCache:
+    """Parsed YAML by (path, blob id): the base graph reuses what the head graph parsed."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], _Parsed] = {}
+
+    def get(self, path: str, blob: str | None) -> _Parsed | None:
+        return self._entries.get((path, blob)) if blob else None
+
+    def put(self, path: str, blob: str | None, parsed: _Parsed) -> None:
+        if blob:
+            self._entries[(path, blob)] = parsed
+
+
+class Hierarchy:
+    """The reference graph of one revision, with the queries the planner needs."""
+
+    def __init__(
+        self,
+        graph: Any,
+        revision: str,
+        roots: Mapping[str, str],
+        problems: list[HierarchyProblem],
+        rules: tuple[ScopeRule, ...],
+    ) -> None:
+        self.graph = graph
+        self.revision = revision
+        self.roots = dict(roots)  # cluster path -> node id
+        self.problems = problems
+        self.rules = rules
+        self._exact: dict[str, set[str]] = {}
+        self._prefix: dict[str, list[str]] = {}
+        self._index_owners()
+
+    # ---- nodes -----------------------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        value: Node = self.graph.nodes[node_id]["node"]
+        return value
+
+    def nodes(self) -> Iterator[Node]:
+        for _, data in self.graph.nodes(data="node"):
+            yield data
+
+    def kustomization(self, node_id: str) -> Mapping[str, Any] | None:
+        """The parsed kustomization of a KUSTOMIZATION node (None when broken or absent)."""
+        doc: Mapping[str, Any] | None = self.graph.nodes[node_id].get("doc")
+        return doc
+
+    def edge(self, source: str, target: str) -> Edge:
+        value: Edge = self.graph.edges[source, target]["edge"]
+        return value
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.graph
+
+    def __len__(self) -> int:
+        return int(self.graph.number_of_nodes())
+
+    def root_of(self, cluster_path: str) -> str | None:
+        return self.roots.get(snapshot.normalize(cluster_path))
+
+    # ---- ownership -------------------------------------------------------------------
+    def _index_owners(self) -> None:
+        for node in self.nodes():
+            if node.kind == NodeKind.FILE:
+                self._exact.setdefault(node.path, set()).add(node.id)
+            elif node.kind == NodeKind.KUSTOMIZATION:
+                for name in kustomize.KUSTOMIZATION_FILES:
+                    path = name if node.path == "." else f"{node.path}/{name}"
+                    self._exact.setdefault(path, set()).add(node.id)
+            if node.kind == NodeKind.MISSING:
+                self._exact.setdefault(node.path, set()).add(node.id)
+            if node.kind in _PREFIX_KINDS:
+                self._prefix.setdefault(node.path, []).append(node.id)
+            for link in self.graph.nodes[node.id].get("links", ()):
+                self._exact.setdefault(link, set()).add(node.id)
+
+    def owners(self, path: str) -> set[str]:
+        """Nodes whose content includes `path` (a file path, changed or not)."""
+        found = set(self._exact.get(path, ()))
+        directory = path
+        while directory != ".":
+            directory = snapshot.parent(directory)
+            for node_id in self._prefix.get(directory, ()):
+                if self._prefix_owns(self.node(node_id), directory, path):
+                    found.add(node_id)
+        return found
+
+    @staticmethod
+    def _prefix_owns(node: Node, directory: str, path: str) -> bool:
+        name = path.rsplit("/", 1)[-1]
+        if node.kind in (NodeKind.CHART, NodeKind.MISSING):
+            return True
+        if node.kind == NodeKind.GENERATED:
+            return (
+                name.endswith(YAML_SUFFIXES)
+                or name in kustomize.KUSTOMIZATION_FILES
+                or (name == ".sourceignore")
+            )
+        # DIRECTORY (Argo CD): the manifests directly inside, or below with recurse
+        if not node.recurse and snapshot.parent(path) != directory:
+            return False
+        return name.endswith((*YAML_SUFFIXES, ".json", ".jsonnet", ".libsonnet")) or (
+            name in kustomize.KUSTOMIZATION_FILES or name == "Chart.yaml"
+        )
+
+    def edge_bearing_paths(self) -> set[str]:
+        """Files whose content decides edges: a change to one may change the graph."""
+        paths: set[str] = set()
+        for node in self.nodes():
+            if node.kind == NodeKind.KUSTOMIZATION and node.file:
+                paths.add(node.file)
+            elif node.kind == NodeKind.FILE and self.graph.nodes[node.id].get("scanned"):
+                paths.add(node.path)
+        return paths
+
+    # ---- reachability ----------------------------------------------------------------
+    def closure(self, node_id: str) -> set[str]:
+        """Every node `node_id` reads, itself included."""
+        found: set[str] = nx.descendants(self.graph, node_id)
+        found.add(node_id)
+        return found
+
+    def reaching(self, node_ids: Iterable[str]) -> set[str]:
+        """Every node that reads any of `node_ids` (directly or not), themselves included."""
+        targets = [n for n in node_ids if n in self.graph]
+        seen: set[str] = set(targets)
+        queue = deque(targets)
+        pred = self.graph.pred
+        while queue:
+            current = queue.popleft()
+            for up in pred[current]:
+                if up not in seen:
+                    seen.add(up)
+                    queue.append(up)
+        return seen
+
+    def next_hops(self, targets: Iterable[str]) -> dict[str, str | None]:
+        """For every node reaching `targets`: its successor on a shortest path (None at a target)."""
+        hops: dict[str, str | None] = {t: None for t in targets if t in self.graph}
+        queue = deque(hops)
+        pred = self.graph.pred
+        while queue:
+            current = queue.popleft()
+            for up in sorted(pred[current]):
+                if up not in hops:
+                    hops[up] = current
+                    queue.append(up)
+        return hops
+
+    def chain(self, start: str, hops: Mapping[str, str | None]) -> list[Link]:
+        """The reference chain from `start` down to a target, following `next_hops`."""
+        links = [Link(self.node(start), None)]
+        current: str | None = start
+        while current is not None:
+            following = hops.get(current)
+            if following is None:
+                break
+            links.append(Link(self.node(following), self.edge(current, following)))
+            current = following
+        return links
+
+    def cycles(self) -> list[list[str]]:
+        """Reference cycles, each as a list of node ids (kustomize refuses them)."""
+        found = []
+        for component in nx.strongly_connected_components(self.graph):
+            if len(component) > 1:
+                found.append(sorted(component))
+            else:
+                (only,) = component
+                if self.graph.has_edge(only, only):
+                    found.append([only])
+        return sorted(found)
+
+    def layer_of(self, node_id: str) -> str:
+        """The folder a node belongs to, for grouping changes: scope layer, else its root."""
+        node = self.node(node_id)
+        if node.layer:
+            return node.layer
+        if node.kind != NodeKind.FILE:
+            return node.path
+        for up in sorted(self.graph.pred[node_id]):
+            up_node = self.node(up)
+            if up_node.kind != NodeKind.FILE:
+                return up_node.layer or up_node.path
+        return snapshot.parent(node.path)
+
+
+# ------------------------------------------------------------------------------ building
+
+
+def build_hierarchy(
+    snap: Snapshot,
+    roots: Iterable[str],
+    config: HierarchyConfig | None = None,
+    *,
+    repo_urls: Iterable[str] = (),
+    check_paths: Iterable[str] = (),
+    cache: ParseCache | None = None,
+) -> Hierarchy:
+    """Build the graph of everything `roots` (cluster paths) read at this revision."""
+    builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
+    for root in sorted(set(roots)):
+        builder.add_root(root)
+    builder.run()
+    return Hierarchy(builder.graph, snap.revision, builder.roots, builder.problems, builder.rules)
+
+
+class _Builder:
+    def __init__(
+        self,
+        snap: Snapshot,
+        config: HierarchyConfig,
+        repo_urls: Iterable[str],
+        check_paths: set[str],
+        cache: ParseCache | None,
+    ) -> None:
+        self.snap = snap
+        self.config = config
+        self.rules = config.scopes
+        self.check_paths = check_paths
+        self.cache = cache if cache is not None else ParseCache()
+        self.graph: Any = nx.DiGraph()
+        self.roots: dict[str, str] = {}
+        self.problems: list[HierarchyProblem] = []
+        self.queue: deque[str] = deque()
+        self.pending: list[tuple[str, gitops.Follow]] = []
+        self.resolver = gitops.SourceResolver(config.flux_sources, repo_urls)
+        self.bytes: dict[str, bytes] = {}
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Read every uncached kustomization file in one round trip."""
+        wanted = [
+            p
+            for p in self.snap.files()
+            if p.rsplit("/", 1)[-1] in kustomize.KUSTOMIZATION_FILES
+            and self.cache.get(p, self.snap.blob_id(p)) is None
+        ]
+        self.bytes = self.snap.read_many(wanted)
+
+    def _read(self, path: str) -> bytes | None:
+        data = self.bytes.pop(path, None)
+        return data if data is not None else self.snap.read(path)
+
+    def _parse(self, path: str, data: bytes | None = None) -> _Parsed:
+        blob = self.snap.blob_id(path)
+        cached = self.cache.get(path, blob)
+        if cached is not None:
+            return cached
+        if data is None:
+            data = self._read(path)
+        if data is None:
+            parsed = _Parsed(error="cannot be read")
+        else:
+            try:
+                parsed = _Parsed(docs=yamlsafe.load_all(data))
+            except yamlsafe.YamlError as exc:
+                parsed = _Parsed(error=str(exc), line=exc.line)
+        self.cache.put(path, blob, parsed)
+        return parsed
+
+    # ---- nodes -----------------------------------------------------------------------
+    def _add(self, node: Node, links: tuple[str, ...] = ()) -> str:
+        existing = self.graph.nodes.get(node.id)
+        if existing is None:
+            self.graph.add_node(node.id, node=node, links=links)
+            self.queue.append(node.id)
+        elif _BREADTH.get(node.kind, -1) > _BREADTH.get(existing["node"].kind, -1):
+            existing["node"] = node
+            self.queue.append(node.id)
+        return node.id
+
+    def _make(
+        self, kind: NodeKind, path: str, *, file: str | None = None, recurse: bool = False
+    ) -> Node:
+        scope, layer = classify(path, self.rules)
+        is_dir = kind in (
+            NodeKind.KUSTOMIZATION,
+            NodeKind.GENERATED,
+            NodeKind.DIRECTORY,
+            NodeKind.CHART,
+        )
+        node_id = (path.rstrip("/") + "/") if is_dir else path
+        if kind == NodeKind.KUSTOMIZATION and path == ".":
+            node_id = "./"
+        return Node(node_id, kind, path, scope, layer, file=file, recurse=recurse)
+
+    def _problem(
+        self, code: str, file: str, message: str, node: str, line: int | None = None
+    ) -> None:
+        self.problems.append(HierarchyProblem(code, file, message, node, line))
+
+    def _kustomization_file(self, directory: str) -> str | None:
+        for name in kustomize.KUSTOMIZATION_FILES:
+            path = name if directory == "." else f"{directory}/{name}"
+            if self.snap.exists(path) and not self.snap.is_dir(path):
+                return path
+        return None
+
+    def locate(self, path: str, mode: str, *, origin: str, ref: str, recurse: bool = False) -> str:
+        """The node for repository path `path` read as `mode` (creating it when new)."""
+        if snapshot.escapes(path):
+            node = self._add(self._make(NodeKind.MISSING, path))
+            self._problem("escapes-repo", origin, f"reference {ref!r} leaves the repository", node)
+            return node
+        real, links = self.snap.resolve(path)
+        if real is None:
+            node = self._add(self._make(NodeKind.MISSING, path), links)
+            self._problem(
+                "symlink-outside",
+                origin,
+                f"{ref!r} goes through a symbolic link out of the repository",
+                node,
+            )
+            return node
+        if self.snap.is_dir(real):
+            return self._add(self._dir_node(real, mode, recurse, origin, ref), links)
+        if self.snap.exists(real):
+            return self._add(self._make(NodeKind.FILE, real), links)
+        node = self._add(self._make(NodeKind.MISSING, real), links)
+        code = "missing-path" if mode == "root" else "missing-reference"
+        self._problem(code, origin, f"{ref!r} does not exist ({real})", node)
+        return node
+
+    def _dir_node(self, real: str, mode: str, recurse: bool, origin: str, ref: str) -> Node:
+        kfile = self._kustomization_file(real)
+        if mode in (kustomize.CHART, gitops.CHART, kustomize.FILE):
+            return self._make(NodeKind.CHART, real)
+        if kfile is not None:
+            return self._make(NodeKind.KUSTOMIZATION, real, file=kfile)
+        if mode == kustomize.RESOURCE:
+            node = self._make(NodeKind.KUSTOMIZATION, real)
+            self._problem(
+                "not-a-kustomization",
+                origin,
+                f"{ref!r} is a folder without a kustomization file",
+                node.id,
+            )
+            return node
+        if mode == gitops.ARGO:
+            has_chart = self.snap.exists("Chart.yaml" if real == "." else f"{real}/Chart.yaml")
+            return self._make(
+                NodeKind.CHART if has_chart else NodeKind.DIRECTORY, real, recurse=recurse
+            )
+        return self._make(NodeKind.GENERATED, real)
+
+    def _edge(self, source: str, target: str, field_name: str, ref: str) -> None:
+        if not self.graph.has_edge(source, target):
+            self.graph.add_edge(source, target, edge=Edge(field_name, ref))
+
+    # ---- expansion -------------------------------------------------------------------
+    def add_root(self, path: str) -> None:
+        norm = snapshot.normalize(path)
+        self.roots[norm] = self.locate(norm, "root", origin=norm, ref=norm)
+
+    def run(self) -> None:
+        deferred: list[tuple[str, gitops.Follow]] = []
+        while True:
+            while self.queue:
+                self._expand(self.queue.popleft())
+            work, self.pending = self.pending + deferred, []
+            deferred = []
+            progressed = False
+            for origin, follow in work:
+                decided = self._follow(origin, follow, final=False)
+                if decided:
+                    progressed = True
+                else:
+                    deferred.append((origin, follow))
+            if not progressed and not self.queue:
+                for origin, follow in deferred:
+                    self._follow(origin, follow, final=True)
+                deferred = []
+                if not self.queue and not self.pending:
+                    return
+
+    def _expand(self, node_id: str) -> None:
+        node: Node = self.graph.nodes[node_id]["node"]
+        if node.kind == NodeKind.KUSTOMIZATION and node.file:
+            self._expand_kustomization(node)
+        elif node.kind == NodeKind.GENERATED:
+            self._expand_generated(node, node.path)
+        elif node.kind == NodeKind.DIRECTORY:
+            self._expand_directory(node, node.path)
+        elif node.kind == NodeKind.FILE and self.graph.nodes[node_id].get("scan"):
+            self._scan_file(node)
+
+    def _expand_kustomization(self, node: Node) -> None:
+        assert node.file is not None
+        parsed = self._parse(node.file)
+        if parsed.error is not None:
+            self._problem("broken-yaml", node.file, parsed.error, node.id, parsed.line)
+            return
+        if len(parsed.docs) != 1 or not isinstance(parsed.docs[0], Mapping):
+            self._problem(
+                "broken-yaml", node.file, "a kustomization must be one YAML mapping", node.id
+            )
+            return
+        doc = parsed.docs[0]
+        self.graph.nodes[node.id]["doc"] = doc
+        for reference in kustomize.references(doc):
+            self._reference(node, reference)
+        if self.config.follow:
+            for text in kustomize.inline_patches(doc):
+                try:
+                    docs = yamlsafe.load_all(text.encode())
+                except yamlsafe.YamlError:
+                    continue
+                self._queue_follows(node.id, gitops.scan_documents(docs))
+
+    def _reference(self, node: Node, reference: kustomize.Reference) -> None:
+        assert node.file is not None
+        if reference.remote:
+            target = f"remote:{reference.ref}"
+            if target not in self.graph:
+                self.graph.add_node(
+                    target, node=Node(target, NodeKind.EXTERNAL, reference.ref, Scope.SHARED, None)
+                )
+            self._edge(node.id, target, reference.field, reference.ref)
+            return
+        if reference.ref.startswith("/"):
+            target = self._add(self._make(NodeKind.MISSING, reference.ref))
+            self._problem(
+                "absolute-path",
+                node.file,
+                f"{reference.field}: {reference.ref!r} is an absolute path",
+                target,
+            )
+            self._edge(node.id, target, reference.field, reference.ref)
+            return
+        path = snapshot.join(node.path, reference.ref)
+        target = self.locate(path, reference.mode, origin=node.file, ref=reference.ref)
+        self._edge(node.id, target, reference.field, reference.ref)
+        if reference.field in ("resources", "bases"):
+            self._mark_scan(target, patch=False)
+        elif "patch" in reference.field:
+            self._mark_scan(target, patch=True)
+
+    def _mark_scan(self, node_id: str, *, patch: bool) -> None:
+        attrs = self.graph.nodes[node_id]
+        if attrs["node"].kind != NodeKind.FILE or attrs.get("scan"):
+            return
+        attrs["scan"] = "patch" if patch else "resource"
+        self.queue.append(node_id)
+
+    def _scan_file(self, node: Node) -> None:
+        attrs = self.graph.nodes[node.id]
+        want_check = node.path in self.check_paths
+        if not self.config.follow and not want_check:
+            return
+        data = None
+        cached = self.cache.get(node.path, self.snap.blob_id(node.path))
+        if cached is None and attrs.get("scan") == "resource" and not want_check:
+            data = self._read(node.path)
+            if data is None or not gitops.might_contain_objects(data):
+                return
+        parsed = cached or self._parse(node.path, data)
+        if parsed.error is not None:
+            self._problem("broken-yaml", node.path, parsed.error, node.id, parsed.line)
+            return
+        if self.config.follow:
+            attrs["scanned"] = True
+            self._queue_follows(node.id, gitops.scan_documents(parsed.docs))
+
+    def _queue_follows(self, origin: str, scan: gitops.Scan) -> None:
+        self.resolver.learn(scan.sources)
+        self.pending.extend((origin, follow) for follow in scan.follows)
+
+    def _follow(self, origin: str, follow: gitops.Follow, *, final: bool) -> bool:
+        path = snapshot.normalize(follow.path)
+        exists = not snapshot.escapes(path) and self.snap.exists(path)
+        local = self.resolver.is_local(follow.source, exists)
+        if local is None:
+            if not final:
+                return False
+            local = exists
+        if not local:
+            target = f"remote:{_source_text(follow.source)}//{path}"
+            if target not in self.graph:
+                self.graph.add_node(
+                    target, node=Node(target, NodeKind.EXTERNAL, path, Scope.SHARED, None)
+                )
+            self._edge(origin, target, follow.tag, follow.path)
+            return True
+        mode = {gitops.FLUX: "flux", gitops.ARGO: gitops.ARGO, gitops.CHART: gitops.CHART}.get(
+            follow.mode, kustomize.FILE
+        )
+        target = self.locate(
+            path,
+            mode,
+            origin=self.graph.nodes[origin]["node"].display,
+            ref=follow.path,
+            recurse=follow.recurse,
+        )
+        self._edge(origin, target, follow.tag, follow.path)
+        return True
+
+    def _expand_generated(self, node: Node, directory: str) -> None:
+        """What kustomize-controller generates for a folder without a kustomization."""
+        subdirs, files = self.snap.list_dir(directory)
+        for file in files:
+            if file.endswith(YAML_SUFFIXES):
+                target = self._add(self._make(NodeKind.FILE, file))
+                self._edge(node.id, target, "generated", file)
+                self._mark_scan(target, patch=False)
+        for sub in subdirs:
+            if self._kustomization_file(sub) is not None:
+                target = self.locate(sub, kustomize.RESOURCE, origin=node.display, ref=sub)
+                self._edge(node.id, target, "generated", sub)
+            else:
+                self._expand_generated(node, sub)
+
+    def _expand_directory(self, node: Node, directory: str) -> None:
+        """An Argo CD directory source: its manifests (and below, with recurse)."""
+        subdirs, files = self.snap.list_dir(directory)
+        for file in files:
+            if file.endswith((*YAML_SUFFIXES, ".json")):
+                target = self._add(self._make(NodeKind.FILE, file))
+                self._edge(node.id, target, "directory", file)
+                self._mark_scan(target, patch=False)
+        if node.recurse:
+            for sub in subdirs:
+                self._expand_directory(node, sub)
+
+
+def _source_text(source: gitops.SourceRef | None) -> str:
+    if source is None:
+        return "unknown"
+    if source.kind == "url":
+        return source.url or "unknown"
+    return (
+        f"{source.kind}/{source.namespace}/{source.name}"
+        if source.namespace
+        else f"{source.kind}/{source.name}"
+    )

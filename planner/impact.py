@@ -1,0 +1,275 @@
+"""Impact: which clusters a change reaches, and why.
+
+Given the hierarchy at base and at head, the change set and the inventory at both sides,
+decides the affected clusters. The rule is sound first: a cluster is affected when its path
+reaches a node that owns a changed path, in the graph of either revision (a deleted or
+renamed file affects whoever read it at base), or when its inventory entry was added or
+retargeted. Every affected cluster carries its reasons: the changed layer, its scope, the
+files, and the reference chain from the cluster's path down to the change. A changed file
+that reaches no cluster is never dropped silently: it is listed, and the `unowned` rule
+decides whether that is a warning, affects every cluster, or is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner import changes as changes_mod
+from planner.changes import ChangeSet
+from planner.hierarchy import Hierarchy, Link, Scope, classify
+from planner.inventory import Inventory, InventoryDiff
+
+
+class UnownedRule(StrEnum):
+    WARN = "warn"
+    ALL_CLUSTERS = "all-clusters"
+    ERROR = "error"
+
+
+class ImpactConfig(BaseModel):
+    """What to do with changed files that reach no cluster."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    unowned: UnownedRule = Field(
+        default=UnownedRule.WARN,
+        description="warn | all-clusters | error, for a changed file no cluster reaches.",
+    )
+    ignore: tuple[str, ...] = Field(
+        default=changes_mod.DEFAULT_IGNORE,
+        description="Globs of files that reach no cluster by design; listed as ignored.",
+    )
+
+
+class ChainLink(BaseModel):
+    """One node of a reference chain and how the previous node referenced it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    kind: str
+    scope: Scope
+    field: str | None = None
+    ref: str | None = None
+
+
+class Reason(BaseModel):
+    """Why one cluster is affected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["layer", "inventory", "unowned"]
+    summary: str
+    layer: str | None = None
+    scope: Scope | None = None
+    files: tuple[str, ...] = ()
+    revision: Literal["base", "head", "base+head"] | None = None
+    chain: tuple[ChainLink, ...] = ()
+
+
+class ChangedLayer(BaseModel):
+    """A layer (folder of the hierarchy) that the change touches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    scope: Scope
+    files: tuple[str, ...]
+    clusters: int = Field(description="How many clusters reach this layer's changed files.")
+
+
+class Impact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    affected: dict[str, tuple[Reason, ...]]
+    unaffected: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed_layers: tuple[ChangedLayer, ...]
+    unowned: tuple[str, ...] = Field(description="Changed files that reach no cluster.")
+    ignored: tuple[str, ...] = Field(description="Unowned files matching an ignore glob.")
+    inventory_files: tuple[str, ...] = ()
+
+
+_SCOPE_ORDER = {s: i for i, s in enumerate(Scope)}
+
+
+@dataclass
+class _LayerHit:
+    files: set[str]
+    head_targets: set[str]
+    base_targets: set[str]
+    scope: Scope
+
+
+def compute_impact(
+    *,
+    head: Hierarchy,
+    base: Hierarchy,
+    changes: ChangeSet,
+    inventory: Inventory,
+    base_inventory: Inventory,
+    inventory_diff: InventoryDiff,
+    config: ImpactConfig,
+    inventory_paths: Iterable[str] = (),
+) -> Impact:
+    """Decide the affected clusters (pure)."""
+    inventory_set = set(inventory_paths)
+    layers, unowned = _layers(head, base, changes, config)
+    affected: dict[str, list[Reason]] = {}
+    head_names = set(inventory.names())
+    roots_head = _roots(head, {c.name: c.gitops_path for c in inventory.clusters})
+    roots_base = _roots(
+        base, {c.name: c.gitops_path for c in base_inventory.clusters if c.name in head_names}
+    )
+    counts: dict[str, int] = {}
+    for layer_path, hit in sorted(
+        layers.items(), key=lambda kv: (_SCOPE_ORDER[kv[1].scope], kv[0])
+    ):
+        reached = _reach(head, base, hit, roots_head, roots_base, layer_path)
+        counts[layer_path] = len(reached)
+        for name, reason in reached.items():
+            affected.setdefault(name, []).append(reason)
+    for name, fields in inventory_diff.retargeted.items():
+        affected.setdefault(name, []).append(
+            _inventory_reason(name, fields, base_inventory, inventory)
+        )
+    for name in inventory_diff.added:
+        affected.setdefault(name, []).append(
+            Reason(kind="inventory", summary="added to the inventory")
+        )
+    real_unowned = [p for p in unowned if p not in inventory_set]
+    not_ignored = [p for p in real_unowned if not changes_mod.ignored(p, config.ignore)]
+    if config.unowned == UnownedRule.ALL_CLUSTERS and not_ignored:
+        for cluster in inventory.clusters:
+            affected.setdefault(cluster.name, []).append(
+                Reason(
+                    kind="unowned",
+                    summary="a changed file reaches no cluster and the unowned rule is all-clusters",
+                    files=tuple(not_ignored),
+                )
+            )
+    names = inventory.names()
+    changed_layers = tuple(
+        ChangedLayer(path=p, scope=h.scope, files=tuple(sorted(h.files)), clusters=counts[p])
+        for p, h in sorted(layers.items(), key=lambda kv: (_SCOPE_ORDER[kv[1].scope], kv[0]))
+    )
+    return Impact(
+        affected={n: tuple(affected[n]) for n in names if n in affected},
+        unaffected=tuple(n for n in names if n not in affected),
+        removed=inventory_diff.removed,
+        changed_layers=changed_layers,
+        unowned=tuple(not_ignored),
+        ignored=tuple(p for p in real_unowned if p not in not_ignored),
+        inventory_files=tuple(sorted(p for p in unowned if p in inventory_set)),
+    )
+
+
+def _layers(
+    head: Hierarchy, base: Hierarchy, changes: ChangeSet, config: ImpactConfig
+) -> tuple[dict[str, _LayerHit], list[str]]:
+    """Group the nodes owning each changed path by layer; collect paths nobody owns."""
+    layers: dict[str, _LayerHit] = {}
+    unowned: list[str] = []
+    for path in changes.content_paths():
+        owners_head, owners_base = head.owners(path), base.owners(path)
+        if not owners_head and not owners_base:
+            unowned.append(path)
+            continue
+        for graph, owners, side in ((head, owners_head, "head"), (base, owners_base, "base")):
+            for node_id in owners:
+                layer = graph.layer_of(node_id)
+                scope = (
+                    graph.node(node_id).scope
+                    if graph.node(node_id).layer
+                    else classify(layer, graph.rules)[0]
+                )
+                hit = layers.setdefault(layer, _LayerHit(set(), set(), set(), scope))
+                hit.files.add(path)
+                (hit.head_targets if side == "head" else hit.base_targets).add(node_id)
+    return layers, unowned
+
+
+def _roots(graph: Hierarchy, paths: dict[str, str]) -> dict[str, list[str]]:
+    """Cluster names by the node id of their path in `graph`."""
+    roots: dict[str, list[str]] = {}
+    for name, path in paths.items():
+        root = graph.root_of(path)
+        if root is not None:
+            roots.setdefault(root, []).append(name)
+    return roots
+
+
+def _reach(
+    head: Hierarchy,
+    base: Hierarchy,
+    hit: _LayerHit,
+    roots_head: dict[str, list[str]],
+    roots_base: dict[str, list[str]],
+    layer_path: str,
+) -> dict[str, Reason]:
+    hops_head = head.next_hops(hit.head_targets) if hit.head_targets else {}
+    hops_base = base.next_hops(hit.base_targets) if hit.base_targets else {}
+    chains: dict[str, tuple[list[Link], str]] = {}
+    for hops, graph, roots, side in (
+        (hops_base, base, roots_base, "base"),
+        (hops_head, head, roots_head, "head"),
+    ):
+        for node_id in hops.keys() & roots.keys():
+            chain = graph.chain(node_id, hops)
+            for name in roots[node_id]:
+                previous = chains.get(name)
+                chains[name] = (chain, "base+head" if previous else side)
+    files = tuple(sorted(hit.files))
+    found: dict[str, Reason] = {}
+    for name, (chain, revision) in chains.items():
+        found[name] = Reason(
+            kind="layer",
+            summary=_summary(hit.scope, layer_path, files, revision),
+            layer=layer_path,
+            scope=hit.scope,
+            files=files,
+            revision=revision,  # type: ignore[arg-type]
+            chain=tuple(_link(link) for link in chain),
+        )
+    return found
+
+
+def _summary(scope: Scope, layer: str, files: tuple[str, ...], revision: str) -> str:
+    what = files[0] if len(files) == 1 else f"{len(files)} files"
+    when = {"base": " (read at base only)", "head": " (read at head only)"}.get(revision, "")
+    return f"{scope.value} layer {layer} changed: {what}{when}"
+
+
+def _link(link: Link) -> ChainLink:
+    return ChainLink(
+        path=link.node.display,
+        kind=link.node.kind.value,
+        scope=link.node.scope,
+        field=link.edge.field if link.edge else None,
+        ref=link.edge.ref if link.edge else None,
+    )
+
+
+def _inventory_reason(
+    name: str, fields: tuple[str, ...], base_inventory: Inventory, inventory: Inventory
+) -> Reason:
+    old, new = base_inventory.by_name()[name], inventory.by_name()[name]
+    details = []
+    if "labels" in fields:
+        keys = sorted(set(old.labels) | set(new.labels))
+        diffs = [
+            f"{k}: {old.labels.get(k, '-')} -> {new.labels.get(k, '-')}"
+            for k in keys
+            if old.labels.get(k) != new.labels.get(k)
+        ]
+        details.append("labels " + ", ".join(diffs))
+    if "path" in fields:
+        details.append(f"path {old.gitops_path} -> {new.gitops_path}")
+    if "server" in fields:
+        details.append(f"server {old.server or '-'} -> {new.server or '-'}")
+    return Reason(kind="inventory", summary="retargeted in the inventory: " + "; ".join(details))

@@ -1,0 +1,289 @@
+"""The plan: everything a change means for the fleet, as one versioned, serialisable value.
+
+`plan_change` is the pure heart of the planner: hierarchy at base and head + change set +
+inventory at both sides + policy -> `Plan`. It builds nothing from the world itself: the
+caller hands in snapshots (see `planner.api`). The `Plan` model is the JSON contract
+(`schema_version: 1`): every inventory cluster is in exactly one of `affected` and
+`unaffected`, every affected cluster is in exactly one step of `waves` (or a violation says
+why not), and removed clusters are listed, never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner import guardrails
+from planner.changes import Change, ChangeSet
+from planner.guardrails import Finding
+from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy
+from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
+from planner.inventory import Inventory, diff_inventories
+from planner.policy import RolloutPolicy
+from planner.snapshot import Snapshot
+from planner.waves import Placement, place, plan_steps
+
+SCHEMA_VERSION = 1
+
+
+class AffectedCluster(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cluster: str
+    wave: str | None
+    step: str | None
+    placement: str = Field(description="The rule that placed the cluster in its wave.")
+    reasons: tuple[Reason, ...]
+
+
+class StepSummary(BaseModel):
+    """A step of the plan as it appears in `waves`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    wave: str
+    clusters: tuple[str, ...]
+    bake: str | None
+    approval: str
+    group: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clusters_total: int
+    clusters_affected: int
+    scope: str = Field(description="Widest scope reached: global, environment, region, ...")
+    steps: int
+    violations: int
+    warnings: int
+
+
+class SourceInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    digest: str
+
+
+class Emergency(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str
+
+
+class Plan(BaseModel):
+    """The plan, as printed by `plan --format json`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    base: str
+    head: str
+    emergency: Emergency | None = None
+    summary: Summary
+    changed_files: tuple[str, ...]
+    changes: tuple[Change, ...]
+    changed_layers: tuple[ChangedLayer, ...]
+    affected: tuple[AffectedCluster, ...]
+    unaffected: tuple[str, ...]
+    traced_unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...]
+    unowned: tuple[str, ...]
+    ignored: tuple[str, ...]
+    violations: tuple[Finding, ...]
+    warnings: tuple[Finding, ...]
+    waves: tuple[StepSummary, ...]
+    skipped_waves: tuple[str, ...]
+    policy: SourceInfo
+    inventory: SourceInfo
+
+    def affected_names(self) -> list[str]:
+        return [a.cluster for a in self.affected]
+
+    def step_of(self) -> dict[str, str]:
+        return {c: s.name for s in self.waves for c in s.clusters}
+
+
+@dataclass
+class PlanInputs:
+    """Everything a plan is computed from (snapshots are read-only views of two revisions)."""
+
+    head: Snapshot
+    base: Snapshot
+    changes: ChangeSet
+    inventory: Inventory
+    base_inventory: Inventory
+    policy: RolloutPolicy
+    policy_source: str = "built-in default"
+    repo_urls: Sequence[str] = ()
+    inventory_paths: Sequence[str] = ()
+    emergency: str | None = None
+    cache: ParseCache = field(default_factory=ParseCache)
+
+
+@dataclass
+class Analysis:
+    """The intermediate results a plan is made of (kept for explain and graph)."""
+
+    head: Hierarchy
+    base: Hierarchy
+    impact: Impact
+    placements: dict[str, Placement]
+
+
+def analyse(inputs: PlanInputs) -> Analysis:
+    """Build both hierarchies and decide the impact (no waves yet)."""
+    config = inputs.policy.hierarchy_config()
+    check = inputs.changes.content_paths()
+    head = build_hierarchy(
+        inputs.head,
+        (c.gitops_path for c in inputs.inventory.clusters),
+        config,
+        repo_urls=inputs.repo_urls,
+        check_paths=check,
+        cache=inputs.cache,
+    )
+    base_roots = [c.gitops_path for c in inputs.base_inventory.clusters]
+    if _same_graph(inputs, head, base_roots):
+        base = head
+    else:
+        base = build_hierarchy(
+            inputs.base, base_roots, config, repo_urls=inputs.repo_urls, cache=inputs.cache
+        )
+    impact = compute_impact(
+        head=head,
+        base=base,
+        changes=inputs.changes,
+        inventory=inputs.inventory,
+        base_inventory=inputs.base_inventory,
+        inventory_diff=diff_inventories(inputs.base_inventory, inputs.inventory),
+        config=inputs.policy.impact_config(),
+        inventory_paths=inputs.inventory_paths,
+    )
+    return Analysis(head, base, impact, place(inputs.inventory, inputs.policy))
+
+
+def _same_graph(inputs: PlanInputs, head: Hierarchy, base_roots: Iterable[str]) -> bool:
+    """The base graph equals the head graph when only leaf contents changed."""
+    if inputs.changes.structural():
+        return False
+    if set(base_roots) != {c.gitops_path for c in inputs.inventory.clusters}:
+        return False
+    bearing = head.edge_bearing_paths()
+    return not any(p in bearing for p in inputs.changes.content_paths())
+
+
+def plan_change(inputs: PlanInputs) -> Plan:
+    """graph + changes + inventory + policy -> Plan (pure)."""
+    return assemble(inputs, analyse(inputs))
+
+
+def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[str] = ()) -> Plan:
+    impact = analysis.impact
+    affected = sorted(impact.affected)
+    steps, skipped = plan_steps(
+        affected, analysis.placements, inputs.policy, inputs.inventory, emergency=inputs.emergency
+    )
+    step_of = {c: s.name for s in steps for c in s.clusters}
+    context = guardrails.Context(
+        head=analysis.head,
+        snapshot=inputs.head,
+        inventory=inputs.inventory,
+        policy=inputs.policy,
+        placements=analysis.placements,
+        steps=steps if inputs.emergency is None else (),
+        layers=impact.changed_layers,
+        reasons_layers={
+            name: {r.layer for r in reasons if r.layer} for name, reasons in impact.affected.items()
+        },
+    )
+    findings = guardrails.plan_findings(context, set(affected))
+    findings.extend(_unowned_findings(impact, inputs.policy.unowned))
+    violations = tuple(f for f in findings if f.severity == "violation")
+    warnings = tuple(f for f in findings if f.severity == "warning")
+    policy_info = SourceInfo(source=inputs.policy_source, digest=inputs.policy.digest())
+    inventory_info = SourceInfo(source=inputs.inventory.source, digest=inputs.inventory.digest())
+    base_sha, head_sha = inputs.base.revision, inputs.head.revision
+    return Plan(
+        id=plan_id(base_sha, head_sha, policy_info.digest, inventory_info.digest, inputs.emergency),
+        base=base_sha,
+        head=head_sha,
+        emergency=Emergency(reason=inputs.emergency) if inputs.emergency is not None else None,
+        summary=Summary(
+            clusters_total=len(inputs.inventory.clusters),
+            clusters_affected=len(affected),
+            scope=_scope(impact, len(inputs.inventory.clusters)),
+            steps=len(steps),
+            violations=len(violations),
+            warnings=len(warnings),
+        ),
+        changed_files=tuple(inputs.changes.files()),
+        changes=inputs.changes.changes,
+        changed_layers=impact.changed_layers,
+        affected=tuple(
+            AffectedCluster(
+                cluster=name,
+                wave=analysis.placements[name].wave if inputs.emergency is None else "emergency",
+                step=step_of.get(name),
+                placement=analysis.placements[name].rule
+                if inputs.emergency is None
+                else f"emergency: {inputs.emergency}",
+                reasons=impact.affected[name],
+            )
+            for name in affected
+        ),
+        unaffected=impact.unaffected,
+        traced_unchanged=tuple(sorted(traced_unchanged)),
+        removed=impact.removed,
+        unowned=impact.unowned,
+        ignored=impact.ignored,
+        violations=violations,
+        warnings=warnings,
+        waves=tuple(StepSummary(**s.model_dump()) for s in steps),
+        skipped_waves=tuple(skipped),
+        policy=policy_info,
+        inventory=inventory_info,
+    )
+
+
+def plan_id(base: str, head: str, policy: str, inventory: str, emergency: str | None) -> str:
+    text = "\n".join((base, head, policy, inventory, emergency or ""))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+_BREADTH = [Scope.GLOBAL, Scope.ENVIRONMENT, Scope.REGION, Scope.SHARED, Scope.CLUSTER]
+
+
+def _scope(impact: Impact, total: int) -> str:
+    if total and len(impact.affected) == total:
+        return "global"
+    reached = {layer.scope for layer in impact.changed_layers if layer.clusters}
+    for scope in _BREADTH:
+        if scope in reached:
+            return scope.value
+    if impact.affected:
+        return "inventory"
+    return "none"
+
+
+def _unowned_findings(impact: Impact, rule: UnownedRule) -> list[Finding]:
+    findings = []
+    severity = "violation" if rule == UnownedRule.ERROR else "warning"
+    for path in impact.unowned:
+        findings.append(
+            Finding(
+                code="reaches-no-cluster",
+                severity=severity,
+                message=f"{path} changed but no cluster reaches it",
+                file=path,
+                fix="reference it from a layer, add it to `ignore:`, or set `unowned:` in the policy",
+            )
+        )
+    return findings

@@ -1,0 +1,1 @@
+"""Renderers: plans, explanations, graphs and findings as text for people (pure)."""

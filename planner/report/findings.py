@@ -1,0 +1,49 @@
+"""Guardrail findings as a table, JSON or Markdown (validate, and inside plan reports)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tabulate import tabulate
+
+if TYPE_CHECKING:
+    from planner.api import Validation
+    from planner.guardrails import Finding
+
+
+def findings_table(findings: Sequence[Finding], fmt: str = "simple") -> str:
+    rows = [
+        [
+            f.severity.upper(),
+            f.code,
+            f.cluster or "-",
+            f.message + (f"\n  fix: {f.fix}" if f.fix and fmt == "simple" else ""),
+        ]
+        for f in findings
+    ]
+    return tabulate(rows, headers=["", "check", "cluster", "message"], tablefmt=fmt)
+
+
+def render_validation(result: Validation, fmt: str) -> str:
+    if fmt == "json":
+        data = {
+            "clusters": result.clusters,
+            "ok": not result.violations,
+            "violations": [f.model_dump(mode="json") for f in result.violations],
+            "warnings": [f.model_dump(mode="json") for f in result.warnings],
+        }
+        return json.dumps(data, indent=2) + "\n"
+    verdict = (
+        f"{len(result.violations)} violation(s), {len(result.warnings)} warning(s) "
+        f"in {result.clusters} cluster(s)"
+    )
+    if fmt == "markdown":
+        out = [f"### wave-planner validate: {verdict}", ""]
+        if result.findings:
+            out += [findings_table(result.findings, "github"), ""]
+        return "\n".join(out)
+    if not result.findings:
+        return f"ok: {verdict}\n"
+    return findings_table(result.findings) + f"\n\n{verdict}\n"

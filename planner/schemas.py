@@ -1,0 +1,26 @@
+"""JSON Schemas of the formats users write or read, generated from the models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from planner.inventory import InventoryFile
+from planner.plan import Plan
+from planner.policy import RolloutPolicy
+
+MODELS: dict[str, Any] = {"inventory": InventoryFile, "policy": RolloutPolicy, "plan": Plan}
+
+
+def schema(name: str) -> dict[str, Any]:
+    model = MODELS[name]
+    data: dict[str, Any] = model.model_json_schema(
+        by_alias=True, mode="validation" if name != "plan" else "serialization"
+    )
+    data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    data["$id"] = f"https://wave-planner.io/schemas/{name}.json"
+    return data
+
+
+def render(name: str) -> str:
+    return json.dumps(schema(name), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,176 @@
+"""Safe YAML loading with limits: the only way the planner turns bytes into data.
+
+Everything the planner reads (inventories, policies, kustomizations, manifests in the repo
+under review) is untrusted. This module owns the rules that keep loading safe and fast:
+safe-load only (no object construction), PyYAML's C parser when present, strict UTF-8, a size
+limit, a nesting-depth limit checked before the recursive composer runs, a budget against
+alias bombs, duplicate keys rejected in configuration files, and dates kept as strings (as
+Kubernetes does). It raises `YamlError`, which callers turn into a user error (configuration
+files) or a plan violation (files in the repository under review).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 200
+MAX_NODES = 5_000_000
+
+_BaseLoader: type[yaml.SafeLoader]
+try:  # pragma: no branch - the C loader ships with PyYAML wheels
+    _BaseLoader = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+
+class YamlError(Exception):
+    """A YAML text that cannot be loaded safely; `line` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line else message)
+
+
+def _without_timestamps(loader: type[yaml.SafeLoader]) -> None:
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe loader, dates kept as strings."""
+
+
+class _StrictLoader(_Loader):
+    """Safe loader that also rejects duplicate mapping keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                continue
+            if duplicate:
+                raise YamlError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+_without_timestamps(_Loader)
+_without_timestamps(_StrictLoader)
+
+_DEEP_INDENT = re.compile(rb"^[ \t-]{400,}", re.MULTILINE)
+
+
+def decode(data: bytes) -> str:
+    """Strict UTF-8 (a BOM is allowed), as Kubernetes tooling expects."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise YamlError(
+            f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
+        ) from None
+
+
+def _check_depth(text: str) -> None:
+    """Walk parser events (iterative, in C) and stop before the recursive composer can."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    raise YamlError(f"nested deeper than {MAX_DEPTH} levels", line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc) from None
+
+
+def _count_nodes(value: Any, budget: int) -> int:
+    """Visit the loaded value as a consumer would (shared aliases counted each time)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise YamlError(f"expands to more than {MAX_NODES} nodes (alias bomb?)")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return budget
+
+
+def _yaml_error(exc: yaml.YAMLError) -> YamlError:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return YamlError(str(problem).strip(), mark.line + 1 if mark is not None else None)
+
+
+def _precheck(data: bytes) -> str:
+    if len(data) > MAX_BYTES:
+        raise YamlError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    text = decode(data)
+    brackets = data.count(b"[") + data.count(b"{")
+    if brackets > MAX_DEPTH or _DEEP_INDENT.search(data):
+        _check_depth(text)
+    return text
+
+
+def load_all(data: bytes, *, strict: bool = False) -> list[Any]:
+    """Every document of a YAML stream (empty documents dropped)."""
+    text = _precheck(data)
+    loader = _StrictLoader if strict else _Loader
+    try:
+        docs = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc) from None
+    except RecursionError:
+        raise YamlError(f"nested deeper than {MAX_DEPTH} levels") from None
+    if b"&" in data and b"*" in data:
+        budget = MAX_NODES
+        for doc in docs:
+            budget = _count_nodes(doc, budget)
+    return docs
+
+
+def load_one(data: bytes, *, strict: bool = False) -> Any:
+    """A single-document YAML text (None when empty)."""
+    docs = load_all(data, strict=strict)
+    if len(docs) > 1:
+        raise YamlError(f"expected one YAML document, found {len(docs)}")
+    return docs[0] if docs else None
+
+
+def dump(value: Any) -> str:
+    """Deterministic block-style YAML for emitted files (keys in the order given)."""
+    return yaml.dump(
+        value,
+        Dumper=_Dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1_000_000,
+    )
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe dumper that indents sequences inside mappings, as kubectl does."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True

@@ -1,0 +1,63 @@
+"""Shared fixtures: real git repositories built from the named fixture fleets."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite the golden files under tests/golden/ from the current output.",
+    )
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Callable[[str], FleetRepo]:
+    """Build the named fixture fleet (tests/fleets/<name>) as a git repository."""
+
+    def build(name: str) -> FleetRepo:
+        return build_fleet_repo(SCENARIOS_DIR / name, tmp_path / name)
+
+    return build
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> FleetRepo:
+    """The bundled example fleet with its sample change."""
+    return build_demo_repo(tmp_path / "demo")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with tests/golden/<name>; `--update-golden` rewrites it."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN_DIR / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            return
+        if not path.exists():
+            pytest.fail(f"golden file {path} is missing: run pytest --update-golden")
+        assert text == path.read_text(), (
+            f"{name} differs from its golden file (pytest --update-golden)"
+        )
+
+    return check
+
+
+requires_kubectl = pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl (with built-in kustomize) is not on PATH"
+)
