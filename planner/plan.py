@@ -27,6 +27,7 @@ from planner.snapshot import Snapshot
 from planner.waves import Placement, place, plan_steps
 
 SCHEMA_VERSION = 1
+UNPLACED = "(none)"
 
 
 class AffectedCluster(BaseModel):
@@ -51,6 +52,15 @@ class StepSummary(BaseModel):
     approval: str
     group: str | None = None
     notes: tuple[str, ...] = ()
+
+
+class Membership(BaseModel):
+    """Every inventory cluster of one wave (static: affected or not)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wave: str
+    clusters: tuple[str, ...]
 
 
 class Summary(BaseModel):
@@ -101,6 +111,9 @@ class Plan(BaseModel):
     warnings: tuple[Finding, ...]
     waves: tuple[StepSummary, ...]
     skipped_waves: tuple[str, ...]
+    membership: tuple[Membership, ...] = Field(
+        description="Every inventory cluster by wave (policy order); unplaced ones under `(none)`."
+    )
     policy: SourceInfo
     inventory: SourceInfo
 
@@ -248,8 +261,19 @@ def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[
         warnings=warnings,
         waves=tuple(StepSummary(**s.model_dump()) for s in steps),
         skipped_waves=tuple(skipped),
+        membership=_membership(inputs.policy, analysis.placements),
         policy=policy_info,
         inventory=inventory_info,
+    )
+
+
+def _membership(policy: RolloutPolicy, placements: dict[str, Placement]) -> tuple[Membership, ...]:
+    by_wave: dict[str, list[str]] = {}
+    for name, placement in placements.items():
+        by_wave.setdefault(placement.wave or UNPLACED, []).append(name)
+    order = [w.name for w in policy.waves] + [UNPLACED]
+    return tuple(
+        Membership(wave=wave, clusters=tuple(sorted(by_wave[wave]))) for wave in order if wave in by_wave
     )
 
 
