@@ -10,7 +10,6 @@ these functions; other tools can call them directly:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +21,12 @@ from planner.changes import ChangeSet, parse_changed_files
 from planner.errors import UserError
 from planner.hierarchy import Hierarchy, build_hierarchy
 from planner.inventory import Inventory, parse_inventory
-from planner.plan import Analysis, Plan, PlanInputs, analyse, assemble
+from planner.guardrails import Validation
+from planner.plan import Analysis, Explanation, Plan, PlanInputs, analyse, assemble
 from planner.policy import RolloutPolicy
 from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
-from planner.waves import Placement, place
+from planner.waves import PreviewRow, place, preview_rows
 
 DEFAULT_INVENTORY = "clusters.yaml"
 
@@ -211,15 +211,6 @@ def plan(sources: Sources) -> Plan:
         workspace.close()
 
 
-@dataclass(frozen=True)
-class Explanation:
-    cluster: str
-    plan: Plan
-    head: Hierarchy
-    root: str | None
-    placement: Placement
-
-
 def explain(sources: Sources, cluster: str) -> Explanation:
     """Why one cluster is (or is not) affected by a change."""
     workspace, result = analysis(sources)
@@ -296,14 +287,6 @@ def open_revision(
             git_repo.close()
 
 
-@dataclass(frozen=True)
-class PreviewRow:
-    cluster: str
-    labels: Mapping[str, str]
-    wave: str | None
-    rule: str
-
-
 def preview(
     inventory: Path, selector: str | None, policy: Path | None = None
 ) -> tuple[LabelSelector | None, list[PreviewRow]]:
@@ -311,27 +294,7 @@ def preview(
     inv = parse_inventory(files.read_yaml_inputs(inventory, "--inventory"), source=str(inventory))
     pol, _ = load_policy_file(policy, inv)
     parsed = parse_selector(selector) if selector is not None else None
-    placements = place(inv, pol)
-    rows = [
-        PreviewRow(c.name, c.labels, placements[c.name].wave, placements[c.name].rule)
-        for c in inv.clusters
-        if parsed is None or parsed.matches(c.labels)
-    ]
-    return parsed, rows
-
-
-@dataclass(frozen=True)
-class Validation:
-    findings: list[guardrails.Finding]
-    clusters: int
-
-    @property
-    def violations(self) -> list[guardrails.Finding]:
-        return [f for f in self.findings if f.severity == "violation"]
-
-    @property
-    def warnings(self) -> list[guardrails.Finding]:
-        return [f for f in self.findings if f.severity == "warning"]
+    return parsed, preview_rows(inv, pol, parsed)
 
 
 def validate(

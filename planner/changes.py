@@ -148,10 +148,9 @@ def matches_glob(path: str, pattern: str) -> bool:
     """gitignore-like: a pattern without `/` matches the file name at any depth."""
     pattern = pattern.strip()
     if "/" not in pattern.rstrip("/"):
-        return (
-            fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
-            or (any(fnmatch.fnmatchcase(part, pattern.rstrip("/")) for part in path.split("/")[:-1])
-            and pattern.endswith("/"))
+        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern) or (
+            any(fnmatch.fnmatchcase(part, pattern.rstrip("/")) for part in path.split("/")[:-1])
+            and pattern.endswith("/")
         )
     return bool(_glob_regex(pattern.lstrip("/")).match(path))
 

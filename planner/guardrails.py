@@ -47,6 +47,22 @@ class Finding(BaseModel):
     fix: str | None = None
 
 
+@dataclass(frozen=True)
+class Validation:
+    """The result of `validate`: every finding over the fleet."""
+
+    findings: list[Finding]
+    clusters: int
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "violation"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+
 @dataclass
 class Context:
     """What the checks look at: the head hierarchy and snapshot, inventory, policy, plan."""

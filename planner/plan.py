@@ -193,6 +193,17 @@ def _same_graph(inputs: PlanInputs, head: Hierarchy, base_roots: Iterable[str]) 
     return not any(p in bearing for p in inputs.changes.content_paths())
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """One cluster's story: the plan, its root in the head graph and its placement."""
+
+    cluster: str
+    plan: Plan
+    head: Hierarchy
+    root: str | None
+    placement: Placement
+
+
 def plan_change(inputs: PlanInputs) -> Plan:
     """graph + changes + inventory + policy -> Plan (pure)."""
     return assemble(inputs, analyse(inputs))
@@ -273,7 +284,9 @@ def _membership(policy: RolloutPolicy, placements: dict[str, Placement]) -> tupl
         by_wave.setdefault(placement.wave or UNPLACED, []).append(name)
     order = [w.name for w in policy.waves] + [UNPLACED]
     return tuple(
-        Membership(wave=wave, clusters=tuple(sorted(by_wave[wave]))) for wave in order if wave in by_wave
+        Membership(wave=wave, clusters=tuple(sorted(by_wave[wave])))
+        for wave in order
+        if wave in by_wave
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from planner.inventory import Cluster, Inventory, LabelRoles
 from planner.policy import Constraint, RolloutPolicy, Wave
+from planner.selector import LabelSelector
 
 NO_GROUP = "(none)"
 EMERGENCY = "emergency"
@@ -70,6 +71,34 @@ def place(inventory: Inventory, policy: RolloutPolicy) -> dict[str, Placement]:
             also_matches=tuple(w.name for w, _ in matched[1:]),
         )
     return placements
+
+
+class PreviewRow(BaseModel):
+    """One cluster a selector matches, and its wave."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cluster: str
+    labels: dict[str, str]
+    wave: str | None
+    rule: str
+
+
+def preview_rows(
+    inventory: Inventory, policy: RolloutPolicy, selector: LabelSelector | None
+) -> list[PreviewRow]:
+    """The clusters `selector` matches (all when None), with the wave each belongs to."""
+    placements = place(inventory, policy)
+    return [
+        PreviewRow(
+            cluster=c.name,
+            labels=dict(c.labels),
+            wave=placements[c.name].wave,
+            rule=placements[c.name].rule,
+        )
+        for c in inventory.clusters
+        if selector is None or selector.matches(c.labels)
+    ]
 
 
 def group_value(cluster: Cluster, key: str, roles: LabelRoles) -> str:

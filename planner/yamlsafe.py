@@ -161,7 +161,7 @@ def dump(value: Any) -> str:
         Dumper=_Dumper,
         default_flow_style=False,
         sort_keys=False,
-        allow_unicode=True,
+        allow_unicode=False,
         width=1_000_000,
     )
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 if TYPE_CHECKING:
-    from planner.api import Validation
+    from planner.guardrails import Validation
     from planner.guardrails import Finding
 
 

@@ -15,7 +15,7 @@ from tabulate import tabulate
 from planner.report.findings import findings_table
 
 if TYPE_CHECKING:
-    from planner.api import PreviewRow
+    from planner.waves import PreviewRow
     from planner.plan import Plan
     from planner.selector import LabelSelector
 

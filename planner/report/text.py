@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from planner.impact import Reason
 
 if TYPE_CHECKING:
-    from planner.api import Explanation
+    from planner.plan import Explanation
 
 
 def chain_lines(reason: Reason, indent: str = "    ") -> list[str]:
