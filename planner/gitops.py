@@ -19,7 +19,11 @@ FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
 FLUX_SOURCE_API = "source.toolkit.fluxcd.io/"
 FLUX_HELM_API = "helm.toolkit.fluxcd.io/"
 ARGO_API = "argoproj.io/"
-MARKERS = (b"fluxcd.io", b"argoproj.io")
+_MARKER = re.compile(
+    rb"^(?:- )?[ ]{0,2}[\"']?kind[\"']?\s*:\s*[\"']?"
+    rb"(?:Kustomization|HelmRelease|Application|ApplicationSet|GitRepository)\b",
+    re.MULTILINE,
+)
 
 # How a followed path is read (see hierarchy.NodeKind).
 FLUX, ARGO, CHART, FILE = "flux", "argo", "chart", "file"
@@ -58,8 +62,11 @@ class Scan:
 
 
 def might_contain_objects(data: bytes) -> bool:
-    """Cheap pre-filter before parsing a resource file."""
-    return any(marker in data for marker in MARKERS)
+    """Cheap pre-filter before parsing a resource file: a top-level `kind:` we follow.
+
+    Nested mentions (a CRD's `names.kind`) do not count, so large CRD bundles are not parsed.
+    """
+    return bool(_MARKER.search(data)) or (data.lstrip()[:1] in (b"{", b"[") and b"kind" in data)
 
 
 def _meta(doc: Mapping[str, Any]) -> tuple[str, str]:

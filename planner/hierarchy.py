@@ -230,6 +230,8 @@ class Hierarchy:
                 self._exact.setdefault(node.path, set()).add(node.id)
             if node.kind in _PREFIX_KINDS:
                 self._prefix.setdefault(node.path, []).append(node.id)
+            if node.kind == NodeKind.GENERATED:
+                self._exact.setdefault(".sourceignore", set()).add(node.id)
             for link in self.graph.nodes[node.id].get("links", ()):
                 self._exact.setdefault(link, set()).add(node.id)
 
@@ -250,11 +252,9 @@ class Hierarchy:
         if node.kind in (NodeKind.CHART, NodeKind.MISSING):
             return True
         if node.kind == NodeKind.GENERATED:
-            return (
-                name.endswith(YAML_SUFFIXES)
-                or name in kustomize.KUSTOMIZATION_FILES
-                or (name == ".sourceignore")
-            )
+            # YAML manifests are FILE nodes of their own (exact owners); a new folder
+            # kustomization or ignore file changes what is generated.
+            return name in kustomize.KUSTOMIZATION_FILES or name == ".sourceignore"
         # DIRECTORY (Argo CD): the manifests directly inside, or below with recurse
         if not node.recurse and snapshot.parent(path) != directory:
             return False
@@ -655,10 +655,16 @@ class _Builder:
         return True
 
     def _expand_generated(self, node: Node, directory: str) -> None:
-        """What kustomize-controller generates for a folder without a kustomization."""
+        """What kustomize-controller generates for a folder without a kustomization.
+
+        Every YAML file whose documents are all Kubernetes objects (apiVersion and kind)
+        becomes a resource; sub-folders with a kustomization become resources; other
+        sub-folders are walked. A YAML file that does not parse breaks the build, so it is
+        kept (and reported); other YAML files (values, configs) are not read.
+        """
         subdirs, files = self.snap.list_dir(directory)
         for file in files:
-            if file.endswith(YAML_SUFFIXES):
+            if file.endswith(YAML_SUFFIXES) and self._is_manifest(file):
                 target = self._add(self._make(NodeKind.FILE, file))
                 self._edge(node.id, target, "generated", file)
                 self._mark_scan(target, patch=False)
@@ -668,6 +674,14 @@ class _Builder:
                 self._edge(node.id, target, "generated", sub)
             else:
                 self._expand_generated(node, sub)
+
+    def _is_manifest(self, path: str) -> bool:
+        parsed = self._parse(path)
+        if parsed.error is not None:
+            return True
+        return bool(parsed.docs) and all(
+            isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in parsed.docs
+        )
 
     def _expand_directory(self, node: Node, directory: str) -> None:
         """An Argo CD directory source: its manifests (and below, with recurse)."""

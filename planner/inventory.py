@@ -80,7 +80,7 @@ def check_repo_path(value: str) -> str:
     if not value or not _SAFE_PATH.match(value):
         raise ValueError(f"path {value!r} must be a plain relative path (letters, digits, ./-_)")
     norm = snapshot.normalize(value)
-    if value.startswith("/") or snapshot.escapes(norm) or norm == ".":
+    if value.startswith("/") or snapshot.escapes(norm):
         raise ValueError(f"path {value!r} must be relative and inside the repository")
     return norm
 

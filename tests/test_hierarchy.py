@@ -138,15 +138,18 @@ def test_flux_kustomizations_are_followed_into_generated_folders() -> None:
     h = graph(
         {
             "clusters/prod/apps.yaml": FLUX.format(path="./apps/production", source="flux-system"),
-            "apps/production/deploy.yaml": "kind: Deployment\n",
+            "apps/production/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+            "apps/production/values.yaml": "replicas: 2\n",
             f"apps/production/sub/{K}": "resources: []\n",
         },
         ["clusters/prod"],
     )
     root = h.root_of("clusters/prod")
     assert h.node(root).kind == NodeKind.GENERATED
-    assert h.owners("apps/production/new.yaml") <= h.closure(root)
-    assert h.owners("apps/production/new.yaml")
+    assert h.owners("apps/production/deploy.yaml") <= h.closure(root)
+    assert h.owners("apps/production/deploy.yaml")
+    assert h.owners("apps/production/values.yaml") == set(), "not a manifest: not generated"
+    assert h.owners("apps/production/kustomization.yaml"), "a new kustomization changes the build"
     assert "apps/production/sub/" in h.closure(root)
 
 
@@ -172,7 +175,7 @@ def test_unknown_flux_source_is_followed_when_the_path_exists() -> None:
     h = graph(
         {
             "clusters/prod/apps.yaml": FLUX.format(path="./apps", source="mystery"),
-            "apps/x.yaml": "kind: X\n",
+            "apps/x.yaml": "apiVersion: v1\nkind: X\n",
         },
         ["clusters/prod"],
     )
@@ -203,8 +206,8 @@ def test_patch_retargeting_a_flux_path_is_followed() -> None:
             f"clusters/prod/{K}": "resources: [apps.yaml]\npatches: [{path: p.yaml, target: {kind: Kustomization}}]\n",
             "clusters/prod/apps.yaml": FLUX.format(path="./apps/base", source="flux-system"),
             "clusters/prod/p.yaml": patch,
-            "apps/base/a.yaml": "kind: A\n",
-            "apps/production/a.yaml": "kind: A\n",
+            "apps/base/a.yaml": "apiVersion: v1\nkind: A\n",
+            "apps/production/a.yaml": "apiVersion: v1\nkind: A\n",
         },
         ["clusters/prod"],
     )
