@@ -91,7 +91,7 @@ class LabelSelector(BaseModel):
 
     def describe(self) -> str:
         parts = [r.describe() for r in self.requirements()]
-        return ",".join(parts) if parts else "(every cluster)"
+        return ",".join(parts) if parts else "every cluster"
 
     def is_empty(self) -> bool:
         return not self.match_labels and not self.match_expressions

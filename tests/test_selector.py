@@ -56,7 +56,7 @@ def test_operator_value_rules() -> None:
 
 
 def test_empty_selector_matches_everything() -> None:
-    assert LabelSelector().matches({}) and LabelSelector().describe() == "(every cluster)"
+    assert LabelSelector().matches({}) and LabelSelector().describe() == "every cluster"
 
 
 keys = st.sampled_from(["environment", "region", "tier", "x.io/zone"])
