@@ -30,3 +30,10 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and the benchmarks."""
     session.install("-e", ".[dev]")
     session.run("mypy", "--strict", "planner", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Regenerate docs/cli.md and docs/schemas/ from real runs on the example fleet."""
+    session.install("-e", ".")
+    session.run("python", "docs/gen_cli.py")

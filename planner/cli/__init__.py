@@ -60,7 +60,7 @@ app = typer.Typer(
     cls=_Group,
     name="wave-planner",
     help="Turn a change to a multi-cluster GitOps repository into an explicit, reviewable "
-    "progressive rollout.",
+    "progressive rollout.\n\nExample: wave-planner plan --demo",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -83,14 +83,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Turn a change to a multi-cluster GitOps repository into a progressive rollout.
-
-    Examples:
-
-      wave-planner plan --demo
-
-      wave-planner plan --repo fleet --base origin/main --head HEAD --format markdown
-    """
+    """Global options."""
 
 
 def _register() -> None:
