@@ -108,11 +108,11 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
     elif kind == "Kustomization" and (
         api.startswith(FLUX_KUSTOMIZE_API) or "sourceRef" in spec or not api
     ):
-        path = _path(spec.get("path"))
-        if path is not None or "sourceRef" in spec:
-            scan.follows.append(
-                Follow(tag, path or ".", FLUX, _source_ref(spec.get("sourceRef"), namespace))
-            )
+        raw = spec.get("path")
+        path = "." if raw in (None, "") else _path(raw)  # no path: the source's root
+        if path is not None and ("sourceRef" in spec or raw is not None):
+            source = _source_ref(spec.get("sourceRef"), namespace)
+            scan.follows.append(Follow(tag, path, FLUX, source))
     elif kind == "HelmRelease" and api.startswith(FLUX_HELM_API):
         scan.follows.extend(_helm_release(tag, spec, namespace))
     elif kind == "Application" and (api.startswith(ARGO_API) or not api):
