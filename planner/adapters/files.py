@@ -200,4 +200,15 @@ def _walk(root: Path) -> Iterable[str]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
         for name in filenames:
-            yield (Path(dirpath) / name).relative_to(root).as_posix()
+            rel = (Path(dirpath) / name).relative_to(root).as_posix()
+            if _printable(rel):
+                yield rel
+
+
+def _printable(path: str) -> bool:
+    """File names that are not valid UTF-8 cannot be referenced by a kustomization: skip."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -143,7 +143,7 @@ class GitRepo:
         raw = self.git("diff", "--raw", "-z", "-M", "--no-ext-diff", "--no-textconv", base)
         changes = list(_parse_raw(raw, self.prefix).changes)
         others = self.git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
-        for path in sorted(p for p in others.decode(errors="surrogateescape").split("\0") if p):
+        for path in sorted(p for p in others.decode(errors="replace").split("\0") if p):
             changes.append(Change(path=path, status=ChangeStatus.ADDED))
         return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
 
@@ -159,7 +159,7 @@ class GitRepo:
             )
         root = self.work_tree / self.prefix if self.prefix else self.work_tree
         out = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
-        paths = [p for p in out.decode(errors="surrogateescape").split("\0") if p]
+        paths = [p for p in out.decode(errors="replace").split("\0") if p]
         if self.prefix:
             paths = [p[len(self.prefix) + 1 :] for p in paths if p.startswith(self.prefix + "/")]
         return DirectorySnapshot(root, paths)
@@ -213,7 +213,7 @@ class GitRepo:
 
 
 def _parse_raw(raw: bytes, prefix: str) -> ChangeSet:
-    fields = raw.decode(errors="surrogateescape").split("\0")
+    fields = raw.decode(errors="replace").split("\0")
     changes: list[Change] = []
     i = 0
     while i < len(fields) and fields[i].startswith(":"):
@@ -267,7 +267,7 @@ class GitSnapshot:
         self._entries: dict[str, _Entry] = {}
         tree = f"{rev}:{repo.prefix}" if repo.prefix else rev
         out = repo.git("ls-tree", "-r", "-z", "--full-tree", tree)
-        for record in out.decode(errors="surrogateescape").split("\0"):
+        for record in out.decode(errors="replace").split("\0"):
             if not record:
                 continue
             meta, path = record.split("\t", 1)
