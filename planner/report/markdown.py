@@ -15,11 +15,13 @@ inventory is escaped so it cannot break the Markdown or inject HTML. Pure and de
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from planner.report.table import percent
 from planner.report.text import chain_lines
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ MAX_VALUES = 6  # label values (regions, compliance) shown in a cell
 MAX_FILES = 3  # files shown per changed layer
 MAX_LISTED = 50  # names in the removed / unowned / ignored / traced lists
 MERMAID_STEPS = 30  # above this, the diagram shows one node per wave
+_TRIM_NOTE_MAX = 400  # the "what was trimmed" list never says more than this
 
 # --------------------------------------------------------------------------- escaping
 
@@ -75,6 +78,11 @@ def pre(value: str) -> str:
     return "".join(out)
 
 
+def _clip(value: str, limit: int = 200) -> str:
+    """Free text from the user, cut so that one value cannot fill the comment."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _is_control(ch: str) -> bool:
     return ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029"
 
@@ -88,15 +96,6 @@ def _mermaid(*lines: str) -> str:
 
 
 # --------------------------------------------------------------------------- numbers
-
-
-def percent(part: int, total: int) -> str:
-    if not total or not part:
-        return "0%"
-    value = 100 * part / total
-    if value < 0.1:
-        return "<0.1%"
-    return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
@@ -154,8 +153,14 @@ def _fit(
     return head + "".join(shown) + (more(omitted) if omitted else ""), omitted
 
 
-def _json_note(what: str) -> Callable[[int], str]:
-    return lambda n: f"\n_…and {n:,} more {what} in the full plan (`{JSON_COMMAND}`)._\n"
+def _json_note(what: str, prefix: str = "\n", where: str = "") -> Callable[[int], str]:
+    """The line that says how many items were left out, and where to find them."""
+    where = where or f"in the full plan (`{JSON_COMMAND}`)"
+
+    def note(n: int) -> str:
+        return f"{prefix}_…and {n:,} more {what} {where}._\n"
+
+    return note
 
 
 # --------------------------------------------------------------------------- the comment
@@ -164,7 +169,7 @@ def _json_note(what: str) -> Callable[[int], str]:
 def render_plan(plan: Plan, limit: int = LIMIT) -> str:
     """The PR comment: at most `limit` characters, the summary and every step always shown."""
     header = _header(plan)
-    budget = _Budget(limit - len(header) - len(_footer(plan, ["x" * 200])) - 2)
+    budget = _Budget(limit - len(header) - len(_footer(plan, ["x" * _TRIM_NOTE_MAX])) - 2)
     steps = budget.take(_steps(plan, budget))
     findings = budget.take(_findings(plan, budget))
     layers = budget.take(_layers(plan, budget))
@@ -197,7 +202,7 @@ def summary_line(plan: Plan) -> str:
     if s.warnings:
         parts.append(_count(s.warnings, "warning"))
     if plan.emergency is not None:
-        parts.append(f"**EMERGENCY**: {text(plan.emergency.reason)}")
+        parts.append(f"**EMERGENCY**: {text(_clip(plan.emergency.reason))}")
     return " · ".join(parts)
 
 
@@ -212,7 +217,7 @@ def _header(plan: Plan) -> str:
         out += [
             "> [!IMPORTANT]",
             f"> Emergency rollout: every affected cluster is in one step, no wave waits. "
-            f"Reason: {text(plan.emergency.reason)}",
+            f"Reason: {text(_clip(plan.emergency.reason, 1000))}",
             "",
         ]
     if not plan.affected:
@@ -231,7 +236,8 @@ def _footer(plan: Plan, trimmed: Sequence[str]) -> str:
         ]
     out.append(
         f"<sub>plan {code(plan.id)} · {code(plan.base[:12])}..{code(plan.head[:12])} · "
-        f"policy {text(plan.policy.source)} · inventory {text(plan.inventory.source)} · "
+        f"policy {text(_clip(plan.policy.source))} · "
+        f"inventory {text(_clip(plan.inventory.source))} · "
         f"full plan: `{JSON_COMMAND}`</sub>"
     )
     return "\n".join(out) + "\n"
@@ -262,10 +268,11 @@ def _findings_block(
         return "", 0
     head = f"> [!{alert}]\n> **{_count(len(findings), kind)}** {lead}\n>\n"
     items = [_finding(f) for f in findings]
-    more = lambda n: f">\n> _…and {n:,} more {kind}(s) in the full plan (`{JSON_COMMAND}`)._\n"  # noqa: E731
+    more = _json_note(f"{kind}(s)", prefix=">\n> ")
     block, omitted = _fit(head, items, more, budget)
-    if not block:  # not even one: the count alone, still first
-        block = head.rstrip(">\n") + "\n" + more(len(findings))
+    if not block:  # not even one: the count alone, if that fits
+        block = head.removesuffix(">\n") + more(len(findings)).removeprefix(">\n")
+        block = block if len(block) <= budget else ""
         omitted = len(findings)
     return block, omitted
 
@@ -282,8 +289,6 @@ def _findings(plan: Plan, budget: _Budget) -> str:
         budget.trimmed.append(f"{v_omitted:,} violation(s)")
     if w_omitted:
         budget.trimmed.append(f"{w_omitted:,} warning(s)")
-    if len(violations) + len(warnings) + 1 > budget.left:
-        warnings = ""
     return "\n".join(b for b in (violations, warnings) if b)
 
 
@@ -485,7 +490,7 @@ def _mermaid_lines(plan: Plan, *, collapse: bool) -> list[str]:
     lines = ["flowchart LR", "  classDef skipped stroke-dasharray: 5 5,color:#888"]
     lines += [f"  {ident}{shape}" for ident, shape, _, _ in nodes]
     previous: StepSummary | None = None
-    for (a, _, _, last), (b, _, first, _) in zip(nodes, nodes[1:], strict=False):
+    for (a, _, _, last), (b, _, first, _) in itertools.pairwise(nodes):
         previous = last or previous
         gate = []
         if previous is not None and previous.bake and last is not None:
@@ -513,7 +518,7 @@ def _lists(plan: Plan, budget: _Budget) -> str:
         for title, names in entries
         if names
     ]
-    section, omitted = _fit("", lines, lambda n: f"_…and {n:,} more list(s)._\n", budget.share(0.5))
+    section, omitted = _fit("", lines, _json_note("list(s)", prefix=""), budget.share(0.5))
     if omitted:
         budget.trimmed.append(f"{omitted:,} list(s) of removed clusters or files")
     return section
@@ -564,9 +569,9 @@ def _details(plan: Plan, budget: _Budget) -> str:
     entries = _ordered_affected(plan)
     head = "#### Why these clusters\n\n"
     blocks = [_cluster_block(e) for e in entries]
-    more = lambda n: (  # noqa: E731
-        f"\n_…and {n:,} more cluster(s): `{JSON_COMMAND}` has every chain, "
-        "`wave-planner explain CLUSTER` prints one._\n"
+    more = _json_note(
+        "cluster(s)",
+        where=f"in `{JSON_COMMAND}` (every chain; `wave-planner explain CLUSTER` prints one)",
     )
     section, omitted = _fit(head, blocks, more, budget.left)
     if omitted:
