@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -136,21 +136,34 @@ class _Budget:
 
 
 def _fit(
-    head: str, items: Sequence[str], more: Callable[[int], str], budget: int
+    head: str, items: Iterable[str], total: int, more: Callable[[int], str], budget: int
 ) -> tuple[str, int]:
-    """`head` + as many `items` as fit in `budget` + `more(left out)`; "" if not even that."""
-    reserve = len(more(len(items))) if items else 0
-    used = len(head) + reserve
-    if used > budget:
-        return "", len(items)
+    """`head` + as many of the `total` items as fit in `budget` + `more(left out)`.
+
+    Items are consumed lazily (only those that may be shown are rendered); "" when not even
+    `head` and the note fit.
+    """
+    reserve = len(more(total)) if total else 0
     shown: list[str] = []
+    used = len(head)
+    tail: list[str] = []  # items that fit only if nothing is left out (no note needed)
+    tail_size = 0
     for item in items:
-        if used + len(item) > budget:
+        if not tail and used + len(item) + reserve <= budget:
+            shown.append(item)
+            used += len(item)
+            continue
+        tail.append(item)
+        tail_size += len(item)
+        if used + tail_size > budget:
             break
-        shown.append(item)
-        used += len(item)
-    omitted = len(items) - len(shown)
-    return head + "".join(shown) + (more(omitted) if omitted else ""), omitted
+    else:
+        if used + tail_size <= budget:
+            return head + "".join(shown + tail), 0
+    if used + reserve > budget:
+        return "", total
+    omitted = total - len(shown)
+    return head + "".join(shown) + more(omitted), omitted
 
 
 def _json_note(what: str, prefix: str = "\n", where: str = "") -> Callable[[int], str]:
@@ -269,7 +282,7 @@ def _findings_block(
     head = f"> [!{alert}]\n> **{_count(len(findings), kind)}** {lead}\n>\n"
     items = [_finding(f) for f in findings]
     more = _json_note(f"{kind}(s)", prefix=">\n> ")
-    block, omitted = _fit(head, items, more, budget)
+    block, omitted = _fit(head, items, len(items), more, budget)
     if not block:  # not even one: the count alone, if that fits
         block = head.removesuffix(">\n") + more(len(findings)).removeprefix(">\n")
         block = block if len(block) <= budget else ""
@@ -310,7 +323,7 @@ def _layers(plan: Plan, budget: _Budget) -> str:
     if not rows:
         return ""
     head = "#### Changed layers\n\n| layer | scope | clusters | files |\n|---|---|--:|---|\n"
-    section, omitted = _fit(head, rows, _json_note("changed layers"), budget.share(0.5))
+    section, omitted = _fit(head, rows, len(rows), _json_note("changed layers"), budget.share(0.5))
     if omitted:
         budget.trimmed.append(f"{omitted:,} changed layer(s)")
     return section
@@ -430,7 +443,9 @@ def _steps(plan: Plan, budget: _Budget) -> str:
         if len(section) <= room:
             return section
     rows = _run_rows(plan, ranges=True)
-    section, omitted = _fit(title + _RUN_HEAD, rows, _json_note("step rows"), room - len(tail))
+    section, omitted = _fit(
+        title + _RUN_HEAD, rows, len(rows), _json_note("step rows"), room - len(tail)
+    )
     budget.trimmed.append("step names shown as ranges")
     if omitted:
         budget.trimmed.append(f"{omitted:,} step row(s)")
@@ -518,7 +533,9 @@ def _lists(plan: Plan, budget: _Budget) -> str:
         for title, names in entries
         if names
     ]
-    section, omitted = _fit("", lines, _json_note("list(s)", prefix=""), budget.share(0.5))
+    section, omitted = _fit(
+        "", lines, len(lines), _json_note("list(s)", prefix=""), budget.share(0.5)
+    )
     if omitted:
         budget.trimmed.append(f"{omitted:,} list(s) of removed clusters or files")
     return section
@@ -568,12 +585,12 @@ def _details(plan: Plan, budget: _Budget) -> str:
         return ""
     entries = _ordered_affected(plan)
     head = "#### Why these clusters\n\n"
-    blocks = [_cluster_block(e) for e in entries]
+    blocks = (_cluster_block(e) for e in entries)
     more = _json_note(
         "cluster(s)",
         where=f"in `{JSON_COMMAND}` (every chain; `wave-planner explain CLUSTER` prints one)",
     )
-    section, omitted = _fit(head, blocks, more, budget.left)
+    section, omitted = _fit(head, blocks, len(entries), more, budget.left)
     if omitted:
         budget.trimmed.append(f"explanations of {omitted:,} cluster(s)")
     return section
