@@ -1,8 +1,8 @@
 """Large fleets held in memory: plan inputs for thousands of clusters without git.
 
-`memory_fleet(n)` lays out the reference hierarchy (base -> environments -> production
-regions -> clusters) for `n` clusters as two `MemorySnapshot`s, base and head, where head changes one
-file under `base/` (so every cluster is affected), with the issue's rollout policy:
+`memory_inputs(n)` lays out the reference hierarchy (base -> environments -> production
+regions -> clusters) for `n` clusters as two `MemorySnapshot`s, base and head, where head
+changes one file under `base/` (so every cluster is affected), with the issue's policy:
 canary, then dev and staging, then production at most 5 clusters per step, one region per
 step. Deterministic: the same `n` always gives the same plan.
 """

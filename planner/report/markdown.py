@@ -317,8 +317,8 @@ def _layers(plan: Plan, budget: _Budget) -> str:
     inventory = [a for a in plan.affected if any(r.kind == "inventory" for r in a.reasons)]
     if inventory:
         rows.append(
-            f"| inventory {code(plan.inventory.source)} | inventory | {len(inventory):,} | "
-            f"{_names([a.cluster for a in inventory], MAX_FILES)} (entries added or retargeted) |\n"
+            f"| inventory | inventory | {len(inventory):,} | {code(_clip(plan.inventory.source))} "
+            "(entries added or retargeted) |\n"
         )
     if not rows:
         return ""
@@ -529,7 +529,7 @@ def _lists(plan: Plan, budget: _Budget) -> str:
         ("Ignored changed files", plan.ignored),
     ]
     lines = [
-        f"**{title}** ({len(names):,}): {_names(list(names), MAX_LISTED)}\n"
+        f"- **{title}** ({len(names):,}): {_names(list(names), MAX_LISTED)}\n"
         for title, names in entries
         if names
     ]
