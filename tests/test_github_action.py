@@ -78,7 +78,7 @@ def _write_exe(path: Path, body: str) -> None:
 
 @pytest.fixture
 def runner_env(tmp_path: Path) -> dict[str, str]:
-    """A fake runner (bash as GitHub runs it): temp dirs, output files, `wave-planner` and a recording `gh`."""
+    """A fake runner: temp dirs, output files, `wave-planner` and a recording `gh`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _write_exe(
