@@ -332,3 +332,29 @@ def test_mermaid_labels_are_sanitised() -> None:
     assert lines[0] == "flowchart LR"
     assert any("skipped: no affected cluster" in line for line in lines)
     assert markdown._mermaid('a"b]c', "d<e") == '"a_b_c<br/>d_e"'
+
+
+# ------------------------------------------------------------------ the documented example
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "pr-comment.md"
+EXAMPLES = [
+    ("<!-- example:start -->\n", "<!-- example:end -->"),
+    ("<!-- example-source:start -->\n````markdown\n", "````\n<!-- example-source:end -->"),
+]
+
+
+def test_docs_example_is_the_demo_output(request: pytest.FixtureRequest) -> None:
+    """docs/pr-comment.md shows what `plan --demo --format markdown` prints (rewritten by
+    `pytest --update-golden`)."""
+    result = CliRunner().invoke(app, ["plan", "--demo", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    doc = DOC.read_text(encoding="utf-8")
+    for start, end in EXAMPLES:
+        before, rest = doc.split(start, 1)
+        shown, after = rest.split(end, 1)
+        if request.config.getoption("--update-golden"):
+            doc = before + start + result.output + end + after
+        else:
+            assert shown == result.output, "docs/pr-comment.md is stale: pytest --update-golden"
+    if request.config.getoption("--update-golden"):
+        DOC.write_text(doc, encoding="utf-8")
