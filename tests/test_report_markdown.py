@@ -358,3 +358,12 @@ def test_docs_example_is_the_demo_output(request: pytest.FixtureRequest) -> None
             assert shown == result.output, "docs/pr-comment.md is stale: pytest --update-golden"
     if request.config.getoption("--update-golden"):
         DOC.write_text(doc, encoding="utf-8")
+
+
+def test_one_huge_value_cannot_crowd_out_the_rest() -> None:
+    huge = "x" * 200_000
+    plan = synthetic_plan(20, 5, findings=3, layers=2, weird=huge, emergency=True)
+    comment = render_plan(plan)
+    assert len(comment) <= LIMIT
+    assert comment.count("**identity-mismatch**") == 3
+    assert all(appears(s.name, comment) for s in plan.waves)

@@ -62,13 +62,13 @@ def text(value: str) -> str:
 
 def code(value: str) -> str:
     """A name or path in monospace (GitHub links no mention or issue inside `<code>`)."""
-    return f"<code>{text(value)}</code>"
+    return f"<code>{text(_clip(value, 300))}</code>"
 
 
 def pre(value: str) -> str:
     """Text for a `<pre>` block: HTML-escaped, so it cannot end the block early."""
     out = []
-    for ch in value:
+    for ch in "\n".join(_clip(line, 500) for line in value.split("\n")):
         if ch in _HTML_SPECIAL:
             out.append(_HTML_SPECIAL[ch])
         elif ch != "\n" and _is_control(ch):
@@ -266,11 +266,13 @@ def _finding(f: Finding) -> str:
     if f.file:
         where.append(f"file {code(f.file)}")
     line = f"> - **{text(f.code)}**" + (" · " + " · ".join(where) if where else "")
-    line += f"<br>{text(f.message)}"
+    line += f"<br>{text(_clip(f.message, 1000))}"
     if f.values:
-        line += "<br>values: " + "; ".join(f"{text(k)} = {code(v)}" for k, v in f.values.items())
+        line += "<br>values: " + "; ".join(
+            f"{text(_clip(k))} = {code(_clip(v))}" for k, v in f.values.items()
+        )
     if f.fix:
-        line += f"<br>fix: {text(f.fix)}"
+        line += f"<br>fix: {text(_clip(f.fix, 500))}"
     return line + "\n"
 
 
@@ -557,7 +559,7 @@ def _short(reason: Reason) -> str:
         return (
             f"{text(reason.scope.value if reason.scope else 'shared')} layer {code(reason.layer)}"
         )
-    return text(reason.summary)
+    return text(_clip(reason.summary, 100))
 
 
 def _cluster_block(entry: AffectedCluster) -> str:
@@ -568,11 +570,11 @@ def _cluster_block(entry: AffectedCluster) -> str:
     out = [
         f"<details><summary>{code(entry.cluster)} · {where} · {why}</summary>",
         "",
-        f"**Why this wave:** {text(entry.placement)}",
+        f"**Why this wave:** {text(_clip(entry.placement, 500))}",
         "",
     ]
     for reason in entry.reasons:
-        out.append(f"**Why this cluster:** {text(reason.summary)}")
+        out.append(f"**Why this cluster:** {text(_clip(reason.summary, 500))}")
         if reason.chain:
             out += ["<pre>", pre("\n".join(chain_lines(reason, indent=""))), "</pre>"]
         out.append("")
