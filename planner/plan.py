@@ -21,10 +21,10 @@ from planner.changes import Change, ChangeSet
 from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
-from planner.inventory import Inventory, diff_inventories
+from planner.inventory import Inventory, LabelRoles, diff_inventories
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
-from planner.waves import Placement, place, plan_steps
+from planner.waves import Placement, Step, place, plan_steps
 
 SCHEMA_VERSION = 1
 UNPLACED = "(none)"
@@ -52,6 +52,12 @@ class StepSummary(BaseModel):
     approval: str
     group: str | None = None
     notes: tuple[str, ...] = ()
+    regions: tuple[str, ...] = Field(
+        default=(), description="Region label values of the step's clusters (sorted)."
+    )
+    compliance: tuple[str, ...] = Field(
+        default=(), description="Compliance label values of the step's clusters (sorted)."
+    )
 
 
 class Membership(BaseModel):
@@ -270,11 +276,25 @@ def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[
         ignored=impact.ignored,
         violations=violations,
         warnings=warnings,
-        waves=tuple(StepSummary(**s.model_dump()) for s in steps),
+        waves=tuple(_step_summary(s, inputs.inventory, inputs.policy.labels) for s in steps),
         skipped_waves=tuple(skipped),
         membership=_membership(inputs.policy, analysis.placements),
         policy=policy_info,
         inventory=inventory_info,
+    )
+
+
+def _step_summary(step: Step, inventory: Inventory, roles: LabelRoles) -> StepSummary:
+    """A step with the regions and compliance classes its clusters cover (from their labels)."""
+    clusters = inventory.by_name()
+    found = [clusters[name] for name in step.clusters if name in clusters]
+
+    def covered(role: str) -> tuple[str, ...]:
+        values = (roles.value(c.labels, role) for c in found)
+        return tuple(sorted({v for v in values if v is not None}))
+
+    return StepSummary(
+        **step.model_dump(), regions=covered("region"), compliance=covered("compliance")
     )
 
 

@@ -1,7 +1,8 @@
 """Terminal tables (tabulate): the plan, a selector preview.
 
-A terminal reader wants the summary line, then the steps in order, then the problems; the
-per-cluster chains live in `explain` and the JSON.
+A terminal reader wants the summary line, the changed layers, the steps in order with their
+share of the fleet, the regions and compliance classes they cover and their gates, then the
+problems (last, next to the prompt); the per-cluster chains live in `explain` and the JSON.
 """
 
 from __future__ import annotations
@@ -27,13 +28,25 @@ def listing(names: Sequence[str], limit: int = MAX_LISTED) -> str:
     return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
 
 
+def percent(part: int, total: int) -> str:
+    """A share of the fleet: `28.6%`, `100%`, `<0.1%`."""
+    if not total or not part:
+        return "0%"
+    value = 100 * part / total
+    if value < 0.1:
+        return "<0.1%"
+    return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
+
+
 def summary_line(plan: Plan) -> str:
     s = plan.summary
-    percent = 100 * s.clusters_affected / s.clusters_total if s.clusters_total else 0
     line = (
-        f"{s.clusters_affected} of {s.clusters_total} clusters affected ({percent:.0f}%), "
+        f"{s.clusters_affected} of {s.clusters_total} clusters affected "
+        f"({percent(s.clusters_affected, s.clusters_total)}), "
         f"scope {s.scope}, {s.steps} step(s)"
     )
+    if s.violations or s.warnings:
+        line += f", {s.violations} violation(s), {s.warnings} warning(s)"
     if plan.emergency:
         line += f", EMERGENCY: {plan.emergency.reason}"
     return line
@@ -47,16 +60,15 @@ def render_plan(plan: Plan) -> str:
     ]
     if plan.changed_layers:
         rows = [
-            [l.path, l.scope.value, l.clusters, listing(list(l.files), 3)]
-            for l in plan.changed_layers
+            [layer.path, layer.scope.value, layer.clusters, listing(list(layer.files), 3)]
+            for layer in plan.changed_layers
         ]
         out += [tabulate(rows, headers=["changed layer", "scope", "clusters", "files"]), ""]
+    retargeted = [a.cluster for a in plan.affected if any(r.kind == "inventory" for r in a.reasons)]
+    if retargeted:
+        out += [f"inventory entries added or retargeted: {listing(retargeted)}", ""]
     if plan.waves:
-        rows = [
-            [i, s.name, len(s.clusters), listing(list(s.clusters)), _gates(s.bake, s.approval)]
-            for i, s in enumerate(plan.waves, start=1)
-        ]
-        out += [tabulate(rows, headers=["#", "step", "n", "clusters", "gates"]), ""]
+        out += [_steps_table(plan), ""]
     if plan.skipped_waves:
         out += [f"skipped waves (no affected cluster): {', '.join(plan.skipped_waves)}", ""]
     if plan.removed:
@@ -72,15 +84,43 @@ def render_plan(plan: Plan) -> str:
         out += [findings_table(findings), ""]
     if not plan.affected:
         out += ["no cluster is affected by this change", ""]
+    elif findings or len(plan.affected) > MAX_LISTED:
+        out += ["why: `wave-planner explain CLUSTER`; everything: `--format json`", ""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _steps_table(plan: Plan) -> str:
+    total = plan.summary.clusters_total
+    rows = []
+    done = 0
+    for i, s in enumerate(plan.waves, start=1):
+        done += len(s.clusters)
+        rows.append(
+            [
+                i,
+                s.name,
+                len(s.clusters),
+                f"{percent(len(s.clusters), total)} ({percent(done, total)})",
+                listing(list(s.regions), 4) or "-",
+                listing(list(s.compliance), 4) or "-",
+                _gates(s.bake, s.approval),
+                listing(list(s.clusters), 4),
+            ]
+        )
+    headers = ["#", "step", "n", "fleet (cum.)", "regions", "compliance", "gates", "clusters"]
+    return tabulate(
+        rows,
+        headers=headers,
+        colalign=("right", "left", "right", "right", "left", "left", "left", "left"),
+    )
 
 
 def _gates(bake: str | None, approval: str) -> str:
     gates = []
-    if bake:
-        gates.append(f"bake {bake}")
     if approval == "required":
         gates.append("approval")
+    if bake:
+        gates.append(f"bake {bake}")
     return ", ".join(gates) or "-"
 
 
