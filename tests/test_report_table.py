@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planner.api import PreviewRow
+from planner.waves import PreviewRow
 from planner.report.table import listing, percent, render_plan, render_preview, summary_line
 from planner.selector import parse_selector
 from tests.memfleet import memory_plan
@@ -76,8 +76,10 @@ def test_listing_names_at_most_limit(names: list[str], limit: int) -> None:
 
 def test_preview_table_and_json() -> None:
     rows = [
-        PreviewRow("prod-a", {"environment": "production"}, "production", "rule"),
-        PreviewRow("dev-a", {"environment": "dev"}, None, "no wave"),
+        PreviewRow(
+            cluster="prod-a", labels={"environment": "production"}, wave="production", rule="rule"
+        ),
+        PreviewRow(cluster="dev-a", labels={"environment": "dev"}, wave=None, rule="no wave"),
     ]
     selector = parse_selector("environment")
     table = render_preview(selector, rows, as_json=False)
