@@ -329,7 +329,7 @@ def test_conflicts_only_with_active_rollouts_on_shared_clusters() -> None:
     )
     found = ro.conflicts(["p1", "p3", "zz"], [done, other])
     assert [(c.rollout, c.clusters) for c in found] == [("other", ("p1", "p3"))]
-    assert "rollout other is still active on p1, p3" == found[0].message()
+    assert found[0].message() == "rollout other is still active on p1, p3"
     assert ro.conflicts(["zz"], [other]) == []
 
 
