@@ -35,6 +35,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from planner import yamlsafe
+from planner.errors import UserError, validate_model
 from planner.plan import Plan
 from planner.policy import duration_seconds
 
@@ -214,11 +216,13 @@ class Refused:
     gate: str
     step: str | None = None
     seconds_left: int | None = None
+    hint: str = ""
 
     def message(self) -> str:
-        if self.seconds_left is None:
-            return self.reason
-        return f"{self.reason}; time left: {format_duration(self.seconds_left)}"
+        text = self.reason
+        if self.seconds_left is not None:
+            text += f"; time left: {format_duration(self.seconds_left)}"
+        return f"{text} ({self.hint})" if self.hint else text
 
 
 Outcome = Rollout | Refused
@@ -378,12 +382,13 @@ def advance(
         if gate is None:
             continue
         if not forcing:
-            hint = " (or override with --force --reason TEXT)" if gate.kind == "bake" else ""
+            hint = "or override with --force --reason TEXT" if gate.kind == "bake" else ""
             return Refused(
-                f"cannot release {step.name}: {gate.text}{hint}",
+                f"cannot release {step.name}: {gate.text}",
                 gate.kind,
                 step.name,
                 gate.seconds_left,
+                hint,
             )
         overridden.append(gate.kind)
     approver = by if approve and by else None
@@ -603,3 +608,59 @@ def conflicts(clusters: Iterable[str], others: Iterable[Rollout]) -> list[Confli
         if shared:
             found.append(Conflict(other.name, tuple(shared)))
     return found
+
+
+# -------------------------------------------------------------------------- the file
+
+STATE_HEADER = "# wave-planner rollout state: change it only with `wave-planner rollout ...`\n"
+
+
+def dump_state(state: Rollout) -> bytes:
+    """`rollout.yaml`: deterministic block YAML (same state, same bytes)."""
+    return (STATE_HEADER + yamlsafe.dump(state.model_dump(mode="json"))).encode()
+
+
+def load_state(data: bytes, *, source: str) -> Rollout:
+    """Parse `rollout.yaml`, reporting every problem as a UserError naming the file."""
+    try:
+        doc = yamlsafe.load_one(data, strict=True)
+    except yamlsafe.YamlError as exc:
+        raise UserError.single(str(exc), file=source) from None
+    if not isinstance(doc, dict):
+        raise UserError.single("expected a mapping (a rollout state)", file=source)
+    return validate_model(Rollout, doc, file=source)
+
+
+def commit_message(state: Rollout) -> str:
+    """A descriptive commit message for the last thing that happened to the rollout."""
+    event = state.history[-1]
+    step = state.step(event.step) if event.step else None
+    if event.action == "advance" and step is not None:
+        subject = (
+            f"rollout {state.name}: release {step.name} ({_count(step.clusters)}) "
+            f"to {state.head[:12]}"
+        )
+    elif event.action == "rollback":
+        back = [s.name for s in state.steps if s.rolled_back_at == event.at]
+        subject = f"rollout {state.name}: roll back {', '.join(back)} to {state.base[:12]}"
+    elif event.action == "start":
+        subject = f"rollout {state.name}: start ({len(state.steps)} steps, nothing released)"
+    else:
+        subject = f"rollout {state.name}: {event.action}"
+    lines = [subject, "", event.detail] if event.detail else [subject, ""]
+    if step is not None and event.action == "advance":
+        lines.append(f"Clusters: {', '.join(step.clusters)}")
+        if step.approved_by:
+            lines.append(f"Approved-by: {step.approved_by}")
+        if step.forced_reason:
+            lines.append(f"Forced: {step.forced_reason}")
+    lines += [
+        f"Rollout: {state.name} (plan {state.id}, {state.base[:12]}..{state.head[:12]})",
+        f"Actor: {event.actor}",
+        f"At: {event.at}",
+    ]
+    return "\n".join(line for i, line in enumerate(lines) if line or i == 1) + "\n"
+
+
+def _count(clusters: Sequence[str]) -> str:
+    return f"{len(clusters)} cluster" + ("" if len(clusters) == 1 else "s")
