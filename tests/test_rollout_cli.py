@@ -28,7 +28,8 @@ from tests.fleetrepo import FleetRepo, build_fleet_repo
 
 SCHEMAS = Path(__file__).parent / "schemas" / "validate.py"
 _spec = importlib.util.spec_from_file_location("crd_validate", SCHEMAS)
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 crd_validate = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(crd_validate)
 
@@ -213,7 +214,7 @@ def check_manifests(repo: FleetRepo, name: str, target: str, released: set[str])
     for filename, doc in documents(folder):
         errors = crd_validate.validate_documents([doc], filename=filename, strict=True)
         assert errors == [], errors
-    expected = {c: repo.head for c in CLUSTERS}
+    expected = dict.fromkeys(CLUSTERS, repo.head)
     for step, clusters in STEPS.items():
         for cluster in clusters:
             expected[cluster] = repo.head if step in released else repo.base
