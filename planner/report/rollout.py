@@ -133,7 +133,7 @@ def _md(text: str) -> str:
 
 
 def _mermaid(text: str) -> str:
-    return _MERMAID_UNSAFE.sub(" ", text).strip()
+    return " ".join(_MERMAID_UNSAFE.sub(" ", text).split())
 
 
 def _mermaid_time(at: str) -> str:
