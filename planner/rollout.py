@@ -44,8 +44,8 @@ SCHEMA_VERSION = 1
 Target = Literal["argocd", "flux"]
 StepState = Literal["pending", "released", "rolled-back"]
 Action = Literal["start", "advance", "rollback", "pause", "resume"]
-RolloutState = Literal["pending", "in-progress", "paused", "complete", "rolled-back"]
-ACTIVE_STATES: frozenset[str] = frozenset({"pending", "in-progress", "paused"})
+RolloutState = Literal["pending", "in-progress", "paused", "halted", "complete", "rolled-back"]
+ACTIVE_STATES: frozenset[str] = frozenset({"pending", "in-progress", "paused", "halted"})
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -474,21 +474,26 @@ def _replace_steps(rollout: Rollout, updates: dict[str, Step], event: Event) -> 
 
 
 def state_of(rollout: Rollout) -> RolloutState:
-    """One word for the whole rollout."""
+    """One word for the whole rollout.
+
+    `halted`: some step was rolled back while others are still released; `rolled-back`:
+    nothing is released any more after a rollback.
+    """
     states = {s.state for s in rollout.steps}
-    if "rolled-back" in states and "released" not in states:
-        return "rolled-back"
+    if "rolled-back" in states:
+        return "halted" if "released" in states else "rolled-back"
     if rollout.paused:
         return "paused"
     if states <= {"released"}:
         return "complete"
-    if "rolled-back" in states:
-        return "rolled-back"
     return "in-progress" if "released" in states else "pending"
 
 
 def is_active(rollout: Rollout) -> bool:
-    """An active rollout holds its clusters: no other rollout may touch them."""
+    """An active rollout holds its clusters: no other rollout may touch them.
+
+    A complete rollout, and one rolled back entirely, hold nothing any more.
+    """
     return state_of(rollout) in ACTIVE_STATES
 
 

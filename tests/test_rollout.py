@@ -244,7 +244,8 @@ def test_rollback_one_step_or_all() -> None:
     assert [s.state for s in one.steps][:2] == ["released", "rolled-back"]
     assert ro.pins(one)["s1"] == BASE
     assert ro.pins(one)["c1"] == HEAD
-    assert ro.state_of(one) == "rolled-back"
+    assert ro.state_of(one) == "halted"
+    assert ro.is_active(one)
     every = ok(ro.rollback(state, at(61), "rm"))
     assert ro.released(every) == frozenset()
     assert ro.state_of(every) == "rolled-back"

@@ -124,12 +124,12 @@ def render_table(view: RolloutView) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MD_UNSAFE = re.compile(r"[|<>`\r\n]")
+_MD_UNSAFE = re.compile(r"[|<>\r\n]")
 _MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._,()+/@-]")
 
 
 def _md(text: str) -> str:
-    return _MD_UNSAFE.sub(" ", text)
+    return " ".join(_MD_UNSAFE.sub(" ", text).replace("`", "'").split())
 
 
 def _mermaid(text: str) -> str:
