@@ -9,7 +9,7 @@ Kustomization reconciles a remote cluster from a hub through `kubeConfig.secretR
 (`<cluster>-kubeconfig`). A top-level `kustomization.yaml` lists every sync file, for a hub
 that applies them all; a single cluster can point its own Flux at `clusters/<cluster>`.
 
-Per wave, `waves/<wave>.paths` is a plain list in a format of its own (not a Kubernetes
+Per wave, `<wave>.paths` is a plain list in a format of its own (not a Kubernetes
 object): `#` comment lines with the plan, then one line per cluster of the wave,
 `<path> <revision> <cluster> <step>` separated by tabs (`-` for a cluster the change
 does not affect), sorted by cluster name; `cut -f1` gives the paths.
@@ -54,7 +54,7 @@ def render(rollout: Rollout, settings: FluxSettings) -> dict[str, bytes]:
                     name = f"{doc['kind']} {element.cluster}"
                     raise object_size_problem(path, name, size, "shorten the cluster's path")
             files[path] = dump_all(docs)
-        files[f"waves/{wave}.paths"] = wave_paths(wave, elements, rollout)
+        files[f"{wave}.paths"] = wave_paths(wave, elements, rollout)
     files["kustomization.yaml"] = dump(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
