@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 from planner import guardrails
@@ -22,11 +23,16 @@ from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
 from planner.changes import ChangeSet, parse_changed_files
+from planner.emit import Rollout, parse_released, prepare, unplaced
+from planner.emit import argocd as argocd_emit
+from planner.emit import flux as flux_emit
+from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
 from planner.hierarchy import Hierarchy, build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Analysis, Plan, PlanInputs, analyse, assemble
 from planner.policy import RolloutPolicy
+from planner.repourl import resolve_repo_url
 from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
 from planner.waves import Placement, place
@@ -358,6 +364,83 @@ def validate(
     return Validation(findings, len(opened.inventory.clusters))
 
 
+# -------------------------------------------------------------------------------- emit
+
+
+class EmitTarget(StrEnum):
+    """What `emit` writes."""
+
+    argocd = "argocd"
+    flux = "flux"
+
+
+@dataclass(frozen=True)
+class EmitResult:
+    """What `emit` rendered, and how `--out` differed from it (written, or only checked).
+
+    `refused` when the plan has violations or a cluster matches no wave: nothing was
+    rendered, checked or written.
+    """
+
+    plan: Plan
+    target: EmitTarget
+    out: Path
+    checked: bool
+    unplaced: tuple[str, ...] = ()
+    rollout: Rollout | None = None
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    diff: files.TreeDiff | None = None
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.plan.violations or self.unplaced)
+
+    @property
+    def drift(self) -> bool:
+        return self.checked and self.diff is not None and not self.diff.clean
+
+
+def emit(
+    sources: Sources,
+    target: EmitTarget | str,
+    out: Path,
+    *,
+    released: int | str = 0,
+    strategy: ArgoStrategy | str = "list",
+    check: bool = False,
+) -> EmitResult:
+    """Render the plan pinned by `--released K|all` as manifests; write them to `out`
+    atomically (or, with `check`, only compare). Never touches files it did not generate."""
+    target = EmitTarget(target)
+    strategy = ArgoStrategy(strategy)
+    if isinstance(released, str):
+        released = parse_released(released)
+    if out.exists() and not out.is_dir():
+        raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
+    workspace, result = analysis(sources)
+    try:
+        planned = assemble(workspace.inputs, result)
+        missing = unplaced(planned)
+        if planned.violations or missing:
+            return EmitResult(planned, target, out, check, unplaced=missing)
+        policy = workspace.inputs.policy
+        if target is EmitTarget.argocd:
+            url = resolve_repo_url(
+                policy.argocd.repoURL, workspace.repo_url, setting="argocd.repoURL"
+            )
+        else:
+            url = resolve_repo_url(policy.flux.url, workspace.repo_url, setting="flux.url")
+        rollout = prepare(planned, workspace.inputs.inventory, policy.labels, released, url)
+        if target is EmitTarget.argocd:
+            rendered = argocd_emit.render(rollout, policy.argocd, strategy)
+        else:
+            rendered = flux_emit.render(rollout, policy.flux)
+        diff = files.check_tree(out, rendered) if check else files.write_tree(out, rendered)
+        return EmitResult(planned, target, out, check, (), rollout, rendered, diff)
+    finally:
+        workspace.close()
+
+
 # ================================================================ rollouts (release manager)
 #
 # A rollout steps a plan through its waves, one reviewed commit per step; its state and
@@ -392,9 +475,27 @@ class _Current:
 def rollout_manifests(current: _Current, target: str, released: frozenset[str]) -> dict[str, bytes]:
     """THE SEAM to the emitters: the files of the plan pinned with `released` step names.
 
+    Same renderers as `emit` (planner.emit.argocd / flux, list strategy), but a rollout's
+    released steps are a set (a step in the middle may be rolled back), not `--released K`.
     Returns {path relative to waves/<name>/<target>/: bytes}.
     """
-    return _stub_manifests(current, target, released)
+    from planner.emit import pin_elements
+    from planner.plan import UNPLACED
+
+    policy = current.policy
+    if target == "argocd":
+        url = resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
+    else:
+        url = resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
+    pinned = prepare(current.plan, current.inventory, policy.labels, 0, url)
+    waves = pin_elements(current.plan, current.inventory, released)
+    waves.pop(UNPLACED, None)
+    pinned = dataclasses.replace(
+        pinned, released=tuple(s for s in pinned.steps if s in released), waves=waves
+    )
+    if target == "argocd":
+        return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
+    return flux_emit.render(pinned, policy.flux)
 
 
 def rollout_start(
@@ -436,6 +537,12 @@ def rollout_start(
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
         raise Refusal(f"the plan has violations, fix them before a rollout: {problems}")
+    missing = unplaced(plan)
+    if missing:
+        raise Refusal(
+            f"cluster(s) {', '.join(missing)} match no wave of the policy: a rollout would "
+            "drop them from the manifests (add a wave that selects them)"
+        )
     if not plan.waves:
         raise Refusal(f"nothing to roll out: the change {plan.base[:12]}..{plan.head[:12]} "
                       "affects no cluster")  # fmt: skip
@@ -657,84 +764,3 @@ def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
         + (f" / {state.inputs.policy}" if state.inputs.policy else "")
         + ", or roll back and start a new rollout"
     )
-
-
-def _stub_manifests(current: _Current, target: str, released: frozenset[str]) -> dict[str, bytes]:
-    """STUB standing in for the emitters (planner.emit.argocd / flux) until they land.
-
-    Applies the same pinning (`pin_elements`) and writes minimal, schema-valid manifests:
-    argocd: one ApplicationSet per wave with a list generator; flux: per cluster a
-    GitRepository pinned by commit and a Kustomization.
-    """
-    from planner import yamlsafe
-    from planner.emit import pin_elements
-
-    policy = current.policy
-    url = (policy.argocd.repoURL if target == "argocd" else policy.flux.url) or current.repo_url
-    if not url:
-        raise UserError.single(
-            "no repository URL for the manifests",
-            key="--repo",
-            fix="set argocd.repoURL / flux.url in the policy, or an `origin` remote",
-        )
-    out: dict[str, bytes] = {}
-    for wave, elements in pin_elements(current.plan, current.inventory, released).items():
-        if target == "argocd":
-            doc = {
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "ApplicationSet",
-                "metadata": {"name": f"wave-{wave}", "namespace": policy.argocd.namespace},
-                "spec": {
-                    "goTemplate": True,
-                    "generators": [
-                        {
-                            "list": {
-                                "elements": [
-                                    {"cluster": e.cluster, "server": e.server, "path": e.path,
-                                     "revision": e.revision, "wave": e.wave, "step": e.step}
-                                    for e in elements
-                                ]
-                            }
-                        }
-                    ],
-                    "template": {
-                        "metadata": {"name": "{{.cluster}}"},
-                        "spec": {
-                            "project": "default",
-                            "source": {
-                                "repoURL": url,
-                                "path": "{{.path}}",
-                                "targetRevision": "{{.revision}}",
-                            },
-                            "destination": {"server": "{{.server}}"},
-                        },
-                    },
-                },
-            }  # fmt: skip
-            out[f"{wave}.yaml"] = yamlsafe.dump(doc).encode()
-            continue
-        for e in elements:
-            source = {
-                "apiVersion": "source.toolkit.fluxcd.io/v1",
-                "kind": "GitRepository",
-                "metadata": {"name": e.cluster, "namespace": policy.flux.namespace},
-                "spec": {
-                    "interval": policy.flux.interval,
-                    "url": url,
-                    "ref": {"commit": e.revision},
-                },
-            }
-            kustomization = {
-                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-                "kind": "Kustomization",
-                "metadata": {"name": e.cluster, "namespace": policy.flux.namespace},
-                "spec": {
-                    "interval": policy.flux.interval,
-                    "path": f"./{e.path}",
-                    "prune": policy.flux.prune,
-                    "sourceRef": {"kind": "GitRepository", "name": e.cluster},
-                },
-            }
-            text = yamlsafe.dump(source) + "---\n" + yamlsafe.dump(kustomization)
-            out[f"{wave}/{e.cluster}.yaml"] = text.encode()
-    return out

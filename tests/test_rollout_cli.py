@@ -177,6 +177,7 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 
 
 def documents(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every Kubernetes object (and kustomization.yaml) under a folder, with its file name."""
     for path in sorted(folder.rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if isinstance(doc, dict) and "apiVersion" in doc and "kind" in doc:
@@ -186,7 +187,7 @@ def documents(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 def pinned(folder: Path, target: str) -> dict[str, str]:
     """The revision each cluster runs, read back from the manifests."""
     out: dict[str, str] = {}
-    docs = [doc for _, doc in documents(folder)]
+    docs = [doc for _, doc in documents(folder) if "kustomize.config" not in doc["apiVersion"]]
     if target == "argocd":
         for doc in docs:
             assert doc["kind"] == "ApplicationSet"
