@@ -23,7 +23,7 @@ from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
 from planner.changes import ChangeSet, parse_changed_files
-from planner.emit import Rollout, parse_released, prepare, unplaced
+from planner.emit import RELEASED_ANNOTATION, Rollout, parse_released, prepare, unplaced
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
@@ -487,15 +487,29 @@ def rollout_manifests(current: _Current, target: str, released: frozenset[str]) 
         url = resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
     else:
         url = resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
-    pinned = prepare(current.plan, current.inventory, policy.labels, 0, url)
+    prepared = prepare(current.plan, current.inventory, policy.labels, 0, url)
     waves = pin_elements(current.plan, current.inventory, released)
     waves.pop(UNPLACED, None)
-    pinned = dataclasses.replace(
-        pinned, released=tuple(s for s in pinned.steps if s in released), waves=waves
-    )
+    fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
+    fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
+    pinned = _StepPinned(**fields)
     if target == "argocd":
         return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
     return flux_emit.render(pinned, policy.flux)
+
+
+@dataclass(frozen=True)
+class _StepPinned(Rollout):
+    """Emitter input for a rollout: without the `released: K/N` annotation.
+
+    A rollout records its progress in `rollout.yaml`; a count on every object would rewrite
+    every manifest on every step, while an `advance` must change only its step's elements.
+    """
+
+    def annotations(self) -> dict[str, str]:
+        out = super().annotations()
+        out.pop(RELEASED_ANNOTATION, None)
+        return out
 
 
 def rollout_start(

@@ -222,6 +222,31 @@ def check_manifests(repo: FleetRepo, name: str, target: str, released: set[str])
     assert pinned(folder, target) == expected
 
 
+def check_only_step_changed(
+    before: dict[str, bytes], after: dict[str, bytes], name: str, clusters: list[str]
+) -> None:
+    """An advance rewrites the state file and the step's clusters' elements, nothing else.
+
+    (Flux's per-wave `.paths` lists also carry a `# released: K/N steps` comment line.)
+    """
+    changed = sorted(p for p in after if before.get(p) != after[p])
+    assert f"waves/{name}/rollout.yaml" in changed
+    for path in changed:
+        if path.endswith("rollout.yaml"):
+            continue
+        old, new = before[path].decode().splitlines(), after[path].decode().splitlines()
+        assert len(old) == len(new), path
+        edits = [b for a, b in zip(old, new, strict=True) if a != b]
+        if path.endswith(".paths"):
+            edits = [b for b in edits if not b.startswith("# released: ")]
+        if not edits:
+            continue
+        assert all("revision: " in b or "commit: " in b or "\t" in b for b in edits), edits
+        assert all(any(c in b for c in clusters) or "\t" not in b for b in edits), edits
+        assert any(c in after[path].decode() for c in clusters), path
+    assert sum(1 for p in changed if p.endswith("sync.yaml")) in (0, len(clusters))
+
+
 def status(run: Run, name: str, minute: int = 0, code: int = 0) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
         run("status", name, "--format", "json", minute=minute, code=code).stdout
@@ -250,9 +275,11 @@ def test_a_rollout_end_to_end(fleet_repo: FleetRepo, run: Run, target: str) -> N
         (step, clusters, "pending") for step, clusters in STEPS.items()
     ]
 
-    # the canary
+    # the canary: only its clusters' elements change
+    before = tree_bytes(repo.path)
     run("advance", name, minute=5)
     check_manifests(repo, name, target, {"canary"})
+    check_only_step_changed(before, tree_bytes(repo.path), name, STEPS["canary"])
     # inside the bake time: refused, with the time left, and not one byte changed
     before = tree_bytes(repo.path)
     refused = run("advance", name, minute=40, code=1)
