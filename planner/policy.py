@@ -21,6 +21,7 @@ from planner.errors import Problem, UserError, validate_model
 from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
+from planner.repourl import check_policy_url
 from planner.selector import LabelSelector, Requirement
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -42,6 +43,32 @@ def _check_duration(text: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_check_duration)]
 WaveName = Annotated[str, AfterValidator(check_name)]
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$|^[0-9]+$")
+
+
+def _check_object_name(value: str) -> str:
+    if not _SUBDOMAIN.match(value):
+        raise ValueError(f"{value!r} is not a DNS-1123 name (lowercase letters, digits, '-', '.')")
+    return value
+
+
+def _no_template_syntax(value: Any, where: str) -> None:
+    """Values copied into an Argo CD template must not carry template syntax of their own."""
+    if isinstance(value, str) and ("{{" in value or "}}" in value):
+        raise ValueError(f"{where}: {value!r} contains template syntax ({{{{ or }}}})")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _no_template_syntax(str(key), where)
+            _no_template_syntax(item, f"{where}.{key}")
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _no_template_syntax(item, f"{where}[{index}]")
+
+
+DNSLabel = Annotated[str, AfterValidator(check_name)]
+ObjectName = Annotated[str, AfterValidator(_check_object_name)]
+PolicyURL = Annotated[str, AfterValidator(check_policy_url)]
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 
@@ -104,24 +131,39 @@ class Wave(BaseModel):
 
 
 class ArgoCDSettings(BaseModel):
-    """How Argo CD ApplicationSets are written."""
+    """How Argo CD ApplicationSets are written.
+
+    Every value here is written into an ApplicationSet template, so names must be
+    DNS-1123 names and no string may contain template syntax (`{{`).
+    """
 
     model_config = _STRICT
 
-    repoURL: str | None = Field(default=None, description="Repository URL (default: origin).")
-    project: str = "default"
-    namespace: str = Field(default="argocd", description="Namespace of the ApplicationSets.")
-    destination_namespace: str | None = Field(
+    repoURL: PolicyURL | None = Field(default=None, description="Repository URL (default: origin).")
+    project: ObjectName = "default"
+    namespace: DNSLabel = Field(default="argocd", description="Namespace of the ApplicationSets.")
+    destination_namespace: DNSLabel | None = Field(
         default=None, description="Destination namespace of the generated Applications."
     )
     syncPolicy: dict[str, Any] | None = Field(
         default=None, description="Copied into the Application template."
     )
-    name_prefix: str = Field(default="wave", description="ApplicationSet/Application name prefix.")
+    name_prefix: DNSLabel = Field(
+        default="wave", description="ApplicationSet/Application name prefix."
+    )
     max_update: int | str = Field(default=1, description="RollingSync maxUpdate per step.")
     shard_size: int = Field(
         default=500, ge=1, description="Most elements per ApplicationSet (etcd object limit)."
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> ArgoCDSettings:
+        _no_template_syntax(self.syncPolicy, "syncPolicy")
+        if isinstance(self.max_update, int) and self.max_update < 0:
+            raise ValueError("max_update must be >= 0 (or a percentage like 25%)")
+        if isinstance(self.max_update, str) and not _PERCENT.match(self.max_update):
+            raise ValueError(f"max_update {self.max_update!r} is not a number or a percentage")
+        return self
 
 
 class FluxSettings(BaseModel):
@@ -129,14 +171,16 @@ class FluxSettings(BaseModel):
 
     model_config = _STRICT
 
-    url: str | None = Field(default=None, description="Repository URL (default: origin).")
-    namespace: str = "flux-system"
+    url: PolicyURL | None = Field(default=None, description="Repository URL (default: origin).")
+    namespace: DNSLabel = "flux-system"
     interval: Duration = "10m"
     prune: bool = True
     kubeconfig: bool = Field(
         default=False, description="Add kubeConfig.secretRef `<cluster>-kubeconfig` (hub mode)."
     )
-    secret_ref: str | None = Field(default=None, description="GitRepository credentials Secret.")
+    secret_ref: ObjectName | None = Field(
+        default=None, description="GitRepository credentials Secret."
+    )
 
 
 class IdentityRule(BaseModel):

@@ -129,9 +129,9 @@ def plan_steps(
         return [Step(name=EMERGENCY, wave=EMERGENCY, clusters=tuple(names), notes=(note,))], []
     by_wave: dict[str, list[str]] = {}
     for name in names:
-        wave = placements[name].wave
-        if wave is not None:
-            by_wave.setdefault(wave, []).append(name)
+        placed = placements[name].wave
+        if placed is not None:
+            by_wave.setdefault(placed, []).append(name)
     clusters = inventory.by_name()
     members: dict[str, int] = {}
     for placement in placements.values():
@@ -228,7 +228,7 @@ def _apply_constraints(
         limits = _constraint_limits(constraint, inventory, roles)
         out: list[Chunk] = []
         for group, names, notes in chunks:
-            out.extend(_split_for(constraint, limits, group, names, notes, clusters, roles))
+            out.extend(_split_for(constraint, limits, (group, names, notes), clusters, roles))
         chunks = out
     return chunks
 
@@ -256,13 +256,12 @@ def _constraint_limits(
 def _split_for(
     constraint: Constraint,
     limits: Mapping[str, int],
-    group: str | None,
-    names: list[str],
-    notes: list[str],
+    chunk: Chunk,
     clusters: Mapping[str, Cluster],
     roles: LabelRoles,
 ) -> list[Chunk]:
     """Greedy, order-preserving: fill a step until some value would exceed its limit."""
+    group, names, notes = chunk
     parts: list[list[str]] = [[]]
     counts: dict[str, int] = {}
     for name in names:

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 FLEET = resources.files("planner.demo") / "fleet"
+ORIGIN = "https://github.com/example/fleet-config"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def build(dest: Path) -> DemoRepo:
     dest.mkdir(parents=True, exist_ok=True)
     with resources.as_file(FLEET) as fleet:
         _git(dest, "init", "-q", "-b", "main", date="2026-01-01T00:00:00+00:00")
+        _git(dest, "remote", "add", "origin", ORIGIN, date="2026-01-01T00:00:00+00:00")
         _copy(Path(fleet) / "repo", dest)
         _git(dest, "add", "-A", date="2026-01-01T00:00:00+00:00")
         _git(dest, "commit", "-q", "-m", "Fleet as it runs today", date="2026-01-01T00:00:00+00:00")
@@ -88,3 +90,20 @@ def build(dest: Path) -> DemoRepo:
 def demo_repo() -> Iterator[DemoRepo]:
     with tempfile.TemporaryDirectory(prefix="wave-planner-demo-") as tmp:
         yield build(Path(tmp) / "fleet-config")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m planner.adapters.demo DEST`: build the demo repository, print its SHAs."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m planner.adapters.demo DEST", file=sys.stderr)
+        return 2
+    repo = build(Path(args[0]))
+    print(f"{repo.path} {repo.base} {repo.head}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

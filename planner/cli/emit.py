@@ -1,9 +1,160 @@
-"""The `emit` commands (registered on the main app)."""
+"""The `emit` command: the plan, pinned to revisions, as Argo CD or Flux manifests in a folder.
+
+A thin shell over `planner.api.emit`: parse arguments, call, print. Exit codes: 0 written
+(or `--check` found no drift); 1 the plan has violations or a cluster matches no wave
+(nothing written), or `--check` found drift; 2 bad input (including an `--out` that is a
+file or cannot be written, which is left as it was).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from planner.cli import options as opt
+
+if TYPE_CHECKING:
+    from planner.api import EmitResult
+
+EXIT_REFUSED = 1
+
+
+class Target(StrEnum):
+    argocd = "argocd"
+    flux = "flux"
+
+
+class ArgoStrategy(StrEnum):
+    list = "list"
+    rolling_sync = "rolling-sync"
 
 
 def register(app: typer.Typer) -> None:
     """Add the emit commands to the app."""
+    app.command(name="emit")(emit)
+
+
+def emit(
+    *,
+    target: Annotated[Target, typer.Option("--target", help="What to write.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write (files it did not generate are kept).")
+    ],
+    repo: opt.Repo = Path("."),
+    base: opt.Base = None,
+    head: opt.Head = "HEAD",
+    inventory: opt.Inventory = None,
+    policy: opt.Policy = None,
+    worktree: opt.Worktree = False,
+    changed_files: opt.ChangedFiles = None,
+    emergency: opt.Emergency = False,
+    reason: opt.Reason = None,
+    released: Annotated[
+        str,
+        typer.Option(
+            "--released",
+            metavar="K|all",
+            help="Steps released so far: their clusters run head, later steps stay on base.",
+        ),
+    ] = "0",
+    argocd_strategy: Annotated[
+        ArgoStrategy,
+        typer.Option(
+            "--argocd-strategy",
+            help="list: one ApplicationSet per wave; rolling-sync: one ApplicationSet using "
+            "Argo CD progressive sync.",
+        ),
+    ] = ArgoStrategy.list,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 if --out differs (for CI)."),
+    ] = False,
+) -> None:
+    """Write the rollout as Argo CD ApplicationSets or Flux manifests, pinned to revisions.
+
+    Every cluster is pinned: affected clusters of the first K steps (--released K) and
+    every unaffected cluster run head; affected clusters of later steps stay on base.
+
+    Exit code 0: written (or no drift); 1: violations (nothing written) or drift;
+    2: bad input.
+
+    Examples:
+
+      wave-planner emit --target argocd --out waves/argocd --base origin/main --released 1
+
+      wave-planner emit --target flux --out waves/flux --base origin/main --check
+    """
+    from planner import api
+    from planner.emit import parse_released
+
+    count = parse_released(released)
+    why = opt.emergency_reason(emergency, reason)
+    text, source = opt.read_changed_files(changed_files)
+    sources = api.Sources(
+        repo=repo,
+        base=base,
+        head=head,
+        inventory=inventory,
+        policy=policy,
+        worktree=worktree,
+        changed_files=text,
+        changed_files_source=source,
+        emergency=why,
+    )
+    result = api.emit(
+        sources,
+        target.value,
+        out,
+        released=count,
+        strategy=argocd_strategy.value,
+        check=check,
+    )
+    typer.echo(render_result(result), nl=False)
+    if result.refused or result.drift:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def render_result(result: EmitResult) -> str:
+    """What `emit` prints: refusal reasons, or a summary and the drift or changes."""
+    plan = result.plan
+    lines: list[str] = []
+    if result.refused:
+        lines.append(f"emit {result.target.value}: refused, nothing was written to {result.out}")
+        lines.extend(f"violation [{v.code}] {v.message}" for v in plan.violations)
+        lines.extend(
+            f"violation [no-wave] {name} matches no wave: it would be left out of the manifests"
+            for name in result.unplaced
+        )
+        return "\n".join(lines) + "\n"
+    rollout = result.rollout
+    assert rollout is not None
+    assert result.diff is not None
+    elements = rollout.elements()
+    on_base = sum(1 for e in elements if e.revision == rollout.base and e.step)
+    lines.append(
+        f"emit {result.target.value}: plan {plan.id}, {len(elements)} clusters in "
+        f"{sum(1 for w in rollout.waves.values() if w)} waves, released "
+        f"{len(rollout.released)} of {len(rollout.steps)} steps"
+    )
+    lines.append(
+        f"  head {rollout.head[:12]}: {len(elements) - on_base} clusters; "
+        f"base {rollout.base[:12]}: {on_base} clusters"
+    )
+    if rollout.emergency is not None:
+        lines.append(f"  emergency: {rollout.emergency}")
+    diff = result.diff
+    if result.checked:
+        if diff.clean:
+            lines.append(f"{result.out}: up to date ({len(result.files)} generated files)")
+        else:
+            lines.append(f"{result.out}: out of date; run emit without --check to update:")
+            lines.extend(f"  {line}" for line in diff.lines())
+    else:
+        lines.append(
+            f"wrote {result.out}: {len(diff.added)} added, {len(diff.changed)} changed, "
+            f"{len(diff.removed)} removed ({len(result.files)} generated files)"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,9 +1,227 @@
-"""The `rollout` commands (registered on the main app)."""
+"""The `rollout` commands: a release manager steps a committed rollout through its waves.
+
+Thin shells over `planner.api.rollout_*`: parse the options, call, print. Refusals (a gate
+not open, drift, a conflicting rollout) raise `planner.errors.Refusal`, which the app maps to
+exit 1 with the reason and the time left on stderr; nothing is written then. `status` exits
+1 when the repository no longer matches the rollout.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from planner.cli import options as opt
+
+if TYPE_CHECKING:
+    from planner.api import RolloutView
+
+EXIT_DRIFT = 1
+
+rollout_app = typer.Typer(
+    name="rollout",
+    help="Step a committed rollout through its waves (state under waves/<name>/).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+class Target(StrEnum):
+    argocd = "argocd"
+    flux = "flux"
+
+
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+Name = Annotated[str, typer.Argument(help="The rollout's name (its folder under waves/).")]
+RepoOpt = Annotated[Path, typer.Option("--repo", help="The fleet repository (a git work tree).")]
+By = Annotated[str | None, typer.Option("--by", help="Who does this (default: git's user.name).")]
+Commit = Annotated[
+    bool, typer.Option("--commit", help="Commit the rollout's folder with a descriptive message.")
+]
+
+
+def _report(view: RolloutView) -> None:
+    from planner.report import rollout as report
+
+    state = view.state
+    event = state.history[-1]
+    what = event.action + (f" {event.step}" if event.step else "")
+    typer.echo(f"rollout {state.name}: {what}" + (f": {event.detail}" if event.detail else ""))
+    for path in view.written:
+        typer.echo(f"  wrote {path}")
+    if view.commit:
+        typer.echo(f"  committed {view.commit[:12]}")
+    typer.echo(report.gate_line(view.gate))
+
+
+def start(
+    *,
+    name: Annotated[str, typer.Option("--name", help="Name of the rollout (a DNS label).")],
+    base: Annotated[str, typer.Option("--base", help="Base revision (what runs now).")],
+    head: Annotated[str, typer.Option("--head", help="Head revision (what to roll out).")],
+    inventory: Annotated[
+        Path, typer.Option("--inventory", help="The inventory, inside the repository.")
+    ],
+    repo: RepoOpt = Path("."),
+    policy: opt.Policy = None,
+    target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
+    by: By = None,
+    commit: Commit = False,
+) -> None:
+    """Plan a change and write its rollout under waves/NAME/ with nothing released.
+
+    Refused (exit 1) when another active rollout touches the same clusters.
+
+    Example:
+
+      wave-planner rollout start --repo fleet --base origin/main --head HEAD \\
+        --inventory fleet/clusters.yaml --policy fleet/rollout.yaml --name cve-2026-1234
+    """
+    from planner import api
+
+    view = api.rollout_start(
+        repo,
+        name=name,
+        base=base,
+        head=head,
+        inventory=inventory,
+        policy=policy,
+        target="flux" if target is Target.flux else "argocd",
+        by=by,
+        commit=commit,
+    )
+    _report(view)
+
+
+def status(
+    name: Name,
+    repo: RepoOpt = Path("."),
+    fmt: Annotated[
+        StatusFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = StatusFormat.table,
+) -> None:
+    """Show each step, its clusters, state and release time, and what holds the next step.
+
+    Exit code 1 when the repository no longer matches the rollout (drift).
+
+    Example:
+
+      wave-planner rollout status cve-2026-1234 --repo fleet --format markdown
+    """
+    from planner import api
+    from planner.report import rollout as report
+
+    view = api.rollout_status(repo, name)
+    render = {
+        StatusFormat.table: report.render_table,
+        StatusFormat.json: report.render_json,
+        StatusFormat.markdown: report.render_markdown,
+    }[fmt]
+    typer.echo(render(view), nl=False)
+    if view.drift:
+        for change in view.drift:
+            typer.echo(f"drift: {change}", err=True)
+        raise typer.Exit(EXIT_DRIFT)
+
+
+def advance(
+    name: Name,
+    *,
+    repo: RepoOpt = Path("."),
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve a step that needs it (with --by).")
+    ] = False,
+    by: By = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Release before the bake time is over (with --reason).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
+    commit: Commit = False,
+) -> None:
+    """Release the next step: its clusters' elements move to the head revision.
+
+    Refused (exit 1, with the reason and the time left) while the previous step bakes, when
+    the step needs approval and no --approve --by WHO is given, while paused, or when the
+    repository no longer matches the rollout.
+
+    Example:
+
+      wave-planner rollout advance cve-2026-1234 --repo fleet --approve --by alice --commit
+    """
+    from planner import api
+
+    view = api.rollout_advance(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit
+    )
+    _report(view)
+
+
+def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+    """Stop `advance` until `resume`.
+
+    Example:
+
+      wave-planner rollout pause cve-2026-1234 --repo fleet
+    """
+    from planner import api
+
+    _report(api.rollout_pause(repo, name, by=by, commit=commit))
+
+
+def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+    """Let `advance` release steps again.
+
+    Example:
+
+      wave-planner rollout resume cve-2026-1234 --repo fleet
+    """
+    from planner import api
+
+    _report(api.rollout_resume(repo, name, by=by, commit=commit))
+
+
+def rollback(
+    name: Name,
+    repo: RepoOpt = Path("."),
+    step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
+    by: By = None,
+    commit: Commit = False,
+) -> None:
+    """Pin every released cluster (or one step's) back to the base revision.
+
+    Example:
+
+      wave-planner rollout rollback cve-2026-1234 --repo fleet --step canary
+    """
+    from planner import api
+
+    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit))
+
+
+def list_rollouts(repo: RepoOpt = Path(".")) -> None:
+    """List the rollouts under waves/ with their state and what holds each.
+
+    Example:
+
+      wave-planner rollout list --repo fleet
+    """
+    from planner import api
+    from planner.report import rollout as report
+
+    typer.echo(report.render_list(api.rollout_list(repo)), nl=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the rollout commands to the app."""
+    """Add the `rollout` command group to the app."""
+    for command in (start, status, advance, pause, resume, rollback):
+        rollout_app.command(name=command.__name__)(command)
+    rollout_app.command(name="list")(list_rollouts)
+    app.add_typer(rollout_app)

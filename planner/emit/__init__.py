@@ -4,16 +4,33 @@ This package owns the revision-pinning model (docs/rollout-model.md): every inve
 cluster is an element of its wave's manifests (membership is static), carrying the Git
 revision it must run. Affected clusters of released steps, and every cluster the change does
 not affect, run `head`; affected clusters of steps not yet released stay on `base`.
-`pin_elements` computes that; `argocd` and `flux` turn elements into files. Pure.
+`pin_elements` computes that, `prepare` gathers everything an emitter needs into a
+`Rollout`; `argocd` and `flux` turn a `Rollout` into files ({relative path: bytes}). Pure.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from planner.inventory import Inventory
-from planner.plan import Plan
+from planner.errors import UserError
+from planner.inventory import Inventory, LabelRoles
+from planner.plan import UNPLACED, Plan
+
+SHA = re.compile(r"^[0-9a-f]{40}$")
+MANAGED_BY = {"app.kubernetes.io/managed-by": "wave-planner"}
+WAVE_LABEL = "wave-planner.io/wave"
+CLUSTER_LABEL = "wave-planner.io/cluster"
+PLAN_ANNOTATION = "wave-planner.io/plan-id"
+BASE_ANNOTATION = "wave-planner.io/base"
+HEAD_ANNOTATION = "wave-planner.io/head"
+RELEASED_ANNOTATION = "wave-planner.io/released"
+EMERGENCY_ANNOTATION = "wave-planner.io/emergency"
+STEP_ANNOTATION = "wave-planner.io/step"
+# Custom resources are stored as JSON in etcd (limit 1.5 MiB). Client-side `kubectl apply`
+# keeps a second copy in an annotation, so one object stays below a third of the limit.
+MAX_OBJECT_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,36 @@ class Element:
     revision: str
     wave: str
     step: str  # "" for a cluster this change does not affect
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Everything an emitter writes: the pinned elements of every wave, and plan metadata."""
+
+    plan_id: str
+    base: str
+    head: str
+    emergency: str | None
+    steps: tuple[str, ...]  # every step of the plan, in order
+    released: tuple[str, ...]  # the released ones, in order
+    waves: dict[str, list[Element]]  # policy order, clusters sorted by name
+    regions: dict[str, str]  # cluster -> region ("" when it has none): the shard key
+    repo_url: str
+
+    def annotations(self) -> dict[str, str]:
+        """What every emitted object says about the plan it came from."""
+        out = {
+            PLAN_ANNOTATION: self.plan_id,
+            BASE_ANNOTATION: self.base,
+            HEAD_ANNOTATION: self.head,
+            RELEASED_ANNOTATION: f"{len(self.released)}/{len(self.steps)}",
+        }
+        if self.emergency is not None:
+            out[EMERGENCY_ANNOTATION] = self.emergency
+        return out
+
+    def elements(self) -> list[Element]:
+        return [e for wave in self.waves.values() for e in wave]
 
 
 def released_steps(plan: Plan, released: int | str) -> frozenset[str]:
@@ -64,3 +111,71 @@ def pin_elements(
             )
         out[member.wave] = elements
     return out
+
+
+def parse_released(value: str) -> int | str:
+    """`--released K|all` as given on the command line."""
+    text = value.strip().lower()
+    if text == "all":
+        return "all"
+    if not text.isdigit():
+        raise UserError.single(
+            f"--released {value!r} is not a number of steps or `all`",
+            key="--released",
+            fix="pass --released 0 (nothing released), --released 2, or --released all",
+        )
+    return int(text)
+
+
+def unplaced(plan: Plan) -> tuple[str, ...]:
+    """Clusters no wave holds: emitting without them would silently drop them."""
+    return next((m.clusters for m in plan.membership if m.wave == UNPLACED), ())
+
+
+def prepare(
+    plan: Plan,
+    inventory: Inventory,
+    roles: LabelRoles,
+    released: int | str,
+    repo_url: str,
+) -> Rollout:
+    """Pin every cluster for `--released K|all`; revisions must be full commit SHAs."""
+    for what, sha in (("base", plan.base), ("head", plan.head)):
+        if not SHA.match(sha):
+            raise UserError.single(
+                f"the plan's {what} revision is {sha!r}, not a commit",
+                key=f"--{what}",
+                fix="emit pins clusters to commits: commit the change and pass --base/--head "
+                "(not --worktree or --changed-files without a repository)",
+            )
+    steps = tuple(step.name for step in plan.waves)
+    if released != "all" and int(released) > len(steps):
+        raise UserError.single(
+            f"--released {released}: the plan has only {len(steps)} step(s)",
+            key="--released",
+            fix=f"pass a number from 0 to {len(steps)}, or all",
+        )
+    chosen = released_steps(plan, released)
+    waves = pin_elements(plan, inventory, chosen)
+    waves.pop(UNPLACED, None)
+    return Rollout(
+        plan_id=plan.id,
+        base=plan.base,
+        head=plan.head,
+        emergency=plan.emergency.reason if plan.emergency is not None else None,
+        steps=steps,
+        released=tuple(s for s in steps if s in chosen),
+        waves=waves,
+        regions={c.name: roles.value(c.labels, "region") or "" for c in inventory.clusters},
+        repo_url=repo_url,
+    )
+
+
+def object_size_problem(path: str, name: str, size: int, fix: str) -> UserError:
+    """An emitted object too large for etcd (see MAX_OBJECT_BYTES)."""
+    return UserError.single(
+        f"{name} would be {size} bytes, over the {MAX_OBJECT_BYTES} byte budget for one "
+        "Kubernetes object (etcd stores at most 1.5 MiB)",
+        file=path,
+        fix=fix,
+    )

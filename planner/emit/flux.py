@@ -1,0 +1,128 @@
+"""Flux output: per cluster a pinned GitRepository and a Kustomization, per wave a path list.
+
+For every inventory cluster, `clusters/<cluster>/sync.yaml` holds a GitRepository
+(`source.toolkit.fluxcd.io/v1`) pinned with `spec.ref.commit` to the revision
+the pinning rule gives, and a `kustomize.toolkit.fluxcd.io/v1` Kustomization whose
+`spec.path` is the cluster's path and whose `sourceRef` names that GitRepository (both named
+after the cluster, so names never change during a rollout). With `flux.kubeconfig` the
+Kustomization reconciles a remote cluster from a hub through `kubeConfig.secretRef`
+(`<cluster>-kubeconfig`). A top-level `kustomization.yaml` lists every sync file, for a hub
+that applies them all; a single cluster can point its own Flux at `clusters/<cluster>`.
+
+Per wave, `<wave>.paths` is a plain list in a format of its own (not a Kubernetes
+object): `#` comment lines with the plan, then one line per cluster of the wave,
+`<path> <revision> <cluster> <step>` separated by tabs (`-` for a cluster the change
+does not affect), sorted by cluster name; `cut -f1` gives the paths.
+Pure: returns {relative path: bytes}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.emit import (
+    CLUSTER_LABEL,
+    MANAGED_BY,
+    MAX_OBJECT_BYTES,
+    STEP_ANNOTATION,
+    WAVE_LABEL,
+    Element,
+    Rollout,
+    object_size_problem,
+)
+from planner.emit.yamlout import dump, dump_all, json_size
+from planner.policy import FluxSettings
+
+SOURCE_API = "source.toolkit.fluxcd.io/v1"
+KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
+PATHS_FORMAT = "wave-planner paths v1"
+
+
+def render(rollout: Rollout, settings: FluxSettings) -> dict[str, bytes]:
+    """Every file of the Flux output, keyed by path relative to `--out`."""
+    files: dict[str, bytes] = {}
+    for wave, elements in rollout.waves.items():
+        for element in elements:
+            path = f"clusters/{element.cluster}/sync.yaml"
+            docs = [
+                git_repository(element, rollout, settings),
+                kustomization(element, rollout, settings),
+            ]
+            for doc in docs:
+                size = json_size(doc)
+                if size > MAX_OBJECT_BYTES:
+                    name = f"{doc['kind']} {element.cluster}"
+                    raise object_size_problem(path, name, size, "shorten the cluster's path")
+            files[path] = dump_all(docs)
+        files[f"{wave}.paths"] = wave_paths(wave, elements, rollout)
+    files["kustomization.yaml"] = dump(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": sorted(p for p in files if p.endswith("/sync.yaml")),
+        }
+    ).encode()
+    return dict(sorted(files.items()))
+
+
+def _metadata(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:
+    annotations = rollout.annotations()
+    if element.step:
+        annotations[STEP_ANNOTATION] = element.step
+    return {
+        "name": element.cluster,
+        "namespace": settings.namespace,
+        "labels": {**MANAGED_BY, WAVE_LABEL: element.wave, CLUSTER_LABEL: element.cluster},
+        "annotations": annotations,
+    }
+
+
+def git_repository(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "interval": settings.interval,
+        "url": rollout.repo_url,
+        "ref": {"commit": element.revision},
+    }
+    if settings.secret_ref:
+        spec["secretRef"] = {"name": settings.secret_ref}
+    return {
+        "apiVersion": SOURCE_API,
+        "kind": "GitRepository",
+        "metadata": _metadata(element, rollout, settings),
+        "spec": spec,
+    }
+
+
+def kustomization(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "interval": settings.interval,
+        "path": element.path,
+        "prune": settings.prune,
+        "sourceRef": {"kind": "GitRepository", "name": element.cluster},
+    }
+    if settings.kubeconfig:
+        spec["kubeConfig"] = {"secretRef": {"name": f"{element.cluster}-kubeconfig"}}
+    return {
+        "apiVersion": KUSTOMIZE_API,
+        "kind": "Kustomization",
+        "metadata": _metadata(element, rollout, settings),
+        "spec": spec,
+    }
+
+
+def wave_paths(wave: str, elements: list[Element], rollout: Rollout) -> bytes:
+    """The plain per-wave list (format described in the module docstring)."""
+    lines = [
+        f"# {PATHS_FORMAT}",
+        f"# wave: {wave}",
+        f"# plan: {rollout.plan_id} base: {rollout.base} head: {rollout.head}",
+        f"# released: {len(rollout.released)}/{len(rollout.steps)} steps",
+    ]
+    if rollout.emergency is not None:
+        lines.append(f"# emergency: {' '.join(rollout.emergency.split())}")
+    lines.append("# columns (tab-separated): path revision cluster step")
+    lines.extend(
+        f"{e.path}\t{e.revision}\t{e.cluster}\t{e.step or '-'}"
+        for e in sorted(elements, key=lambda e: e.cluster)
+    )
+    return ("\n".join(lines) + "\n").encode()
