@@ -61,7 +61,8 @@ def main() -> int:
             "([plan-json.md](plan-json.md)); with `--format markdown` it is the pull-request "
             "comment ([pr-comment.md](pr-comment.md)).\n",
             block(
-                "plan --repo fleet-config --base HEAD~1 --head HEAD --emergency --reason CVE-2026-1234",
+                "plan --repo fleet-config --base HEAD~1 --head HEAD"
+                " --emergency --reason CVE-2026-1234",
                 repo,
             ),
             "## explain\n",
@@ -70,7 +71,8 @@ def main() -> int:
             block("graph --repo fleet-config --cluster prod-eu-west-1 --format mermaid", repo),
             "## preview\n",
             block(
-                f"preview --inventory {inventory} --selector 'environment=production,region in (eu-west)'",
+                f"preview --inventory {inventory}"
+                " --selector 'environment=production,region in (eu-west)'",
                 repo,
             ),
             "## validate\n",

@@ -233,7 +233,7 @@ def _reach(
             layer=layer_path,
             scope=hit.scope,
             files=files,
-            revision=revision,  # type: ignore[arg-type]
+            revision=revision,
             chain=tuple(_link(link) for link in chain),
         )
     return found

@@ -359,11 +359,11 @@ def default_policy(inventory: Inventory | None = None) -> RolloutPolicy:
     env_key = _role_key(inventory, roles, "environment") or "environment"
     region_key = _role_key(inventory, roles, "region") or "region"
     canary = tuple(
-        LabelSelector(matchLabels={key: "canary"})
+        LabelSelector(match_labels={key: "canary"})
         for key in _role_keys(inventory, roles, "wave", default=roles.wave)
     )
     staging = LabelSelector(
-        matchExpressions=(
+        match_expressions=(
             Requirement(key=env_key, operator="Exists"),
             Requirement(key=env_key, operator="NotIn", values=PRODUCTION_VALUES),
         )

@@ -122,7 +122,7 @@ def parse_selector(text: str) -> LabelSelector:
             requirements.append(_requirement(match))
         except ValueError as exc:
             raise UserError.single(str(exc), key="--selector") from None
-    return LabelSelector(matchExpressions=tuple(requirements))
+    return LabelSelector(match_expressions=tuple(requirements))
 
 
 def _requirement(match: re.Match[str]) -> Requirement:

@@ -38,40 +38,90 @@ def test_plan_demo_table() -> None:
 
 def test_plan_json_contract(demo: FleetRepo) -> None:
     code, out, _ = run(
-        "plan", "--repo", str(demo.path), "--base", demo.base, "--head", demo.head, "--format", "json"
+        "plan",
+        "--repo",
+        str(demo.path),
+        "--base",
+        demo.base,
+        "--head",
+        demo.head,
+        "--format",
+        "json",
     )
     assert code == 0
     plan = json.loads(out)
     assert plan["schema_version"] == 1
     assert plan["base"] == demo.base and plan["head"] == demo.head
-    for key in ("changed_files", "changed_layers", "affected", "unaffected", "violations",
-                "warnings", "waves", "skipped_waves"):
+    for key in (
+        "changed_files",
+        "changed_layers",
+        "affected",
+        "unaffected",
+        "violations",
+        "warnings",
+        "waves",
+        "skipped_waves",
+    ):
         assert key in plan, key
     assert plan["changed_layers"] == [
-        {"path": "base", "scope": "global", "files": ["base/monitoring/namespace.yaml"], "clusters": 7}
+        {
+            "path": "base",
+            "scope": "global",
+            "files": ["base/monitoring/namespace.yaml"],
+            "clusters": 7,
+        }
     ]
-    assert [s["name"] for s in plan["waves"]] == ["canary", "staging", "production-1", "production-2"]
+    assert [s["name"] for s in plan["waves"]] == [
+        "canary",
+        "staging",
+        "production-1",
+        "production-2",
+    ]
     assert set(plan["waves"][0]) >= {"name", "wave", "clusters", "bake", "approval"}
     stepped = sorted(c for s in plan["waves"] for c in s["clusters"])
     assert stepped == sorted(a["cluster"] for a in plan["affected"])
 
 
 def test_plan_is_deterministic(demo: FleetRepo) -> None:
-    args = ("plan", "--repo", str(demo.path), "--base", demo.base, "--head", demo.head, "-f", "json")
+    args = (
+        "plan",
+        "--repo",
+        str(demo.path),
+        "--base",
+        demo.base,
+        "--head",
+        demo.head,
+        "-f",
+        "json",
+    )
     assert run(*args)[1] == run(*args)[1]
 
 
-def test_plan_with_violations_exits_1_and_prints_the_plan(fleet: Callable[[str], FleetRepo]) -> None:
+def test_plan_with_violations_exits_1_and_prints_the_plan(
+    fleet: Callable[[str], FleetRepo],
+) -> None:
     built = fleet("incident")
-    code, out, _ = run("plan", "--repo", str(built.path), "--base", built.base, "--head", built.head)
+    code, out, _ = run(
+        "plan", "--repo", str(built.path), "--base", built.base, "--head", built.head
+    )
     assert code == 1
     assert "identity-mismatch" in out and "prod-eu-west-2" in out and "production-1" in out
 
 
 def test_emergency_puts_everything_in_one_step(demo: FleetRepo) -> None:
     code, out, _ = run(
-        "plan", "--repo", str(demo.path), "--base", demo.base, "--head", demo.head, "-f", "json",
-        "--emergency", "--reason", "CVE-2026-1234",
+        "plan",
+        "--repo",
+        str(demo.path),
+        "--base",
+        demo.base,
+        "--head",
+        demo.head,
+        "-f",
+        "json",
+        "--emergency",
+        "--reason",
+        "CVE-2026-1234",
     )
     plan = json.loads(out)
     assert code == 0
@@ -88,16 +138,29 @@ def test_changed_files_list_instead_of_git(demo: FleetRepo, tmp_path: Path) -> N
     listing = tmp_path / "changed.txt"
     listing.write_text("regions/eu-west/kustomization.yaml\n")
     code, out, _ = run(
-        "plan", "--repo", str(demo.path), "--base", demo.head, "--changed-files", str(listing), "-f", "json"
+        "plan",
+        "--repo",
+        str(demo.path),
+        "--base",
+        demo.head,
+        "--changed-files",
+        str(listing),
+        "-f",
+        "json",
     )
     assert code == 0
-    assert sorted(a["cluster"] for a in json.loads(out)["affected"]) == ["prod-eu-west-1", "prod-eu-west-2"]
+    assert sorted(a["cluster"] for a in json.loads(out)["affected"]) == [
+        "prod-eu-west-1",
+        "prod-eu-west-2",
+    ]
 
 
 def test_worktree_plans_uncommitted_changes(demo: FleetRepo) -> None:
     path = demo.path / "clusters" / "prod-us-east-1" / "kustomization.yaml"
     path.write_text(path.read_text() + "namePrefix: x-\n")
-    code, out, _ = run("plan", "--repo", str(demo.path), "--base", "HEAD", "--worktree", "-f", "json")
+    code, out, _ = run(
+        "plan", "--repo", str(demo.path), "--base", "HEAD", "--worktree", "-f", "json"
+    )
     assert code == 0
     plan = json.loads(out)
     assert [a["cluster"] for a in plan["affected"]] == ["prod-us-east-1"]
@@ -119,7 +182,9 @@ def test_explain_affected_and_not_affected(fleet: Callable[[str], FleetRepo]) ->
 
 @pytest.mark.parametrize("fmt", ["mermaid", "dot", "json"])
 def test_graph_formats(demo: FleetRepo, fmt: str) -> None:
-    code, out, _ = run("graph", "--repo", str(demo.path), "--cluster", "prod-eu-west-1", "--format", fmt)
+    code, out, _ = run(
+        "graph", "--repo", str(demo.path), "--cluster", "prod-eu-west-1", "--format", fmt
+    )
     assert code == 0
     assert "regions/eu-west" in out
     assert "dev-us-east-1" not in out
@@ -127,8 +192,11 @@ def test_graph_formats(demo: FleetRepo, fmt: str) -> None:
 
 def test_preview_selector(demo: FleetRepo) -> None:
     code, out, _ = run(
-        "preview", "--inventory", str(demo.path / "clusters.yaml"),
-        "--selector", "environment=production,region in (eu-west)",
+        "preview",
+        "--inventory",
+        str(demo.path / "clusters.yaml"),
+        "--selector",
+        "environment=production,region in (eu-west)",
     )
     assert code == 0
     assert "2 cluster(s)" in out and "prod-eu-west-2" in out and "prod-us-east-1" not in out
@@ -155,8 +223,10 @@ def test_policy_init_writes_a_loadable_policy(tmp_path: Path) -> None:
         (("plan", "--base", "no-such-rev"), "does not exist"),
     ],
 )
-def test_bad_input_exits_2_without_traceback(args: tuple[str, ...], message: str, demo: FleetRepo) -> None:
-    full = [a if a != "--base" else a for a in args]
+def test_bad_input_exits_2_without_traceback(
+    args: tuple[str, ...], message: str, demo: FleetRepo
+) -> None:
+    full = list(args)
     if "--repo" not in full:
         full += ["--repo", str(demo.path)]
     code, out, err = run(*full)

@@ -6,15 +6,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.hierarchy import HierarchyConfig, NodeKind, Scope, ScopeRule, build_hierarchy, classify
+from planner.hierarchy import (
+    Hierarchy,
+    HierarchyConfig,
+    NodeKind,
+    Scope,
+    ScopeRule,
+    build_hierarchy,
+    classify,
+)
 from planner.snapshot import MemorySnapshot
 
 K = "kustomization.yaml"
 
 
-def graph(files: dict[str, str], roots: list[str], **kwargs: object) -> object:
+def graph(files: dict[str, str], roots: list[str], repo_urls: tuple[str, ...] = ()) -> Hierarchy:
     snap = MemorySnapshot({p: t.encode() for p, t in files.items()}, "rev")
-    return build_hierarchy(snap, roots, **kwargs)  # type: ignore[arg-type]
+    return build_hierarchy(snap, roots, repo_urls=repo_urls)
+
+
+def root(h: Hierarchy, path: str) -> str:
+    found = h.root_of(path)
+    assert found is not None
+    return found
 
 
 LAYOUT = {
@@ -30,7 +44,7 @@ LAYOUT = {
 def test_reference_chain_from_cluster_to_changed_file() -> None:
     h = graph(LAYOUT, ["clusters/prod-eu-west-1", "clusters/dev-1"])
     hops = h.next_hops(h.owners("base/ns.yaml"))
-    chain = h.chain(h.root_of("clusters/prod-eu-west-1"), hops)
+    chain = h.chain(root(h, "clusters/prod-eu-west-1"), hops)
     assert [link.node.display for link in chain] == [
         f"clusters/prod-eu-west-1/{K}",
         f"regions/eu-west/{K}",
@@ -80,10 +94,10 @@ def test_every_reference_field_owns_its_file(
     files = {f"app/cluster/{K}": kustomization + "\n"}
     files.update({_join("app/cluster", p): t for p, t in extra.items()})
     h = graph(files, ["app/cluster"])
-    root = h.root_of("app/cluster")
+    start = root(h, "app/cluster")
     owners = h.owners(_join("app/cluster", changed))
     assert owners, f"nobody owns {changed}"
-    assert owners <= h.closure(root)
+    assert owners <= h.closure(start)
 
 
 def _join(directory: str, path: str) -> str:
@@ -144,13 +158,13 @@ def test_flux_kustomizations_are_followed_into_generated_folders() -> None:
         },
         ["clusters/prod"],
     )
-    root = h.root_of("clusters/prod")
-    assert h.node(root).kind == NodeKind.GENERATED
-    assert h.owners("apps/production/deploy.yaml") <= h.closure(root)
+    top = root(h, "clusters/prod")
+    assert h.node(top).kind == NodeKind.GENERATED
+    assert h.owners("apps/production/deploy.yaml") <= h.closure(top)
     assert h.owners("apps/production/deploy.yaml")
     assert h.owners("apps/production/values.yaml") == set(), "not a manifest: not generated"
     assert h.owners("apps/production/kustomization.yaml"), "a new kustomization changes the build"
-    assert "apps/production/sub/" in h.closure(root)
+    assert "apps/production/sub/" in h.closure(top)
 
 
 def test_flux_source_of_another_repository_is_not_followed() -> None:
@@ -166,7 +180,7 @@ spec: {url: https://github.com/stefanprodan/podinfo}
             "kustomize/x.yaml": "kind: X\n",
         },
         ["clusters/prod"],
-        repo_urls=["https://github.com/example/fleet"],
+        repo_urls=("https://github.com/example/fleet",),
     )
     assert h.owners("kustomize/x.yaml") == set()
 
@@ -193,9 +207,9 @@ spec:
     h = graph(
         {"clusters/prod/app.yaml": app, "apps/guestbook/deploy.yaml": "kind: Deployment\n"},
         ["clusters/prod"],
-        repo_urls=["git@github.com:example/fleet.git"],
+        repo_urls=("git@github.com:example/fleet.git",),
     )
-    assert h.owners("apps/guestbook/deploy.yaml") <= h.closure(h.root_of("clusters/prod"))
+    assert h.owners("apps/guestbook/deploy.yaml") <= h.closure(root(h, "clusters/prod"))
     assert h.owners("apps/guestbook/deploy.yaml")
 
 
@@ -259,9 +273,9 @@ def test_closure_contains_owner_of_every_file_it_references(
     files[f"l{depth - 1}/leaf.yaml"] = "kind: A\n"
     start = data.draw(st.integers(min_value=0, max_value=depth - 1))
     h = graph(files, [f"l{start}"])
-    root = h.root_of(f"l{start}")
-    assert h.owners(f"l{depth - 1}/leaf.yaml") <= h.closure(root)
+    top = root(h, f"l{start}")
+    assert h.owners(f"l{depth - 1}/leaf.yaml") <= h.closure(top)
     for level in range(start, depth):
-        assert h.owners(f"l{level}/{K}") <= h.closure(root)
+        assert h.owners(f"l{level}/{K}") <= h.closure(top)
     for level in range(start):
         assert not h.owners(f"l{level}/{K}")

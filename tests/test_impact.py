@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.hierarchy import build_hierarchy
-from planner.impact import ImpactConfig, UnownedRule, compute_impact
+from planner.impact import Impact, ImpactConfig, UnownedRule, compute_impact
 from planner.inventory import Inventory, diff_inventories, parse_inventory
 from planner.snapshot import MemorySnapshot
 
@@ -37,7 +37,7 @@ def impact(
     base_inventory: Inventory = INVENTORY,
     inventory: Inventory = INVENTORY,
     config: ImpactConfig | None = None,
-) -> object:
+) -> Impact:
     base = MemorySnapshot({p: t.encode() for p, t in FILES.items()}, "base")
     head_map = dict(FILES)
     head_map.update(head_files or {})
@@ -63,7 +63,10 @@ def test_global_change_reaches_every_cluster_with_a_chain() -> None:
     reason = result.affected["eu-1"][0]
     assert reason.scope == "global" and reason.layer == "base"
     assert [link.path for link in reason.chain] == [
-        f"clusters/eu-1/{K}", f"regions/eu-west/{K}", f"base/{K}", "base/ns.yaml"
+        f"clusters/eu-1/{K}",
+        f"regions/eu-west/{K}",
+        f"base/{K}",
+        "base/ns.yaml",
     ]
     assert result.changed_layers[0].clusters == 3
 
@@ -76,9 +79,14 @@ def test_region_change_reaches_only_its_clusters() -> None:
 
 def test_deleted_file_affects_who_read_it_at_base() -> None:
     result = impact(
-        [Change(path="regions/eu-west/settings.yaml", status=ChangeStatus.DELETED),
-         modified(f"regions/eu-west/{K}")],
-        head_files={"regions/eu-west/settings.yaml": "", f"regions/eu-west/{K}": "resources: [../../base]\n"},
+        [
+            Change(path="regions/eu-west/settings.yaml", status=ChangeStatus.DELETED),
+            modified(f"regions/eu-west/{K}"),
+        ],
+        head_files={
+            "regions/eu-west/settings.yaml": "",
+            f"regions/eu-west/{K}": "resources: [../../base]\n",
+        },
     )
     assert sorted(result.affected) == ["eu-1", "eu-2"]
 
@@ -104,7 +112,9 @@ def test_inventory_changes_are_reasons() -> None:
 
 
 def test_unowned_files_are_listed_not_dropped() -> None:
-    result = impact([modified("stray.yaml"), modified("README.md")], head_files={"stray.yaml": "a: 1\n"})
+    result = impact(
+        [modified("stray.yaml"), modified("README.md")], head_files={"stray.yaml": "a: 1\n"}
+    )
     assert result.affected == {}
     assert result.unowned == ("stray.yaml",)
     assert result.ignored == ("README.md",)

@@ -62,7 +62,10 @@ def test_bad_durations(text: str) -> None:
         (b"- name: a\n", "expected a mapping"),
         (b"waves:\n- {name: a, selector: {}}\n- {name: a, selector: {}}\n", "must be unique"),
         (b"waves:\n- {name: a, selector: {}}\ncolour: red\n", "colour: unknown key"),
-        (b"waves:\n- name: a\n  selector: {matchExpressions: [{key: k, operator: Near}]}\n", "operator"),
+        (
+            b"waves:\n- name: a\n  selector: {matchExpressions: [{key: k, operator: Near}]}\n",
+            "operator",
+        ),
     ],
 )
 def test_policy_errors_name_the_key(text: bytes, expected: str) -> None:

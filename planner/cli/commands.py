@@ -190,7 +190,8 @@ def preview(
 
     Example:
 
-      wave-planner preview --inventory clusters.yaml --selector 'environment=production,region in (eu-west)'
+      wave-planner preview --inventory clusters.yaml \\
+        --selector 'environment=production,region in (eu-west)'
     """
     from planner import api
     from planner.report import table

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 if TYPE_CHECKING:
-    from planner.guardrails import Validation
-    from planner.guardrails import Finding
+    from planner.guardrails import Finding, Validation
 
 
 def findings_table(findings: Sequence[Finding], fmt: str = "simple") -> str:

@@ -83,7 +83,8 @@ def render(graph: Hierarchy, inventory: Inventory, cluster: str | None, fmt: str
             out += [f"  {cluster_ids[name]} -> {_ident(index[r])};" for r in ids]
         for s, t in edges:
             out.append(
-                f'  {_ident(index[s])} -> {_ident(index[t])} [label="{_label(graph.edge(s, t).field)}"];'
+                f"  {_ident(index[s])} -> {_ident(index[t])} "
+                f'[label="{_label(graph.edge(s, t).field)}"];'
             )
         return "\n".join([*out, "}"]) + "\n"
     out = ["flowchart LR"]

@@ -16,9 +16,9 @@ from tabulate import tabulate
 from planner.report.findings import findings_table
 
 if TYPE_CHECKING:
-    from planner.waves import PreviewRow
     from planner.plan import Plan
     from planner.selector import LabelSelector
+    from planner.waves import PreviewRow
 
 MAX_LISTED = 8
 

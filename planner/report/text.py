@@ -42,12 +42,13 @@ def render_explanation(explanation: Explanation, *, as_json: bool) -> str:
     if entry is None:
         out = [f"{name} is not affected by {plan.base[:12]}..{plan.head[:12]}"]
         out.append(f"  it reads {len(layers)} layer(s): {', '.join(layers) or '(none)'}")
-        changed = [l.path for l in plan.changed_layers]
+        changed = [layer.path for layer in plan.changed_layers]
         out.append(
             f"  changed layers: {', '.join(changed) or '(none)'}; none of them is read by {name}"
         )
         out.append(
-            f"  its wave would be: {explanation.placement.wave or '(none)'} ({explanation.placement.rule})"
+            f"  its wave would be: {explanation.placement.wave or '(none)'} "
+            f"({explanation.placement.rule})"
         )
         return "\n".join(out) + "\n"
     out = [f"{name} is affected: wave {entry.wave}, step {entry.step or '(none)'}"]
