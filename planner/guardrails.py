@@ -124,6 +124,7 @@ def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findin
                 )
             )
     findings += [f for c in clusters for f in _cross_cluster(ctx, c)]
+    findings += [f for c in clusters for f in _region_crosses_environment(ctx, c)]
     return findings
 
 
@@ -178,7 +179,7 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
     return [
         Finding(
             code="reaches-other-cluster",
-            severity="violation",
+            severity="warning",
             message=f"{cluster.name} reads {other}, another cluster's folder",
             cluster=cluster.name,
             file=other,
@@ -186,6 +187,62 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
         )
         for other in others
     ]
+
+
+def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]:
+    """A region layer must not pull in another environment than the cluster's own."""
+    root = ctx.head.root_of(cluster.gitops_path)
+    if root is None:
+        return []
+    graph = ctx.head
+    closure = graph.closure(root)
+    region_nodes: dict[str, set[str]] = {}
+    for node_id in closure:
+        node = graph.node(node_id)
+        if node.scope == Scope.REGION and node.layer:
+            region_nodes.setdefault(node.layer, set()).add(node_id)
+    if not region_nodes:
+        return []
+    label = ctx.policy.labels.value(cluster.labels, "environment")
+    key = ctx.policy.labels.key_of(cluster.labels, "environment") or "environment"
+    findings = []
+    for region, nodes in sorted(region_nodes.items()):
+        via_region: set[str] = set().union(*(graph.closure(n) for n in nodes))
+        reached = _layers(graph, via_region, Scope.ENVIRONMENT)
+        if label is not None:
+            own = label
+            foreign = [e for e in reached if not agrees(label, _leaf(e), ctx.policy.identity.match)]
+        else:
+            direct = _layers(graph, closure - via_region, Scope.ENVIRONMENT)
+            if not direct:
+                continue
+            own = ", ".join(_leaf(e) for e in direct)
+            foreign = [e for e in reached if e not in direct]
+        findings += [
+            Finding(
+                code="region-crosses-environment",
+                severity="warning",
+                message=f"{cluster.name}: region layer {region} reaches {env}, but the "
+                f"cluster's environment is {own}",
+                cluster=cluster.name,
+                file=region,
+                values={key: own, f"layer {region}": env},
+                fix=f"make {region} environment-neutral (the cluster folder picks its "
+                "environment), or use a region layer per environment",
+            )
+            for env in foreign
+        ]
+    return findings
+
+
+def _layers(graph: Hierarchy, node_ids: Iterable[str], scope: Scope) -> list[str]:
+    return sorted(
+        {n.layer for n in (graph.node(i) for i in node_ids) if n.scope == scope and n.layer}
+    )
+
+
+def _leaf(layer: str) -> str:
+    return layer.rsplit("/", 1)[-1]
 
 
 # ------------------------------------------------------------------------ identity
@@ -219,48 +276,74 @@ def identity_of(ctx: Context, cluster: Cluster) -> Identity:
     root_node = ctx.head.node(root)
     doc = ctx.head.kustomization(root)
     if doc is not None:
-        literals = _generator_literals(doc, ctx.policy.identity.configmap)
-        literal_file = root_node.file if literals else None
+        literals, literal_file = _generator_literals(
+            doc, ctx.policy.identity.configmap, ctx.snapshot, root_node.path
+        )
+        literal_file = (literal_file or root_node.file) if literals else None
     if not literals:
         literals, literal_file = _configmap_literals(ctx, closure, root_node.path)
     return Identity(layers, literals, literal_file)
 
 
-def _generator_literals(doc: Mapping[str, Any], name: str) -> dict[str, str]:
+def _generator_literals(
+    doc: Mapping[str, Any], name: str, snap: Snapshot, folder: str
+) -> tuple[dict[str, str], str | None]:
+    """The identity ConfigMap's `literals` and `envs` files in a configMapGenerator."""
     literals: dict[str, str] = {}
+    env_file = None
     for entry in doc.get("configMapGenerator") or []:
-        if isinstance(entry, Mapping) and entry.get("name") == name:
-            for item in entry.get("literals") or []:
-                if isinstance(item, str) and "=" in item:
-                    key, value = item.split("=", 1)
-                    literals[key.strip()] = value.strip().strip("\"'")
-    return literals
+        if not isinstance(entry, Mapping) or entry.get("name") != name:
+            continue
+        envs_value = entry.get("envs")
+        envs: list[Any] = list(envs_value) if isinstance(envs_value, list) else []
+        envs.append(entry.get("env"))
+        for ref in (e for e in envs if isinstance(e, str) and e.strip()):
+            path = snap_mod.join(folder, ref.strip())
+            data = None if snap_mod.escapes(path) else snap.read(path)
+            if data is not None:
+                literals.update(_pairs(data.decode("utf-8", "replace").splitlines()))
+                env_file = path
+        items = entry.get("literals")
+        if isinstance(items, list):
+            literals.update(_pairs(i for i in items if isinstance(i, str)))
+    return literals, env_file
+
+
+def _pairs(lines: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` lines (comments and blank lines skipped), quotes stripped."""
+    pairs = {}
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#") and "=" in text:
+            key, value = text.split("=", 1)
+            pairs[key.strip()] = value.strip().strip("\"'")
+    return pairs
 
 
 def _configmap_literals(
     ctx: Context, closure: Iterable[Any], folder: str
 ) -> tuple[dict[str, str], str | None]:
     """A plain `cluster-identity` ConfigMap manifest inside the cluster's own folder."""
-    name = ctx.policy.identity.configmap.encode()
+    wanted = ctx.policy.identity.configmap
+    prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
     for node in sorted(closure, key=lambda n: n.id):
-        if node.kind != NodeKind.FILE or not node.path.startswith(folder.rstrip("/") + "/"):
+        if node.kind != NodeKind.FILE or not node.path.startswith(prefix):
             continue
         data = ctx.snapshot.read(node.path)
-        if not data or name not in data:
+        if not data or wanted.encode() not in data:
             continue
         try:
             docs = yamlsafe.load_all(data)
         except yamlsafe.YamlError:
             continue
         for doc in docs:
-            meta = doc.get("metadata") if isinstance(doc, Mapping) else None
-            if (
-                doc.get("kind") == "ConfigMap"
-                and isinstance(meta, Mapping)
-                and (meta.get("name") == ctx.policy.identity.configmap)
-            ):
-                values = doc.get("data") if isinstance(doc.get("data"), Mapping) else {}
-                return {str(k): str(v) for k, v in (values or {}).items()}, node.path
+            if not isinstance(doc, Mapping) or doc.get("kind") != "ConfigMap":
+                continue
+            meta = doc.get("metadata")
+            if isinstance(meta, Mapping) and meta.get("name") == wanted:
+                values = doc.get("data")
+                if isinstance(values, Mapping):
+                    return {str(k): str(v) for k, v in values.items()}, node.path
     return {}, None
 
 
@@ -299,14 +382,28 @@ def identity_findings(ctx: Context, cluster: Cluster) -> list[Finding]:
             for layer, value in zip(ident.layers.get(role, []), inherited, strict=True):
                 if not agrees(label, value, mode):
                     findings.append(
-                        _mismatch(cluster, role, key or role, label, f"layer {layer}", value, layer)
+                        _mismatch(
+                            cluster,
+                            role,
+                            key or role,
+                            label,
+                            where=f"layer {layer}",
+                            value=value,
+                            file=layer,
+                        )
                     )
             literal = ident.literals.get(LITERALS[role])
             if literal is not None and not agrees(label, literal, mode):
                 where = f"{ctx.policy.identity.configmap} {LITERALS[role]}"
                 findings.append(
                     _mismatch(
-                        cluster, role, key or role, label, where, literal, ident.literal_file or ""
+                        cluster,
+                        role,
+                        key or role,
+                        label,
+                        where=where,
+                        value=literal,
+                        file=ident.literal_file or "",
                     )
                 )
     declared = ident.literals.get("CLUSTER_NAME")
@@ -320,14 +417,15 @@ def identity_findings(ctx: Context, cluster: Cluster) -> list[Finding]:
                 cluster=cluster.name,
                 file=ident.literal_file,
                 values={"inventory.name": cluster.name, "CLUSTER_NAME": declared},
-                fix="the cluster folder belongs to another cluster: fix the inventory path or the folder",
+                fix="the cluster folder belongs to another cluster: "
+                "fix the inventory path or the folder",
             )
         )
     return findings
 
 
 def _mismatch(
-    cluster: Cluster, role: str, key: str, label: str, where: str, value: str, file: str
+    cluster: Cluster, role: str, key: str, label: str, *, where: str, value: str, file: str
 ) -> Finding:
     return Finding(
         code="identity-mismatch",
@@ -336,7 +434,8 @@ def _mismatch(
         cluster=cluster.name,
         file=file or None,
         values={f"inventory.{key}": label, where: value},
-        fix=f"correct the {key} label in the inventory, or the cluster's folder, so both say the same",
+        fix=f"correct the {key} label in the inventory, or the cluster's folder, "
+        "so both say the same",
     )
 
 
@@ -393,7 +492,7 @@ def _unplaced(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
             severity="violation",
             message=f"{c.name} matches no wave of the policy",
             cluster=c.name,
-            values={k: v for k, v in sorted(c.labels.items())},
+            values=dict(sorted(c.labels.items())),
             fix="add a wave whose selector matches its labels, or fix its labels",
         )
         for c in clusters
@@ -483,13 +582,18 @@ def _unknown_keys(ctx: Context) -> list[Finding]:
             if key not in known and not roles.is_known(key):
                 used.setdefault(key, []).append(cluster.name)
     for key, names in sorted(used.items()):
-        close = difflib.get_close_matches(key.rsplit("/", 1)[-1], candidates, n=1, cutoff=0.75)
+        prefix, _, leaf = key.rpartition("/")
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75) or [
+            f"{prefix}/{m}" if prefix and "/" not in m else m
+            for m in difflib.get_close_matches(leaf, candidates, n=1, cutoff=0.75)
+        ]
         hint = f"did you mean {close[0]!r}?" if close else "list it in identity.known_labels"
         findings.append(
             Finding(
                 code="unknown-label-key",
                 severity="warning",
-                message=f"label key {key!r} is used by {_names(sorted(names))} but nothing reads it; {hint}",
+                message=f"label key {key!r} is used by {_names(sorted(names))} "
+                f"but nothing reads it; {hint}",
                 cluster=names[0] if len(names) == 1 else None,
                 fix=hint,
             )
@@ -605,9 +709,43 @@ def canary_coverage(ctx: Context) -> list[Finding]:
                         f"({_names(names)}) before any earlier step exercised it",
                         file=layer,
                         values={"step": step.name, "layer": layer},
-                        fix=f"label {names[0]} (or a non-production cluster reading {layer}) "
-                        "with rollout.wave=canary",
+                        fix=_coverage_hint(ctx, layer, step, names),
                     )
                 )
         seen_layers |= step_layers
     return findings
+
+
+def _coverage_hint(ctx: Context, layer: str, step: Step, production: Sequence[str]) -> str:
+    """Which cluster would cover the layer: a non-production reader first, else a canary."""
+    wave_label = _canary_label(ctx)
+    readers = _readers(ctx, layer)
+    clusters = ctx.inventory.by_name()
+    spare = [c for c in readers if c in clusters and not is_production(clusters[c], ctx)]
+    if spare:
+        return (
+            f"{spare[0]} is not production and reads {layer}: put it in a wave before "
+            f"{step.wave} (e.g. label it {wave_label})"
+        )
+    return (
+        f"no non-production cluster reads {layer}: label one production reader "
+        f"(e.g. {production[0]}) {wave_label} so it goes first, or add a staging cluster"
+    )
+
+
+def _readers(ctx: Context, layer: str) -> list[str]:
+    """Inventory clusters whose path reaches any node of `layer`, sorted."""
+    graph = ctx.head
+    nodes = {n.id for n in graph.nodes() if layer in (n.layer, n.path)}
+    reached = graph.reaching(nodes)
+    return sorted(c.name for c in ctx.inventory.clusters if graph.root_of(c.gitops_path) in reached)
+
+
+def _canary_label(ctx: Context) -> str:
+    """`key=value` of the first wave's first plain label, else `rollout.wave=canary`."""
+    for wave in ctx.policy.waves[:1]:
+        for selector in wave.selectors():
+            for requirement in selector.requirements():
+                if requirement.operator == "In" and len(requirement.values) == 1:
+                    return f"{requirement.key}={requirement.values[0]}"
+    return "rollout.wave=canary"

@@ -54,7 +54,7 @@ class _StrictLoader(_Loader):
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
                 seen.add(key)
@@ -98,18 +98,24 @@ def _check_depth(text: str) -> None:
 
 
 def _count_nodes(value: Any, budget: int) -> int:
-    """Visit the loaded value as a consumer would (shared aliases counted each time)."""
-    stack = [value]
+    """Visit the loaded value as a consumer would (shared aliases counted each time).
+
+    Aliases can also build nesting that the text does not show (`b: &b [*a]`, `c: [*b]`,
+    ...), so depth is checked here too, not only on the parser's events.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         budget -= 1
         if budget < 0:
             raise YamlError(f"expands to more than {MAX_NODES} nodes (alias bomb?)")
+        if isinstance(item, dict | list) and depth > MAX_DEPTH:
+            raise YamlError(f"nested deeper than {MAX_DEPTH} levels (through aliases)")
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
     return budget
 
 
