@@ -105,8 +105,10 @@ def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findin
         root = ctx.head.root_of(cluster.gitops_path)
         if root is not None:
             roots.setdefault(root, []).append(cluster.name)
-    findings = []
+    findings = _missing_paths(ctx, clusters)
     for problem in ctx.head.problems:
+        if problem.code == "missing-path":
+            continue  # reported once per cluster by _missing_paths
         reached = _clusters_reaching(ctx.head, {problem.node}, roots)
         if reached:
             findings.append(_problem_finding(problem, reached))
@@ -125,6 +127,25 @@ def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findin
             )
     findings += [f for c in clusters for f in _cross_cluster(ctx, c)]
     findings += [f for c in clusters for f in _region_crosses_environment(ctx, c)]
+    return findings
+
+
+def _missing_paths(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
+    """Clusters whose GitOps path does not exist at this revision."""
+    findings = []
+    for cluster in clusters:
+        root = ctx.head.root_of(cluster.gitops_path)
+        if root is None or ctx.head.node(root).kind == NodeKind.MISSING:
+            findings.append(
+                Finding(
+                    code="missing-path",
+                    severity="violation",
+                    message=f"{cluster.name}: path {cluster.gitops_path} does not exist",
+                    cluster=cluster.name,
+                    file=cluster.gitops_path,
+                    fix="create the cluster folder or set the cluster's `path` in the inventory",
+                )
+            )
     return findings
 
 
@@ -504,20 +525,8 @@ def _unplaced(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
 
 
 def inventory_findings(ctx: Context) -> list[Finding]:
-    findings = []
-    for cluster in ctx.inventory.clusters:
-        root = ctx.head.root_of(cluster.gitops_path)
-        if root is None or ctx.head.node(root).kind == NodeKind.MISSING:
-            findings.append(
-                Finding(
-                    code="missing-path",
-                    severity="violation",
-                    message=f"{cluster.name}: path {cluster.gitops_path} does not exist",
-                    cluster=cluster.name,
-                    file=cluster.gitops_path,
-                    fix="create the cluster folder or set the cluster's `path`",
-                )
-            )
+    """Unlisted cluster folders, unknown label keys and shared API servers."""
+    findings: list[Finding] = []
     findings += _unlisted_folders(ctx)
     findings += _unknown_keys(ctx)
     findings += _shared_servers(ctx)
