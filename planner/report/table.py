@@ -57,6 +57,7 @@ def render_plan(plan: Plan) -> str:
             for i, s in enumerate(plan.waves, start=1)
         ]
         out += [tabulate(rows, headers=["#", "step", "n", "clusters", "gates"]), ""]
+        out += _constraint_notes(plan)
     if plan.skipped_waves:
         out += [f"skipped waves (no affected cluster): {', '.join(plan.skipped_waves)}", ""]
     if plan.removed:
@@ -73,6 +74,14 @@ def render_plan(plan: Plan) -> str:
     if not plan.affected:
         out += ["no cluster is affected by this change", ""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _constraint_notes(plan: Plan) -> list[str]:
+    """Blast-radius constraints that split steps, each said once."""
+    prefix = "split by constraint: "
+    notes = sorted({n for s in plan.waves for n in s.notes if n.startswith(prefix)})
+    lines = [f"steps split by a blast-radius constraint: {n.removeprefix(prefix)}" for n in notes]
+    return [*lines, ""] if lines else []
 
 
 def _gates(bake: str | None, approval: str) -> str:
