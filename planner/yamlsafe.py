@@ -68,7 +68,7 @@ class _StrictLoader(_Loader):
 _without_timestamps(_Loader)
 _without_timestamps(_StrictLoader)
 
-_DEEP_INDENT = re.compile(rb"^[ \t-]{400,}", re.MULTILINE)
+_DEEP_INDENT = re.compile(rb"^[ \t-]{%d,}" % MAX_DEPTH, re.MULTILINE)
 
 
 def decode(data: bytes) -> str:
