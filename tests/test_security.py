@@ -194,7 +194,7 @@ def test_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     ids=["flow-seq", "flow-map", "block-map", "block-seq"],
 )
 def test_depth_limit(text: str) -> None:
-    with pytest.raises(yamlsafe.YamlError, match="nest|depth"):
+    with pytest.raises(yamlsafe.YamlError, match=r"nest|depth"):
         yamlsafe.load_all(text.encode())
 
 
