@@ -111,7 +111,7 @@ def hierarchies(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, list[str]]]:
         targets = [f"environments/{env}"] if draw(st.booleans()) or not region else []
         if region is not None:
             targets.append(f"regions/{region}")
-        if components and draw(st.booleans()):
+        if len(components) > 0 and draw(st.booleans()):
             targets.append(draw(st.sampled_from(components)))
         refs[folder] = ["own.yaml"] + [posixpath.relpath(t, folder) for t in targets]
     for folder, items in refs.items():
@@ -166,7 +166,7 @@ def changes(draw: st.DrawFn) -> Drawn:
             head[path] = "resources: [unclosed\n"
         elif path.endswith(KFILE):
             refs = list(yaml.safe_load(files[path]).get("resources") or [])
-            if refs and draw(st.booleans()):
+            if len(refs) > 0 and draw(st.booleans()):
                 refs.pop(draw(st.integers(0, len(refs) - 1)))
             else:
                 refs.append("../../base" if path.count("/") == 2 else "../base")
