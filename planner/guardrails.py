@@ -173,11 +173,14 @@ _PROBLEM_FIX = {
 
 def _problem_finding(problem: HierarchyProblem, reached: list[str]) -> Finding:
     where = f" (line {problem.line})" if problem.line else ""
+    text = (
+        problem.message.removeprefix(f"line {problem.line}: ") if problem.line else problem.message
+    )
     cluster = reached[0] if len(reached) == 1 else None
     return Finding(
         code=problem.code,
         severity="violation",
-        message=f"{problem.file}{where}: {problem.message}; reached by {_names(reached)}",
+        message=f"{problem.file}{where}: {text}; reached by {_names(reached)}",
         cluster=cluster,
         file=problem.file,
         fix=_PROBLEM_FIX.get(problem.code),
@@ -727,18 +730,21 @@ def canary_coverage(ctx: Context) -> list[Finding]:
 
 def _coverage_hint(ctx: Context, layer: str, step: Step, production: Sequence[str]) -> str:
     """Which cluster would cover the layer: a non-production reader first, else a canary."""
-    wave_label = _canary_label(ctx)
     readers = _readers(ctx, layer)
     clusters = ctx.inventory.by_name()
     spare = [c for c in readers if c in clusters and not is_production(clusters[c], ctx)]
+    earlier = _earlier_label(ctx, step.wave)
+    move = (
+        f"label it {earlier}"
+        if earlier
+        else f"add a wave before {step.wave} (e.g. rollout.wave=canary) and label it so"
+    )
     if spare:
-        return (
-            f"{spare[0]} is not production and reads {layer}: put it in a wave before "
-            f"{step.wave} (e.g. label it {wave_label})"
-        )
+        return f"{spare[0]} is not production and reads {layer}: {move}"
     return (
-        f"no non-production cluster reads {layer}: label one production reader "
-        f"(e.g. {production[0]}) {wave_label} so it goes first, or add a staging cluster"
+        f"no non-production cluster reads {layer}: take one production reader "
+        f"(e.g. {production[0]}) first ({move.replace('it', 'that cluster', 1)}), "
+        "or add a staging cluster that reads it"
     )
 
 
@@ -750,11 +756,13 @@ def _readers(ctx: Context, layer: str) -> list[str]:
     return sorted(c.name for c in ctx.inventory.clusters if graph.root_of(c.gitops_path) in reached)
 
 
-def _canary_label(ctx: Context) -> str:
-    """`key=value` of the first wave's first plain label, else `rollout.wave=canary`."""
-    for wave in ctx.policy.waves[:1]:
-        for selector in wave.selectors():
+def _earlier_label(ctx: Context, wave: str) -> str | None:
+    """`key=value` that places a cluster in the first wave before `wave`, if there is one."""
+    for earlier in ctx.policy.waves:
+        if earlier.name == wave:
+            return None
+        for selector in earlier.selectors():
             for requirement in selector.requirements():
                 if requirement.operator == "In" and len(requirement.values) == 1:
                     return f"{requirement.key}={requirement.values[0]}"
-    return "rollout.wave=canary"
+    return None

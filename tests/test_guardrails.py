@@ -488,7 +488,7 @@ CASES = [
         "broken-yaml",
         "violation",
         "staging-eu-west-1",
-        ("environments/staging/kustomization.yaml", "reached by staging-eu-west-1"),
+        ("environments/staging/kustomization.yaml (line 2): did not find", "staging-eu-west-1"),
         "environments/staging/kustomization.yaml",
     ),
     Case(
@@ -703,7 +703,7 @@ def test_canary_coverage_suggests_a_production_canary_when_nothing_else_reads_it
     assert finding.fix is not None
     assert "no non-production cluster reads regions/us-east" in finding.fix
     assert "prod-us-east-1" in finding.fix
-    assert "rollout.wave=canary" in finding.fix
+    assert "label that cluster rollout.wave=canary" in finding.fix
 
 
 def test_canary_coverage_suggests_the_non_production_reader() -> None:
@@ -716,6 +716,7 @@ def test_canary_coverage_suggests_the_non_production_reader() -> None:
     (finding,) = [w for w in plan.warnings if w.code == "canary-coverage"]
     assert finding.fix is not None
     assert finding.fix.startswith("dev-eu-west-1 is not production and reads regions/eu-west")
+    assert "add a wave before production" in finding.fix
 
 
 def test_canary_coverage_not_checked_in_an_emergency() -> None:
