@@ -2,12 +2,16 @@
 
 Owns `Finding` (a violation or a warning naming the cluster, the values and the files) and
 every check: identity consistency (inventory labels against the layers a cluster inherits
-and its `cluster-identity` ConfigMap), the policy's declarative identity rules, inventory
-hygiene (missing paths, unlisted cluster folders, unknown label keys, shared servers),
-hierarchy hygiene (broken YAML, missing or escaping references, cycles, a cluster reaching
-another cluster's folder) and rollout hygiene (empty, shadowing or overlapping waves, a
-production step with no earlier canary for the same layer). `plan_findings` runs the
-checks that concern a plan's affected clusters; `validate_findings` runs all of them. Pure.
+and its `cluster-identity` ConfigMap, from generator literals, env files or a plain
+manifest), the policy's declarative identity rules, inventory hygiene (missing paths,
+unlisted cluster folders, unknown label keys with typo suggestions, shared servers),
+hierarchy hygiene (broken YAML, missing or escaping references, absolute paths, symlinks out
+of the repository, cycles, a cluster reaching another cluster's folder, a region layer
+reaching another environment) and rollout hygiene (empty, shadowing or overlapping waves,
+clusters in no wave, a production step with no earlier step for the same layer, with a hint
+naming the cluster that would cover it). `plan_findings` runs the checks that concern a
+plan's affected clusters; `validate_findings` runs all of them. Every example output is in
+docs/guardrails.md. Pure.
 """
 
 from __future__ import annotations
