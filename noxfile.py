@@ -37,3 +37,31 @@ def docs(session: nox.Session) -> None:
     """Regenerate docs/cli.md and docs/schemas/ from real runs on the example fleet."""
     session.install("-e", ".")
     session.run("python", "docs/gen_cli.py")
+
+
+# ----------------------------------------------------------------------------- fuzzing
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz the YAML, kustomization, inventory and policy loaders (hypothesis), bounded.
+
+    FUZZ_EXAMPLES examples per target (default 2000, about a minute in all) and a per-example
+    deadline (FUZZ_DEADLINE_MS, default 2000); reproduce a run with
+    `nox -s fuzz -- --hypothesis-seed=N`.
+    """
+    import os
+
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/fuzz/fuzz_loaders.py",
+        *session.posargs,
+        env={
+            "FUZZ_EXAMPLES": os.environ.get("FUZZ_EXAMPLES", "2000"),
+            "FUZZ_DEADLINE_MS": os.environ.get("FUZZ_DEADLINE_MS", "2000"),
+        },
+    )

@@ -109,8 +109,11 @@ def problems_from_errors(
     errors: Iterable[Mapping[str, Any]], *, file: str | None, prefix: str = ""
 ) -> list[Problem]:
     """Problems from pydantic error dicts (`loc`, `type`, `msg`)."""
+    errors = list(errors)
     problems = []
     for err in errors:
+        if _echo_of_item_errors(err, errors):
+            continue
         key = prefix + _render_loc(err.get("loc", ()))
         kind = err.get("type", "")
         if kind == "extra_forbidden":
@@ -123,6 +126,17 @@ def problems_from_errors(
                 fix = "quote the value" if kind == "string_type" else None
         problems.append(Problem(message, file=file, key=key or None, fix=fix))
     return problems
+
+
+def _echo_of_item_errors(err: Mapping[str, Any], errors: Iterable[Mapping[str, Any]]) -> bool:
+    """pydantic adds `too_short` to a list whose items failed: noise next to the real errors."""
+    if err.get("type") != "too_short":
+        return False
+    loc = tuple(err.get("loc", ()))
+    return any(
+        tuple(other.get("loc", ()))[: len(loc)] == loc and len(other.get("loc", ())) > len(loc)
+        for other in errors
+    )
 
 
 def _render_loc(loc: Iterable[Any]) -> str:

@@ -2,12 +2,16 @@
 
 Owns `Finding` (a violation or a warning naming the cluster, the values and the files) and
 every check: identity consistency (inventory labels against the layers a cluster inherits
-and its `cluster-identity` ConfigMap), the policy's declarative identity rules, inventory
-hygiene (missing paths, unlisted cluster folders, unknown label keys, shared servers),
-hierarchy hygiene (broken YAML, missing or escaping references, cycles, a cluster reaching
-another cluster's folder) and rollout hygiene (empty, shadowing or overlapping waves, a
-production step with no earlier canary for the same layer). `plan_findings` runs the
-checks that concern a plan's affected clusters; `validate_findings` runs all of them. Pure.
+and its `cluster-identity` ConfigMap, from generator literals, env files or a plain
+manifest), the policy's declarative identity rules, inventory hygiene (missing paths,
+unlisted cluster folders, unknown label keys with typo suggestions, shared servers),
+hierarchy hygiene (broken YAML, missing or escaping references, absolute paths, symlinks out
+of the repository, cycles, a cluster reaching another cluster's folder, a region layer
+reaching another environment) and rollout hygiene (empty, shadowing or overlapping waves,
+clusters in no wave, a production step with no earlier step for the same layer, with a hint
+naming the cluster that would cover it). `plan_findings` runs the checks that concern a
+plan's affected clusters; `validate_findings` runs all of them. Every example output is in
+docs/guardrails.md. Pure.
 """
 
 from __future__ import annotations
@@ -121,8 +125,10 @@ def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findin
         root = ctx.head.root_of(cluster.gitops_path)
         if root is not None:
             roots.setdefault(root, []).append(cluster.name)
-    findings = []
+    findings = _missing_paths(ctx, clusters)
     for problem in ctx.head.problems:
+        if problem.code == "missing-path":
+            continue  # reported once per cluster by _missing_paths
         reached = _clusters_reaching(ctx.head, {problem.node}, roots)
         if reached:
             findings.append(_problem_finding(problem, reached))
@@ -140,6 +146,26 @@ def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findin
                 )
             )
     findings += [f for c in clusters for f in _cross_cluster(ctx, c)]
+    findings += [f for c in clusters for f in _region_crosses_environment(ctx, c)]
+    return findings
+
+
+def _missing_paths(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
+    """Clusters whose GitOps path does not exist at this revision."""
+    findings = []
+    for cluster in clusters:
+        root = ctx.head.root_of(cluster.gitops_path)
+        if root is None or ctx.head.node(root).kind == NodeKind.MISSING:
+            findings.append(
+                Finding(
+                    code="missing-path",
+                    severity="violation",
+                    message=f"{cluster.name}: path {cluster.gitops_path} does not exist",
+                    cluster=cluster.name,
+                    file=cluster.gitops_path,
+                    fix="create the cluster folder or set the cluster's `path` in the inventory",
+                )
+            )
     return findings
 
 
@@ -167,11 +193,14 @@ _PROBLEM_FIX = {
 
 def _problem_finding(problem: HierarchyProblem, reached: list[str]) -> Finding:
     where = f" (line {problem.line})" if problem.line else ""
+    text = (
+        problem.message.removeprefix(f"line {problem.line}: ") if problem.line else problem.message
+    )
     cluster = reached[0] if len(reached) == 1 else None
     return Finding(
         code=problem.code,
         severity="violation",
-        message=f"{problem.file}{where}: {problem.message}; reached by {_names(reached)}",
+        message=f"{problem.file}{where}: {text}; reached by {_names(reached)}",
         cluster=cluster,
         file=problem.file,
         fix=_PROBLEM_FIX.get(problem.code),
@@ -194,7 +223,7 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
     return [
         Finding(
             code="reaches-other-cluster",
-            severity="violation",
+            severity="warning",
             message=f"{cluster.name} reads {other}, another cluster's folder",
             cluster=cluster.name,
             file=other,
@@ -202,6 +231,62 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
         )
         for other in others
     ]
+
+
+def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]:
+    """A region layer must not pull in another environment than the cluster's own."""
+    root = ctx.head.root_of(cluster.gitops_path)
+    if root is None:
+        return []
+    graph = ctx.head
+    closure = graph.closure(root)
+    region_nodes: dict[str, set[str]] = {}
+    for node_id in closure:
+        node = graph.node(node_id)
+        if node.scope == Scope.REGION and node.layer:
+            region_nodes.setdefault(node.layer, set()).add(node_id)
+    if not region_nodes:
+        return []
+    label = ctx.policy.labels.value(cluster.labels, "environment")
+    key = ctx.policy.labels.key_of(cluster.labels, "environment") or "environment"
+    findings = []
+    for region, nodes in sorted(region_nodes.items()):
+        via_region: set[str] = set().union(*(graph.closure(n) for n in nodes))
+        reached = _layers(graph, via_region, Scope.ENVIRONMENT)
+        if label is not None:
+            own = label
+            foreign = [e for e in reached if not agrees(label, _leaf(e), ctx.policy.identity.match)]
+        else:
+            direct = _layers(graph, closure - via_region, Scope.ENVIRONMENT)
+            if not direct:
+                continue
+            own = ", ".join(_leaf(e) for e in direct)
+            foreign = [e for e in reached if e not in direct]
+        findings += [
+            Finding(
+                code="region-crosses-environment",
+                severity="warning",
+                message=f"{cluster.name}: region layer {region} reaches {env}, but the "
+                f"cluster's environment is {own}",
+                cluster=cluster.name,
+                file=region,
+                values={key: own, f"layer {region}": env},
+                fix=f"make {region} environment-neutral (the cluster folder picks its "
+                "environment), or use a region layer per environment",
+            )
+            for env in foreign
+        ]
+    return findings
+
+
+def _layers(graph: Hierarchy, node_ids: Iterable[str], scope: Scope) -> list[str]:
+    return sorted(
+        {n.layer for n in (graph.node(i) for i in node_ids) if n.scope == scope and n.layer}
+    )
+
+
+def _leaf(layer: str) -> str:
+    return layer.rsplit("/", 1)[-1]
 
 
 # ------------------------------------------------------------------------ identity
@@ -235,48 +320,74 @@ def identity_of(ctx: Context, cluster: Cluster) -> Identity:
     root_node = ctx.head.node(root)
     doc = ctx.head.kustomization(root)
     if doc is not None:
-        literals = _generator_literals(doc, ctx.policy.identity.configmap)
-        literal_file = root_node.file if literals else None
+        literals, literal_file = _generator_literals(
+            doc, ctx.policy.identity.configmap, ctx.snapshot, root_node.path
+        )
+        literal_file = (literal_file or root_node.file) if literals else None
     if not literals:
         literals, literal_file = _configmap_literals(ctx, closure, root_node.path)
     return Identity(layers, literals, literal_file)
 
 
-def _generator_literals(doc: Mapping[str, Any], name: str) -> dict[str, str]:
+def _generator_literals(
+    doc: Mapping[str, Any], name: str, snap: Snapshot, folder: str
+) -> tuple[dict[str, str], str | None]:
+    """The identity ConfigMap's `literals` and `envs` files in a configMapGenerator."""
     literals: dict[str, str] = {}
+    env_file = None
     for entry in doc.get("configMapGenerator") or []:
-        if isinstance(entry, Mapping) and entry.get("name") == name:
-            for item in entry.get("literals") or []:
-                if isinstance(item, str) and "=" in item:
-                    key, value = item.split("=", 1)
-                    literals[key.strip()] = value.strip().strip("\"'")
-    return literals
+        if not isinstance(entry, Mapping) or entry.get("name") != name:
+            continue
+        envs_value = entry.get("envs")
+        envs: list[Any] = list(envs_value) if isinstance(envs_value, list) else []
+        envs.append(entry.get("env"))
+        for ref in (e for e in envs if isinstance(e, str) and e.strip()):
+            path = snap_mod.join(folder, ref.strip())
+            data = None if snap_mod.escapes(path) else snap.read(path)
+            if data is not None:
+                literals.update(_pairs(data.decode("utf-8", "replace").splitlines()))
+                env_file = path
+        items = entry.get("literals")
+        if isinstance(items, list):
+            literals.update(_pairs(i for i in items if isinstance(i, str)))
+    return literals, env_file
+
+
+def _pairs(lines: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` lines (comments and blank lines skipped), quotes stripped."""
+    pairs = {}
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#") and "=" in text:
+            key, value = text.split("=", 1)
+            pairs[key.strip()] = value.strip().strip("\"'")
+    return pairs
 
 
 def _configmap_literals(
     ctx: Context, closure: Iterable[Any], folder: str
 ) -> tuple[dict[str, str], str | None]:
     """A plain `cluster-identity` ConfigMap manifest inside the cluster's own folder."""
-    name = ctx.policy.identity.configmap.encode()
+    wanted = ctx.policy.identity.configmap
+    prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
     for node in sorted(closure, key=lambda n: n.id):
-        if node.kind != NodeKind.FILE or not node.path.startswith(folder.rstrip("/") + "/"):
+        if node.kind != NodeKind.FILE or not node.path.startswith(prefix):
             continue
         data = ctx.snapshot.read(node.path)
-        if not data or name not in data:
+        if not data or wanted.encode() not in data:
             continue
         try:
             docs = yamlsafe.load_all(data)
         except yamlsafe.YamlError:
             continue
         for doc in docs:
-            meta = doc.get("metadata") if isinstance(doc, Mapping) else None
-            if (
-                doc.get("kind") == "ConfigMap"
-                and isinstance(meta, Mapping)
-                and (meta.get("name") == ctx.policy.identity.configmap)
-            ):
-                values = doc.get("data") if isinstance(doc.get("data"), Mapping) else {}
-                return {str(k): str(v) for k, v in (values or {}).items()}, node.path
+            if not isinstance(doc, Mapping) or doc.get("kind") != "ConfigMap":
+                continue
+            meta = doc.get("metadata")
+            if isinstance(meta, Mapping) and meta.get("name") == wanted:
+                values = doc.get("data")
+                if isinstance(values, Mapping):
+                    return {str(k): str(v) for k, v in values.items()}, node.path
     return {}, None
 
 
@@ -315,14 +426,28 @@ def identity_findings(ctx: Context, cluster: Cluster) -> list[Finding]:
             for layer, value in zip(ident.layers.get(role, []), inherited, strict=True):
                 if not agrees(label, value, mode):
                     findings.append(
-                        _mismatch(cluster, role, key or role, label, f"layer {layer}", value, layer)
+                        _mismatch(
+                            cluster,
+                            role,
+                            key or role,
+                            label,
+                            where=f"layer {layer}",
+                            value=value,
+                            file=layer,
+                        )
                     )
             literal = ident.literals.get(LITERALS[role])
             if literal is not None and not agrees(label, literal, mode):
                 where = f"{ctx.policy.identity.configmap} {LITERALS[role]}"
                 findings.append(
                     _mismatch(
-                        cluster, role, key or role, label, where, literal, ident.literal_file or ""
+                        cluster,
+                        role,
+                        key or role,
+                        label,
+                        where=where,
+                        value=literal,
+                        file=ident.literal_file or "",
                     )
                 )
     declared = ident.literals.get("CLUSTER_NAME")
@@ -336,14 +461,15 @@ def identity_findings(ctx: Context, cluster: Cluster) -> list[Finding]:
                 cluster=cluster.name,
                 file=ident.literal_file,
                 values={"inventory.name": cluster.name, "CLUSTER_NAME": declared},
-                fix="the cluster folder belongs to another cluster: fix the inventory path or the folder",
+                fix="the cluster folder belongs to another cluster: "
+                "fix the inventory path or the folder",
             )
         )
     return findings
 
 
 def _mismatch(
-    cluster: Cluster, role: str, key: str, label: str, where: str, value: str, file: str
+    cluster: Cluster, role: str, key: str, label: str, *, where: str, value: str, file: str
 ) -> Finding:
     return Finding(
         code="identity-mismatch",
@@ -352,7 +478,8 @@ def _mismatch(
         cluster=cluster.name,
         file=file or None,
         values={f"inventory.{key}": label, where: value},
-        fix=f"correct the {key} label in the inventory, or the cluster's folder, so both say the same",
+        fix=f"correct the {key} label in the inventory, or the cluster's folder, "
+        "so both say the same",
     )
 
 
@@ -409,7 +536,7 @@ def _unplaced(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
             severity="violation",
             message=f"{c.name} matches no wave of the policy",
             cluster=c.name,
-            values={k: v for k, v in sorted(c.labels.items())},
+            values=dict(sorted(c.labels.items())),
             fix="add a wave whose selector matches its labels, or fix its labels",
         )
         for c in clusters
@@ -421,20 +548,8 @@ def _unplaced(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
 
 
 def inventory_findings(ctx: Context) -> list[Finding]:
-    findings = []
-    for cluster in ctx.inventory.clusters:
-        root = ctx.head.root_of(cluster.gitops_path)
-        if root is None or ctx.head.node(root).kind == NodeKind.MISSING:
-            findings.append(
-                Finding(
-                    code="missing-path",
-                    severity="violation",
-                    message=f"{cluster.name}: path {cluster.gitops_path} does not exist",
-                    cluster=cluster.name,
-                    file=cluster.gitops_path,
-                    fix="create the cluster folder or set the cluster's `path`",
-                )
-            )
+    """Unlisted cluster folders, unknown label keys and shared API servers."""
+    findings: list[Finding] = []
     findings += _unlisted_folders(ctx)
     findings += _unknown_keys(ctx)
     findings += _shared_servers(ctx)
@@ -499,13 +614,18 @@ def _unknown_keys(ctx: Context) -> list[Finding]:
             if key not in known and not roles.is_known(key):
                 used.setdefault(key, []).append(cluster.name)
     for key, names in sorted(used.items()):
-        close = difflib.get_close_matches(key.rsplit("/", 1)[-1], candidates, n=1, cutoff=0.75)
+        prefix, _, leaf = key.rpartition("/")
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75) or [
+            f"{prefix}/{m}" if prefix and "/" not in m else m
+            for m in difflib.get_close_matches(leaf, candidates, n=1, cutoff=0.75)
+        ]
         hint = f"did you mean {close[0]!r}?" if close else "list it in identity.known_labels"
         findings.append(
             Finding(
                 code="unknown-label-key",
                 severity="warning",
-                message=f"label key {key!r} is used by {_names(sorted(names))} but nothing reads it; {hint}",
+                message=f"label key {key!r} is used by {_names(sorted(names))} "
+                f"but nothing reads it; {hint}",
                 cluster=names[0] if len(names) == 1 else None,
                 fix=hint,
             )
@@ -621,9 +741,48 @@ def canary_coverage(ctx: Context) -> list[Finding]:
                         f"({_names(names)}) before any earlier step exercised it",
                         file=layer,
                         values={"step": step.name, "layer": layer},
-                        fix=f"label {names[0]} (or a non-production cluster reading {layer}) "
-                        "with rollout.wave=canary",
+                        fix=_coverage_hint(ctx, layer, step, names),
                     )
                 )
         seen_layers |= step_layers
     return findings
+
+
+def _coverage_hint(ctx: Context, layer: str, step: Step, production: Sequence[str]) -> str:
+    """Which cluster would cover the layer: a non-production reader first, else a canary."""
+    readers = _readers(ctx, layer)
+    clusters = ctx.inventory.by_name()
+    spare = [c for c in readers if c in clusters and not is_production(clusters[c], ctx)]
+    earlier = _earlier_label(ctx, step.wave)
+    move = (
+        f"label it {earlier}"
+        if earlier
+        else f"add a wave before {step.wave} (e.g. rollout.wave=canary) and label it so"
+    )
+    if spare:
+        return f"{spare[0]} is not production and reads {layer}: {move}"
+    return (
+        f"no non-production cluster reads {layer}: take one production reader "
+        f"(e.g. {production[0]}) first ({move.replace('it', 'that cluster', 1)}), "
+        "or add a staging cluster that reads it"
+    )
+
+
+def _readers(ctx: Context, layer: str) -> list[str]:
+    """Inventory clusters whose path reaches any node of `layer`, sorted."""
+    graph = ctx.head
+    nodes = {n.id for n in graph.nodes() if layer in (n.layer, n.path)}
+    reached = graph.reaching(nodes)
+    return sorted(c.name for c in ctx.inventory.clusters if graph.root_of(c.gitops_path) in reached)
+
+
+def _earlier_label(ctx: Context, wave: str) -> str | None:
+    """`key=value` that places a cluster in the first wave before `wave`, if there is one."""
+    for earlier in ctx.policy.waves:
+        if earlier.name == wave:
+            return None
+        for selector in earlier.selectors():
+            for requirement in selector.requirements():
+                if requirement.operator == "In" and len(requirement.values) == 1:
+                    return f"{requirement.key}={requirement.values[0]}"
+    return None

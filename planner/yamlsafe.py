@@ -68,7 +68,7 @@ class _StrictLoader(_Loader):
 _without_timestamps(_Loader)
 _without_timestamps(_StrictLoader)
 
-_DEEP_INDENT = re.compile(rb"^[ \t-]{400,}", re.MULTILINE)
+_DEEP_INDENT = re.compile(rb"^[ \t-]{%d,}" % MAX_DEPTH, re.MULTILINE)
 
 
 def decode(data: bytes) -> str:
@@ -98,19 +98,43 @@ def _check_depth(text: str) -> None:
 
 
 def _count_nodes(value: Any, budget: int) -> int:
-    """Visit the loaded value as a consumer would (shared aliases counted each time)."""
-    stack = [value]
+    """The size of the loaded value as a consumer would see it, aliases expanded.
+
+    Shared (aliased) collections are measured once and their expanded size reused, so an
+    alias bomb is refused in time proportional to its text, not to its expansion. Aliases
+    can also build nesting the text does not show (`b: &b [*a]`, `c: &c [*b]`, ...) or a
+    collection that contains itself, so depth and recursion are checked here too.
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (expanded nodes, depth)
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
-        item = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise YamlError(f"expands to more than {MAX_NODES} nodes (alias bomb?)")
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return budget
+        item, done = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        key = id(item)
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        if done:
+            open_ids.discard(key)
+            nodes, depth = 1, 1
+            for child in children:
+                child_nodes, child_depth = sizes.get(id(child), (1, 0))
+                nodes += child_nodes
+                depth = max(depth, child_depth + 1)
+            if nodes > budget:
+                raise YamlError(f"expands to more than {MAX_NODES} nodes (alias bomb?)")
+            if depth > MAX_DEPTH:
+                raise YamlError(f"nested deeper than {MAX_DEPTH} levels (through aliases)")
+            sizes[key] = (nodes, depth)
+            continue
+        if key in sizes:
+            continue
+        if key in open_ids:
+            raise YamlError("an alias refers to a collection that contains it (recursive)")
+        open_ids.add(key)
+        stack.append((item, True))
+        stack.extend((child, False) for child in children if isinstance(child, dict | list))
+    return budget - (sizes[id(value)][0] if isinstance(value, dict | list) else 1)
 
 
 def _yaml_error(exc: yaml.YAMLError) -> YamlError:

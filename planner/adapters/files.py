@@ -45,9 +45,16 @@ def read_yaml_inputs(path: Path, option: str) -> dict[str, bytes]:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so readers see the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace `path` with `data` so readers see the old or the new file, never a mix.
+
+    A folder that cannot be written (read-only, a file in the way, disk full) is a
+    `UserError` naming the path; the old file, if any, is left exactly as it was.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -55,9 +62,19 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(path, exc) from None
         raise
+
+
+def _unwritable(path: Path, exc: OSError) -> UserError:
+    return UserError.single(
+        f"cannot write {path}: {exc.strerror or exc}",
+        key="--out",
+        fix="pass a writable folder",
+    )
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ def render_plan(plan: Plan) -> str:
         out += [f"inventory entries added or retargeted: {listing(retargeted)}", ""]
     if plan.waves:
         out += [_steps_table(plan), ""]
+        out += _constraint_notes(plan)
     if plan.skipped_waves:
         out += [f"skipped waves (no affected cluster): {', '.join(plan.skipped_waves)}", ""]
     if plan.removed:
@@ -113,6 +114,14 @@ def _steps_table(plan: Plan) -> str:
         headers=headers,
         colalign=("right", "left", "right", "right", "left", "left", "left", "left"),
     )
+
+
+def _constraint_notes(plan: Plan) -> list[str]:
+    """Blast-radius constraints that split steps, each said once."""
+    prefix = "split by constraint: "
+    notes = sorted({n for s in plan.waves for n in s.notes if n.startswith(prefix)})
+    lines = [f"steps split by a blast-radius constraint: {n.removeprefix(prefix)}" for n in notes]
+    return [*lines, ""] if lines else []
 
 
 def _gates(bake: str | None, approval: str) -> str:
