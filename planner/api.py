@@ -18,6 +18,7 @@ from pathlib import Path
 from planner import guardrails
 from planner import policy as policy_mod
 from planner.adapters import files
+from planner.adapters.files import TreeDiff
 from planner.adapters.gitrepo import GitRepo
 from planner.changes import ChangeSet, parse_changed_files
 from planner.emit import Rollout, parse_released, prepare, unplaced
@@ -386,7 +387,7 @@ class EmitResult:
     unplaced: tuple[str, ...] = ()
     rollout: Rollout | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
-    diff: files.TreeDiff | None = None
+    diff: TreeDiff | None = None
 
     @property
     def refused(self) -> bool:

@@ -63,7 +63,7 @@ def yaml_files(files: Mapping[str, bytes]) -> dict[str, list[Any]]:
 
 def schema_errors(files: Mapping[str, bytes]) -> list[str]:
     """Every problem `validate.py --strict` finds in the emitted YAML files."""
-    errors = []
+    errors: list[str] = []
     for path, docs in yaml_files(files).items():
         found = validate_documents(docs, filename=Path(path).name, strict=True)
         errors.extend(f"{path}: {e}" for e in found)
@@ -124,7 +124,7 @@ def flux_pins(files: Mapping[str, bytes]) -> dict[str, tuple[str, str]]:
     paths: dict[str, str] = {}
     for docs in yaml_files(files).values():
         for doc in docs:
-            name = doc["metadata"]["name"] if "metadata" in doc else None
+            name = str(doc.get("metadata", {}).get("name"))
             if doc.get("kind") == "GitRepository":
                 assert name not in repos, f"GitRepository {name} emitted twice"
                 repos[name] = doc["spec"]["ref"]["commit"]

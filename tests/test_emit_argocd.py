@@ -265,7 +265,7 @@ def test_every_object_stays_well_under_the_etcd_limit() -> None:
 
 def test_an_object_over_the_byte_budget_is_refused() -> None:
     long = [(f"cluster-{i:05d}-" + "x" * 40, "prod", "r") for i in range(5000)]
-    with pytest.raises(UserError, match="lower `argocd.shard_size`"):
+    with pytest.raises(UserError, match=r"lower `argocd\.shard_size`"):
         render(synthetic(long, path_len=20), ArgoCDSettings(shard_size=5000), Strategy.list)
 
 
