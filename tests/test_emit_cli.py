@@ -408,3 +408,13 @@ def test_generated_fleet_through_the_cli(fleet60: Path, tmp_path: Path) -> None:
         rerun = runner.invoke(app, [*argv, "--check"])
         assert rerun.exit_code == 0, rerun.output
         assert tree(out) == first
+
+
+def test_check_waves_script_passes() -> None:
+    """.ci/check-waves itself: builds the demo and finds waves/ up to date."""
+    env = {**os.environ, "PYTHON": sys.executable}
+    proc = subprocess.run(
+        [str(ROOT / ".ci" / "check-waves")], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("up to date") == 2
