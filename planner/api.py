@@ -21,6 +21,7 @@ from planner import guardrails
 from planner import policy as policy_mod
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
+from planner.adapters.files import TreeDiff
 from planner.adapters.gitrepo import GitRepo
 from planner.changes import ChangeSet, parse_changed_files
 from planner.emit import RELEASED_ANNOTATION, Rollout, parse_released, prepare, unplaced
@@ -150,7 +151,8 @@ def load_inventories(
             raise UserError.single(
                 f"no inventory given and no {DEFAULT_INVENTORY} in the repository",
                 key="--inventory",
-                fix="pass --inventory clusters.yaml (a clusters list, Argo CD cluster Secrets or CAPI Clusters)",
+                fix="pass --inventory clusters.yaml (a clusters list, Argo CD cluster Secrets "
+                "or CAPI Clusters)",
             )
         path = candidate
     rel = _inside(path, root)
@@ -353,7 +355,7 @@ class EmitResult:
     unplaced: tuple[str, ...] = ()
     rollout: Rollout | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
-    diff: files.TreeDiff | None = None
+    diff: TreeDiff | None = None
 
     @property
     def refused(self) -> bool:

@@ -36,7 +36,7 @@ ARGOCD_SECRET_TYPE = "argocd.argoproj.io/secret-type"
 
 
 def check_name(value: str) -> str:
-    if not DNS1123_LABEL.match(value):
+    if not DNS1123_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
             "at most 63 characters, starting and ending with a letter or digit)"
@@ -46,13 +46,13 @@ def check_name(value: str) -> str:
 
 def check_label_key(key: str) -> str:
     prefix, _, name = key.rpartition("/")
-    if not _LABEL_NAME.match(name) or (prefix and not _DNS1123_SUBDOMAIN.match(prefix)):
+    if not _LABEL_NAME.fullmatch(name) or (prefix and not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
         raise ValueError(f"label key {key!r} is not a valid Kubernetes label key")
     return key
 
 
 def check_label_value(value: str) -> str:
-    if value and not _LABEL_NAME.match(value):
+    if value and not _LABEL_NAME.fullmatch(value):
         raise ValueError(
             f"label value {value!r} is not a valid Kubernetes label value (at most 63 of "
             "letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
@@ -77,7 +77,7 @@ def check_server(value: str) -> str:
 
 
 def check_repo_path(value: str) -> str:
-    if not value or not _SAFE_PATH.match(value):
+    if not value or not _SAFE_PATH.fullmatch(value):
         raise ValueError(f"path {value!r} must be a plain relative path (letters, digits, ./-_)")
     norm = snapshot.normalize(value)
     if value.startswith("/") or snapshot.escapes(norm):

@@ -48,7 +48,7 @@ _PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$|^[0-9]+$")
 
 
 def _check_object_name(value: str) -> str:
-    if not _SUBDOMAIN.match(value):
+    if not _SUBDOMAIN.fullmatch(value):
         raise ValueError(f"{value!r} is not a DNS-1123 name (lowercase letters, digits, '-', '.')")
     return value
 
@@ -161,7 +161,7 @@ class ArgoCDSettings(BaseModel):
         _no_template_syntax(self.syncPolicy, "syncPolicy")
         if isinstance(self.max_update, int) and self.max_update < 0:
             raise ValueError("max_update must be >= 0 (or a percentage like 25%)")
-        if isinstance(self.max_update, str) and not _PERCENT.match(self.max_update):
+        if isinstance(self.max_update, str) and not _PERCENT.fullmatch(self.max_update):
             raise ValueError(f"max_update {self.max_update!r} is not a number or a percentage")
         return self
 

@@ -124,9 +124,11 @@ def render_result(result: EmitResult) -> str:
     if result.refused:
         lines.append(f"emit {result.target.value}: refused, nothing was written to {result.out}")
         lines.extend(f"violation [{v.code}] {v.message}" for v in plan.violations)
+        reported = {v.cluster for v in plan.violations if v.code == "no-wave"}
         lines.extend(
             f"violation [no-wave] {name} matches no wave: it would be left out of the manifests"
             for name in result.unplaced
+            if name not in reported
         )
         return "\n".join(lines) + "\n"
     rollout = result.rollout

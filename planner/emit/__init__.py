@@ -141,7 +141,7 @@ def prepare(
 ) -> Rollout:
     """Pin every cluster for `--released K|all`; revisions must be full commit SHAs."""
     for what, sha in (("base", plan.base), ("head", plan.head)):
-        if not SHA.match(sha):
+        if not SHA.fullmatch(sha):
             raise UserError.single(
                 f"the plan's {what} revision is {sha!r}, not a commit",
                 key=f"--{what}",

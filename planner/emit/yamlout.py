@@ -37,7 +37,7 @@ def ambiguous(text: str) -> bool:
 
     Hex strings (commit SHAs) count as ambiguous, so that every revision looks alike.
     """
-    if not text or _HEX.match(text):
+    if not text or _HEX.fullmatch(text):
         return True
     if text.lower() in _WORDS:
         return True
@@ -54,9 +54,9 @@ def scalar(value: Any) -> str:
         return str(value)
     if not isinstance(value, str):
         raise TypeError(f"cannot emit {type(value).__name__} as YAML")
-    if _PLAIN.match(value) and not value.endswith(":") and not ambiguous(value):
+    if _PLAIN.fullmatch(value) and not value.endswith(":") and not ambiguous(value):
         return value
-    if _PRINTABLE.match(value):
+    if _PRINTABLE.fullmatch(value):
         return "'" + value.replace("'", "''") + "'"
     return '"' + "".join(_escape(ch) for ch in value) + '"'
 
