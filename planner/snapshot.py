@@ -125,7 +125,39 @@ def resolve_links(
     return ("/".join(done) or "."), tuple(crossed)
 
 
-class MemorySnapshot:
+class IndexedSnapshot:
+    """What every snapshot built from a flat file list shares: folders and symbolic links.
+
+    Subclasses set `_index` (a DirectoryIndex over files and links) and `_links`
+    (link path -> target), and say which paths are regular files (`_has_file`).
+    """
+
+    _index: DirectoryIndex
+    _links: dict[str, str]
+
+    def _has_file(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def exists(self, path: str) -> bool:
+        return self._has_file(path) or path in self._index.dirs
+
+    def is_dir(self, path: str) -> bool:
+        return path in self._index.dirs
+
+    def symlink_target(self, path: str) -> str | None:
+        return self._links.get(path)
+
+    def resolve(self, path: str) -> tuple[str | None, tuple[str, ...]]:
+        if not self._links:
+            return path, ()
+        return resolve_links(path, self._links.get)
+
+    def list_dir(self, path: str) -> tuple[list[str], list[str]]:
+        subdirs, files = self._index.list_dir(path)
+        return subdirs, [f for f in files if f not in self._links]
+
+
+class MemorySnapshot(IndexedSnapshot):
     """A snapshot held in memory: `{path: bytes}` (tests, the demo, the working tree)."""
 
     def __init__(
@@ -135,22 +167,19 @@ class MemorySnapshot:
         symlinks: Mapping[str, str] | None = None,
     ) -> None:
         self._files = {normalize(p): data for p, data in files.items()}
-        self._symlinks = {normalize(p): t for p, t in (symlinks or {}).items()}
+        self._links = {normalize(p): t for p, t in (symlinks or {}).items()}
         self._revision = revision
-        self._index = DirectoryIndex(self._files)
+        self._index = DirectoryIndex([*self._files, *self._links])
 
     @property
     def revision(self) -> str:
         return self._revision
 
+    def _has_file(self, path: str) -> bool:
+        return path in self._files
+
     def files(self) -> Iterable[str]:
         return self._files.keys()
-
-    def exists(self, path: str) -> bool:
-        return path in self._files or path in self._index.dirs
-
-    def is_dir(self, path: str) -> bool:
-        return path in self._index.dirs
 
     def read(self, path: str) -> bytes | None:
         return self._files.get(path)
@@ -160,14 +189,3 @@ class MemorySnapshot:
 
     def blob_id(self, path: str) -> str | None:
         return None
-
-    def symlink_target(self, path: str) -> str | None:
-        return self._symlinks.get(path)
-
-    def resolve(self, path: str) -> tuple[str | None, tuple[str, ...]]:
-        if not self._symlinks:
-            return path, ()
-        return resolve_links(path, self._symlinks.get)
-
-    def list_dir(self, path: str) -> tuple[list[str], list[str]]:
-        return self._index.list_dir(path)

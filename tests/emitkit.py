@@ -20,25 +20,6 @@ from planner.policy import RolloutPolicy
 SCHEMAS = Path(__file__).parent / "schemas" / "validate.py"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-ISSUE_POLICY = """\
-waves:
-- name: canary
-  selector:
-    matchLabels: {rollout.wave: canary}
-  bake: 1h
-- name: staging
-  selector:
-    matchExpressions:
-    - {key: environment, operator: In, values: [dev, staging]}
-  bake: 1h
-- name: production
-  selector:
-    matchLabels: {environment: production}
-  max_clusters: 5          # or max_percent: 10
-  group_by: region         # optional: one group per step, smallest first, or an explicit order
-  approval: required
-"""
-
 
 def _load_validator() -> Callable[..., list[str]]:
     spec = importlib.util.spec_from_file_location("crd_validate", SCHEMAS)

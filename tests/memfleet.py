@@ -14,30 +14,14 @@ from planner.inventory import parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import load_policy
 from planner.snapshot import MemorySnapshot
+from tests.policies import ISSUE_POLICY
 
 BASE_SHA = "a" * 40
 HEAD_SHA = "b" * 40
 REGIONS = ("eu-west", "us-east", "ap-south", "eu-central")
 COMPLIANCE = {"eu-west": "gdpr", "eu-central": "gdpr", "us-east": "pci", "ap-south": "none"}
 
-POLICY = b"""\
-waves:
-- name: canary
-  selector:
-    matchLabels: {rollout.wave: canary}
-  bake: 1h
-- name: staging
-  selector:
-    matchExpressions:
-    - {key: environment, operator: In, values: [dev, staging]}
-  bake: 1h
-- name: production
-  selector:
-    matchLabels: {environment: production}
-  max_clusters: 5
-  group_by: region
-  approval: required
-"""
+POLICY = ISSUE_POLICY.encode()
 
 
 def _environment(index: int) -> str:

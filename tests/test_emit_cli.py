@@ -19,7 +19,6 @@ from planner.emit.argocd import render as argocd_render
 from planner.emit.flux import render as flux_render
 from planner.plan import Plan
 from tests.emitkit import (
-    ISSUE_POLICY,
     argocd_elements,
     expected_revisions,
     flux_pins,
@@ -27,6 +26,7 @@ from tests.emitkit import (
     schema_errors,
 )
 from tests.fleetrepo import SCENARIOS_DIR, FleetRepo, build_fleet_repo
+from tests.policies import ISSUE_POLICY
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

@@ -8,25 +8,9 @@ from planner.errors import UserError
 from planner.inventory import parse_inventory
 from planner.policy import default_policy, duration_seconds, load_policy, policy_yaml
 from planner.waves import place
+from tests.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
-ISSUE_POLICY = b"""
-waves:
-- name: canary
-  selector:
-    matchLabels: {rollout.wave: canary}
-  bake: 1h
-- name: staging
-  selector:
-    matchExpressions:
-    - {key: environment, operator: In, values: [dev, staging]}
-  bake: 1h
-- name: production
-  selector:
-    matchLabels: {environment: production}
-  max_clusters: 5          # or max_percent: 10
-  group_by: region         # optional: one group per step, smallest first, or an explicit order
-  approval: required
-"""
+ISSUE_POLICY = _ISSUE_POLICY_TEXT.encode()
 
 
 def test_the_documented_policy_file_loads() -> None:

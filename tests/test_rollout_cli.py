@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from tests.fleetrepo import FleetRepo, build_fleet_repo
+from tests.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
 SCHEMAS = Path(__file__).parent / "schemas" / "validate.py"
 _spec = importlib.util.spec_from_file_location("crd_validate", SCHEMAS)
@@ -33,24 +34,7 @@ assert _spec.loader is not None
 crd_validate = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(crd_validate)
 
-POLICY = """\
-waves:
-- name: canary
-  selector:
-    matchLabels: {rollout.wave: canary}
-  bake: 1h
-- name: staging
-  selector:
-    matchExpressions:
-    - {key: environment, operator: In, values: [dev, staging]}
-  bake: 1h
-- name: production
-  selector:
-    matchLabels: {environment: production}
-  max_clusters: 5          # or max_percent: 10
-  group_by: region         # optional: one group per step, smallest first, or an explicit order
-  approval: required
-"""
+POLICY = _ISSUE_POLICY_TEXT
 
 CLUSTERS = {
     "dev-eu-west-1": ("dev", "eu-west", True),

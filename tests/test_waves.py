@@ -12,25 +12,9 @@ from hypothesis import strategies as st
 from planner.inventory import Cluster, Inventory
 from planner.policy import RolloutPolicy, load_policy
 from planner.waves import EMERGENCY, Step, place, plan_steps, step_limit
+from tests.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
-ISSUE_POLICY = b"""\
-waves:
-- name: canary
-  selector:
-    matchLabels: {rollout.wave: canary}
-  bake: 1h
-- name: staging
-  selector:
-    matchExpressions:
-    - {key: environment, operator: In, values: [dev, staging]}
-  bake: 1h
-- name: production
-  selector:
-    matchLabels: {environment: production}
-  max_clusters: 5          # or max_percent: 10
-  group_by: region         # optional: one group per step, smallest first, or an explicit order
-  approval: required
-"""
+ISSUE_POLICY = _ISSUE_POLICY_TEXT.encode()
 
 
 def cluster(name: str, env: str, region: str, *, canary: bool = False) -> Cluster:

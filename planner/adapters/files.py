@@ -158,7 +158,7 @@ def _prune_empty(out: Path, folder: Path) -> None:
         folder = folder.parent
 
 
-class DirectorySnapshot:
+class DirectorySnapshot(snap_mod.IndexedSnapshot):
     """Files of a folder on disk: a working tree, or a plain folder outside any repository."""
 
     def __init__(self, root: Path, paths: Iterable[str] | None = None) -> None:
@@ -173,18 +173,15 @@ class DirectorySnapshot:
                 self._files.add(rel)
         self._index = snap_mod.DirectoryIndex(self._files | set(self._links))
 
+    def _has_file(self, path: str) -> bool:
+        return path in self._files
+
     @property
     def revision(self) -> str:
         return "worktree"
 
     def files(self) -> Iterable[str]:
         return iter(self._files)
-
-    def exists(self, path: str) -> bool:
-        return path in self._files or path in self._index.dirs
-
-    def is_dir(self, path: str) -> bool:
-        return path in self._index.dirs
 
     def read(self, path: str) -> bytes | None:
         if path not in self._files:
@@ -199,18 +196,6 @@ class DirectorySnapshot:
 
     def blob_id(self, path: str) -> str | None:
         return None
-
-    def symlink_target(self, path: str) -> str | None:
-        return self._links.get(path)
-
-    def resolve(self, path: str) -> tuple[str | None, tuple[str, ...]]:
-        if not self._links:
-            return path, ()
-        return snap_mod.resolve_links(path, self._links.get)
-
-    def list_dir(self, path: str) -> tuple[list[str], list[str]]:
-        subdirs, files = self._index.list_dir(path)
-        return subdirs, [f for f in files if f not in self._links]
 
 
 def _walk(root: Path) -> Iterable[str]:

@@ -258,7 +258,7 @@ def _strip_prefix(change: Change, prefix: str) -> Change:
     return change.model_copy(update={"path": change.path[cut:], "old_path": old})
 
 
-class GitSnapshot:
+class GitSnapshot(snap_mod.IndexedSnapshot):
     """The files of one commit, read from git objects."""
 
     def __init__(self, repo: GitRepo, rev: str) -> None:
@@ -285,18 +285,15 @@ class GitSnapshot:
                 if e.mode == SYMLINK_MODE
             }
 
+    def _has_file(self, path: str) -> bool:
+        return path in self._entries
+
     @property
     def revision(self) -> str:
         return self._revision
 
     def files(self) -> Iterable[str]:
         return (p for p, e in self._entries.items() if e.mode != SYMLINK_MODE)
-
-    def exists(self, path: str) -> bool:
-        return path in self._entries or path in self._index.dirs
-
-    def is_dir(self, path: str) -> bool:
-        return path in self._index.dirs
 
     def read(self, path: str) -> bytes | None:
         entry = self._entries.get(path)
@@ -312,15 +309,3 @@ class GitSnapshot:
     def blob_id(self, path: str) -> str | None:
         entry = self._entries.get(path)
         return entry.sha if entry else None
-
-    def symlink_target(self, path: str) -> str | None:
-        return self._links.get(path)
-
-    def resolve(self, path: str) -> tuple[str | None, tuple[str, ...]]:
-        if not self._links:
-            return path, ()
-        return snap_mod.resolve_links(path, self._links.get)
-
-    def list_dir(self, path: str) -> tuple[list[str], list[str]]:
-        subdirs, files = self._index.list_dir(path)
-        return subdirs, [f for f in files if f not in self._links]

@@ -12,7 +12,6 @@ from planner.cli import options as opt
 from planner.cli.options import PlanFormat
 
 if TYPE_CHECKING:
-    from planner.api import Sources
     from planner.plan import Plan
 
 EXIT_VIOLATIONS = 1
@@ -28,32 +27,6 @@ def register(app: typer.Typer) -> None:
     policy_app = typer.Typer(help="Work with rollout policies.", no_args_is_help=True)
     policy_app.command(name="init")(policy_init)
     app.add_typer(policy_app, name="policy")
-
-
-def _sources(
-    repo: Path,
-    base: str | None,
-    head: str,
-    inventory: Path | None,
-    policy: Path | None,
-    worktree: bool,
-    changed_files: str | None,
-    emergency: str | None = None,
-) -> Sources:
-    from planner import api
-
-    text, source = opt.read_changed_files(changed_files)
-    return api.Sources(
-        repo=repo,
-        base=base,
-        head=head,
-        inventory=inventory,
-        policy=policy,
-        worktree=worktree,
-        changed_files=text,
-        changed_files_source=source,
-        emergency=emergency,
-    )
 
 
 def plan(
@@ -93,7 +66,7 @@ def plan(
             result = api.plan(sources)
     else:
         result = api.plan(
-            _sources(repo, base, head, inventory, policy, worktree, changed_files, why)
+            opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why)
         )
     typer.echo(_render_plan(result, fmt), nl=False)
     if result.violations:
@@ -133,7 +106,7 @@ def explain(
     from planner.report import text
 
     explanation = api.explain(
-        _sources(repo, base, head, inventory, policy, worktree, changed_files),
+        opt.sources(repo, base, head, inventory, policy, worktree, changed_files),
         cluster,
     )
     typer.echo(text.render_explanation(explanation, as_json=as_json), nl=False)

@@ -22,11 +22,6 @@ if TYPE_CHECKING:
 EXIT_REFUSED = 1
 
 
-class Target(StrEnum):
-    argocd = "argocd"
-    flux = "flux"
-
-
 class ArgoStrategy(StrEnum):
     list = "list"
     rolling_sync = "rolling-sync"
@@ -39,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
 def emit(
     *,
-    target: Annotated[Target, typer.Option("--target", help="What to write.")],
+    target: Annotated[opt.Target, typer.Option("--target", help="What to write.")],
     out: Annotated[
         Path, typer.Option("--out", help="Folder to write (files it did not generate are kept).")
     ],
@@ -92,18 +87,7 @@ def emit(
 
     count = parse_released(released)
     why = opt.emergency_reason(emergency, reason)
-    text, source = opt.read_changed_files(changed_files)
-    sources = api.Sources(
-        repo=repo,
-        base=base,
-        head=head,
-        inventory=inventory,
-        policy=policy,
-        worktree=worktree,
-        changed_files=text,
-        changed_files_source=source,
-        emergency=why,
-    )
+    sources = opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why)
     result = api.emit(
         sources,
         target.value,

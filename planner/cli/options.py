@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from planner.errors import UserError
+
+if TYPE_CHECKING:
+    from planner.api import Sources
 
 Repo = Annotated[
     Path, typer.Option("--repo", help="The fleet repository (a git work tree).", show_default=True)
@@ -53,6 +56,11 @@ Rev = Annotated[
 ]
 
 
+class Target(StrEnum):
+    argocd = "argocd"
+    flux = "flux"
+
+
 class PlanFormat(StrEnum):
     table = "table"
     json = "json"
@@ -85,3 +93,30 @@ def emergency_reason(emergency: bool, reason: str | None) -> str | None:
             "--emergency needs --reason", key="--reason", fix='add --reason "CVE-2026-1234: ..."'
         )
     return reason.strip()
+
+
+def sources(
+    repo: Path,
+    base: str | None,
+    head: str,
+    inventory: Path | None,
+    policy: Path | None,
+    worktree: bool,
+    changed_files: str | None,
+    emergency: str | None = None,
+) -> Sources:
+    """The plan inputs from the options `plan`, `explain` and `emit` share."""
+    from planner import api
+
+    text, source = read_changed_files(changed_files)
+    return api.Sources(
+        repo=repo,
+        base=base,
+        head=head,
+        inventory=inventory,
+        policy=policy,
+        worktree=worktree,
+        changed_files=text,
+        changed_files_source=source,
+        emergency=emergency,
+    )

@@ -8,7 +8,6 @@ exit 1 with the reason and the time left on stderr; nothing is written then. `st
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,15 +28,8 @@ rollout_app = typer.Typer(
 )
 
 
-class Target(StrEnum):
-    argocd = "argocd"
-    flux = "flux"
-
-
-class StatusFormat(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
+Target = opt.Target
+StatusFormat = opt.PlanFormat
 
 
 Name = Annotated[str, typer.Argument(help="The rollout's name (its folder under waves/).")]
