@@ -200,21 +200,11 @@ def build_fleet_repo(fleet_dir: Path, dest: Path) -> FleetRepo:
 
 
 def build_demo_repo(dest: Path) -> FleetRepo:
-    """Build the bundled demo fleet: ``repo/`` as the base commit, ``change/`` on top."""
-    dest = Path(dest)
-    repo_dir = DEMO_FLEET_DIR / "repo"
-    if not repo_dir.is_dir():
-        raise FleetFixtureError(f"demo fleet not found: {repo_dir}")
-    _init_repo(dest)
-    _copy_tree(repo_dir, dest)
-    base = _commit(dest, "demo fleet: base", BASE_DATE)
-    change_dir = DEMO_FLEET_DIR / "change"
-    if change_dir.is_dir():
-        _copy_tree(change_dir, dest)
-    head = base
-    if _has_changes(dest):
-        head = _commit(dest, "demo fleet: sample change", HEAD_DATE)
-    return FleetRepo(path=dest, base=base, head=head)
+    """The bundled demo fleet, built exactly as `wave-planner plan --demo` builds it."""
+    from planner.adapters.demo import build
+
+    built = build(Path(dest))
+    return FleetRepo(path=built.path, base=built.base, head=built.head)
 
 
 def main(argv: list[str] | None = None) -> int:
