@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from planner import guardrails
 from planner.changes import Change, ChangeSet
 from planner.guardrails import Finding
-from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy
+from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
 from planner.inventory import Inventory, diff_inventories
 from planner.policy import RolloutPolicy
@@ -184,13 +184,20 @@ def analyse(inputs: PlanInputs) -> Analysis:
 
 
 def _same_graph(inputs: PlanInputs, head: Hierarchy, base_roots: Iterable[str]) -> bool:
-    """The base graph equals the head graph when only leaf contents changed."""
+    """The base graph equals the head graph when the change leaves every edge in place:
+    only contents changed, and each changed file that decides edges decides the same ones."""
     if inputs.changes.structural():
         return False
     if set(base_roots) != {c.gitops_path for c in inputs.inventory.clusters}:
         return False
-    bearing = head.edge_bearing_paths()
-    return not any(p in bearing for p in inputs.changes.content_paths())
+    return edges_unchanged(
+        head,
+        inputs.head,
+        inputs.base,
+        inputs.changes.content_paths(),
+        follow=inputs.policy.hierarchy_config().follow,
+        cache=inputs.cache,
+    )
 
 
 def plan_change(inputs: PlanInputs) -> Plan:
@@ -273,7 +280,9 @@ def _membership(policy: RolloutPolicy, placements: dict[str, Placement]) -> tupl
         by_wave.setdefault(placement.wave or UNPLACED, []).append(name)
     order = [w.name for w in policy.waves] + [UNPLACED]
     return tuple(
-        Membership(wave=wave, clusters=tuple(sorted(by_wave[wave]))) for wave in order if wave in by_wave
+        Membership(wave=wave, clusters=tuple(sorted(by_wave[wave])))
+        for wave in order
+        if wave in by_wave
     )
 
 

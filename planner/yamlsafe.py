@@ -46,6 +46,9 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     """Safe loader, dates kept as strings."""
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _StrictLoader(_Loader):
     """Safe loader that also rejects duplicate mapping keys."""
 
@@ -54,7 +57,10 @@ class _StrictLoader(_Loader):
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if key_node.tag == _STR_TAG and isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value  # a string key is its text: no need to construct it twice
+            else:
+                key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
             try:
                 duplicate = key in seen
                 seen.add(key)
