@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from planner import guardrails
 from planner import policy as policy_mod
@@ -27,6 +28,9 @@ from planner.policy import RolloutPolicy
 from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
 from planner.waves import Placement, place
+
+if TYPE_CHECKING:
+    from planner.precise import Renderer
 
 DEFAULT_INVENTORY = "clusters.yaml"
 
@@ -44,6 +48,7 @@ class Sources:
     changed_files: str | None = None  # the text of a changed-files list
     changed_files_source: str = "--changed-files"
     emergency: str | None = None
+    precise: bool = False  # render traced clusters at both sides, keep those that changed
 
 
 @dataclass
@@ -203,7 +208,9 @@ def analysis(sources: Sources) -> tuple[Workspace, Analysis]:
 
 
 def plan(sources: Sources) -> Plan:
-    """The rollout plan of a change."""
+    """The rollout plan of a change (`sources.precise`: confirmed by rendering)."""
+    if sources.precise:
+        return precise_plan(sources)
     workspace, result = analysis(sources)
     try:
         return assemble(workspace.inputs, result)
@@ -353,3 +360,34 @@ def validate(
     )
     findings = guardrails.validate_findings(context, strict=strict)
     return Validation(findings, len(opened.inventory.clusters))
+
+
+# ------------------------------------------------------------------------ precise mode
+
+
+def precise_plan(sources: Sources, renderer: Renderer | None = None) -> Plan:
+    """The plan, with every traced cluster rendered at base and head (`plan --precise`).
+
+    Clusters whose rendered state did not change move to `traced_unchanged` (and
+    `unaffected`); the others carry a `render` summary. Without a renderer on PATH this
+    raises a UserError (exit 2) before any work.
+    """
+    from planner import precise
+    from planner.adapters.renderer import KustomizeRenderer
+
+    workspace = open_workspace(sources)
+    try:
+        inputs = workspace.inputs
+        chosen = renderer or KustomizeRenderer(inputs.policy.render)
+        traced = analyse(inputs)
+        result = precise.refine(inputs, traced, chosen)
+        refined = precise.pruned(traced, result, inputs.inventory.names())
+        return assemble(
+            inputs,
+            refined,
+            result.traced_unchanged,
+            renders=result.renders,
+            findings=result.findings,
+        )
+    finally:
+        workspace.close()

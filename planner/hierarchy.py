@@ -231,6 +231,12 @@ class Hierarchy:
         value: Edge = self.graph.edges[source, target]["edge"]
         return value
 
+    def follow_mode(self, source: str, target: str) -> str | None:
+        """How a Flux or Argo CD object pulls `target` in (`gitops.FLUX`, `ARGO`, `CHART`,
+        `FILE`), or None when the edge is a kustomize reference."""
+        mode: str | None = self.graph.edges[source, target].get("follow")
+        return mode
+
     def __contains__(self, node_id: object) -> bool:
         return node_id in self.graph
 
@@ -542,9 +548,13 @@ class _Builder:
             )
         return self._make(NodeKind.GENERATED, real)
 
-    def _edge(self, source: str, target: str, field_name: str, ref: str) -> None:
+    def _edge(
+        self, source: str, target: str, field_name: str, ref: str, follow: str | None = None
+    ) -> None:
         if not self.graph.has_edge(source, target):
             self.graph.add_edge(source, target, edge=Edge(field_name, ref))
+        if follow is not None:
+            self.graph.edges[source, target]["follow"] = follow
 
     # ---- expansion -------------------------------------------------------------------
     def add_root(self, path: str) -> None:
@@ -680,7 +690,7 @@ class _Builder:
                 self.graph.add_node(
                     target, node=Node(target, NodeKind.EXTERNAL, path, Scope.SHARED, None)
                 )
-            self._edge(origin, target, follow.tag, follow.path)
+            self._edge(origin, target, follow.tag, follow.path, follow.mode)
             return True
         mode = {gitops.FLUX: "flux", gitops.ARGO: gitops.ARGO, gitops.CHART: gitops.CHART}.get(
             follow.mode, kustomize.FILE
@@ -692,7 +702,7 @@ class _Builder:
             ref=follow.path,
             recurse=follow.recurse,
         )
-        self._edge(origin, target, follow.tag, follow.path)
+        self._edge(origin, target, follow.tag, follow.path, follow.mode)
         return True
 
     def _expand_generated(self, node: Node, directory: str) -> None:

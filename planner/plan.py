@@ -11,7 +11,7 @@ why not), and removed clusters are listed, never dropped.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +30,37 @@ SCHEMA_VERSION = 1
 UNPLACED = "(none)"
 
 
+class RenderSummary(BaseModel):
+    """Precise mode: how a cluster's rendered desired state changed (objects as
+    `Kind/namespace/name`, or `Kind/name` when cluster-scoped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    omitted: int = Field(default=0, description="Objects left out of the lists (too many).")
+    failed: str | None = Field(
+        default=None, description="Why rendering failed (the cluster stays affected)."
+    )
+
+    def describe(self, limit: int = 3) -> str:
+        """One short line: `+1 -0 ~2: Deployment/apps/web, ...` (for tables and comments)."""
+        if self.failed is not None:
+            return f"render failed: {self.failed}"
+        total = len(self.added) + len(self.removed) + len(self.changed) + self.omitted
+        if not total:
+            return "no object changed"
+        names = [f"+{n}" for n in self.added] + [f"-{n}" for n in self.removed]
+        names += [f"~{n}" for n in self.changed]
+        shown = ", ".join(names[:limit])
+        more = total - min(limit, len(names))
+        counts = f"+{len(self.added)} -{len(self.removed)} ~{len(self.changed)}"
+        if self.omitted:
+            counts += f" (+{self.omitted} more)"
+        return f"{counts}: {shown}" + (f" (+{more} more)" if more > 0 else "")
+
+
 class AffectedCluster(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +69,9 @@ class AffectedCluster(BaseModel):
     step: str | None
     placement: str = Field(description="The rule that placed the cluster in its wave.")
     reasons: tuple[Reason, ...]
+    render: RenderSummary | None = Field(
+        default=None, description="Precise mode: the rendered objects that changed."
+    )
 
 
 class StepSummary(BaseModel):
@@ -205,7 +239,17 @@ def plan_change(inputs: PlanInputs) -> Plan:
     return assemble(inputs, analyse(inputs))
 
 
-def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[str] = ()) -> Plan:
+def assemble(
+    inputs: PlanInputs,
+    analysis: Analysis,
+    traced_unchanged: Iterable[str] = (),
+    *,
+    renders: Mapping[str, RenderSummary] | None = None,
+    findings: Iterable[Finding] = (),
+) -> Plan:
+    """The plan of an analysis; precise mode passes the render summaries and its warnings."""
+    renders = renders or {}
+    extra = list(findings)
     impact = analysis.impact
     affected = sorted(impact.affected)
     steps, skipped = plan_steps(
@@ -226,6 +270,7 @@ def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[
     )
     findings = guardrails.plan_findings(context, set(affected))
     findings.extend(_unowned_findings(impact, inputs.policy.unowned))
+    findings.extend(extra)
     violations = tuple(f for f in findings if f.severity == "violation")
     warnings = tuple(f for f in findings if f.severity == "warning")
     policy_info = SourceInfo(source=inputs.policy_source, digest=inputs.policy.digest())
@@ -256,6 +301,7 @@ def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[
                 if inputs.emergency is None
                 else f"emergency: {inputs.emergency}",
                 reasons=impact.affected[name],
+                render=renders.get(name),
             )
             for name in affected
         ),
@@ -295,6 +341,8 @@ _BREADTH = [Scope.GLOBAL, Scope.ENVIRONMENT, Scope.REGION, Scope.SHARED, Scope.C
 
 
 def _scope(impact: Impact, total: int) -> str:
+    if not impact.affected:
+        return "none"
     if total and len(impact.affected) == total:
         return "global"
     reached = {layer.scope for layer in impact.changed_layers if layer.clusters}

@@ -52,6 +52,15 @@ Rev = Annotated[
     typer.Option("--rev", help="Check this commit instead of the files on disk."),
 ]
 
+Precise = Annotated[
+    bool,
+    typer.Option(
+        "--precise",
+        help="Render every traced cluster at base and head (kubectl kustomize) and keep only "
+        "those whose rendered state changed.",
+    ),
+]
+
 
 class PlanFormat(StrEnum):
     table = "table"

@@ -57,6 +57,7 @@ def render_plan(plan: Plan) -> str:
             for i, s in enumerate(plan.waves, start=1)
         ]
         out += [tabulate(rows, headers=["#", "step", "n", "clusters", "gates"]), ""]
+    out += _rendered(plan)
     if plan.skipped_waves:
         out += [f"skipped waves (no affected cluster): {', '.join(plan.skipped_waves)}", ""]
     if plan.removed:
@@ -73,6 +74,17 @@ def render_plan(plan: Plan) -> str:
     if not plan.affected:
         out += ["no cluster is affected by this change", ""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _rendered(plan: Plan, limit: int = 20) -> list[str]:
+    """Precise mode: what changed in each affected cluster's rendered state."""
+    rows = [[a.cluster, a.render.describe()] for a in plan.affected if a.render is not None]
+    if not rows:
+        return []
+    shown = rows[:limit]
+    if len(rows) > limit:
+        shown.append([f"(+{len(rows) - limit} more)", ""])
+    return [tabulate(shown, headers=["cluster", "rendered change (+added -removed ~changed)"]), ""]
 
 
 def _gates(bake: str | None, approval: str) -> str:
