@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,10 @@ from planner.adapters import renderer as renderer_mod
 from planner.adapters.renderer import KustomizeRenderer, RenderCache
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.cli import app
+from planner.errors import UserError
 from planner.hierarchy import build_hierarchy
 from planner.inventory import parse_inventory
-from planner.plan import PlanInputs, RenderSummary, analyse, assemble
+from planner.plan import Plan, PlanInputs, RenderSummary, analyse, assemble
 from planner.policy import RenderSettings, default_policy
 from planner.precise import RenderJob, RenderOutput, SourceIgnore, State, Unit
 from planner.snapshot import MemorySnapshot
@@ -27,7 +28,7 @@ from tests.fleetrepo import FleetRepo, _commit
 # ------------------------------------------------------------------ pure: summaries
 
 
-def _state(*docs: dict[str, object], tag: str = "clusters/a") -> State:
+def _state(*docs: Mapping[str, object], tag: str = "clusters/a") -> State:
     objects = sorted((precise.identity(d), precise.canonical(tag, d)) for d in docs)
     return State(status="ok", objects=tuple(objects))
 
@@ -295,7 +296,7 @@ def test_unchanged_render_moves_to_unaffected_and_traced_unchanged() -> None:
 # ------------------------------------------------------------- end to end (kubectl)
 
 
-def _precise(built: FleetRepo, cache: Path | None = None) -> api.Plan:
+def _precise(built: FleetRepo, cache: Path | None = None) -> Plan:
     settings = default_policy().render
     chosen = KustomizeRenderer(settings, cache=RenderCache(cache))
     return api.precise_plan(
@@ -371,8 +372,16 @@ def test_cli_precise_table(fleet: Callable[[str], FleetRepo], tmp_path: Path) ->
     built = fleet("generator-file")
     result = CliRunner().invoke(
         app,
-        ["plan", "--repo", str(built.path), "--base", built.base, "--head", built.head]
-        + ["--precise"],
+        [
+            "plan",
+            "--precise",
+            "--repo",
+            str(built.path),
+            "--base",
+            built.base,
+            "--head",
+            built.head,
+        ],
         env={"WAVE_PLANNER_CACHE": str(tmp_path / "cache")},
     )
     assert result.exit_code == 0, result.output
@@ -392,8 +401,16 @@ def test_no_renderer_exits_2(
     monkeypatch.setenv("PATH", str(only_git))
     result = CliRunner().invoke(
         app,
-        ["plan", "--repo", str(built.path), "--base", built.base, "--head", built.head]
-        + ["--precise"],
+        [
+            "plan",
+            "--precise",
+            "--repo",
+            str(built.path),
+            "--base",
+            built.base,
+            "--head",
+            built.head,
+        ],
     )
     assert result.exit_code == 2
     assert "neither kubectl nor kustomize" in result.output
@@ -402,5 +419,5 @@ def test_no_renderer_exits_2(
 
 def test_configured_renderer_may_not_enable_plugins() -> None:
     settings = RenderSettings(command=("kustomize", "build", "--enable-helm"))
-    with pytest.raises(api.UserError, match="never runs plugins"):
+    with pytest.raises(UserError, match="never runs plugins"):
         renderer_mod.find_command(settings, which=lambda name: f"/bin/{name}")

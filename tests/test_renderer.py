@@ -154,8 +154,9 @@ def test_kubectl_renders_a_unit_and_reports_errors(tmp_path: Path) -> None:
     bad = _job({"bad/kustomization.yaml": b"resources: [nope.yaml]\n"}, folder="bad")
     real = KustomizeRenderer(RenderSettings(), cache=RenderCache(None))
     out = real.render([good, bad])
-    assert out[good.unit.key].text is not None
-    assert "name: a" in out[good.unit.key].text
+    text = out[good.unit.key].text
+    assert text is not None
+    assert "name: a" in text
     error = out[bad.unit.key].error
     assert error is not None
     assert "nope.yaml" in error
