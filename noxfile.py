@@ -30,3 +30,14 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and the benchmarks."""
     session.install("-e", ".[dev]")
     session.run("mypy", "--strict", "planner", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Plan vs the parse floor at N=100, 1,000, 10,000; table + benchmarks/results/*.json.
+
+    `nox -s bench -- --sizes 100,1000 --runs 3` narrows it; kubectl on PATH adds the naive
+    baseline and precise mode.
+    """
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench.py", *session.posargs)
