@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from planner import guardrails
+from planner import guardrails, kustomize
 from planner import policy as policy_mod
 from planner.adapters import files
 from planner.adapters.gitrepo import GitRepo
@@ -90,6 +90,7 @@ def open_workspace(sources: Sources) -> Workspace:
             assert head_sha is not None
             changes = repo.diff(base_sha, head_sha)
         head_snap = repo.worktree_snapshot() if sources.worktree else repo.snapshot(head_sha or "")
+        _read_ahead(head_snap)
         base_snap = repo.snapshot(base_sha)
     root = _root(sources, repo)
     inventory, base_inventory, inventory_paths = load_inventories(
@@ -111,6 +112,15 @@ def open_workspace(sources: Sources) -> Workspace:
         emergency=sources.emergency,
     )
     return Workspace(inputs=inputs, repo=repo, repo_url=origin)
+
+
+def _read_ahead(snap: Snapshot) -> None:
+    """Start reading the kustomization files (the graph needs them all) while the inventory
+    is parsed."""
+    start = getattr(snap, "read_ahead", None)
+    if start is not None:
+        names = kustomize.KUSTOMIZATION_FILES
+        start(p for p in snap.files() if p.rsplit("/", 1)[-1] in names)
 
 
 def _open_repo(sources: Sources) -> GitRepo | None:

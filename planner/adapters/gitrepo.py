@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,6 +307,8 @@ class GitSnapshot:
             if kind == "blob":
                 self._entries[path] = _Entry(mode, sha)
         self._index = snap_mod.DirectoryIndex(self._entries)
+        self._ahead: threading.Thread | None = None
+        self._read_ahead: dict[str, bytes] = {}
         self._links: dict[str, str] = {}
         link_shas = [e.sha for e in self._entries.values() if e.mode == SYMLINK_MODE]
         if link_shas:
@@ -337,8 +340,26 @@ class GitSnapshot:
 
     def read_many(self, paths: Iterable[str]) -> dict[str, bytes]:
         wanted = {p: e.sha for p in paths if (e := self._entries.get(p)) and e.mode != SYMLINK_MODE}
-        blobs = self.repo.read_blobs(wanted.values())
+        if self._ahead is not None:
+            self._ahead.join()
+            self._ahead = None
+        ready = self._read_ahead
+        blobs = self.repo.read_blobs(sha for sha in wanted.values() if sha not in ready)
+        blobs.update((sha, ready[sha]) for sha in wanted.values() if sha in ready)
         return {p: blobs[sha] for p, sha in wanted.items() if sha in blobs}
+
+    def read_ahead(self, paths: Iterable[str]) -> None:
+        """Start reading these files in the background (one `git cat-file --batch`), so the
+        I/O overlaps with other work; `read_many` then takes them from memory."""
+        shas = [e.sha for p in paths if (e := self._entries.get(p)) and e.mode != SYMLINK_MODE]
+        if len(shas) < 2 or self._ahead is not None:
+            return
+
+        def work() -> None:
+            self._read_ahead = self.repo.read_blobs(shas)
+
+        self._ahead = threading.Thread(target=work, name="git-read-ahead", daemon=True)
+        self._ahead.start()
 
     def blob_id(self, path: str) -> str | None:
         entry = self._entries.get(path)
