@@ -79,7 +79,7 @@ def find_command(
         if binary is not None:
             return Command(argv, _identity(binary, argv))
     raise UserError.single(
-        "--precise needs a renderer: neither kubectl nor kustomize is on PATH",
+        "no renderer: neither kubectl nor kustomize is on PATH",
         key="--precise",
         fix=INSTALL_FIX,
     )
