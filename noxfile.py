@@ -65,3 +65,14 @@ def fuzz(session: nox.Session) -> None:
             "FUZZ_DEADLINE_MS": os.environ.get("FUZZ_DEADLINE_MS", "2000"),
         },
     )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Plan vs the parse floor at N=100, 1,000, 10,000; table + benchmarks/results/*.json.
+
+    `nox -s bench -- --sizes 100,1000 --runs 3` narrows it; kubectl on PATH adds the naive
+    baseline and precise mode.
+    """
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench.py", *session.posargs)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from planner import guardrails
+from planner import guardrails, kustomize
 from planner import policy as policy_mod
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
@@ -39,6 +40,9 @@ from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
 from planner.waves import PreviewRow, place, preview_rows
 
+if TYPE_CHECKING:
+    from planner.precise import Renderer
+
 DEFAULT_INVENTORY = "clusters.yaml"
 
 
@@ -55,6 +59,7 @@ class Sources:
     changed_files: str | None = None  # the text of a changed-files list
     changed_files_source: str = "--changed-files"
     emergency: str | None = None
+    precise: bool = False  # render traced clusters at both sides, keep those that changed
 
 
 @dataclass
@@ -96,6 +101,7 @@ def open_workspace(sources: Sources) -> Workspace:
             assert head_sha is not None
             changes = repo.diff(base_sha, head_sha)
         head_snap = repo.worktree_snapshot() if sources.worktree else repo.snapshot(head_sha or "")
+        _read_ahead(head_snap)
         base_snap = repo.snapshot(base_sha)
     root = _root(sources, repo)
     inventory, base_inventory, inventory_paths = load_inventories(
@@ -117,6 +123,15 @@ def open_workspace(sources: Sources) -> Workspace:
         emergency=sources.emergency,
     )
     return Workspace(inputs=inputs, repo=repo, repo_url=origin)
+
+
+def _read_ahead(snap: Snapshot) -> None:
+    """Start reading the kustomization files (the graph needs them all) while the inventory
+    is parsed."""
+    start = getattr(snap, "read_ahead", None)
+    if start is not None:
+        names = kustomize.KUSTOMIZATION_FILES
+        start(p for p in snap.files() if p.rsplit("/", 1)[-1] in names)
 
 
 def _open_repo(sources: Sources) -> GitRepo | None:
@@ -215,7 +230,9 @@ def analysis(sources: Sources) -> tuple[Workspace, Analysis]:
 
 
 def plan(sources: Sources) -> Plan:
-    """The rollout plan of a change."""
+    """The rollout plan of a change (`sources.precise`: confirmed by rendering)."""
+    if sources.precise:
+        return precise_plan(sources)
     workspace, result = analysis(sources)
     try:
         return assemble(workspace.inputs, result)
@@ -744,3 +761,34 @@ def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
         + (f" / {state.inputs.policy}" if state.inputs.policy else "")
         + ", or roll back and start a new rollout"
     )
+
+
+# ------------------------------------------------------------------------ precise mode
+
+
+def precise_plan(sources: Sources, renderer: Renderer | None = None) -> Plan:
+    """The plan, with every traced cluster rendered at base and head (`plan --precise`).
+
+    Clusters whose rendered state did not change move to `traced_unchanged` (and
+    `unaffected`); the others carry a `render` summary. Without a renderer on PATH this
+    raises a UserError (exit 2) before any work.
+    """
+    from planner import precise
+    from planner.adapters.renderer import KustomizeRenderer
+
+    workspace = open_workspace(sources)
+    try:
+        inputs = workspace.inputs
+        chosen = renderer or KustomizeRenderer(inputs.policy.render)
+        traced = analyse(inputs)
+        result = precise.refine(inputs, traced, chosen)
+        refined = precise.pruned(traced, result, inputs.inventory.names())
+        return assemble(
+            inputs,
+            refined,
+            result.traced_unchanged,
+            renders=result.renders,
+            findings=result.findings,
+        )
+    finally:
+        workspace.close()

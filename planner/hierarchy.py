@@ -15,8 +15,9 @@ root to a change, the layer and scope of a node, and the problems found while bu
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -72,18 +73,39 @@ class HierarchyConfig(BaseModel):
 
 def classify(path: str, rules: Iterable[ScopeRule]) -> tuple[Scope, str | None]:
     """The scope of a path and the layer folder that gave it (longest matching rule)."""
-    parts = path.split("/")
-    best: tuple[int, Scope] | None = None
-    for rule in rules:
-        pattern = rule.pattern.strip("/").split("/")
-        if len(parts) >= len(pattern) and all(
-            fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pattern, strict=False)
-        ):
-            if best is None or len(pattern) > best[0]:
-                best = (len(pattern), rule.scope)
-    if best is None:
-        return Scope.SHARED, None
-    return best[1], "/".join(parts[: best[0]])
+    return _Classifier(tuple(rules))(path)
+
+
+_Matcher = Callable[[str], object]
+
+
+class _Classifier:
+    """`classify` with the rules compiled once: one matcher per path component."""
+
+    def __init__(self, rules: tuple[ScopeRule, ...]) -> None:
+        self.rules: list[tuple[int, Scope, list[_Matcher]]] = []
+        for rule in rules:
+            matchers: list[_Matcher] = []
+            for part in rule.pattern.strip("/").split("/"):
+                if any(c in part for c in "*?["):
+                    matchers.append(re.compile(fnmatch.translate(part)).match)
+                else:
+                    matchers.append(part.__eq__)
+            self.rules.append((len(matchers), rule.scope, matchers))
+
+    def __call__(self, path: str) -> tuple[Scope, str | None]:
+        parts = path.split("/")
+        best: tuple[int, Scope] | None = None
+        for size, scope, matchers in self.rules:
+            if (
+                len(parts) >= size
+                and (best is None or size > best[0])
+                and all(m(p) for m, p in zip(matchers, parts, strict=False))
+            ):
+                best = (size, scope)
+        if best is None:
+            return Scope.SHARED, None
+        return best[1], "/".join(parts[: best[0]])
 
 
 class NodeKind(StrEnum):
@@ -154,6 +176,7 @@ class _Parsed:
     docs: list[Any] = field(default_factory=list)
     error: str | None = None
     line: int | None = None
+    refs: list[kustomize.Reference] | None = None  # memo: the references of a kustomization
 
 
 class ParseCache:
@@ -208,6 +231,12 @@ class Hierarchy:
         value: Edge = self.graph.edges[source, target]["edge"]
         return value
 
+    def follow_mode(self, source: str, target: str) -> str | None:
+        """How a Flux or Argo CD object pulls `target` in (`gitops.FLUX`, `ARGO`, `CHART`,
+        `FILE`), or None when the edge is a kustomize reference."""
+        mode: str | None = self.graph.edges[source, target].get("follow")
+        return mode
+
     def __contains__(self, node_id: object) -> bool:
         return node_id in self.graph
 
@@ -219,21 +248,22 @@ class Hierarchy:
 
     # ---- ownership -------------------------------------------------------------------
     def _index_owners(self) -> None:
-        for node in self.nodes():
-            if node.kind == NodeKind.FILE:
-                self._exact.setdefault(node.path, set()).add(node.id)
-            elif node.kind == NodeKind.KUSTOMIZATION:
+        exact, prefix = self._exact, self._prefix
+        for node_id, attrs in self.graph.nodes.items():
+            node: Node = attrs["node"]
+            kind = node.kind
+            if kind in (NodeKind.FILE, NodeKind.MISSING):
+                exact.setdefault(node.path, set()).add(node_id)
+            elif kind == NodeKind.KUSTOMIZATION:
                 for name in kustomize.KUSTOMIZATION_FILES:
                     path = name if node.path == "." else f"{node.path}/{name}"
-                    self._exact.setdefault(path, set()).add(node.id)
-            if node.kind == NodeKind.MISSING:
-                self._exact.setdefault(node.path, set()).add(node.id)
-            if node.kind in _PREFIX_KINDS:
-                self._prefix.setdefault(node.path, []).append(node.id)
-            if node.kind == NodeKind.GENERATED:
-                self._exact.setdefault(".sourceignore", set()).add(node.id)
-            for link in self.graph.nodes[node.id].get("links", ()):
-                self._exact.setdefault(link, set()).add(node.id)
+                    exact.setdefault(path, set()).add(node_id)
+            if kind in _PREFIX_KINDS:
+                prefix.setdefault(node.path, []).append(node_id)
+            if kind == NodeKind.GENERATED:
+                exact.setdefault(".sourceignore", set()).add(node_id)
+            for link in attrs.get("links", ()):
+                exact.setdefault(link, set()).add(node_id)
 
     def owners(self, path: str) -> set[str]:
         """Nodes whose content includes `path` (a file path, changed or not)."""
@@ -385,6 +415,9 @@ class _Builder:
         self.pending: list[tuple[str, gitops.Follow]] = []
         self.resolver = gitops.SourceResolver(config.flux_sources, repo_urls)
         self.bytes: dict[str, bytes] = {}
+        self._scopes: dict[str, tuple[Scope, str | None]] = {}
+        self._classify = _Classifier(tuple(self.rules))
+        self._located: dict[tuple[str, str, bool], str] = {}
         self._prefetch()
 
     def _prefetch(self) -> None:
@@ -432,7 +465,10 @@ class _Builder:
     def _make(
         self, kind: NodeKind, path: str, *, file: str | None = None, recurse: bool = False
     ) -> Node:
-        scope, layer = classify(path, self.rules)
+        scope_layer = self._scopes.get(path)
+        if scope_layer is None:
+            scope_layer = self._scopes[path] = self._classify(path)
+        scope, layer = scope_layer
         is_dir = kind in (
             NodeKind.KUSTOMIZATION,
             NodeKind.GENERATED,
@@ -458,6 +494,10 @@ class _Builder:
 
     def locate(self, path: str, mode: str, *, origin: str, ref: str, recurse: bool = False) -> str:
         """The node for repository path `path` read as `mode` (creating it when new)."""
+        memo = (path, mode, recurse)
+        known = self._located.get(memo)
+        if known is not None:
+            return known
         if snapshot.escapes(path):
             node = self._add(self._make(NodeKind.MISSING, path))
             self._problem("escapes-repo", origin, f"reference {ref!r} leaves the repository", node)
@@ -473,9 +513,14 @@ class _Builder:
             )
             return node
         if self.snap.is_dir(real):
-            return self._add(self._dir_node(real, mode, recurse, origin, ref), links)
+            found = self._add(self._dir_node(real, mode, recurse, origin, ref), links)
+            if self._kustomization_file(real) is not None or mode != kustomize.RESOURCE:
+                self._located[memo] = found  # no problem to report on a later reference
+            return found
         if self.snap.exists(real):
-            return self._add(self._make(NodeKind.FILE, real), links)
+            found = self._add(self._make(NodeKind.FILE, real), links)
+            self._located[memo] = found
+            return found
         node = self._add(self._make(NodeKind.MISSING, real), links)
         code = "missing-path" if mode == "root" else "missing-reference"
         self._problem(code, origin, f"{ref!r} does not exist ({real})", node)
@@ -503,9 +548,13 @@ class _Builder:
             )
         return self._make(NodeKind.GENERATED, real)
 
-    def _edge(self, source: str, target: str, field_name: str, ref: str) -> None:
+    def _edge(
+        self, source: str, target: str, field_name: str, ref: str, follow: str | None = None
+    ) -> None:
         if not self.graph.has_edge(source, target):
             self.graph.add_edge(source, target, edge=Edge(field_name, ref))
+        if follow is not None:
+            self.graph.edges[source, target]["follow"] = follow
 
     # ---- expansion -------------------------------------------------------------------
     def add_root(self, path: str) -> None:
@@ -557,7 +606,9 @@ class _Builder:
             return
         doc = parsed.docs[0]
         self.graph.nodes[node.id]["doc"] = doc
-        for reference in kustomize.references(doc):
+        if parsed.refs is None:
+            parsed.refs = kustomize.references(doc)
+        for reference in parsed.refs:
             self._reference(node, reference)
         if self.config.follow:
             for text in kustomize.inline_patches(doc):
@@ -639,7 +690,7 @@ class _Builder:
                 self.graph.add_node(
                     target, node=Node(target, NodeKind.EXTERNAL, path, Scope.SHARED, None)
                 )
-            self._edge(origin, target, follow.tag, follow.path)
+            self._edge(origin, target, follow.tag, follow.path, follow.mode)
             return True
         mode = {gitops.FLUX: "flux", gitops.ARGO: gitops.ARGO, gitops.CHART: gitops.CHART}.get(
             follow.mode, kustomize.FILE
@@ -651,7 +702,7 @@ class _Builder:
             ref=follow.path,
             recurse=follow.recurse,
         )
-        self._edge(origin, target, follow.tag, follow.path)
+        self._edge(origin, target, follow.tag, follow.path, follow.mode)
         return True
 
     def _expand_generated(self, node: Node, directory: str) -> None:
@@ -706,3 +757,59 @@ def _source_text(source: gitops.SourceRef | None) -> str:
         if source.namespace
         else f"{source.kind}/{source.name}"
     )
+
+
+def edges_unchanged(
+    graph: Hierarchy,
+    snap: Snapshot,
+    other: Snapshot,
+    paths: Iterable[str],
+    *,
+    follow: bool = True,
+    cache: ParseCache | None = None,
+) -> bool:
+    """True when `paths` (files of `graph`'s revision `snap` whose content differs at `other`,
+    none added, deleted or renamed) decide exactly the same edges at `other`.
+
+    Then the graph of `other` is `graph` itself: a change of a kustomization that edits a
+    generator literal or an inline patch that retargets nothing does not need a second build.
+    """
+    cache = cache if cache is not None else ParseCache()
+    bearing = graph.edge_bearing_paths()
+    for path in paths:
+        if path not in bearing:
+            continue
+        if snap.symlink_target(path) is not None or other.symlink_target(path) is not None:
+            return False
+        if _edge_facts(snap, path, follow, cache) != _edge_facts(other, path, follow, cache):
+            return False
+    return True
+
+
+def _edge_facts(snap: Snapshot, path: str, follow: bool, cache: ParseCache) -> object:
+    """What the edges from one file depend on: its references and the objects it declares."""
+    blob = snap.blob_id(path)
+    parsed = cache.get(path, blob)
+    if parsed is None:
+        data = snap.read(path)
+        if data is None:
+            return None
+        try:
+            parsed = _Parsed(docs=yamlsafe.load_all(data))
+        except yamlsafe.YamlError as exc:
+            parsed = _Parsed(error=str(exc), line=exc.line)
+        cache.put(path, blob, parsed)
+    if parsed.error is not None:
+        return ("error", parsed.error, parsed.line)
+    facts: list[object] = []
+    if path.rsplit("/", 1)[-1] in kustomize.KUSTOMIZATION_FILES:
+        if len(parsed.docs) != 1 or not isinstance(parsed.docs[0], Mapping):
+            return ("not-a-mapping",)
+        doc = parsed.docs[0]
+        facts.append(kustomize.references(doc))
+        if follow:
+            facts.append(kustomize.inline_patches(doc))
+    if follow:
+        scan = gitops.scan_documents(parsed.docs)
+        facts.append((scan.follows, scan.sources))
+    return facts

@@ -11,7 +11,7 @@ why not), and removed clusters are listed, never dropped.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from planner import guardrails
 from planner.changes import Change, ChangeSet
 from planner.guardrails import Finding
-from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy
+from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
 from planner.inventory import Inventory, LabelRoles, diff_inventories
 from planner.policy import RolloutPolicy
@@ -30,6 +30,37 @@ SCHEMA_VERSION = 1
 UNPLACED = "(none)"
 
 
+class RenderSummary(BaseModel):
+    """Precise mode: how a cluster's rendered desired state changed (objects as
+    `Kind/namespace/name`, or `Kind/name` when cluster-scoped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    omitted: int = Field(default=0, description="Objects left out of the lists (too many).")
+    failed: str | None = Field(
+        default=None, description="Why rendering failed (the cluster stays affected)."
+    )
+
+    def describe(self, limit: int = 3) -> str:
+        """One short line: `+1 -0 ~2: Deployment/apps/web, ...` (for tables and comments)."""
+        if self.failed is not None:
+            return f"render failed: {self.failed}"
+        total = len(self.added) + len(self.removed) + len(self.changed) + self.omitted
+        if not total:
+            return "no object changed"
+        names = [f"+{n}" for n in self.added] + [f"-{n}" for n in self.removed]
+        names += [f"~{n}" for n in self.changed]
+        shown = ", ".join(names[:limit])
+        more = total - min(limit, len(names))
+        counts = f"+{len(self.added)} -{len(self.removed)} ~{len(self.changed)}"
+        if self.omitted:
+            counts += f" (+{self.omitted} more)"
+        return f"{counts}: {shown}" + (f" (+{more} more)" if more > 0 else "")
+
+
 class AffectedCluster(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +69,9 @@ class AffectedCluster(BaseModel):
     step: str | None
     placement: str = Field(description="The rule that placed the cluster in its wave.")
     reasons: tuple[Reason, ...]
+    render: RenderSummary | None = Field(
+        default=None, description="Precise mode: the rendered objects that changed."
+    )
 
 
 class StepSummary(BaseModel):
@@ -190,13 +224,20 @@ def analyse(inputs: PlanInputs) -> Analysis:
 
 
 def _same_graph(inputs: PlanInputs, head: Hierarchy, base_roots: Iterable[str]) -> bool:
-    """The base graph equals the head graph when only leaf contents changed."""
+    """The base graph equals the head graph when the change leaves every edge in place:
+    only contents changed, and each changed file that decides edges decides the same ones."""
     if inputs.changes.structural():
         return False
     if set(base_roots) != {c.gitops_path for c in inputs.inventory.clusters}:
         return False
-    bearing = head.edge_bearing_paths()
-    return not any(p in bearing for p in inputs.changes.content_paths())
+    return edges_unchanged(
+        head,
+        inputs.head,
+        inputs.base,
+        inputs.changes.content_paths(),
+        follow=inputs.policy.hierarchy_config().follow,
+        cache=inputs.cache,
+    )
 
 
 @dataclass(frozen=True)
@@ -215,7 +256,17 @@ def plan_change(inputs: PlanInputs) -> Plan:
     return assemble(inputs, analyse(inputs))
 
 
-def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[str] = ()) -> Plan:
+def assemble(
+    inputs: PlanInputs,
+    analysis: Analysis,
+    traced_unchanged: Iterable[str] = (),
+    *,
+    renders: Mapping[str, RenderSummary] | None = None,
+    findings: Iterable[Finding] = (),
+) -> Plan:
+    """The plan of an analysis; precise mode passes the render summaries and its warnings."""
+    renders = renders or {}
+    extra = list(findings)
     impact = analysis.impact
     affected = sorted(impact.affected)
     steps, skipped = plan_steps(
@@ -236,6 +287,7 @@ def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[
     )
     findings = guardrails.plan_findings(context, set(affected))
     findings.extend(_unowned_findings(impact, inputs.policy.unowned))
+    findings.extend(extra)
     violations = tuple(f for f in findings if f.severity == "violation")
     warnings = tuple(f for f in findings if f.severity == "warning")
     policy_info = SourceInfo(source=inputs.policy_source, digest=inputs.policy.digest())
@@ -266,6 +318,7 @@ def assemble(inputs: PlanInputs, analysis: Analysis, traced_unchanged: Iterable[
                 if inputs.emergency is None
                 else f"emergency: {inputs.emergency}",
                 reasons=impact.affected[name],
+                render=renders.get(name),
             )
             for name in affected
         ),
@@ -319,6 +372,8 @@ _BREADTH = [Scope.GLOBAL, Scope.ENVIRONMENT, Scope.REGION, Scope.SHARED, Scope.C
 
 
 def _scope(impact: Impact, total: int) -> str:
+    if not impact.affected:
+        return "none"
     if total and len(impact.affected) == total:
         return "global"
     reached = {layer.scope for layer in impact.changed_layers if layer.clusters}

@@ -52,23 +52,15 @@ class Step(BaseModel):
 def place(inventory: Inventory, policy: RolloutPolicy) -> dict[str, Placement]:
     """The wave of every inventory cluster (first matching wave wins)."""
     placements: dict[str, Placement] = {}
+    decided: dict[tuple[tuple[str, str], ...], tuple[str | None, str, tuple[str, ...]]] = {}
     for cluster in inventory.clusters:
-        matched: list[tuple[Wave, str]] = []
-        for wave in policy.waves:
-            selector = wave.match(cluster.labels)
-            if selector is not None:
-                matched.append((wave, selector.describe()))
-        if not matched:
-            placements[cluster.name] = Placement(
-                cluster=cluster.name, wave=None, rule="no wave selector matches its labels"
-            )
-            continue
-        wave, described = matched[0]
-        placements[cluster.name] = Placement(
-            cluster=cluster.name,
-            wave=wave.name,
-            rule=f"wave {wave.name}: first wave whose selector matches ({described})",
-            also_matches=tuple(w.name for w, _ in matched[1:]),
+        labels = tuple(sorted(cluster.labels.items()))
+        found = decided.get(labels)
+        if found is None:  # placement depends on the labels only: decide once per label set
+            found = decided[labels] = _wave_of(cluster.labels, policy)
+        wave, rule, also = found
+        placements[cluster.name] = Placement.model_construct(
+            cluster=cluster.name, wave=wave, rule=rule, also_matches=also
         )
     return placements
 
@@ -99,6 +91,24 @@ def preview_rows(
         for c in inventory.clusters
         if selector is None or selector.matches(c.labels)
     ]
+
+
+def _wave_of(
+    labels: Mapping[str, str], policy: RolloutPolicy
+) -> tuple[str | None, str, tuple[str, ...]]:
+    matched: list[tuple[Wave, str]] = []
+    for wave in policy.waves:
+        selector = wave.match(labels)
+        if selector is not None:
+            matched.append((wave, selector.describe()))
+    if not matched:
+        return None, "no wave selector matches its labels", ()
+    wave, described = matched[0]
+    return (
+        wave.name,
+        f"wave {wave.name}: first wave whose selector matches ({described})",
+        tuple(w.name for w, _ in matched[1:]),
+    )
 
 
 def group_value(cluster: Cluster, key: str, roles: LabelRoles) -> str:

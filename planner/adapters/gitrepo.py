@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from planner import snapshot as snap_mod
 from planner.adapters.files import DirectorySnapshot
@@ -36,8 +38,6 @@ class GitRepo:
     """A local git repository opened read-only."""
 
     def __init__(self, path: str | Path) -> None:
-        import git  # gitpython: imported here so the CLI starts fast
-
         self.path = Path(path)
         if not self.path.exists():
             raise UserError.single(
@@ -45,18 +45,19 @@ class GitRepo:
                 key="--repo",
                 fix="pass the fleet repository's folder",
             )
-        try:
-            self.repo = git.Repo(self.path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise UserError.single(
-                f"{self.path} is not a git repository",
-                key="--repo",
-                fix="pass the folder of a git clone of the fleet repository",
-            ) from None
-        self.git_dir = Path(self.repo.git_dir)
-        self.work_tree = Path(self.repo.working_tree_dir) if self.repo.working_tree_dir else None
+        self.git_dir, self.work_tree = _discover(self.path)
         self.prefix = self._prefix()
         self._cat: subprocess.Popen[bytes] | None = None
+        self._repo: Any = None
+
+    @property
+    def repo(self) -> Any:
+        """The gitpython `Repo` (opened on first use: the planning path never needs it)."""
+        if self._repo is None:
+            import git
+
+            self._repo = git.Repo(self.git_dir)
+        return self._repo
 
     def _prefix(self) -> str:
         if self.work_tree is None:
@@ -212,6 +213,37 @@ class GitRepo:
         return blobs
 
 
+def _discover(path: Path) -> tuple[Path, Path | None]:
+    """The git dir and work tree (None when bare) of the repository containing `path`."""
+    # safe.directory=*: opening a clone owned by another user (CI containers) is fine here,
+    # the planner only runs plumbing with a safe configuration.
+    base = ["git", "-c", "safe.directory=*", *_SAFE_CONFIG, "rev-parse"]
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    cwd = path if path.is_dir() else path.parent
+    proc = subprocess.run(
+        [*base, "--absolute-git-dir", "--is-inside-work-tree"],
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+    lines = proc.stdout.decode(errors="surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
+        raise UserError.single(
+            f"{path} is not a git repository",
+            key="--repo",
+            fix="pass the folder of a git clone of the fleet repository",
+        )
+    git_dir, inside = Path(lines[0]), lines[1] == "true"
+    if not inside:
+        return git_dir, None
+    top = subprocess.run(
+        [*base, "--show-toplevel"], capture_output=True, cwd=cwd, env=env, check=False
+    )
+    text = top.stdout.decode(errors="surrogateescape").strip()
+    return git_dir, (Path(text) if top.returncode == 0 and text else None)
+
+
 def _parse_raw(raw: bytes, prefix: str) -> ChangeSet:
     fields = raw.decode(errors="replace").split("\0")
     changes: list[Change] = []
@@ -275,6 +307,8 @@ class GitSnapshot(snap_mod.IndexedSnapshot):
             if kind == "blob":
                 self._entries[path] = _Entry(mode, sha)
         self._index = snap_mod.DirectoryIndex(self._entries)
+        self._ahead: threading.Thread | None = None
+        self._read_ahead: dict[str, bytes] = {}
         self._links: dict[str, str] = {}
         link_shas = [e.sha for e in self._entries.values() if e.mode == SYMLINK_MODE]
         if link_shas:
@@ -303,8 +337,26 @@ class GitSnapshot(snap_mod.IndexedSnapshot):
 
     def read_many(self, paths: Iterable[str]) -> dict[str, bytes]:
         wanted = {p: e.sha for p in paths if (e := self._entries.get(p)) and e.mode != SYMLINK_MODE}
-        blobs = self.repo.read_blobs(wanted.values())
+        if self._ahead is not None:
+            self._ahead.join()
+            self._ahead = None
+        ready = self._read_ahead
+        blobs = self.repo.read_blobs(sha for sha in wanted.values() if sha not in ready)
+        blobs.update((sha, ready[sha]) for sha in wanted.values() if sha in ready)
         return {p: blobs[sha] for p, sha in wanted.items() if sha in blobs}
+
+    def read_ahead(self, paths: Iterable[str]) -> None:
+        """Start reading these files in the background (one `git cat-file --batch`), so the
+        I/O overlaps with other work; `read_many` then takes them from memory."""
+        shas = [e.sha for p in paths if (e := self._entries.get(p)) and e.mode != SYMLINK_MODE]
+        if len(shas) < 2 or self._ahead is not None:
+            return
+
+        def work() -> None:
+            self._read_ahead = self.repo.read_blobs(shas)
+
+        self._ahead = threading.Thread(target=work, name="git-read-ahead", daemon=True)
+        self._ahead.start()
 
     def blob_id(self, path: str) -> str | None:
         entry = self._entries.get(path)

@@ -40,6 +40,7 @@ def plan(
     fmt: opt.Format = PlanFormat.table,
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
+    precise: opt.Precise = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Plan a sample change on the bundled example fleet.")
     ] = False,
@@ -47,7 +48,7 @@ def plan(
     """Compute which clusters a change affects, why, and in which waves they roll out.
 
     Exit code 0: plan ok; 1: the plan has violations (it is still printed in full);
-    2: bad input.
+    2: bad input (or --precise without kubectl/kustomize on PATH).
 
     Example:
 
@@ -61,12 +62,17 @@ def plan(
 
         with demo_repo() as built:
             sources = api.Sources(
-                repo=built.path, base=built.base, head=built.head, policy=policy, emergency=why
+                repo=built.path,
+                base=built.base,
+                head=built.head,
+                policy=policy,
+                emergency=why,
+                precise=precise,
             )
             result = api.plan(sources)
     else:
         result = api.plan(
-            opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why)
+            opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why, precise)
         )
     typer.echo(_render_plan(result, fmt), nl=False)
     if result.violations:

@@ -55,6 +55,15 @@ Rev = Annotated[
     typer.Option("--rev", help="Check this commit instead of the files on disk."),
 ]
 
+Precise = Annotated[
+    bool,
+    typer.Option(
+        "--precise",
+        help="Render every traced cluster at base and head (kubectl kustomize) and keep only "
+        "those whose rendered state changed.",
+    ),
+]
+
 
 class Target(StrEnum):
     argocd = "argocd"
@@ -104,6 +113,7 @@ def sources(
     worktree: bool,
     changed_files: str | None,
     emergency: str | None = None,
+    precise: bool = False,
 ) -> Sources:
     """The plan inputs from the options `plan`, `explain` and `emit` share."""
     from planner import api
@@ -119,4 +129,5 @@ def sources(
         changed_files=text,
         changed_files_source=source,
         emergency=emergency,
+        precise=precise,
     )

@@ -70,6 +70,7 @@ def render_plan(plan: Plan) -> str:
     if plan.waves:
         out += [_steps_table(plan), ""]
         out += _constraint_notes(plan)
+    out += _rendered(plan)
     if plan.skipped_waves:
         out += [f"skipped waves (no affected cluster): {', '.join(plan.skipped_waves)}", ""]
     if plan.removed:
@@ -122,6 +123,17 @@ def _constraint_notes(plan: Plan) -> list[str]:
     notes = sorted({n for s in plan.waves for n in s.notes if n.startswith(prefix)})
     lines = [f"steps split by a blast-radius constraint: {n.removeprefix(prefix)}" for n in notes]
     return [*lines, ""] if lines else []
+
+
+def _rendered(plan: Plan, limit: int = 20) -> list[str]:
+    """Precise mode: what changed in each affected cluster's rendered state."""
+    rows = [[a.cluster, a.render.describe()] for a in plan.affected if a.render is not None]
+    if not rows:
+        return []
+    shown = rows[:limit]
+    if len(rows) > limit:
+        shown.append([f"(+{len(rows) - limit} more)", ""])
+    return [tabulate(shown, headers=["cluster", "rendered change (+added -removed ~changed)"]), ""]
 
 
 def _gates(bake: str | None, approval: str) -> str:

@@ -1,0 +1,298 @@
+"""The benchmark behind ``nox -s bench``: the planner against the parse floor, at scale.
+
+For each fleet size N (default 100, 1,000 and 10,000 clusters) a synthetic fleet is
+generated once (``benchmarks/genfleet.py``) and kept under a temporary folder between runs.
+Then, in the same run and interleaved (plan, floor, plan, floor, ...):
+
+- ``wave-planner plan --format json`` for each change kind (base, region, cluster,
+  inventory: ``--base TAG^ --head TAG``);
+- the parse floor (``benchmarks/parse_floor.py``) at the same commit.
+
+Every measurement is a whole process: wall time from start to exit, and peak RSS from the
+kernel's accounting of that one child (``os.wait4``, the per-child form of
+``getrusage(RUSAGE_CHILDREN)``). The best of ``--runs`` (default 3) is reported. Also:
+
+- the naive alternative (``benchmarks/naive_render.py``: ``kubectl kustomize`` for every
+  cluster at base and head), sampled at N >= 1,000 and extrapolated;
+- precise mode on the one-region change at N = 1,000, cold (empty render cache) and warm,
+  against rendering everything.
+
+Prints a table and writes JSON to ``benchmarks/results/bench-<time>.json``.
+
+Usage::
+
+    python benchmarks/bench.py [--sizes 100,1000,10000] [--runs 3] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.genfleet import generate_fleet  # noqa: E402
+
+CHANGES = ("change-base", "change-region", "change-cluster", "change-inventory")
+PRECISE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    peak_mib: float
+    exit_code: int
+
+
+@dataclass(frozen=True)
+class Row:
+    clusters: int
+    change: str
+    plan_seconds: float
+    plan_peak_mib: float
+    floor_seconds: float
+    floor_peak_mib: float
+    affected: int
+
+    @property
+    def ratio(self) -> float:
+        return self.plan_seconds / self.floor_seconds if self.floor_seconds else 0.0
+
+
+def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
+    """One whole process: wall seconds and the peak RSS of that child alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Sample(seconds, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def best(samples: Sequence[Sample]) -> Sample:
+    failed = [s for s in samples if s.exit_code not in (0, 1)]
+    if failed:
+        raise RuntimeError(f"a benchmarked command failed (exit {failed[0].exit_code})")
+    fastest = min(samples, key=lambda s: s.seconds)
+    return Sample(fastest.seconds, max(s.peak_mib for s in samples), fastest.exit_code)
+
+
+def planner_argv() -> list[str]:
+    script = Path(sys.executable).parent / "wave-planner"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "planner"]
+
+
+def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+def fleet(work: Path, n: int) -> Path:
+    path = work / f"fleet-{n}"
+    if not (path / ".git").exists():
+        shutil.rmtree(path, ignore_errors=True)
+        started = time.perf_counter()
+        generate_fleet(n, path, checkout=False)
+        print(f"generated a fleet of {n} clusters in {time.perf_counter() - started:.1f}s")
+    return path
+
+
+def affected_count(repo: Path, change: str) -> int:
+    out = subprocess.run(
+        [
+            *planner_argv(),
+            "plan",
+            "--repo",
+            str(repo),
+            "--base",
+            f"{change}^",
+            "--head",
+            change,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        env=environment(),
+        check=False,
+    )
+    return int(json.loads(out.stdout)["summary"]["clusters_affected"])
+
+
+def measure_change(repo: Path, n: int, change: str, runs: int) -> Row:
+    plan = [*planner_argv(), "plan", "--repo", str(repo), "--base", f"{change}^"]
+    plan += ["--head", change, "--format", "json"]
+    floor = [sys.executable, str(HERE / "parse_floor.py"), "--repo", str(repo), "--rev", change]
+    floor += ["--inventory", "clusters.yaml"]
+    env = environment()
+    plans, floors = [], []
+    for _ in range(runs):  # interleaved, so a drifting machine affects both alike
+        plans.append(run_once(plan, env))
+        floors.append(run_once(floor, env))
+    p, f = best(plans), best(floors)
+    return Row(
+        n, change, p.seconds, p.peak_mib, f.seconds, f.peak_mib, affected_count(repo, change)
+    )
+
+
+def naive(repo: Path, n: int) -> dict[str, float] | None:
+    if shutil.which("kubectl") is None:
+        return None
+    sample = [] if n < 1000 else ["--sample", "20"]
+    env = environment({"TMPDIR": "/dev/shm"} if Path("/dev/shm").is_dir() else {})
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "naive_render.py"),
+            "--repo",
+            str(repo),
+            "--base",
+            "change-region^",
+            "--head",
+            "change-region",
+            *sample,
+        ],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        return None
+    data: dict[str, float] = json.loads(out.stdout)
+    return data
+
+
+def precise(repo: Path, work: Path) -> dict[str, float] | None:
+    if shutil.which("kubectl") is None and shutil.which("kustomize") is None:
+        return None
+    argv = [*planner_argv(), "plan", "--repo", str(repo), "--base", "change-region^"]
+    argv += ["--head", "change-region", "--format", "json", "--precise"]
+    cache = work / "render-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = environment({"WAVE_PLANNER_CACHE": str(cache)})
+    cold = run_once(argv, env)
+    warm = best([run_once(argv, env) for _ in range(3)])
+    return {"cold_seconds": cold.seconds, "warm_seconds": warm.seconds, "peak_mib": cold.peak_mib}
+
+
+def slope(rows: Sequence[Row], change: str) -> float:
+    """Least-squares seconds per 1,000 clusters of `plan` for one change kind."""
+    points = [(r.clusters / 1000, r.plan_seconds) for r in rows if r.change == change]
+    if len(points) < 2:
+        return 0.0
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    den = sum((x - mean_x) ** 2 for x, _ in points)
+    return num / den if den else 0.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="fleet sizes, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "wave-planner-bench",
+        help="where generated fleets are kept between runs",
+    )
+    parser.add_argument("--no-naive", action="store_true", help="skip the kubectl baseline")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    rows: list[Row] = []
+    naive_runs: dict[int, dict[str, float]] = {}
+    precise_run: dict[str, float] | None = None
+    for n in sizes:
+        repo = fleet(args.work, n)
+        for change in CHANGES:
+            rows.append(measure_change(repo, n, change, args.runs))
+            last = rows[-1]
+            print(f"N={n} {change}: {last.plan_seconds:.2f}s (floor {last.floor_seconds:.2f}s)")
+        if not args.no_naive:
+            found = naive(repo, n)
+            if found is not None:
+                naive_runs[n] = found
+        if n == PRECISE_SIZE:
+            precise_run = precise(repo, args.work)
+
+    table = [
+        [
+            r.clusters,
+            r.change,
+            r.affected,
+            f"{r.plan_seconds:.2f}",
+            f"{r.floor_seconds:.2f}",
+            f"{r.ratio:.2f}x",
+            f"{r.plan_peak_mib:.0f}",
+            f"{r.floor_peak_mib:.0f}",
+        ]
+        for r in rows
+    ]
+    headers = ["N", "change", "affected", "plan s", "floor s", "plan/floor", "plan MiB"]
+    print()
+    print(tabulate(table, headers=[*headers, "floor MiB"]))
+    slopes = {c: slope(rows, c) for c in CHANGES}
+    print()
+    print("slope (plan seconds per 1,000 clusters): ", end="")
+    print(", ".join(f"{c} {s:.3f}" for c, s in slopes.items()))
+    if naive_runs:
+        print()
+        print(
+            tabulate(
+                [
+                    [n, int(d["sampled"]), f"{d['seconds_extrapolated']:.1f}"]
+                    for n, d in sorted(naive_runs.items())
+                ],
+                headers=["N", "sampled", "naive kubectl s (extrapolated)"],
+            )
+        )
+    if precise_run is not None:
+        everything = naive_runs.get(PRECISE_SIZE, {}).get("seconds_extrapolated")
+        line = (
+            f"precise, one region at N={PRECISE_SIZE}: cold {precise_run['cold_seconds']:.2f}s, "
+            f"warm {precise_run['warm_seconds']:.2f}s"
+        )
+        if everything:
+            line += f"; rendering everything {everything:.1f}s "
+            line += f"({everything / precise_run['cold_seconds']:.0f}x the cold run)"
+        print()
+        print(line)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    result = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "runs": args.runs,
+        "rows": [{**asdict(r), "ratio": r.ratio} for r in rows],
+        "slope_seconds_per_1000": slopes,
+        "naive": {str(n): d for n, d in naive_runs.items()},
+        "precise": precise_run,
+    }
+    target = args.out / f"bench-{stamp}.json"
+    target.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nsaved {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
