@@ -324,7 +324,7 @@ class Hierarchy:
         return seen
 
     def next_hops(self, targets: Iterable[str]) -> dict[str, str | None]:
-        """For every node reaching `targets`: its successor on a shortest path (None at a target)."""
+        """For every node reaching `targets`: its successor on a shortest path (None at one)."""
         hops: dict[str, str | None] = {t: None for t in targets if t in self.graph}
         queue = deque(hops)
         pred = self.graph.pred

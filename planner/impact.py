@@ -149,7 +149,7 @@ def compute_impact(
             affected.setdefault(cluster.name, []).append(
                 Reason(
                     kind="unowned",
-                    summary="a changed file reaches no cluster and the unowned rule is all-clusters",
+                    summary="a changed file reaches no cluster; the unowned rule is all-clusters",
                     files=tuple(not_ignored),
                 )
             )

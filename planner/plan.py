@@ -395,7 +395,7 @@ def _unowned_findings(impact: Impact, rule: UnownedRule) -> list[Finding]:
                 severity=severity,
                 message=f"{path} changed but no cluster reaches it",
                 file=path,
-                fix="reference it from a layer, add it to `ignore:`, or set `unowned:` in the policy",
+                fix="reference it from a layer, list it in `ignore:`, or set the policy `unowned:`",
             )
         )
     return findings

@@ -662,9 +662,43 @@ def test_atomic_write_disk_error_is_a_user_error(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skip(reason="TODO(emit): `emit --out` is being written; add its file/read-only cases")
-def test_emit_out_is_a_file_or_read_only_folder_left_unchanged() -> None:
-    """Same contract as policy init: exit 2, one line on stderr, the --out path untouched."""
+def test_emit_out_that_is_read_only_exits_2_and_is_left_unchanged(
+    demo: FleetRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same contract as policy init: exit 2, one line on stderr, the --out folder untouched.
+
+    Root ignores permission bits, so the operating system's refusal is simulated.
+    """
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("hand-kept\n")
+    before = fingerprint(out)
+    real_write = Path.write_bytes
+
+    def refuse(self: Path, data: bytes) -> int:
+        if out in self.parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    result = cli(
+        "emit",
+        "--target",
+        "flux",
+        "--out",
+        str(out),
+        "--repo",
+        str(demo.path),
+        "--base",
+        demo.base,
+        "--head",
+        demo.head,
+        cwd=tmp_path,
+    )
+    assert result.code == 2
+    assert "cannot write to" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fingerprint(out) == before
 
 
 # --------------------------------------------------- odd repositories that must plan

@@ -24,8 +24,8 @@ from planner.errors import UserError
 
 SYMLINK_MODE = "120000"
 SUBMODULE_MODE = "160000"
-NULL_SHA = "0" * 40
-_SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "core.quotepath=false", "-c", "diff.external=")
+_SAFE_OPTIONS = ("core.fsmonitor=false", "core.quotepath=false", "diff.external=", "core.pager=cat")
+_SAFE_CONFIG = tuple(arg for option in _SAFE_OPTIONS for arg in ("-c", option))
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class GitRepo:
     """A local git repository opened read-only."""
 
     def __init__(self, path: str | Path) -> None:
+        import git  # gitpython, imported here so `--help` starts fast
+
         self.path = Path(path)
         if not self.path.exists():
             raise UserError.single(
@@ -45,19 +47,21 @@ class GitRepo:
                 key="--repo",
                 fix="pass the fleet repository's folder",
             )
-        self.git_dir, self.work_tree = _discover(self.path)
+        try:
+            self.repo: Any = git.Repo(self.path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise UserError.single(
+                f"{self.path} is not a git repository",
+                key="--repo",
+                fix="pass the folder of a git clone of the fleet repository",
+            ) from None
+        # Plumbing only, never a pager, a diff driver, textconv or an fsmonitor hook.
+        self.repo.git.set_persistent_git_options(c=list(_SAFE_OPTIONS))
+        self.git_dir = Path(self.repo.git_dir).resolve()
+        tree = self.repo.working_tree_dir
+        self.work_tree = Path(tree).resolve() if tree else None
         self.prefix = self._prefix()
         self._cat: subprocess.Popen[bytes] | None = None
-        self._repo: Any = None
-
-    @property
-    def repo(self) -> Any:
-        """The gitpython `Repo` (opened on first use: the planning path never needs it)."""
-        if self._repo is None:
-            import git
-
-            self._repo = git.Repo(self.git_dir)
-        return self._repo
 
     def _prefix(self) -> str:
         if self.work_tree is None:
@@ -87,14 +91,18 @@ class GitRepo:
     # ---- revisions -----------------------------------------------------------------
     def resolve(self, rev: str, option: str) -> str:
         """The full commit SHA of `rev`, or a UserError that says how to get it."""
-        if rev.startswith("-"):
+        from git import GitCommandError
+
+        if rev.startswith("-") or not rev.strip():
             raise UserError.single(f"{rev!r} is not a revision", key=option)
-        out = self.git(
-            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
-        )
-        sha = out.decode().strip()
+        try:
+            sha = self.repo.git.rev_parse(
+                "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+            )
+        except GitCommandError:
+            sha = ""
         if len(sha) == 40:
-            return sha
+            return str(sha)
         fix = "check the name with `git log --oneline`"
         if self.is_shallow():
             fix = (
@@ -107,14 +115,15 @@ class GitRepo:
 
     def default_base(self, head: str) -> str:
         """The merge base of `head` with the default branch."""
+        from git import GitCommandError
+
         for candidate in ("origin/HEAD", "origin/main", "origin/master", "main", "master"):
-            out = self.git(
-                "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", check=False
-            )
-            if out.strip():
-                base = self.git("merge-base", candidate, head, check=False).decode().strip()
-                if len(base) == 40:
-                    return base
+            try:
+                bases = self.repo.merge_base(candidate, head)
+            except GitCommandError:
+                continue
+            if bases:
+                return str(bases[0].hexsha)
         fix = "pass --base (for example --base origin/main)"
         if self.is_shallow():
             fix += "; this is a shallow clone: `git fetch --unshallow` or `fetch-depth: 0`"
@@ -126,26 +135,29 @@ class GitRepo:
         return self.resolve("HEAD", "--head")
 
     def origin_url(self) -> str | None:
-        out = self.git("config", "--get", "remote.origin.url", check=False).decode().strip()
-        return out or None
+        try:
+            return str(self.repo.remotes.origin.url) or None
+        except (AttributeError, IndexError, ValueError):
+            return None
 
     def user_name(self) -> str | None:
-        out = self.git("config", "--get", "user.name", check=False).decode().strip()
-        return out or None
+        value = self.repo.config_reader().get_value("user", "name", "")
+        return str(value) or None
 
     # ---- changes -------------------------------------------------------------------
     def diff(self, base: str, head: str) -> ChangeSet:
-        """Changed paths between two commits, with renames detected."""
-        raw = self.git("diff", "--raw", "-z", "-M", "--no-ext-diff", "--no-textconv", base, head)
-        return _parse_raw(raw, self.prefix)
+        """Changed paths between two commits, with renames detected (gitpython)."""
+        entries = self.repo.commit(base).diff(head, M=True, no_ext_diff=True, no_textconv=True)
+        return _changes(entries, self.prefix)
 
     def worktree_diff(self, base: str) -> ChangeSet:
         """Uncommitted changes (staged, unstaged and untracked) against `base`."""
-        raw = self.git("diff", "--raw", "-z", "-M", "--no-ext-diff", "--no-textconv", base)
-        changes = list(_parse_raw(raw, self.prefix).changes)
-        others = self.git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
-        for path in sorted(p for p in others.decode(errors="replace").split("\0") if p):
-            changes.append(Change(path=path, status=ChangeStatus.ADDED))
+        entries = self.repo.commit(base).diff(None, M=True, no_ext_diff=True, no_textconv=True)
+        changes = list(_changes(entries, self.prefix).changes)
+        for path in sorted(self.repo.untracked_files):
+            if not self.prefix or path.startswith(self.prefix + "/"):
+                rel = path[len(self.prefix) + 1 :] if self.prefix else path
+                changes.append(Change(path=rel, status=ChangeStatus.ADDED))
         return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
 
     # ---- snapshots -----------------------------------------------------------------
@@ -213,66 +225,33 @@ class GitRepo:
         return blobs
 
 
-def _discover(path: Path) -> tuple[Path, Path | None]:
-    """The git dir and work tree (None when bare) of the repository containing `path`."""
-    # safe.directory=*: opening a clone owned by another user (CI containers) is fine here,
-    # the planner only runs plumbing with a safe configuration.
-    base = ["git", "-c", "safe.directory=*", *_SAFE_CONFIG, "rev-parse"]
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
-    cwd = path if path.is_dir() else path.parent
-    proc = subprocess.run(
-        [*base, "--absolute-git-dir", "--is-inside-work-tree"],
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
-    lines = proc.stdout.decode(errors="surrogateescape").splitlines()
-    if proc.returncode != 0 or len(lines) < 2:
-        raise UserError.single(
-            f"{path} is not a git repository",
-            key="--repo",
-            fix="pass the folder of a git clone of the fleet repository",
-        )
-    git_dir, inside = Path(lines[0]), lines[1] == "true"
-    if not inside:
-        return git_dir, None
-    top = subprocess.run(
-        [*base, "--show-toplevel"], capture_output=True, cwd=cwd, env=env, check=False
-    )
-    text = top.stdout.decode(errors="surrogateescape").strip()
-    return git_dir, (Path(text) if top.returncode == 0 and text else None)
+_KINDS = {
+    "A": ChangeStatus.ADDED,
+    "C": ChangeStatus.ADDED,
+    "D": ChangeStatus.DELETED,
+    "R": ChangeStatus.RENAMED,
+    "T": ChangeStatus.TYPE_CHANGED,
+}
 
 
-def _parse_raw(raw: bytes, prefix: str) -> ChangeSet:
-    fields = raw.decode(errors="replace").split("\0")
+def _changes(entries: Iterable[Any], prefix: str) -> ChangeSet:
+    """gitpython diff entries as a ChangeSet (a mode-only change is its own kind)."""
     changes: list[Change] = []
-    i = 0
-    while i < len(fields) and fields[i].startswith(":"):
-        meta = fields[i][1:].split()
-        old_mode, new_mode, old_sha, new_sha, status = meta[0], meta[1], meta[2], meta[3], meta[4]
-        letter = status[0]
-        if letter in "RC":
-            old, new = fields[i + 1], fields[i + 2]
-            i += 3
-            if letter == "R":
-                changes.append(Change(path=new, status=ChangeStatus.RENAMED, old_path=old))
-            else:
-                changes.append(Change(path=new, status=ChangeStatus.ADDED))
+    for entry in entries:
+        letter = (entry.change_type or "M")[0]
+        if letter == "R":
+            changes.append(
+                Change(path=entry.b_path, status=ChangeStatus.RENAMED, old_path=entry.a_path)
+            )
             continue
-        path = fields[i + 1]
-        i += 2
-        kind = {
-            "A": ChangeStatus.ADDED,
-            "D": ChangeStatus.DELETED,
-            "T": ChangeStatus.TYPE_CHANGED,
-        }.get(letter, ChangeStatus.MODIFIED)
-        if (
-            kind == ChangeStatus.MODIFIED
-            and old_sha == new_sha
-            and old_sha != NULL_SHA
-            and old_mode != new_mode
-        ):
+        path = entry.b_path if letter in "AC" else (entry.a_path or entry.b_path)
+        kind = _KINDS.get(letter, ChangeStatus.MODIFIED)
+        same_blob = (
+            entry.a_blob is not None
+            and entry.b_blob is not None
+            and (entry.a_blob.hexsha == entry.b_blob.hexsha)
+        )
+        if kind == ChangeStatus.MODIFIED and same_blob and entry.a_mode != entry.b_mode:
             kind = ChangeStatus.MODE_ONLY
         changes.append(Change(path=path, status=kind))
     if prefix:
