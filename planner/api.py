@@ -35,7 +35,7 @@ from planner.hierarchy import Hierarchy, build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Analysis, Explanation, Plan, PlanInputs, analyse, assemble
 from planner.policy import RolloutPolicy
-from planner.repourl import resolve_repo_url
+from planner.repourl import is_network_url, resolve_repo_url
 from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
 from planner.waves import PreviewRow, place, preview_rows
@@ -109,7 +109,7 @@ def open_workspace(sources: Sources) -> Workspace:
     )
     policy, policy_source = load_policy_file(sources.policy, inventory)
     origin = repo.origin_url() if repo is not None else None
-    urls = [u for u in (policy.argocd.repoURL, policy.flux.url, origin) if u]
+    urls = repo_urls(policy, origin)
     inputs = PlanInputs(
         head=head_snap,
         base=base_snap,
@@ -132,6 +132,18 @@ def _read_ahead(snap: Snapshot) -> None:
     if start is not None:
         names = kustomize.KUSTOMIZATION_FILES
         start(p for p in snap.files() if p.rsplit("/", 1)[-1] in names)
+
+
+def repo_urls(policy: RolloutPolicy, origin: str | None) -> list[str]:
+    """The URLs that mean "this repository" to Flux and Argo CD objects.
+
+    The origin remote counts only when it is a network URL: a clone of a local mirror says
+    nothing about the URL the fleet's objects use, and then sources are matched by path.
+    """
+    urls = [u for u in (policy.argocd.repoURL, policy.flux.url) if u]
+    if origin and is_network_url(origin):
+        urls.append(origin)
+    return urls
 
 
 def _open_repo(sources: Sources) -> GitRepo | None:
@@ -306,7 +318,7 @@ def open_revision(
         inv, _, _ = load_inventories(inventory, root, snap, snap)
         pol, _ = load_policy_file(policy, inv)
         origin = git_repo.origin_url() if git_repo is not None else None
-        urls = [u for u in (pol.argocd.repoURL, pol.flux.url, origin) if u]
+        urls = repo_urls(pol, origin)
         graph = build_hierarchy(
             snap, (c.gitops_path for c in inv.clusters), pol.hierarchy_config(), repo_urls=urls
         )
@@ -723,7 +735,7 @@ def _rollout_current(
         policy, source = load_policy_file(policy_path, inventory)
         if inputs.policy is not None:
             source = inputs.policy
-        urls = [u for u in (policy.argocd.repoURL, policy.flux.url, workspace.repo_url) if u]
+        urls = repo_urls(policy, workspace.repo_url)
         plan_inputs = dataclasses.replace(
             workspace.inputs,
             inventory=inventory,

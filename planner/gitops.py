@@ -20,7 +20,7 @@ FLUX_SOURCE_API = "source.toolkit.fluxcd.io/"
 FLUX_HELM_API = "helm.toolkit.fluxcd.io/"
 ARGO_API = "argoproj.io/"
 _MARKER = re.compile(
-    rb"^(?:- )?[ ]{0,2}[\"']?kind[\"']?\s*:\s*[\"']?"
+    rb"^(?:- )?[ ]{0,4}[\"']?kind[\"']?\s*:\s*[\"']?"
     rb"(?:Kustomization|HelmRelease|Application|ApplicationSet|GitRepository)\b",
     re.MULTILINE,
 )
@@ -94,7 +94,12 @@ def scan_documents(docs: Iterable[Any]) -> Scan:
         if isinstance(doc, list):  # a JSON 6902 patch
             scan.follows.extend(_json6902(doc))
         elif isinstance(doc, Mapping):
-            _scan_object(doc, scan)
+            if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+                scan_into = scan_documents(doc["items"])  # kustomize expands List items
+                scan.follows.extend(scan_into.follows)
+                scan.sources.extend(scan_into.sources)
+            else:
+                _scan_object(doc, scan)
     return scan
 
 

@@ -560,6 +560,7 @@ class _Builder:
     def add_root(self, path: str) -> None:
         norm = snapshot.normalize(path)
         self.roots[norm] = self.locate(norm, "root", origin=norm, ref=norm)
+        self._mark_scan(self.roots[norm], patch=False)  # a cluster path may be one manifest file
 
     def run(self) -> None:
         deferred: list[tuple[str, gitops.Follow]] = []

@@ -82,3 +82,9 @@ def resolve_repo_url(configured: str | None, origin: str | None, *, setting: str
                 fix=f"set `{setting}: https://...` (or ssh://) in the policy",
             )
         ) from None
+
+
+def is_network_url(url: str) -> bool:
+    """True for a remote a GitOps controller could fetch (http(s), ssh, git, scp-style)."""
+    parts = urlsplit(normalize_remote(url))
+    return parts.scheme in (*SCHEMES, "git") and bool(parts.hostname)

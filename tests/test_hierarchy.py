@@ -279,3 +279,29 @@ def test_closure_contains_owner_of_every_file_it_references(
         assert h.owners(f"l{level}/{K}") <= h.closure(top)
     for level in range(start):
         assert not h.owners(f"l{level}/{K}")
+
+
+def test_cluster_path_that_is_one_manifest_file_is_followed() -> None:
+    h = graph(
+        {
+            "clusters/prod.yaml": FLUX.format(path="./apps", source="flux-system"),
+            "apps/a.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+        },
+        ["clusters/prod.yaml"],
+    )
+    assert h.owners("apps/a.yaml") <= h.closure(root(h, "clusters/prod.yaml"))
+    assert h.owners("apps/a.yaml")
+
+
+def test_flux_objects_inside_a_list_are_followed() -> None:
+    flux = FLUX.format(path="./apps", source="flux-system")
+    items = "".join("  " + line + "\n" for line in ("- " + flux.replace("\n", "\n  ")).splitlines())
+    h = graph(
+        {
+            f"clusters/prod/{K}": "resources: [list.yaml]\n",
+            "clusters/prod/list.yaml": "apiVersion: v1\nkind: List\nitems:\n" + items,
+            "apps/a.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+        },
+        ["clusters/prod"],
+    )
+    assert h.owners("apps/a.yaml")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from planner.errors import UserError
-from planner.repourl import check_policy_url, check_repo_url, normalize_remote, resolve_repo_url
+from planner.repourl import (
+    check_policy_url,
+    check_repo_url,
+    is_network_url,
+    normalize_remote,
+    resolve_repo_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +70,18 @@ def test_no_url_says_how_to_set_one() -> None:
 def test_an_unusable_origin_is_an_input_error() -> None:
     with pytest.raises(UserError, match="from the origin remote"):
         resolve_repo_url(None, "/srv/git/fleet", setting="argocd.repoURL")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://github.com/o/r.git", True),
+        ("git@github.com:o/r.git", True),
+        ("ssh://git@host/o/r", True),
+        ("/data/mirrors/o+r/repo", False),
+        ("file:///srv/git/fleet.git", False),
+        ("../fleet.git", False),
+    ],
+)
+def test_network_urls(url: str, expected: bool) -> None:
+    assert is_network_url(url) is expected
