@@ -669,3 +669,15 @@ def commit_message(state: Rollout) -> str:
 
 def _count(clusters: Sequence[str]) -> str:
     return f"{len(clusters)} cluster" + ("" if len(clusters) == 1 else "s")
+
+
+@dataclass(frozen=True)
+class RolloutView:
+    """A rollout as a command reports it: the state, the gate now, drift, what was written."""
+
+    state: Rollout
+    gate: Gate
+    now: datetime
+    drift: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()
+    commit: str | None = None

@@ -16,7 +16,7 @@ import typer
 from planner.cli import options as opt
 
 if TYPE_CHECKING:
-    from planner.api import RolloutView
+    from planner.rollout import RolloutView
 
 EXIT_DRIFT = 1
 

@@ -20,7 +20,7 @@ from planner import rollout as ro
 from planner.report.table import listing
 
 if TYPE_CHECKING:
-    from planner.api import RolloutView
+    from planner.rollout import RolloutView
 
 
 def gate_line(gate: ro.Gate) -> str:

@@ -1,0 +1,75 @@
+"""The library: what each command does, without printing.
+
+Each function takes plain values (paths, revisions, options), wires the adapters (git, files,
+the renderer) to the pure core, and returns models. The typer commands in `planner.cli` are
+thin shells over these functions; other tools can call them directly:
+
+    from planner import api
+    plan = api.plan(api.Sources(repo=Path("fleet"), base="origin/main", head="HEAD"))
+
+One module per concern: `inputs` (opening a repository, the change, the inventory and the
+policy), `planning` (plan, explain, graph, preview, validate, precise mode), `emitting`
+(emit) and `rollouts` (the release manager).
+"""
+
+from planner.api.emitting import EmitResult, EmitTarget, emit
+from planner.api.inputs import (
+    DEFAULT_INVENTORY,
+    Sources,
+    Workspace,
+    load_inventories,
+    load_policy_file,
+    open_workspace,
+    repo_urls,
+)
+from planner.api.planning import (
+    Revision,
+    analysis,
+    explain,
+    open_revision,
+    plan,
+    precise_plan,
+    preview,
+    validate,
+)
+from planner.api.rollouts import (
+    rollout_advance,
+    rollout_list,
+    rollout_manifests,
+    rollout_pause,
+    rollout_resume,
+    rollout_rollback,
+    rollout_start,
+    rollout_status,
+)
+from planner.rollout import RolloutView
+
+__all__ = [
+    "DEFAULT_INVENTORY",
+    "EmitResult",
+    "EmitTarget",
+    "Revision",
+    "RolloutView",
+    "Sources",
+    "Workspace",
+    "analysis",
+    "emit",
+    "explain",
+    "load_inventories",
+    "load_policy_file",
+    "open_revision",
+    "open_workspace",
+    "plan",
+    "precise_plan",
+    "preview",
+    "repo_urls",
+    "rollout_advance",
+    "rollout_list",
+    "rollout_manifests",
+    "rollout_pause",
+    "rollout_resume",
+    "rollout_rollback",
+    "rollout_start",
+    "rollout_status",
+    "validate",
+]

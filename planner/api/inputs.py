@@ -1,0 +1,212 @@
+"""Opening a plan's inputs: the repository, the revisions, the change, the inventory at
+both sides and the policy (`Sources` -> `Workspace`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planner import kustomize
+from planner import policy as policy_mod
+from planner.adapters import files
+from planner.adapters.gitrepo import GitRepo
+from planner.changes import ChangeSet, parse_changed_files
+from planner.errors import UserError
+from planner.inventory import Inventory, parse_inventory
+from planner.plan import PlanInputs
+from planner.policy import RolloutPolicy
+from planner.repourl import is_network_url
+from planner.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    pass
+
+DEFAULT_INVENTORY = "clusters.yaml"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a plan's inputs come from (the options shared by plan, explain, graph, emit)."""
+
+    repo: Path = Path(".")
+    base: str | None = None
+    head: str = "HEAD"
+    inventory: Path | None = None
+    policy: Path | None = None
+    worktree: bool = False
+    changed_files: str | None = None  # the text of a changed-files list
+    changed_files_source: str = "--changed-files"
+    emergency: str | None = None
+    precise: bool = False  # render traced clusters at both sides, keep those that changed
+
+
+@dataclass
+class Workspace:
+    """Opened inputs: the repository (when there is one) and the plan inputs."""
+
+    inputs: PlanInputs
+    repo: GitRepo | None
+    repo_url: str | None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if self.repo is not None:
+            self.repo.close()
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def open_workspace(sources: Sources) -> Workspace:
+    """Resolve revisions, read the change, the inventory at both sides and the policy."""
+    repo = _open_repo(sources)
+    if repo is None:
+        head_snap: Snapshot = files.DirectorySnapshot(sources.repo)
+        base_snap: Snapshot = head_snap
+        changes = _changed_files(sources)
+    else:
+        head_sha = None if sources.worktree else repo.resolve(sources.head, "--head")
+        base_sha = (
+            repo.resolve(sources.base, "--base")
+            if sources.base
+            else repo.default_base(head_sha or repo.head_sha())
+        )
+        if sources.changed_files is not None:
+            changes = _changed_files(sources)
+        elif sources.worktree:
+            changes = repo.worktree_diff(base_sha)
+        else:
+            assert head_sha is not None
+            changes = repo.diff(base_sha, head_sha)
+        head_snap = repo.worktree_snapshot() if sources.worktree else repo.snapshot(head_sha or "")
+        _read_ahead(head_snap)
+        base_snap = repo.snapshot(base_sha)
+    root = repo_root(sources, repo)
+    inventory, base_inventory, inventory_paths = load_inventories(
+        sources.inventory, root, head_snap, base_snap
+    )
+    policy, policy_source = load_policy_file(sources.policy, inventory)
+    origin = repo.origin_url() if repo is not None else None
+    urls = repo_urls(policy, origin)
+    inputs = PlanInputs(
+        head=head_snap,
+        base=base_snap,
+        changes=changes,
+        inventory=inventory,
+        base_inventory=base_inventory,
+        policy=policy,
+        policy_source=policy_source,
+        repo_urls=urls,
+        inventory_paths=inventory_paths,
+        emergency=sources.emergency,
+    )
+    return Workspace(inputs=inputs, repo=repo, repo_url=origin)
+
+
+def _read_ahead(snap: Snapshot) -> None:
+    """Start reading the kustomization files (the graph needs them all) while the inventory
+    is parsed."""
+    start = getattr(snap, "read_ahead", None)
+    if start is not None:
+        names = kustomize.KUSTOMIZATION_FILES
+        start(p for p in snap.files() if p.rsplit("/", 1)[-1] in names)
+
+
+def repo_urls(policy: RolloutPolicy, origin: str | None) -> list[str]:
+    """The URLs that mean "this repository" to Flux and Argo CD objects.
+
+    The origin remote counts only when it is a network URL: a clone of a local mirror says
+    nothing about the URL the fleet's objects use, and then sources are matched by path.
+    """
+    urls = [u for u in (policy.argocd.repoURL, policy.flux.url) if u]
+    if origin and is_network_url(origin):
+        urls.append(origin)
+    return urls
+
+
+def _open_repo(sources: Sources) -> GitRepo | None:
+    if sources.changed_files is not None and not (sources.repo / ".git").exists():
+        if not sources.repo.is_dir():
+            raise UserError.single(f"{sources.repo} is not a folder", key="--repo")
+        try:
+            return GitRepo(sources.repo)
+        except UserError:
+            return None
+    return GitRepo(sources.repo)
+
+
+def repo_root(sources: Sources, repo: GitRepo | None) -> Path:
+    if repo is not None and repo.work_tree is not None:
+        return (repo.work_tree / repo.prefix).resolve() if repo.prefix else repo.work_tree.resolve()
+    return sources.repo.resolve()
+
+
+def _changed_files(sources: Sources) -> ChangeSet:
+    assert sources.changed_files is not None
+    return parse_changed_files(sources.changed_files, source=sources.changed_files_source)
+
+
+def load_inventories(
+    path: Path | None, root: Path, head: Snapshot, base: Snapshot
+) -> tuple[Inventory, Inventory, list[str]]:
+    """The inventory at head and at base (read from git at base when it lives in the repo)."""
+    if path is None:
+        candidate = root / DEFAULT_INVENTORY
+        if not candidate.exists() and head.read(DEFAULT_INVENTORY) is None:
+            raise UserError.single(
+                f"no inventory given and no {DEFAULT_INVENTORY} in the repository",
+                key="--inventory",
+                fix="pass --inventory clusters.yaml (a clusters list, Argo CD cluster Secrets "
+                "or CAPI Clusters)",
+            )
+        path = candidate
+    rel = path_inside(path, root)
+    if rel is None:
+        data = files.read_yaml_inputs(path, "--inventory")
+        inventory = parse_inventory(data, source=str(path))
+        return inventory, inventory, []
+    head_files = _snapshot_yaml(head, rel) or files.read_yaml_inputs(path, "--inventory")
+    inventory = parse_inventory(head_files, source=rel)
+    base_files = _snapshot_yaml(base, rel)
+    if base is head or base_files == head_files:
+        return inventory, inventory, sorted(head_files)
+    if not base_files:
+        empty = Inventory(clusters=(), source=f"{rel} (absent at base)")
+        return inventory, empty, sorted(head_files)
+    try:
+        base_inventory = parse_inventory(base_files, source=f"{rel}@{base.revision[:12]}")
+    except UserError as exc:
+        raise UserError(
+            [p.__class__(f"at base: {p.message}", p.file, p.key, p.fix) for p in exc.problems]
+        ) from None
+    return inventory, base_inventory, sorted(set(head_files) | set(base_files))
+
+
+def path_inside(path: Path, root: Path) -> str | None:
+    try:
+        rel = path.resolve().relative_to(root)
+    except ValueError:
+        return None
+    return rel.as_posix() if rel.parts else None
+
+
+def _snapshot_yaml(snap: Snapshot, rel: str) -> dict[str, bytes]:
+    data = snap.read(rel)
+    if data is not None:
+        return {rel: data}
+    if snap.is_dir(rel):
+        wanted = sorted(
+            p for p in snap.files() if p.startswith(rel + "/") and p.endswith((".yaml", ".yml"))
+        )
+        return snap.read_many(wanted)
+    return {}
+
+
+def load_policy_file(
+    path: Path | None, inventory: Inventory | None = None
+) -> tuple[RolloutPolicy, str]:
+    if path is None:
+        return policy_mod.default_policy(inventory), "built-in default"
+    data = files.read_input(path, "--policy")
+    return policy_mod.load_policy(data, source=str(path)), str(path)

@@ -1,0 +1,361 @@
+"""Rollouts (release manager): a plan stepped through its waves, its state and manifests
+under `waves/<name>/` in the fleet repository."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planner import rollout as rollout_mod
+from planner.adapters import files, rolloutrepo
+from planner.adapters.gitrepo import GitRepo
+from planner.api.inputs import (
+    Sources,
+    load_policy_file,
+    open_workspace,
+    path_inside,
+    repo_urls,
+)
+from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
+from planner.emit import argocd as argocd_emit
+from planner.emit import flux as flux_emit
+from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.errors import Refusal, UserError
+from planner.inventory import Inventory, parse_inventory
+from planner.plan import Plan, analyse, assemble
+from planner.policy import RolloutPolicy
+from planner.repourl import resolve_repo_url
+from planner.rollout import RolloutView
+
+if TYPE_CHECKING:
+    pass
+
+# ================================================================ rollouts (release manager)
+#
+# A rollout steps a plan through its waves, one reviewed commit per step; its state and
+# manifests live in the fleet repository under `waves/<name>/` (planner.adapters.rolloutrepo).
+# The rules are pure (planner.rollout); these functions read the working tree, recompute the
+# plan to detect drift, apply one transition, and write the result atomically. A refused
+# command raises `Refusal` before anything is written.
+
+
+@dataclass(frozen=True)
+class _Current:
+    """The plan recomputed from the repository as it is now, with what rendering needs."""
+
+    plan: Plan
+    inventory: Inventory
+    policy: RolloutPolicy
+    repo_url: str | None
+
+
+def rollout_manifests(current: _Current, target: str, released: frozenset[str]) -> dict[str, bytes]:
+    """THE SEAM to the emitters: the files of the plan pinned with `released` step names.
+
+    Same renderers as `emit` (planner.emit.argocd / flux, list strategy), but a rollout's
+    released steps are a set (a step in the middle may be rolled back), not `--released K`.
+    Returns {path relative to waves/<name>/<target>/: bytes}.
+    """
+    from planner.emit import pin_elements
+    from planner.plan import UNPLACED
+
+    policy = current.policy
+    if target == "argocd":
+        url = resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
+    else:
+        url = resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
+    prepared = prepare(current.plan, current.inventory, policy.labels, 0, url)
+    waves = pin_elements(current.plan, current.inventory, released)
+    waves.pop(UNPLACED, None)
+    fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
+    fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
+    pinned = _StepPinned(**fields)
+    if target == "argocd":
+        return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
+    return flux_emit.render(pinned, policy.flux)
+
+
+@dataclass(frozen=True)
+class _StepPinned(Rollout):
+    """Emitter input for a rollout: without the `released: K/N` annotation.
+
+    A rollout records its progress in `rollout.yaml`; a count on every object would rewrite
+    every manifest on every step, while an `advance` must change only its step's elements.
+    """
+
+    def annotations(self) -> dict[str, str]:
+        out = super().annotations()
+        out.pop(RELEASED_ANNOTATION, None)
+        return out
+
+
+def rollout_start(
+    repo: Path,
+    *,
+    name: str,
+    base: str,
+    head: str,
+    inventory: Path,
+    policy: Path | None = None,
+    target: rollout_mod.Target = "argocd",
+    by: str | None = None,
+    commit: bool = False,
+) -> RolloutView:
+    """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released."""
+    root = repo.resolve()
+    try:
+        rollout_mod.check_rollout_name(name)
+    except ValueError as exc:
+        raise UserError.single(str(exc), key="--name") from None
+    if rolloutrepo.exists(root, name):
+        raise UserError.single(
+            f"a rollout named {name!r} already exists in {rolloutrepo.WAVES_DIR}/",
+            key="--name",
+            fix="pick another name, or drive it with `rollout status/advance`",
+        )
+    inventory_rel = path_inside(inventory, root)
+    if inventory_rel is None:
+        raise UserError.single(
+            f"{inventory} is outside the repository {root}",
+            key="--inventory",
+            fix="commit the inventory into the fleet repository: later commands re-read it "
+            "from there to detect drift",
+        )
+    policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
+    inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
+    current = _rollout_current(root, base, head, inputs, policy_path=policy)
+    plan = current.plan
+    if plan.violations:
+        problems = "; ".join(v.message for v in plan.violations)
+        raise Refusal(f"the plan has violations, fix them before a rollout: {problems}")
+    missing = unplaced(plan)
+    if missing:
+        raise Refusal(
+            f"cluster(s) {', '.join(missing)} match no wave of the policy: a rollout would "
+            "drop them from the manifests (add a wave that selects them)"
+        )
+    if not plan.waves:
+        raise Refusal(f"nothing to roll out: the change {plan.base[:12]}..{plan.head[:12]} "
+                      "affects no cluster")  # fmt: skip
+    found = rollout_mod.conflicts(plan.affected_names(), rolloutrepo.read_all(root))
+    if found:
+        raise Refusal(
+            "two rollouts would pin the same clusters: "
+            + "; ".join(c.message() for c in found)
+            + " (finish or roll back that rollout first)"
+        )
+    now = rolloutrepo.now()
+    state = rollout_mod.start(
+        plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, by)
+    )
+    written: list[str] = []
+    if policy_copy is not None:
+        files.atomic_write(root / policy_copy[0], policy_copy[1])
+        written.append(policy_copy[0])
+    written += rolloutrepo.write(root, state, rollout_manifests(current, target, frozenset()))
+    return _finish(root, state, now, written, commit)
+
+
+def rollout_status(repo: Path, name: str) -> RolloutView:
+    """The state, the gate holding the next step, and any drift from the repository."""
+    root = repo.resolve()
+    state = rolloutrepo.read(root, name)
+    now = rolloutrepo.now()
+    _, changes = _rollout_drift(root, state)
+    return RolloutView(state, rollout_mod.next_gate(state, now), now, tuple(changes))
+
+
+def rollout_list(repo: Path) -> list[RolloutView]:
+    """Every rollout under `waves/` (drift is left to `status`)."""
+    root = repo.resolve()
+    now = rolloutrepo.now()
+    return [
+        RolloutView(state, rollout_mod.next_gate(state, now), now)
+        for state in rolloutrepo.read_all(root)
+    ]
+
+
+def rollout_advance(
+    repo: Path,
+    name: str,
+    *,
+    approve: bool = False,
+    by: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
+    commit: bool = False,
+) -> RolloutView:
+    """Release the next step (its clusters' elements move to head), or refuse."""
+    if approve and not by:
+        raise UserError.single(
+            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
+        )
+    if force and not (reason and reason.strip()):
+        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
+    root = repo.resolve()
+    state = rolloutrepo.read(root, name)
+    current, changes = _rollout_drift(root, state)
+    if changes:
+        raise Refusal(_drift_message(state, changes))
+    now = rolloutrepo.now()
+    outcome = rollout_mod.advance(
+        state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
+    )
+    new = _accepted(outcome)
+    manifests = rollout_manifests(current, new.target, rollout_mod.released(new))
+    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+
+
+def rollout_rollback(
+    repo: Path, name: str, *, step: str | None = None, by: str | None = None, commit: bool = False
+) -> RolloutView:
+    """Pin every released cluster (or one step's) back to the base revision.
+
+    A whole rollback is allowed even when the repository drifted (it is the way out); one
+    step's rollback needs the plan to still match.
+    """
+    root = repo.resolve()
+    state = rolloutrepo.read(root, name)
+    current, changes = _rollout_drift(root, state)
+    if changes and step is not None:
+        raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
+    now = rolloutrepo.now()
+    new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
+    steps_now = {s.name for s in current.plan.waves}
+    released = rollout_mod.released(new) & steps_now
+    manifests = rollout_manifests(current, new.target, frozenset(released))
+    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+
+
+def rollout_pause(
+    repo: Path, name: str, *, by: str | None = None, commit: bool = False
+) -> RolloutView:
+    """Stop `advance` until `resume` (the manifests do not change)."""
+    return _rollout_toggle(repo, name, rollout_mod.pause, by, commit)
+
+
+def rollout_resume(
+    repo: Path, name: str, *, by: str | None = None, commit: bool = False
+) -> RolloutView:
+    """Let `advance` release steps again."""
+    return _rollout_toggle(repo, name, rollout_mod.resume, by, commit)
+
+
+def _rollout_toggle(
+    repo: Path,
+    name: str,
+    transition: Callable[[rollout_mod.Rollout, datetime, str], rollout_mod.Outcome],
+    by: str | None,
+    commit: bool,
+) -> RolloutView:
+    root = repo.resolve()
+    state = rolloutrepo.read(root, name)
+    now = rolloutrepo.now()
+    new = _accepted(transition(state, now, _actor(root, by)))
+    return _finish(root, new, now, rolloutrepo.write(root, new), commit)
+
+
+def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
+    if isinstance(outcome, rollout_mod.Refused):
+        raise Refusal(outcome.message())
+    return outcome
+
+
+def _finish(
+    root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
+) -> RolloutView:
+    sha = (
+        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state)) if commit else None
+    )
+    gate = rollout_mod.next_gate(state, now)
+    return RolloutView(state, gate, now, written=tuple(written), commit=sha)
+
+
+def _actor(root: Path, by: str | None) -> str:
+    """`--by`, else git's user.name, else `unknown`."""
+    if by and by.strip():
+        return by.strip()
+    try:
+        repo = GitRepo(root)
+    except UserError:
+        return "unknown"
+    try:
+        return repo.user_name() or "unknown"
+    finally:
+        repo.close()
+
+
+def _rollout_policy_input(
+    root: Path, name: str, policy: Path | None
+) -> tuple[str | None, tuple[str, bytes] | None]:
+    """The policy's path in the repository; a policy from outside is copied into the rollout."""
+    if policy is None:
+        return None, None
+    rel = path_inside(policy, root)
+    if rel is not None:
+        return rel, None
+    copy = rolloutrepo.relative(root, rolloutrepo.folder(root, name) / "policy.yaml")
+    return copy, (copy, files.read_input(policy, "--policy"))
+
+
+def _rollout_current(
+    root: Path,
+    base: str,
+    head: str,
+    inputs: rollout_mod.Inputs,
+    *,
+    policy_path: Path | None = None,
+) -> _Current:
+    """The plan of base..head with the inventory and policy of the working tree."""
+    workspace = open_workspace(
+        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory)
+    )
+    try:
+        inventory = _worktree_inventory(root, inputs.inventory)
+        if policy_path is None and inputs.policy is not None:
+            policy_path = root / inputs.policy
+        policy, source = load_policy_file(policy_path, inventory)
+        if inputs.policy is not None:
+            source = inputs.policy
+        urls = repo_urls(policy, workspace.repo_url)
+        plan_inputs = dataclasses.replace(
+            workspace.inputs,
+            inventory=inventory,
+            policy=policy,
+            policy_source=source,
+            repo_urls=urls,
+        )
+        planned = assemble(plan_inputs, analyse(plan_inputs))
+        return _Current(planned, inventory, policy, workspace.repo_url)
+    finally:
+        workspace.close()
+
+
+def _worktree_inventory(root: Path, rel: str) -> Inventory:
+    path = root / rel
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        data = {p.relative_to(root).as_posix(): files.read_input(p, "--inventory") for p in found}
+    else:
+        data = {rel: files.read_input(path, "--inventory")}
+    return parse_inventory(data, source=rel)
+
+
+def _rollout_drift(root: Path, state: rollout_mod.Rollout) -> tuple[_Current, list[str]]:
+    current = _rollout_current(root, state.base, state.head, state.inputs)
+    observed = rollout_mod.observe(current.plan, current.inventory.names())
+    return current, rollout_mod.drift(state, observed)
+
+
+def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
+    return (
+        f"rollout {state.name} no longer matches the repository: "
+        + "; ".join(changes)
+        + f". Refusing to guess: restore {state.inputs.inventory}"
+        + (f" / {state.inputs.policy}" if state.inputs.policy else "")
+        + ", or roll back and start a new rollout"
+    )
