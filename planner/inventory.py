@@ -44,6 +44,20 @@ def check_name(value: str) -> str:
     return value
 
 
+_CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
+
+
+def check_cluster_name(value: str) -> str:
+    """A DNS-1123 name short enough to be a label value: it names objects and labels them."""
+    if not _CLUSTER_NAME.fullmatch(value) or ".." in value:
+        raise ValueError(
+            f"{value!r} is not a valid cluster name (a DNS-1123 name: lowercase letters, "
+            "digits, '-' and '.', at most 63 characters, starting and ending with a letter "
+            "or digit)"
+        )
+    return value
+
+
 def check_label_key(key: str) -> str:
     prefix, _, name = key.rpartition("/")
     if not _LABEL_NAME.fullmatch(name) or (prefix and not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
@@ -93,7 +107,7 @@ def check_repo_path(value: str) -> str:
     return norm
 
 
-Name = Annotated[str, AfterValidator(check_name)]
+Name = Annotated[str, AfterValidator(check_cluster_name)]
 Labels = Annotated[dict[str, str], AfterValidator(check_labels)]
 Server = Annotated[str, AfterValidator(check_server)]
 RepoPath = Annotated[str, AfterValidator(check_repo_path)]

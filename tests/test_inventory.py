@@ -36,7 +36,7 @@ def test_clusters_yaml_sorted_with_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("clusters:\n- name: Prod\n", "clusters[0].name: 'Prod' is not a DNS-1123 label"),
+        ("clusters:\n- name: Prod\n", "clusters[0].name: 'Prod' is not a valid cluster name"),
         (
             "clusters:\n- name: a\n  labels: {x: true}\n",
             "clusters[0].labels.x: Input should be a valid string",
@@ -50,7 +50,7 @@ def test_clusters_yaml_sorted_with_defaults() -> None:
         ("clusters:\n- name: a\n  path: /etc\n", "must be relative and inside the repository"),
         ("clusters:\n- name: a\n  colour: red\n", "clusters[0].colour: unknown key"),
         ("clusters:\n- name: a\n- name: a\n", "duplicate cluster name 'a'"),
-        ('clusters:\n- name: "a\\n  injected:"\n', "is not a DNS-1123 label"),
+        ('clusters:\n- name: "a\\n  injected:"\n', "is not a valid cluster name"),
         ("clusters:\n- name: a\n  labels: {'bad key!': x}\n", "not a valid Kubernetes label key"),
         ("clusters:\n- name: a\n  labels: {k: '{{x}}'}\n", "not a valid Kubernetes label value"),
         ("clusters: []\n", "the inventory has no clusters"),
@@ -165,3 +165,13 @@ def test_digest_is_order_independent() -> None:
     one = parse("clusters:\n- name: a\n- name: b\n")
     two = parse("clusters:\n- name: b\n- name: a\n")
     assert one.digest() == two.digest()
+
+
+@pytest.mark.parametrize("name", ["prod.eu-west.1", "a", "in-cluster", "x" * 63])
+def test_cluster_names_may_be_dns_subdomains_up_to_63(name: str) -> None:
+    assert parse(f"clusters:\n- name: {name}\n").names() == [name]
+
+
+@pytest.mark.parametrize("name", ["a..b", ".a", "a.", "x" * 64, "Prod", "a_b", "a/b"])
+def test_cluster_names_that_cannot_name_objects(name: str) -> None:
+    assert problems(f"clusters:\n- name: '{name}'\n")
