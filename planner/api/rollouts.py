@@ -14,6 +14,7 @@ from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
 from planner.api.inputs import (
+    DEFAULT_INVENTORY,
     Sources,
     load_policy_file,
     open_workspace,
@@ -97,9 +98,9 @@ def rollout_start(
     repo: Path,
     *,
     name: str,
-    base: str,
+    base: str | None,
     head: str,
-    inventory: Path,
+    inventory: Path | None = None,
     policy: Path | None = None,
     target: rollout_mod.Target = "argocd",
     by: str | None = None,
@@ -117,6 +118,7 @@ def rollout_start(
             key="--name",
             fix="pick another name, or drive it with `rollout status/advance`",
         )
+    inventory = inventory if inventory is not None else root / DEFAULT_INVENTORY
     inventory_rel = path_inside(inventory, root)
     if inventory_rel is None:
         raise UserError.single(
@@ -304,7 +306,7 @@ def _rollout_policy_input(
 
 def _rollout_current(
     root: Path,
-    base: str,
+    base: str | None,
     head: str,
     inputs: rollout_mod.Inputs,
     *,

@@ -57,11 +57,21 @@ def _report(view: RolloutView) -> None:
 def start(
     *,
     name: Annotated[str, typer.Option("--name", help="Name of the rollout (a DNS label).")],
-    base: Annotated[str, typer.Option("--base", help="Base revision (what runs now).")],
-    head: Annotated[str, typer.Option("--head", help="Head revision (what to roll out).")],
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Base revision, what runs now (default: merge base with the default branch).",
+        ),
+    ] = None,
+    head: Annotated[str, typer.Option("--head", help="Head revision (what to roll out).")] = "HEAD",
     inventory: Annotated[
-        Path, typer.Option("--inventory", help="The inventory, inside the repository.")
-    ],
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="The inventory, inside the repository (default: clusters.yaml at its root).",
+        ),
+    ] = None,
     repo: RepoOpt = Path("."),
     policy: opt.Policy = None,
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
