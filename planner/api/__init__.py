@@ -9,10 +9,15 @@ thin shells over these functions; other tools can call them directly:
 
 One module per concern: `inputs` (opening a repository, the change, the inventory and the
 policy), `planning` (plan, explain, graph, preview, validate, precise mode), `emitting`
-(emit) and `rollouts` (the release manager).
+(emit) and `rollouts` (the release manager). Emitting and rollouts are imported on first
+use, so `plan` starts without them.
 """
 
-from planner.api.emitting import EmitResult, EmitTarget, emit
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from planner.api.inputs import (
     DEFAULT_INVENTORY,
     Sources,
@@ -32,17 +37,46 @@ from planner.api.planning import (
     preview,
     validate,
 )
-from planner.api.rollouts import (
-    rollout_advance,
-    rollout_list,
-    rollout_manifests,
-    rollout_pause,
-    rollout_resume,
-    rollout_rollback,
-    rollout_start,
-    rollout_status,
+
+if TYPE_CHECKING:
+    from planner.api.emitting import EmitResult, EmitTarget, emit
+    from planner.api.rollouts import (
+        rollout_advance,
+        rollout_list,
+        rollout_manifests,
+        rollout_pause,
+        rollout_resume,
+        rollout_rollback,
+        rollout_start,
+        rollout_status,
+    )
+    from planner.rollout import RolloutView
+
+_ROLLOUTS = (
+    "rollout_advance",
+    "rollout_list",
+    "rollout_manifests",
+    "rollout_pause",
+    "rollout_resume",
+    "rollout_rollback",
+    "rollout_start",
+    "rollout_status",
 )
-from planner.rollout import RolloutView
+_LAZY = {
+    "EmitResult": "planner.api.emitting",
+    "EmitTarget": "planner.api.emitting",
+    "emit": "planner.api.emitting",
+    "RolloutView": "planner.rollout",
+    **dict.fromkeys(_ROLLOUTS, "planner.api.rollouts"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'planner.api' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "DEFAULT_INVENTORY",
