@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -245,3 +246,35 @@ def test_internal_bug_exits_3_with_a_request_to_report(monkeypatch: pytest.Monke
     code, _, err = run("plan", "--demo")
     assert code == 3
     assert "Traceback" in err and "please report" in err
+
+
+def test_relative_inventory_and_policy_are_found_in_the_repository(
+    demo: FleetRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--repo ../fleet --inventory clusters.yaml` means the fleet's clusters.yaml."""
+    (demo.path / "rollout.yaml").write_text(
+        (Path(__file__).parent / "data" / "rollout.yaml").read_text()
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    repo = os.path.relpath(demo.path, elsewhere)
+    code, out, err = run(
+        "plan",
+        "--repo",
+        repo,
+        "--base",
+        demo.base,
+        "--head",
+        demo.head,
+        "--inventory",
+        "clusters.yaml",
+        "--policy",
+        "rollout.yaml",
+        "-f",
+        "json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["policy"]["source"].endswith("rollout.yaml")
+    code, _, err = run("validate", "--repo", repo, "--inventory", "clusters.yaml")
+    assert code == 0, err

@@ -86,7 +86,7 @@ def open_workspace(sources: Sources) -> Workspace:
     inventory, base_inventory, inventory_paths = load_inventories(
         sources.inventory, root, head_snap, base_snap
     )
-    policy, policy_source = load_policy_file(sources.policy, inventory)
+    policy, policy_source = load_policy_file(sources.policy, inventory, root)
     origin = repo.origin_url() if repo is not None else None
     urls = repo_urls(policy, origin)
     inputs = PlanInputs(
@@ -161,6 +161,7 @@ def load_inventories(
                 "or CAPI Clusters)",
             )
         path = candidate
+    path = locate_input(path, root)
     rel = path_inside(path, root)
     if rel is None:
         data = files.read_yaml_inputs(path, "--inventory")
@@ -203,10 +204,18 @@ def _snapshot_yaml(snap: Snapshot, rel: str) -> dict[str, bytes]:
     return {}
 
 
+def locate_input(path: Path, root: Path | None) -> Path:
+    """A relative input path as given (from the working directory), or else inside the
+    repository: `--repo ../fleet --inventory clusters.yaml` finds the fleet's clusters.yaml."""
+    if root is None or path.is_absolute() or path.exists() or not (root / path).exists():
+        return path
+    return root / path
+
+
 def load_policy_file(
-    path: Path | None, inventory: Inventory | None = None
+    path: Path | None, inventory: Inventory | None = None, root: Path | None = None
 ) -> tuple[RolloutPolicy, str]:
     if path is None:
         return policy_mod.default_policy(inventory), "built-in default"
-    data = files.read_input(path, "--policy")
+    data = files.read_input(locate_input(path, root), "--policy")
     return policy_mod.load_policy(data, source=str(path)), str(path)

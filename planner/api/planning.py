@@ -115,7 +115,7 @@ def open_revision(
             raise UserError.single(f"{repo} is not a folder", key="--repo")
         root = repo_root(Sources(repo=repo), git_repo)
         inv, _, _ = load_inventories(inventory, root, snap, snap)
-        pol, _ = load_policy_file(policy, inv)
+        pol, _ = load_policy_file(policy, inv, root)
         origin = git_repo.origin_url() if git_repo is not None else None
         urls = repo_urls(pol, origin)
         graph = build_hierarchy(
