@@ -17,6 +17,7 @@ from planner.api.inputs import (
     DEFAULT_INVENTORY,
     Sources,
     load_policy_file,
+    locate_input,
     open_workspace,
     path_inside,
     repo_urls,
@@ -118,7 +119,8 @@ def rollout_start(
             key="--name",
             fix="pick another name, or drive it with `rollout status/advance`",
         )
-    inventory = inventory if inventory is not None else root / DEFAULT_INVENTORY
+    inventory = locate_input(inventory if inventory is not None else root / DEFAULT_INVENTORY, root)
+    policy = locate_input(policy, root) if policy is not None else None
     inventory_rel = path_inside(inventory, root)
     if inventory_rel is None:
         raise UserError.single(
