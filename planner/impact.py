@@ -92,7 +92,6 @@ class Impact(BaseModel):
     changed_layers: tuple[ChangedLayer, ...]
     unowned: tuple[str, ...] = Field(description="Changed files that reach no cluster.")
     ignored: tuple[str, ...] = Field(description="Unowned files matching an ignore glob.")
-    inventory_files: tuple[str, ...] = ()
 
 
 _SCOPE_ORDER = {s: i for i, s in enumerate(Scope)}
@@ -165,7 +164,6 @@ def compute_impact(
         changed_layers=changed_layers,
         unowned=tuple(not_ignored),
         ignored=tuple(p for p in real_unowned if p not in not_ignored),
-        inventory_files=tuple(sorted(p for p in unowned if p in inventory_set)),
     )
 
 

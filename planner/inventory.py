@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from planner import snapshot, yamlsafe
-from planner.errors import Problem, ProblemCollector, UserError, problems_from_errors
+from planner.errors import ProblemCollector, problems_from_errors
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -406,22 +406,3 @@ def _capi_cluster(doc: Mapping[str, Any]) -> dict[str, Any]:
     if PATH_ANNOTATION in annotations:
         entry["path"] = annotations[PATH_ANNOTATION]
     return entry
-
-
-def unknown_label_keys(
-    inventory: Inventory, roles: LabelRoles, allowed: Iterable[str] = ()
-) -> dict[str, list[str]]:
-    """Label keys used in the inventory that no role or policy rule mentions: {key: clusters}."""
-    allowed_set = set(allowed)
-    found: dict[str, list[str]] = {}
-    for cluster in inventory.clusters:
-        for key in cluster.labels:
-            if key not in allowed_set and not roles.is_known(key):
-                found.setdefault(key, []).append(cluster.name)
-    return found
-
-
-def problem_for(
-    file: str, message: str, key: str | None = None, fix: str | None = None
-) -> UserError:
-    return UserError(Problem(message, file=file, key=key, fix=fix))

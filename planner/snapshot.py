@@ -121,7 +121,9 @@ def resolve_links(
         resolved = join(parent(current), target)
         if escapes(resolved):
             return None, tuple(crossed)
-        done = [] if resolved == "." else resolved.split("/")
+        # The target may itself go through links: walk it again from the root.
+        parts = ([] if resolved == "." else resolved.split("/")) + parts
+        done = []
     return ("/".join(done) or "."), tuple(crossed)
 
 

@@ -23,7 +23,6 @@ from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.errors import UserError
 
 SYMLINK_MODE = "120000"
-SUBMODULE_MODE = "160000"
 _SAFE_OPTIONS = ("core.fsmonitor=false", "core.quotepath=false", "diff.external=", "core.pager=cat")
 _SAFE_CONFIG = tuple(arg for option in _SAFE_OPTIONS for arg in ("-c", option))
 
