@@ -67,6 +67,7 @@ def emit(
     released: int | str = 0,
     strategy: ArgoStrategy | str = "list",
     check: bool = False,
+    adopt: bool = False,
 ) -> EmitResult:
     """Render the plan pinned by `--released K|all` as manifests; write them to `out`
     atomically (or, with `check`, only compare). Never touches files it did not generate."""
@@ -76,6 +77,7 @@ def emit(
         released = parse_released(released)
     if out.exists() and not out.is_dir():
         raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
+    files.check_out_folder(out)
     workspace, result = analysis(sources)
     try:
         planned = assemble(workspace.inputs, result)
@@ -94,7 +96,10 @@ def emit(
             rendered = argocd_emit.render(rollout, policy.argocd, strategy)
         else:
             rendered = flux_emit.render(rollout, policy.flux)
-        diff = files.check_tree(out, rendered) if check else files.write_tree(out, rendered)
+        if check:
+            diff = files.check_tree(out, rendered)
+        else:
+            diff = files.write_tree(out, rendered, adopt=adopt)
         return EmitResult(planned, target, out, check, (), rollout, rendered, diff)
     finally:
         workspace.close()

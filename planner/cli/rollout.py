@@ -38,6 +38,14 @@ By = Annotated[str | None, typer.Option("--by", help="Who does this (default: gi
 Commit = Annotated[
     bool, typer.Option("--commit", help="Commit the rollout's folder with a descriptive message.")
 ]
+Sign = Annotated[
+    bool,
+    typer.Option(
+        "--sign",
+        help="With --commit: sign the commit with your configured key (user.signingkey, "
+        "gpg or ssh-keygen from PATH; never a program the repository names).",
+    ),
+]
 
 
 def _report(view: RolloutView) -> None:
@@ -46,6 +54,8 @@ def _report(view: RolloutView) -> None:
     state = view.state
     event = state.history[-1]
     what = event.action + (f" {event.step}" if event.step else "")
+    for note in view.notes:
+        typer.echo(note, err=True)
     typer.echo(f"rollout {state.name}: {what}" + (f": {event.detail}" if event.detail else ""))
     for path in view.written:
         typer.echo(f"  wrote {path}")
@@ -77,6 +87,14 @@ def start(
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Take over files already in waves/NAME/TARGET/ that wave-planner did not write.",
+        ),
+    ] = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -99,6 +117,8 @@ def start(
         target="flux" if target is Target.flux else "argocd",
         by=by,
         commit=commit,
+        sign=sign,
+        adopt=adopt,
     )
     _report(view)
 
@@ -128,6 +148,8 @@ def status(
         StatusFormat.markdown: report.render_markdown,
     }[fmt]
     typer.echo(render(view), nl=False)
+    for note in view.notes:
+        typer.echo(f"note: {note}", err=True)
     if view.drift:
         for change in view.drift:
             typer.echo(f"drift: {change}", err=True)
@@ -147,6 +169,7 @@ def advance(
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
+    sign: Sign = False,
 ) -> None:
     """Release the next step: its clusters' elements move to the head revision.
 
@@ -161,12 +184,14 @@ def advance(
     from planner import api
 
     view = api.rollout_advance(
-        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit, sign=sign
     )
     _report(view)
 
 
-def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def pause(
+    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+) -> None:
     """Stop `advance` until `resume`.
 
     Example:
@@ -175,10 +200,12 @@ def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit =
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit))
+    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign))
 
 
-def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def resume(
+    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+) -> None:
     """Let `advance` release steps again.
 
     Example:
@@ -187,7 +214,7 @@ def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit 
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit))
+    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign))
 
 
 def rollback(
@@ -196,6 +223,7 @@ def rollback(
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -205,7 +233,7 @@ def rollback(
     """
     from planner import api
 
-    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit))
+    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit, sign=sign))
 
 
 def list_rollouts(repo: RepoOpt = Path(".")) -> None:
