@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from planner import changes, yamlsafe
+from planner import changes, saferegex, yamlsafe
 from planner.errors import Problem, UserError, validate_model
 from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
@@ -209,9 +209,9 @@ class IdentityRule(BaseModel):
     def _check(self) -> IdentityRule:
         if self.name_matches is not None:
             try:
-                re.compile(self.name_matches)
-            except re.error as exc:
-                raise ValueError(f"name_matches is not a regular expression: {exc}") from None
+                saferegex.compile_pattern(self.name_matches)
+            except ValueError as exc:
+                raise ValueError(f"name_matches: {exc}") from None
         if (self.label is None) != (not self.one_of):
             raise ValueError("`label` and `one_of` go together")
         if not self.require and self.label is None:

@@ -34,6 +34,8 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "saferegex",
+    "rolloutaudit",
 ]
 FORBIDDEN = (
     "planner.adapters",

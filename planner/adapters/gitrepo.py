@@ -19,12 +19,13 @@ from typing import Any
 
 from planner import snapshot as snap_mod
 from planner.adapters.files import DirectorySnapshot
+from planner.adapters.gitsafe import SAFE_CONFIG, SAFE_OPTIONS, safe_env
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.errors import UserError
 
 SYMLINK_MODE = "120000"
-_SAFE_OPTIONS = ("core.fsmonitor=false", "core.quotepath=false", "diff.external=", "core.pager=cat")
-_SAFE_CONFIG = tuple(arg for option in _SAFE_OPTIONS for arg in ("-c", option))
+_SAFE_OPTIONS = SAFE_OPTIONS  # no hooks, fsmonitor, external diff, pager, signing program
+_SAFE_CONFIG = SAFE_CONFIG
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class GitRepo:
 
     # ---- plumbing ------------------------------------------------------------------
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+        env = safe_env()
         proc = subprocess.run(
             ["git", f"--git-dir={self.git_dir}", *_SAFE_CONFIG, *args],
             input=input,
@@ -150,14 +151,32 @@ class GitRepo:
         return _changes(entries, self.prefix)
 
     def worktree_diff(self, base: str) -> ChangeSet:
-        """Uncommitted changes (staged, unstaged and untracked) against `base`."""
-        entries = self.repo.commit(base).diff(None, M=True, no_ext_diff=True, no_textconv=True)
-        changes = list(_changes(entries, self.prefix).changes)
-        for path in sorted(self.repo.untracked_files):
-            if not self.prefix or path.startswith(self.prefix + "/"):
-                rel = path[len(self.prefix) + 1 :] if self.prefix else path
-                changes.append(Change(path=rel, status=ChangeStatus.ADDED))
-        return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
+        """Uncommitted changes (staged, unstaged and untracked) against `base`.
+
+        Computed here, not by `git diff`/`git status`: the files on disk are hashed as git
+        blobs as they are (no clean filter, no fsmonitor, no index refresh and so no
+        `post-index-change` hook), and compared with `base`'s tree. Exact renames are
+        recognised by content.
+        """
+        if self.work_tree is None:
+            raise UserError.single(
+                "--worktree needs a repository with a working tree", key="--worktree"
+            )
+        root = self.work_tree / self.prefix if self.prefix else self.work_tree
+        before = {p: e for p, e in GitSnapshot(self, base)._entries.items() if e.mode != "160000"}
+        now: dict[str, _Entry] = {}
+        for rel in self._worktree_paths():
+            entry = _disk_entry(root / rel)
+            if entry is not None:
+                now[rel] = entry
+        return _compare(before, now)
+
+    def _worktree_paths(self) -> list[str]:
+        out = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        paths = [p for p in out.decode(errors="replace").split("\0") if p]
+        if self.prefix:
+            paths = [p[len(self.prefix) + 1 :] for p in paths if p.startswith(self.prefix + "/")]
+        return sorted(set(paths))
 
     # ---- snapshots -----------------------------------------------------------------
     def snapshot(self, rev: str) -> GitSnapshot:
@@ -184,6 +203,7 @@ class GitRepo:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env=safe_env(),
             )
         assert self._cat.stdin is not None and self._cat.stdout is not None
         self._cat.stdin.write(sha.encode() + b"\n")
@@ -255,6 +275,55 @@ def _changes(entries: Iterable[Any], prefix: str) -> ChangeSet:
         changes.append(Change(path=path, status=kind))
     if prefix:
         changes = [_strip_prefix(c, prefix) for c in changes if c.path.startswith(prefix + "/")]
+    return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
+
+
+def _disk_entry(path: Path) -> _Entry | None:
+    """A file on disk as git would store it, without any filter (None: not a file)."""
+    import hashlib
+
+    try:
+        if path.is_symlink():
+            data, mode = os.fsencode(os.readlink(path)), SYMLINK_MODE
+        elif path.is_file():
+            data = path.read_bytes()
+            mode = "100755" if os.access(path, os.X_OK) else "100644"
+        else:
+            return None
+    except OSError:
+        return None
+    sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    return _Entry(mode, sha)
+
+
+def _compare(before: dict[str, _Entry], now: dict[str, _Entry]) -> ChangeSet:
+    changes: list[Change] = []
+    added = sorted(set(now) - set(before))
+    deleted = sorted(set(before) - set(now))
+    gone_by_sha: dict[str, list[str]] = {}
+    for path in deleted:
+        gone_by_sha.setdefault(before[path].sha, []).append(path)
+    renamed_from: set[str] = set()
+    for path in added:
+        sources = gone_by_sha.get(now[path].sha)
+        if sources:
+            old = sources.pop(0)
+            renamed_from.add(old)
+            changes.append(Change(path=path, status=ChangeStatus.RENAMED, old_path=old))
+        else:
+            changes.append(Change(path=path, status=ChangeStatus.ADDED))
+    changes += [
+        Change(path=p, status=ChangeStatus.DELETED) for p in deleted if p not in renamed_from
+    ]
+    for path in sorted(set(before) & set(now)):
+        was, new = before[path], now[path]
+        if was.sha != new.sha:
+            kind = ChangeStatus.MODIFIED
+            if (was.mode == SYMLINK_MODE) != (new.mode == SYMLINK_MODE):
+                kind = ChangeStatus.TYPE_CHANGED
+            changes.append(Change(path=path, status=kind))
+        elif was.mode != new.mode:
+            changes.append(Change(path=path, status=ChangeStatus.MODE_ONLY))
     return ChangeSet(changes=tuple(sorted(changes, key=lambda c: (c.path, c.status))))
 
 
