@@ -155,6 +155,7 @@ def _try_create(path: Path, content: bytes) -> bool:
 @contextmanager
 def hold(waves: Path, command: str, *, wait: float | None = None) -> Iterator[Holder]:
     """Hold the lock of `waves/` for the duration of the block (creating `waves/` if needed)."""
+    had_waves = waves.is_dir()
     try:
         private_dir(waves)
     except OSError as exc:
@@ -177,6 +178,9 @@ def hold(waves: Path, command: str, *, wait: float | None = None) -> Iterator[Ho
     while True:
         try:
             created = _try_create(path, content)
+        except FileNotFoundError:
+            private_dir(waves)  # another command tidied it away just now
+            continue
         except OSError as exc:
             raise UserError.single(
                 f"cannot create the lock {path}: {exc.strerror or exc}",
@@ -200,3 +204,21 @@ def hold(waves: Path, command: str, *, wait: float | None = None) -> Iterator[Ho
         current = read_holder(path)
         if current is not None and current.token == me.token:
             path.unlink(missing_ok=True)
+        _tidy(waves, had_waves)
+
+
+def _tidy(waves: Path, had_waves: bool) -> None:
+    """Leave no trace when there is nothing to keep: the private folder once it holds only
+    its `.gitignore`, and `waves/` itself if this command created it and it is empty."""
+    folder = waves / PRIVATE_DIR
+    try:
+        names = {p.name for p in folder.iterdir()}
+        if names <= {".gitignore", "txn"}:
+            if "txn" in names:
+                (folder / "txn").rmdir()
+            (folder / ".gitignore").unlink(missing_ok=True)
+            folder.rmdir()
+        if not had_waves:
+            waves.rmdir()
+    except OSError:
+        return  # in use by another command, or not empty: keep it
