@@ -223,7 +223,7 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
                 with rolloutrepo.locked(repo.path, "test advance"):
                     for op in ops:
                         setattr(os, op, wrap(getattr(os, op)))
-                    transaction._exchange = wrap(transaction._exchange)  # type: ignore[assignment]
+                    transaction._exchange = wrap(transaction._exchange)
                     rolloutrepo.save(repo.path, new, manifests, message=message)
             except BaseException:
                 os._exit(1)
