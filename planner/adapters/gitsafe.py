@@ -3,7 +3,8 @@
 Every git process the planner starts gets `SAFE_CONFIG`: hooks point to an empty place, no
 fsmonitor, no external diff, no pager, no signing (so no `gpg.program`), no credential
 helper, and an environment without the variables that would start programs (external diff,
-pager, editor, ssh, askpass). Only plumbing commands that never apply filters are used.
+pager, editor, ssh, askpass). Every filter driver the configuration defines is switched off
+too (`filter_options`), and only plumbing commands are used.
 
 `commit_folders` records a commit of some folders without touching the user's index or
 running `git commit`: it hashes the files (`hash-object --no-filters`), builds a tree on a
@@ -17,6 +18,7 @@ standard `gpg`/`ssh-keygen` from PATH, never a program named by the repository.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import tempfile
@@ -77,6 +79,28 @@ def safe_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@functools.lru_cache(maxsize=32)
+def filter_options(root: Path) -> tuple[str, ...]:
+    """`-c` options that switch off every filter driver the configuration defines (clean,
+    smudge and long-running process filters run when git hashes or compares work-tree
+    files, e.g. racily clean index entries): an empty command means no filter."""
+    proc = subprocess.run(
+        ["git", "-C", str(root), "config", "--name-only", "--get-regexp", r"^filter\."],
+        capture_output=True,
+        env=safe_env(),
+        check=False,
+    )
+    names = set()
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        if line.count(".") >= 2:
+            names.add(line[len("filter.") :].rsplit(".", 1)[0])
+    out: list[str] = []
+    for name in sorted(names):
+        for var, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")):
+            out += ["-c", f"filter.{name}.{var}={value}"]
+    return tuple(out)
+
+
 def run(
     root: Path,
     *args: str,
@@ -86,7 +110,7 @@ def run(
     key: str = "--repo",
 ) -> bytes:
     """One git command in `root` with the safe configuration; a UserError if it fails."""
-    config = list(SAFE_CONFIG)
+    config = [*SAFE_CONFIG, *filter_options(root)]
     if signing:
         config += [arg for option in SIGNING_OPTIONS for arg in ("-c", option)]
     proc = subprocess.run(
