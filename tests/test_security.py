@@ -354,10 +354,19 @@ def test_every_command_runs_no_hook_filter_fsmonitor_or_signing_program(
         result = CliRunner().invoke(app, ["rollout", *args, "--repo", str(repo)], env=env)
         assert result.exit_code == 0, (args, result.output)
         assert not marker.exists(), f"rollout {args[0]} ran {marker.read_text()}"
+    # --sign uses the standard signing program with the user's key, never gpg.program:
+    # here there is no key, so the commit fails (exit 2) and nothing changes.
+    env["WAVE_PLANNER_NOW"] = "2024-01-03T10:00:00Z"
+    signed = CliRunner().invoke(
+        app, ["rollout", "pause", NAME, "--commit", "--sign", "--repo", str(repo)], env=env
+    )
+    assert signed.exit_code in (0, 2), signed.output
+    assert not marker.exists(), f"--sign ran {marker.read_text()}"
     log = subprocess.run(
-        ["git", "-C", str(repo), "-c", "core.fsmonitor=false", "log", "--format=%s|%G?", "-6"],
+        ["git", "-C", str(repo), "-c", "core.fsmonitor=false", "-c", "gpg.program=gpg", "log",
+         "--format=%s|%G?", "-6"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    assert log.count(f"rollout {NAME}:") == 5
+    assert log.count(f"rollout {NAME}:") >= 5
     assert "|N" in log  # not signed: signing is only ever an explicit --sign
     assert not marker.exists()
