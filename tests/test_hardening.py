@@ -224,3 +224,38 @@ def test_a_staged_copy_without_journal_is_dropped(tmp_path: Path) -> None:
     assert notes and "dropped" in notes[0]
     assert (waves / "r" / "rollout.yaml").read_text() == "old"
     assert not transaction.pending(waves)
+
+
+def test_a_step_and_another_generated_tree_are_written_and_committed_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from planner.adapters import rolloutrepo
+    from tests.test_rollout import fresh
+    from tests.test_rollout_cli import git
+
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "config", "user.name", "T")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    (tmp_path / "README").write_text("fleet\n")
+    git(tmp_path, "add", "README")
+    git(tmp_path, "commit", "-qm", "init")
+    state = fresh()
+    written, sha = rolloutrepo.save(
+        tmp_path,
+        state,
+        {"wave-canary.yaml": b"a: 1\n"},
+        trees={"waves/fleet/argocd": {"fleet.yaml": b"b: 2\n"}},
+        message="rollout: start\n",
+    )
+    assert sha is not None
+    assert written == sorted([
+        f"waves/{state.name}/argocd/wave-canary.yaml", f"waves/{state.name}/rollout.yaml",
+        "waves/fleet/argocd/fleet.yaml",
+    ])  # fmt: skip
+    tracked = git(tmp_path, "ls-tree", "-r", "--name-only", sha).split()
+    assert "waves/fleet/argocd/fleet.yaml" in tracked
+    assert f"waves/{state.name}/rollout.yaml" in tracked
+    assert not any(".wave-planner/" in p for p in tracked)
+    assert git(tmp_path, "status", "--porcelain") == ""

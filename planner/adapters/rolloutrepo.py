@@ -131,27 +131,33 @@ def save(
     manifests: Mapping[str, bytes] | None = None,
     *,
     extra: Mapping[str, bytes] | None = None,
+    trees: Mapping[str, Mapping[str, bytes]] | None = None,
     message: str | None = None,
     sign: bool = False,
     adopt: bool = False,
     command: str = "wave-planner rollout",
 ) -> tuple[list[str], str | None]:
-    """Write a step: the manifests, any `extra` files (repository paths inside the rollout's
-    folder) and the state, all or nothing (`planner.adapters.transaction`); with `message`,
-    commit the folder through plumbing (`planner.adapters.gitsafe`). A failure at any point,
+    """Write a step: the manifests, any `extra` files (repository paths under `waves/<dir>/`),
+    any other generated `trees` ({repository folder under `waves/`: {path: bytes}}, e.g. a
+    composed fleet view, with their own manifest of generated files) and the state, all or
+    nothing (`planner.adapters.transaction`); with `message`, commit every folder written
+    through plumbing (`planner.adapters.gitsafe`). A failure at any point,
     the commit included, leaves the work tree as it was. Returns (paths written, commit SHA).
     """
     waves = root / WAVES_DIR
     base = folder(root, state.name)
     txn = transaction.Transaction(waves, command)
+    generated = dict(trees or {})
     if manifests is not None:
-        out = base / state.target
-        diff = files.plan_tree(out, manifests, adopt=adopt)
+        generated[relative(root, base / state.target)] = manifests
+    for folder_rel, tree in sorted(generated.items()):
+        out = root / folder_rel
+        diff = files.plan_tree(out, tree, adopt=adopt)
         for rel in (*diff.added, *diff.changed):
-            txn.put(out / rel, manifests[rel])
+            txn.put(out / rel, tree[rel])
         for rel in diff.removed:
             txn.remove(out / rel)
-        txn.put(out / files.MANIFEST, files.manifest_bytes(manifests))
+        txn.put(out / files.MANIFEST, files.manifest_bytes(tree))
     for rel, data in (extra or {}).items():
         txn.put(root / rel, data)
     txn.put(state_path(root, state.name), ro.dump_state(state))
@@ -163,7 +169,7 @@ def save(
     prepared = None
     try:
         if message is not None:
-            staged = {relative(root, base): txn.staged[state.name]}
+            staged = {f"{WAVES_DIR}/{top}": path for top, path in txn.staged.items()}
             prepared = gitsafe.prepare_commit(root, staged, message, sign=sign)
     except BaseException:
         txn.abort()
