@@ -92,7 +92,8 @@ def verify(root: Path, state: rollout_mod.Rollout, plan: Plan | None) -> None:
 def _versions(
     root: Path, source: str
 ) -> tuple[rollout_mod.Rollout | None, rollout_mod.Rollout | None, str | None]:
-    """The state as the start commit added it, and as the last commit has it."""
+    """The state as its start commit (the commit that added the file) has it, and as the
+    last commit has it."""
     try:
         log = (
             gitsafe.run(
@@ -110,7 +111,7 @@ def _versions(
         )
     except UserError:
         return None, None, None
-    start = log[-1] if log else None
+    start = log[0] if log else None  # the newest add: a name may be reused after a delete
     started = _load(root, start, source) if start else None
     committed = _load(root, "HEAD", source)
     return started, committed, start
