@@ -259,3 +259,16 @@ def test_a_step_and_another_generated_tree_are_written_and_committed_together(
     assert f"waves/{state.name}/rollout.yaml" in tracked
     assert not any(".wave-planner/" in p for p in tracked)
     assert git(tmp_path, "status", "--porcelain") == ""
+
+
+def test_leftovers_of_an_interrupted_write_are_removed(tmp_path: Path) -> None:
+    from planner.adapters import files
+
+    out = tmp_path / "out"
+    files.write_tree(out, {"wave-canary.yaml": b"a\n"})
+    (out / ".wave-canary.yaml.k3j4h5.tmp").write_text("half")
+    (out / ".notes.tmp").write_text("someone else's")
+    files.write_tree(out, {"wave-canary.yaml": b"b\n"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".notes.tmp", ".wave-planner-manifest.json", "wave-canary.yaml",
+    ]  # fmt: skip

@@ -275,7 +275,28 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) ->
         (out / rel).unlink(missing_ok=True)
         _prune_empty(out, (out / rel).parent)
     atomic_write(out / MANIFEST, manifest_bytes(files))
+    _drop_leftovers(out, [*files, MANIFEST])
     return diff
+
+
+def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:
+    """Remove temporary files an interrupted earlier write of these files left behind
+    (`.<name>.<random>.tmp`), so none is ever committed by a `git add`."""
+    by_folder: dict[Path, set[str]] = {}
+    for rel in generated:
+        target = out / rel
+        by_folder.setdefault(target.parent, set()).add(target.name)
+    for folder, names in by_folder.items():
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            stem = entry.name
+            if stem.startswith(".") and stem.endswith(".tmp") and entry.is_file():
+                owner = stem[1:].rsplit(".", 2)[0]
+                if owner in names:
+                    entry.unlink(missing_ok=True)
 
 
 def _prune_empty(out: Path, folder: Path) -> None:
