@@ -225,32 +225,30 @@ def prepare_commit(
 
 
 def publish(commit: PreparedCommit) -> None:
-    """Move the branch to the commit (only from the parent it was made on), then update
-    the user's index for the committed folders so `git status` shows them clean."""
-    old = commit.parent or "0" * 40
-    run(
-        commit.root,
-        "update-ref",
-        "-m",
-        "wave-planner rollout",
-        commit.ref,
-        commit.sha,
-        old,
-        key="--commit",
-    )
-    listed = run(commit.root, "ls-files", "-z", "--full-name", "--", *_top(commit.folders)).decode()
-    info = [f"0 {'0' * 40}\t{p}" for p in listed.split("\0") if p]
-    info += [f"{mode} {sha}\t{path}" for mode, sha, path in commit.entries]
-    # The commit is made; if this fails `git status` shows the folders until `git reset`.
-    with contextlib.suppress(UserError):
-        run(
-            commit.root,
-            "update-index",
-            "-z",
-            "--index-info",
-            input=("\0".join(info) + "\0").encode(),
-            key="--commit",
-        )
+    """Stage the committed folders in the user's index, then move the branch to the commit
+    (only from the parent it was made on). If the branch cannot move, the index entries are
+    put back: nothing changed. A crash between the two leaves the step staged, not lost."""
+    root = commit.root
+    listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(commit.folders))
+    before = [line for line in listed.decode().split("\0") if line]
+    paths = [line.split("\t", 1)[1] for line in before]
+    forget = [f"0 {'0' * 40}\t{p}" for p in paths]
+    forget += [f"0 {'0' * 40}\t{path}" for _, _, path in commit.entries]
+    new = [f"{mode} {sha}\t{path}" for mode, sha, path in commit.entries]
+    _index_info(root, [*forget, *new])
+    try:
+        old = commit.parent or "0" * 40
+        run(root, "update-ref", "-m", "wave-planner rollout", commit.ref, commit.sha, old,
+            key="--commit")  # fmt: skip
+    except BaseException:
+        with contextlib.suppress(UserError):
+            _index_info(root, [*forget, *before])
+        raise
+
+
+def _index_info(root: Path, lines: list[str]) -> None:
+    run(root, "update-index", "-z", "--index-info",
+        input=("\0".join(lines) + "\0").encode(), key="--commit")  # fmt: skip
 
 
 def _top(paths: Iterable[str]) -> list[str]:
