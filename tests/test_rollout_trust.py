@@ -211,3 +211,19 @@ def test_emit_refuses_manifest_entries_outside_its_folder(
     assert result.exit_code == 2, result.output
     assert victim.read_text() == "precious\n"
     assert os.path.exists(out / "wave-canary.yaml")
+
+
+def test_emit_into_waves_takes_the_lock(
+    fleet_repo: FleetRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from planner.adapters import lock
+
+    monkeypatch.setenv(lock.WAIT_VARIABLE, "0")
+    waves = tmp_path / "waves"
+    with lock.hold(waves, "rollout advance x"):
+        result = emit(fleet_repo, str(waves / "argocd"))
+        assert result.exit_code == 1, result.output
+        assert "locked by rollout advance x since" in result.stderr
+        assert not (waves / "argocd").exists()
+    assert emit(fleet_repo, str(waves / "argocd")).exit_code == 0
+    assert not (waves / ".wave-planner").exists()

@@ -98,6 +98,12 @@ def emit(
             rendered = flux_emit.render(rollout, policy.flux)
         if check:
             diff = files.check_tree(out, rendered)
+        elif out.resolve().parent.name == "waves":
+            # A folder of a fleet repository's waves/: one writer at a time, as rollouts.
+            from planner.adapters import lock
+
+            with lock.hold(out.resolve().parent, f"emit --out {out}"):
+                diff = files.write_tree(out, rendered, adopt=adopt)
         else:
             diff = files.write_tree(out, rendered, adopt=adopt)
         return EmitResult(planned, target, out, check, (), rollout, rendered, diff)
