@@ -39,6 +39,8 @@ class Sources:
     changed_files_source: str = "--changed-files"
     emergency: str | None = None
     precise: bool = False  # render traced clusters at both sides, keep those that changed
+    two_dot: bool = False  # base..head as given, not merge-base(base, head)..head
+    strict: bool = False  # unmodelled wiring is a violation
 
 
 @dataclass
@@ -100,6 +102,7 @@ def open_workspace(sources: Sources) -> Workspace:
         repo_urls=urls,
         inventory_paths=inventory_paths,
         emergency=sources.emergency,
+        strict=sources.strict,
     )
     return Workspace(inputs=inputs, repo=repo, repo_url=origin)
 
