@@ -14,7 +14,7 @@ artifact's `production/` folder, that is the repository folders the rules copy t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from planner.gitops import ArtifactSpec, CopyRule, SourceRef
@@ -106,4 +106,22 @@ def map_path(
                     found.folders.append(candidate)
         elif _under(dest, want) and exists(base) and base not in found.contents:
             found.contents.append(base)
+    return found
+
+
+def map_paths(
+    specs: Iterable[ArtifactSpec],
+    path: str,
+    decide: Callable[[SourceRef], bool | None],
+    exists: Callable[[str], bool],
+) -> ArtifactMapping:
+    """`map_path` over every generator producing the artifact (their union: sound)."""
+    found = ArtifactMapping()
+    for spec in specs:
+        one = map_path(spec, path, decide, exists)
+        found.folders += [p for p in one.folders if p not in found.folders]
+        found.contents += [p for p in one.contents if p not in found.contents]
+        found.external += one.external
+        found.unmodelled += [u for u in one.unmodelled if u not in found.unmodelled]
+        found.undecided = found.undecided or one.undecided
     return found

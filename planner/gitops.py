@@ -72,6 +72,7 @@ class Follow:
     mode: str
     source: SourceRef | None
     recurse: bool = False
+    target: str = ""  # a patch: the tag of the object it patches (its source is that one's)
 
 
 @dataclass
@@ -195,13 +196,14 @@ def _scan_patch(doc: Mapping[str, Any], scan: Scan) -> None:
     api, kind = str(doc.get("apiVersion", "") or ""), doc.get("kind")
     name, namespace = _meta(doc)
     spec = _spec(doc)
-    tag = f"patch of {kind} {namespace}/{name}" if namespace else f"patch of {kind} {name}"
+    target = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+    tag = f"patch of {target}"
     if kind == "Kustomization" and "path" in spec and "resources" not in doc:
         raw = spec.get("path")
         path = _path(raw)
         if path is not None:
             source = _source_ref(spec.get("sourceRef"), namespace)
-            scan.follows.append(Follow(tag, path, FLUX, source))
+            scan.follows.append(Follow(tag, path, FLUX, source, target=target))
         elif isinstance(raw, str) and raw.strip():
             _templated(scan, tag, "path", raw)
     elif kind == "Application" and (api.startswith(ARGO_API) or not api):
@@ -446,8 +448,8 @@ class SourceResolver:
         self.git_sources: dict[tuple[str, str], GitSource] = {}
         self.by_name: dict[str, GitSource] = {}
         self.boot_refs: set[str] = set()
-        self.artifacts: dict[tuple[str, str], ArtifactSpec] = {}
-        self.artifacts_by_name: dict[str, ArtifactSpec] = {}
+        self.artifacts: dict[tuple[str, str], list[ArtifactSpec]] = {}
+        self.artifacts_by_name: dict[str, list[ArtifactSpec]] = {}
 
     def learn(self, sources: Iterable[GitSource], artifacts: Iterable[ArtifactSpec] = ()) -> None:
         for src in sources:
@@ -458,12 +460,17 @@ class SourceResolver:
                 if repo_slug(src.url):
                     self.repo_slugs.add(repo_slug(src.url))
         for art in artifacts:
-            self.artifacts.setdefault((art.namespace, art.name), art)
-            self.artifacts_by_name.setdefault(art.name, art)
+            # every cluster may declare its own generator under the same name: keep them all
+            # (the union of their copy rules is what some cluster's artifact holds)
+            found = self.artifacts.setdefault((art.namespace, art.name), [])
+            if art not in found:
+                found.append(art)
+                self.artifacts_by_name.setdefault(art.name, []).append(art)
 
-    def artifact(self, source: SourceRef) -> ArtifactSpec | None:
+    def artifact(self, source: SourceRef) -> list[ArtifactSpec]:
+        """Every generator spec producing this ExternalArtifact (empty: none seen yet)."""
         return self.artifacts.get((source.namespace, source.name)) or self.artifacts_by_name.get(
-            source.name
+            source.name, []
         )
 
     def is_local(self, source: SourceRef | None, path_exists: bool) -> bool | None:

@@ -14,6 +14,7 @@ root to a change, the layer and scope of a node, and the problems found while bu
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from collections import deque
@@ -433,6 +434,7 @@ class _Builder:
         self.roots: dict[str, str] = {}
         self.problems: list[HierarchyProblem] = []
         self.wiring: list[WiringNote] = []
+        self.object_sources: dict[str, gitops.SourceRef | None] = {}  # object tag -> source
         self.queue: deque[str] = deque()
         self.pending: list[tuple[str, gitops.Follow]] = []
         self.resolver = gitops.SourceResolver(config.flux_sources, repo_urls)
@@ -699,6 +701,10 @@ class _Builder:
     def _queue_follows(self, origin: str, scan: gitops.Scan) -> None:
         self.resolver.learn(scan.sources, scan.artifacts)
         self.pending.extend((origin, follow) for follow in scan.follows)
+        for follow in scan.follows:
+            if not follow.target:
+                self.object_sources.setdefault(follow.tag, follow.source)
+                self.object_sources.setdefault(_kind_name(follow.tag), follow.source)
         for item in scan.unmodelled:
             self._note(origin, item)
 
@@ -718,6 +724,17 @@ class _Builder:
         self._edge(origin, target, follow.tag, follow.path, follow.mode)
 
     def _follow(self, origin: str, follow: gitops.Follow, *, final: bool) -> bool:
+        if follow.target and follow.source is None:
+            # a patch retargeting a path: the source is the patched object's
+            known = [
+                self.object_sources[key]
+                for key in (follow.target, _kind_name(follow.target))
+                if key in self.object_sources
+            ]
+            if not known and not final:
+                return False
+            if known and known[0] is not None:
+                follow = dataclasses.replace(follow, source=known[0])
         path = snapshot.normalize(follow.path)
         exists = not snapshot.escapes(path) and self.snap.exists(path)
         if follow.source is not None and follow.source.kind == "ExternalArtifact":
@@ -727,7 +744,7 @@ class _Builder:
             if not final:
                 return False
             decided = gitops.LOCAL if exists else gitops.EXTERNAL
-        if decided == gitops.OTHER_REF and follow.source is not None:
+        if decided == gitops.OTHER_REF and follow.source is not None and not follow.target:
             found = self.resolver.git_source(follow.source)
             ref = found.ref if found is not None else "?"
             self._note(origin, other_revision(follow.tag, _source_text(follow.source), ref))
@@ -756,8 +773,8 @@ class _Builder:
         """A Flux Kustomization reading an ExternalArtifact: the repository folders the
         ArtifactGenerator copies to `path` (see planner.artifacts)."""
         assert follow.source is not None
-        spec = self.resolver.artifact(follow.source)
-        if spec is None:
+        specs = self.resolver.artifact(follow.source)
+        if not specs:
             if not final:
                 return False
             reason = f"no ArtifactGenerator in the repository produces {follow.source.name}"
@@ -770,7 +787,8 @@ class _Builder:
                 return True
             return None if decided is None else decided == gitops.LOCAL
 
-        mapped = artifacts.map_path(spec, path, decide, self.snap.exists)
+        mapped = artifacts.map_paths(specs, path, decide, self.snap.exists)
+        name = follow.source.name
         if mapped.undecided and not final:
             return False
         for folder in mapped.folders:
@@ -778,7 +796,7 @@ class _Builder:
         for folder in mapped.contents:
             self._locate_follow(origin, follow, folder, gitops.CHART)
         for reason in mapped.unmodelled:
-            self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact {spec.name}: {reason}"))
+            self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact {name}: {reason}"))
         if not mapped.folders and not mapped.contents:
             if mapped.external and not mapped.unmodelled:
                 self._external(origin, follow, path)
@@ -787,7 +805,7 @@ class _Builder:
                     origin,
                     Unmodelled(
                         follow.tag,
-                        f"path {follow.path} of ExternalArtifact {spec.name} maps to no "
+                        f"path {follow.path} of ExternalArtifact {name} maps to no "
                         "repository folder through the generator's copy rules",
                     ),
                 )
@@ -833,6 +851,12 @@ class _Builder:
         if node.recurse:
             for sub in subdirs:
                 self._expand_directory(node, sub)
+
+
+def _kind_name(tag: str) -> str:
+    """`Kustomization apps/dev-team` -> `Kustomization dev-team` (namespace left out)."""
+    kind, _, name = tag.partition(" ")
+    return f"{kind} {name.rsplit('/', 1)[-1]}"
 
 
 def _source_text(source: gitops.SourceRef | None) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from planner import api
 from planner.gitops import literal_prefix, scan_documents
 from planner.wiring import OTHER_REVISION, UNMODELLED
+from tests.fleetrepo import FleetRepo
 from tests.wirekit import graph_of, inventory_text, plan_files
 
 FLUX_KS = """apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -250,3 +254,34 @@ def test_strict_makes_unmodelled_wiring_a_violation() -> None:
     assert plan.affected_names() == ["prod-b"], "owned change: only its reader"
     relaxed = plan_files(UNMODELLED_FLEET, head)
     assert not relaxed.violations
+
+
+# ---- the fixture fleets modelled on public Flux layouts ----------------------------------
+
+FLUX_FLEETS = [
+    "realistic-flux-helm",
+    "flux-artifacts",
+    "flux-artifacts-infra",
+    "flux-multi-tenancy",
+    "flux-vars-values",
+]
+
+
+@pytest.mark.parametrize("name", FLUX_FLEETS)
+def test_flux_layouts_plan_without_false_violations(
+    name: str, fleet: Callable[[str], FleetRepo]
+) -> None:
+    """flux bootstrap's own sync is not a reference cycle, and no other false violation."""
+    built = fleet(name)
+    plan = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    assert plan.violations == ()
+    assert not [w for w in plan.warnings if w.code == UNMODELLED]
+
+
+def test_multi_tenancy_names_the_other_revision(fleet: Callable[[str], FleetRepo]) -> None:
+    built = fleet("flux-multi-tenancy")
+    plan = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    (other,) = [w for w in plan.warnings if w.code == OTHER_REVISION]
+    assert other.file == "tenants/base/dev-team/sync.yaml"
+    assert "branch=dev-team" in other.message
+    assert "staging/release.yaml" in plan.unowned
