@@ -409,6 +409,8 @@ def _scope(impact: Impact, total: int) -> str:
     for scope in _BREADTH:
         if scope in reached:
             return scope.value
+    if any(r.kind == "unmodelled" for rs in impact.affected.values() for r in rs):
+        return "unmodelled"
     if impact.affected:
         return "inventory"
     return "none"
