@@ -26,7 +26,7 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from planner import artifacts, gitops, kustomize, snapshot, yamlsafe
+from planner import artifacts, gitops, kustomize, snapshot, sources, yamlsafe
 from planner.snapshot import Snapshot
 from planner.wiring import Unmodelled, WiringNote, other_revision
 
@@ -405,7 +405,7 @@ def build_hierarchy(
     """Build the graph of everything `roots` (cluster paths) read at this revision.
 
     `refs`: the GitRepository refs (`branch=main`) that mean the revision being planned
-    when no bootstrap source says so (see `gitops.SourceResolver`)."""
+    when no bootstrap source says so (see `sources.SourceResolver`)."""
     builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
     builder.resolver.planned_refs = frozenset(refs)
     for root in sorted(set(roots)):
@@ -437,7 +437,7 @@ class _Builder:
         self.object_sources: dict[str, gitops.SourceRef | None] = {}  # object tag -> source
         self.queue: deque[str] = deque()
         self.pending: list[tuple[str, gitops.Follow]] = []
-        self.resolver = gitops.SourceResolver(config.flux_sources, repo_urls)
+        self.resolver = sources.SourceResolver(config.flux_sources, repo_urls)
         self.bytes: dict[str, bytes] = {}
         self._scopes: dict[str, tuple[Scope, str | None]] = {}
         self._classify = _Classifier(tuple(self.rules))
@@ -743,12 +743,12 @@ class _Builder:
         if decided is None:
             if not final:
                 return False
-            decided = gitops.LOCAL if exists else gitops.EXTERNAL
-        if decided == gitops.OTHER_REF and follow.source is not None and not follow.target:
+            decided = sources.LOCAL if exists else sources.EXTERNAL
+        if decided == sources.OTHER_REF and follow.source is not None and not follow.target:
             found = self.resolver.git_source(follow.source)
             ref = found.ref if found is not None else "?"
             self._note(origin, other_revision(follow.tag, _source_text(follow.source), ref))
-        if decided != gitops.LOCAL:
+        if decided != sources.LOCAL:
             self._external(origin, follow, path)
             return True
         self._locate_follow(origin, follow, path, follow.mode)
@@ -785,7 +785,7 @@ class _Builder:
             decided = self.resolver.decide(source, True)
             if decided is None and final:
                 return True
-            return None if decided is None else decided == gitops.LOCAL
+            return None if decided is None else decided == sources.LOCAL
 
         mapped = artifacts.map_paths(specs, path, decide, self.snap.exists)
         name = follow.source.name
