@@ -162,11 +162,12 @@ def literal_prefix(value: str) -> str:
 
 
 def _templated(scan: Scan, tag: str, field_name: str, value: str) -> None:
+    prefix = literal_prefix(value)
     scan.unmodelled.append(
         Unmodelled(
             tag,
             f"templated {field_name} {value.strip()!r} is not expanded",
-            paths=(literal_prefix(value),),
+            paths=(prefix,) if prefix != "." else (),  # "." would be every change
         )
     )
 
@@ -245,7 +246,15 @@ def ref_text(ref: Any) -> str:
     """A GitRepository `spec.ref` as one comparable text (`branch=main,tag=v1`)."""
     if not isinstance(ref, Mapping):
         return ""
-    return ",".join(f"{k}={ref[k]}" for k in sorted(ref) if ref[k] not in (None, ""))
+    items = {str(k): str(v) for k, v in ref.items() if v not in (None, "")}
+    name = items.pop("name", "")
+    for prefix, key in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
+        if name.startswith(prefix):
+            items.setdefault(key, name[len(prefix) :])
+            name = ""
+    if name:
+        items["name"] = name
+    return ",".join(f"{k}={items[k]}" for k in sorted(items))
 
 
 def _flux_kustomization(tag: str, spec: Mapping[str, Any], namespace: str, scan: Scan) -> None:

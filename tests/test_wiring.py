@@ -285,3 +285,26 @@ def test_multi_tenancy_names_the_other_revision(fleet: Callable[[str], FleetRepo
     assert other.file == "tenants/base/dev-team/sync.yaml"
     assert "branch=dev-team" in other.message
     assert "staging/release.yaml" in plan.unowned
+
+
+@pytest.mark.parametrize(
+    ("ref", "text"),
+    [
+        ({"branch": "main"}, "branch=main"),
+        ({"name": "refs/heads/main"}, "branch=main"),
+        ({"name": "refs/tags/v1"}, "tag=v1"),
+        ({"branch": "main", "commit": "abc"}, "branch=main,commit=abc"),
+        (None, ""),
+    ],
+)
+def test_git_refs_compare_by_meaning(ref: object, text: str) -> None:
+    from planner.gitops import ref_text
+
+    assert ref_text(ref) == text
+
+
+def test_a_root_templated_path_does_not_claim_every_change() -> None:
+    fleet = dict(UNMODELLED_FLEET)
+    fleet["clusters/prod-a/apps.yaml"] = _ks("${APP_PATH}")
+    head = dict(fleet, **{"clusters/prod-b/cm.yaml": "kind: ConfigMap\n# b\n"})
+    assert plan_files(fleet, head).affected_names() == ["prod-b"]
