@@ -29,6 +29,9 @@ class ArtifactMapping:
     external: list[str] = field(default_factory=list)
     unmodelled: list[str] = field(default_factory=list)
     undecided: bool = False
+    # where each local rule puts the artifact root in the repository (None: nowhere)
+    roots: set[str | None] = field(default_factory=set)
+    sources: list[str] = field(default_factory=list)  # every local rule's source folder
 
 
 def _norm(path: str) -> str:
@@ -88,6 +91,9 @@ def map_path(
             continue
         base, keeps = source_base(rule)
         dest = _norm(rule.dest)
+        found.roots.add(_artifact_root(base, dest) if keeps else None)
+        if exists(base) and base not in found.sources:
+            found.sources.append(base)
         candidates: list[str] = []
         if _under(want, dest):
             rest = "" if want == dest else (want if dest == "." else want[len(dest) + 1 :])
@@ -109,6 +115,18 @@ def map_path(
     return found
 
 
+def _artifact_root(base: str, dest: str) -> str | None:
+    """The repository folder that plays the artifact root for a structure-keeping rule
+    (`apps/base/**` -> `base/`: `apps`), or None when the rule moves files elsewhere."""
+    if dest == ".":
+        return base
+    if base == dest:
+        return "."
+    if base.endswith("/" + dest):
+        return base[: -len(dest) - 1]
+    return None
+
+
 def map_paths(
     specs: Iterable[ArtifactSpec],
     path: str,
@@ -124,4 +142,12 @@ def map_paths(
         found.external += one.external
         found.unmodelled += [u for u in one.unmodelled if u not in found.unmodelled]
         found.undecided = found.undecided or one.undecided
+        found.roots |= one.roots
+        found.sources += [p for p in one.sources if p not in found.sources]
+    if len(found.roots) > 1 or None in found.roots:
+        # the artifact does not keep the repository's layout: a reference between its
+        # folders may land on any copied source, so every one is read (sound)
+        found.contents += [
+            p for p in found.sources if p not in found.contents and p not in found.folders
+        ]
     return found

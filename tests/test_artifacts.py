@@ -147,3 +147,18 @@ def test_an_artifact_no_generator_produces_is_unmodelled() -> None:
     h = graph_of(files, ["clusters/staging"])
     (note,) = h.unmodelled()
     assert "no ArtifactGenerator" in note.reason and note.file == "clusters/staging/apps.yaml"
+
+
+def test_a_layout_the_artifact_does_not_keep_reads_every_copied_source() -> None:
+    """`shared/base/**` -> `base/` next to `apps/staging/**` -> `staging/`: the staging
+    kustomization's `../base` is shared/base in the artifact, not apps/base."""
+    spec = _spec(("repo", "shared/base/**", "base"), ("repo", "apps/staging/**", "staging"))
+    found = map_paths([spec], "./staging", _decide, lambda p: p in {"shared/base", "apps/staging"})
+    assert found.folders == ["apps/staging"]
+    assert found.contents == ["shared/base"]
+
+
+def test_a_kept_layout_reads_only_the_mapped_folder() -> None:
+    spec = _spec(("repo", "apps/base/**", "base"), ("repo", "apps/staging/**", "staging"))
+    found = map_paths([spec], "./staging", _decide, lambda p: p in EXISTING)
+    assert found.folders == ["apps/staging"] and found.contents == []
