@@ -342,16 +342,19 @@ def _source_ref(value: Any, namespace: str) -> SourceRef | None:
 
 
 def _helm_release(tag: str, spec: Mapping[str, Any], namespace: str, scan: Scan) -> None:
-    """A HelmRelease: its chart from a GitRepository is followed; `chartRef` to an
-    OCIRepository or a HelmChart is unmodelled; a HelmRepository chart is external.
+    """A HelmRelease: its chart from a GitRepository is followed; a chart from a
+    HelmRepository or `chartRef` to an OCIRepository (a published chart) is external.
     `valuesFrom` ConfigMaps and Secrets are objects of the cluster's own build (a
     kustomize generator reads their files), so they are already traced there."""
     chart_ref = spec.get("chartRef")
     if isinstance(chart_ref, Mapping):
         kind = str(chart_ref.get("kind", "") or "")
-        scan.unmodelled.append(
-            Unmodelled(tag, f"chartRef {kind} {chart_ref.get('name', '')} is not traced")
-        )
+        # a chart published to an OCI registry is external, like a HelmRepository chart; a
+        # HelmChart object in the repository is scanned on its own
+        if kind not in ("OCIRepository", "HelmChart"):
+            scan.unmodelled.append(
+                Unmodelled(tag, f"chartRef {kind} {chart_ref.get('name', '')} is not traced")
+            )
         return
     chart = spec.get("chart")
     chart_spec = chart.get("spec") if isinstance(chart, Mapping) else None

@@ -53,9 +53,9 @@ def _ks(
                 "apiVersion": "helm.toolkit.fluxcd.io/v2",
                 "kind": "HelmRelease",
                 "metadata": {"name": "a"},
-                "spec": {"chartRef": {"kind": "OCIRepository", "name": "podinfo"}},
+                "spec": {"chart": {"spec": {"chart": "c", "sourceRef": {"kind": "Bucket"}}}},
             },
-            "chartRef OCIRepository",
+            "chart source Bucket",
         ),
         (
             {
@@ -101,6 +101,14 @@ def test_objects_that_pull_nothing_are_not_reported() -> None:
             },
         },
     ]
+    docs.append(
+        {
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": {"name": "oci"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "podinfo"}},
+        }
+    )
     scan = scan_documents(docs)
     assert not scan.unmodelled and not scan.follows
 
