@@ -81,6 +81,7 @@ class GitSource:
     namespace: str
     url: str
     ref: str = ""  # canonical `spec.ref` (`branch=main`), empty: the default branch
+    includes: tuple[str, ...] = ()  # `spec.include[].toPath`: other repositories mounted here
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,13 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
     tag = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
     if kind == "GitRepository" and api.startswith(FLUX_SOURCE_API):
         scan.sources.append(
-            GitSource(name, namespace, str(spec.get("url", "") or ""), ref_text(spec.get("ref")))
+            GitSource(
+                name,
+                namespace,
+                str(spec.get("url", "") or ""),
+                ref_text(spec.get("ref")),
+                _includes(spec.get("include")),
+            )
         )
     elif kind == "ArtifactGenerator" and api.startswith(FLUX_EXTENSIONS_API):
         scan.artifacts.extend(_artifact_generator(name, namespace, spec))
@@ -240,6 +247,22 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
             _argo_sources(tag, _spec(template), scan)
     elif isinstance(kind, str) and kind not in _NOT_PULLING and kind != "Kustomization":
         _unknown_kind(tag, api, spec, scan)
+
+
+def _includes(value: Any) -> tuple[str, ...]:
+    """Where a GitRepository mounts other repositories (`include[].toPath`, default: the
+    included GitRepository's name)."""
+    found = []
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        repo = item.get("repository")
+        default = str(repo.get("name", "") or "") if isinstance(repo, Mapping) else ""
+        to_path = str(item.get("toPath", "") or default)
+        parts = [p for p in to_path.split("/") if p not in ("", ".")]
+        if parts:
+            found.append("/".join(parts))
+    return tuple(found)
 
 
 def ref_text(ref: Any) -> str:
