@@ -109,8 +109,12 @@ def rollout_start(
     commit: bool = False,
     sign: bool = False,
     adopt: bool = False,
+    two_dot: bool = False,
 ) -> RolloutView:
-    """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released."""
+    """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released.
+
+    The change is merge-base(base, head)..head (what a pull request shows) unless
+    `two_dot`; the rollout records the merge base as its base."""
     root = repo.resolve()
     try:
         rollout_mod.check_rollout_name(name)
@@ -119,7 +123,7 @@ def rollout_start(
     by = trust.check_by(by)
     with rolloutrepo.locked(root, f"rollout start {name}") as notes:
         return _start(root, name, base, head, inventory, policy, target, by, commit, sign,
-                      adopt, notes)  # fmt: skip
+                      adopt, notes, two_dot)  # fmt: skip
 
 
 def _start(
@@ -135,6 +139,7 @@ def _start(
     sign: bool,
     adopt: bool,
     notes: list[str],
+    two_dot: bool = False,
 ) -> RolloutView:
     if rolloutrepo.exists(root, name):
         raise UserError.single(
@@ -154,7 +159,7 @@ def _start(
         )
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
     inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
-    current = _rollout_current(root, base, head, inputs, policy_path=policy)
+    current = _rollout_current(root, base, head, inputs, policy_path=policy, two_dot=two_dot)
     plan = current.plan
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
@@ -372,10 +377,11 @@ def _rollout_current(
     inputs: rollout_mod.Inputs,
     *,
     policy_path: Path | None = None,
+    two_dot: bool = False,
 ) -> _Current:
     """The plan of base..head with the inventory and policy of the working tree."""
     workspace = open_workspace(
-        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory)
+        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
     )
     try:
         inventory = _worktree_inventory(root, inputs.inventory)

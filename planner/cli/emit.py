@@ -74,6 +74,7 @@ def emit(
             help="Take over files in --out that wave-planner did not write (else exit 1).",
         ),
     ] = False,
+    two_dot: opt.TwoDot = False,
 ) -> None:
     """Write the rollout as Argo CD ApplicationSets or Flux manifests, pinned to revisions.
 
@@ -99,7 +100,9 @@ def emit(
         )
     count = parse_released(released)
     why = opt.emergency_reason(emergency, reason)
-    sources = opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why)
+    sources = opt.sources(
+        repo, base, head, inventory, policy, worktree, changed_files, why, two_dot=two_dot
+    )
     result = api.emit(
         sources,
         target.value,

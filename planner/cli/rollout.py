@@ -95,6 +95,7 @@ def start(
             help="Take over files already in waves/NAME/TARGET/ that wave-planner did not write.",
         ),
     ] = False,
+    two_dot: opt.TwoDot = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -119,6 +120,7 @@ def start(
         commit=commit,
         sign=sign,
         adopt=adopt,
+        two_dot=two_dot,
     )
     _report(view)
 
