@@ -349,14 +349,21 @@ class Hierarchy:
         return links
 
     def cycles(self) -> list[list[str]]:
-        """Reference cycles, each as a list of node ids (kustomize refuses them)."""
+        """Reference cycles, each as a list of node ids (kustomize refuses them).
+
+        Only kustomize references count: a Flux Kustomization that applies the folder it is
+        declared in (the bootstrap `flux-system` one) is how Flux manages itself.
+        """
         found = []
-        for component in nx.strongly_connected_components(self.graph):
+        graph = nx.subgraph_view(
+            self.graph, filter_edge=lambda a, b: self.graph.edges[a, b].get("follow") is None
+        )
+        for component in nx.strongly_connected_components(graph):
             if len(component) > 1:
                 found.append(sorted(component))
             else:
                 (only,) = component
-                if self.graph.has_edge(only, only):
+                if graph.has_edge(only, only):
                     found.append([only])
         return sorted(found)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,11 +18,12 @@ from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import UserError
+from planner.nesting import Leak, PinContext, leaks, pin_rollout_nesting
 from planner.plan import Plan, assemble
 from planner.repourl import resolve_repo_url
 
 if TYPE_CHECKING:
-    pass
+    from planner.plan import PlanInputs
 
 # -------------------------------------------------------------------------------- emit
 
@@ -49,10 +51,14 @@ class EmitResult:
     rollout: Rollout | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
     diff: TreeDiff | None = None
+    leaks: tuple[Leak, ...] = ()  # nested objects that cannot be pinned
+    allow_unpinned: bool = False
 
     @property
     def refused(self) -> bool:
-        return bool(self.plan.violations or self.unplaced)
+        return bool(
+            self.plan.violations or self.unplaced or (self.leaks and not self.allow_unpinned)
+        )
 
     @property
     def drift(self) -> bool:
@@ -67,6 +73,7 @@ def emit(
     released: int | str = 0,
     strategy: ArgoStrategy | str = "list",
     check: bool = False,
+    allow_unpinned: bool = False,
 ) -> EmitResult:
     """Render the plan pinned by `--released K|all` as manifests; write them to `out`
     atomically (or, with `check`, only compare). Never touches files it did not generate."""
@@ -90,11 +97,34 @@ def emit(
         else:
             url = resolve_repo_url(policy.flux.url, workspace.repo_url, setting="flux.url")
         rollout = prepare(planned, workspace.inputs.inventory, policy.labels, released, url)
+        rollout = with_nested_pins(rollout, workspace.inputs, target.value)
+        found = tuple(leaks(rollout.pins, rollout.head))
+        if found and not allow_unpinned:
+            return EmitResult(
+                planned, target, out, check, (), rollout, leaks=found, allow_unpinned=False
+            )
         if target is EmitTarget.argocd:
             rendered = argocd_emit.render(rollout, policy.argocd, strategy)
         else:
             rendered = flux_emit.render(rollout, policy.flux)
         diff = files.check_tree(out, rendered) if check else files.write_tree(out, rendered)
-        return EmitResult(planned, target, out, check, (), rollout, rendered, diff)
+        return EmitResult(
+            planned, target, out, check, (), rollout, rendered, diff, found, allow_unpinned
+        )
     finally:
         workspace.close()
+
+
+def with_nested_pins(rollout: Rollout, inputs: PlanInputs, target: str) -> Rollout:
+    """The rollout with the patches that pin every nested object (planner.nesting)."""
+    policy = inputs.policy
+    context = PinContext(frozenset(policy.flux_sources), tuple(inputs.repo_urls))
+    pins = pin_rollout_nesting(
+        rollout.elements(),
+        inputs.base,
+        inputs.head,
+        context,
+        target=target,
+        flux_namespace=policy.flux.namespace,
+    )
+    return dataclasses.replace(rollout, pins=pins)

@@ -67,6 +67,14 @@ def emit(
         bool,
         typer.Option("--check", help="Write nothing; exit 1 if --out differs (for CI)."),
     ] = False,
+    allow_unpinned: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unpinned",
+            help="Write even when a nested object that applies this repository cannot be "
+            "pinned (it is listed as a warning).",
+        ),
+    ] = False,
 ) -> None:
     """Write the rollout as Argo CD ApplicationSets or Flux manifests, pinned to revisions.
 
@@ -95,6 +103,7 @@ def emit(
         released=count,
         strategy=argocd_strategy.value,
         check=check,
+        allow_unpinned=allow_unpinned,
     )
     typer.echo(render_result(result), nl=False)
     if result.refused or result.drift:
@@ -114,6 +123,9 @@ def render_result(result: EmitResult) -> str:
             for name in result.unplaced
             if name not in reported
         )
+        lines.extend(f"violation [unpinned] {leak.message()}" for leak in result.leaks)
+        if result.leaks:
+            lines.append("(pass --allow-unpinned to write anyway, knowingly)")
         return "\n".join(lines) + "\n"
     rollout = result.rollout
     assert rollout is not None
@@ -131,6 +143,10 @@ def render_result(result: EmitResult) -> str:
     )
     if rollout.emergency is not None:
         lines.append(f"  emergency: {rollout.emergency}")
+    lines.extend(
+        f"warning [unpinned, allowed by --allow-unpinned] {leak.message()}"
+        for leak in result.leaks
+    )
     diff = result.diff
     if result.checked:
         if diff.clean:

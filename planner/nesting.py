@@ -1,0 +1,557 @@
+"""Nested GitOps objects of a cluster's desired state, and the patches that pin them.
+
+Pinning a cluster's entry path to a commit pins the *objects* found there, not what they
+apply: a Flux `Kustomization` in `clusters/<c>/` whose `sourceRef` is the bootstrap
+`GitRepository` keeps applying `apps/` from the branch tip; an Argo CD child `Application`
+with `targetRevision: HEAD` does the same. This module walks what a cluster's entry path
+renders at its pinned revision (kustomize resources, Flux's generated kustomization for a
+folder without one, Argo CD directory sources), finds every nested object that applies
+content of this repository, follows it to any depth, and turns the tree into patches the
+controllers apply themselves:
+
+- Flux: `Kustomization.spec.patches` entries (JSON 6902) that point a nested
+  Kustomization's `sourceRef` (a HelmRelease's chart `sourceRef`, an ArtifactGenerator's
+  `sources[i]`) at the cluster's pinned `GitRepository`, and give the nested Kustomization
+  its own `spec.patches` for the next level;
+- Argo CD: `source.kustomize.patches` entries that set a child Application's
+  `targetRevision` (or `sources[i].targetRevision`) to the pinned revision and give the
+  child its own `kustomize.patches` for the next level.
+
+Sources that are not this repository are left alone. What cannot be pinned (a templated
+path or source, an ApplicationSet that generates Applications of this repository, a Flux
+object under Argo CD, an ExternalArtifact no generator explains) is returned as an
+`Unpinned` finding. Patch targets use the names the objects get after kustomize's
+`namePrefix`/`nameSuffix`. Pure: reads a `Snapshot` only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from planner import gitops, kustomize, snapshot, yamlsafe
+from planner.emit.yamlout import dump
+from planner.snapshot import Snapshot
+
+FLUX, ARGO = "flux", "argo"
+FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
+FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
+FLUX_EXT_GROUP = "source.extensions.fluxcd.io"
+ARGO_GROUP = "argoproj.io"
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Unpinned:
+    """A nested object that applies this repository but cannot be pinned."""
+
+    object: str  # e.g. `Kustomization flux-system/apps`
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One nested object to patch: its final identity and the JSON 6902 operations."""
+
+    group: str
+    kind: str
+    name: str
+    ops: tuple[Mapping[str, Any], ...]
+
+    def entry(self) -> dict[str, Any]:
+        """As a `patches` entry (Flux `spec.patches`, Argo CD `kustomize.patches`)."""
+        return {
+            "patch": dump(list(self.ops)),
+            "target": {"group": self.group, "kind": self.kind, "name": self.name},
+        }
+
+
+@dataclass
+class Pins:
+    """The patches for one cluster's entry path, and what could not be pinned."""
+
+    pins: list[Pin] = field(default_factory=list)
+    unpinned: list[Unpinned] = field(default_factory=list)
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [p.entry() for p in self.pins]
+
+
+@dataclass(frozen=True)
+class _Obj:
+    doc: Mapping[str, Any]
+    file: str
+    name: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class PinContext:
+    """What decides whether a source is this repository, and where pins point."""
+
+    local_names: frozenset[str]  # Flux GitRepository names that always mean this repository
+    repo_urls: tuple[str, ...]
+
+    def slugs(self) -> frozenset[str]:
+        return frozenset(s for s in (gitops.repo_slug(u) for u in self.repo_urls) if s)
+
+
+class Tracer:
+    """Renders paths of one revision (cached) and computes pins for entry paths."""
+
+    def __init__(self, snap: Snapshot, context: PinContext) -> None:
+        self.snap = snap
+        self.context = context
+        self.slugs = context.slugs()
+        self._docs: dict[str, list[Any] | None] = {}
+        self._renders: dict[tuple[str, str], list[_Obj]] = {}
+        self._cache: dict[tuple[str, str, str, str], Pins] = {}
+        self.gitrepos: dict[str, _Obj] = {}  # every GitRepository rendered so far
+
+    # ---- reading -----------------------------------------------------------------
+    def _parse(self, path: str) -> list[Any] | None:
+        if path not in self._docs:
+            data = self.snap.read(path)
+            try:
+                self._docs[path] = yamlsafe.load_all(data) if data is not None else None
+            except yamlsafe.YamlError:
+                self._docs[path] = None
+        return self._docs[path]
+
+    def _kfile(self, directory: str) -> str | None:
+        for name in kustomize.KUSTOMIZATION_FILES:
+            path = name if directory == "." else f"{directory}/{name}"
+            if self.snap.exists(path) and not self.snap.is_dir(path):
+                return path
+        return None
+
+    def render(self, path: str, mode: str, depth: int = 0) -> list[_Obj]:
+        """The objects `path` renders to (names after namePrefix/nameSuffix), best effort."""
+        key = (path, mode)
+        if key not in self._renders:
+            found = [] if depth > _MAX_DEPTH * 4 else self._render(path, mode, depth)
+            self._renders[key] = found
+            for obj in found:
+                if _is(obj.doc, "source.toolkit.fluxcd.io", "GitRepository"):
+                    self.gitrepos.setdefault(obj.name, obj)
+        return self._renders[key]
+
+    def _render(self, path: str, mode: str, depth: int) -> list[_Obj]:
+        if snapshot.escapes(path) or not self.snap.exists(path):
+            return []
+        if not self.snap.is_dir(path):
+            return list(self._file_objects(path))
+        kfile = self._kfile(path)
+        if kfile is not None:
+            return self._render_kustomization(path, kfile, depth)
+        if mode == ARGO:
+            _, files = self.snap.list_dir(path)
+            out: list[_Obj] = []
+            for file in files:
+                if file.endswith((".yaml", ".yml", ".json")):
+                    out.extend(self._file_objects(file))
+            return out
+        return self._render_generated(path, depth)
+
+    def _file_objects(self, path: str) -> Iterator[_Obj]:
+        for doc in _expand_lists(self._parse(path) or []):
+            meta = doc.get("metadata")
+            meta = meta if isinstance(meta, Mapping) else {}
+            yield _Obj(doc, path, str(meta.get("name", "") or ""), str(meta.get("namespace", "") or ""))
+
+    def _render_generated(self, directory: str, depth: int) -> list[_Obj]:
+        out: list[_Obj] = []
+        subdirs, files = self.snap.list_dir(directory)
+        for file in files:
+            if file.endswith((".yaml", ".yml")):
+                docs = self._parse(file) or []
+                if docs and all(isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in docs):
+                    out.extend(self._file_objects(file))
+        for sub in subdirs:
+            if self._kfile(sub) is not None:
+                out.extend(self.render(sub, FLUX, depth + 1))
+            else:
+                out.extend(self._render_generated(sub, depth + 1))
+        return out
+
+    def _render_kustomization(self, directory: str, kfile: str, depth: int) -> list[_Obj]:
+        docs = self._parse(kfile) or []
+        if len(docs) != 1 or not isinstance(docs[0], Mapping):
+            return []
+        doc = docs[0]
+        prefix = str(doc.get("namePrefix", "") or "")
+        suffix = str(doc.get("nameSuffix", "") or "")
+        namespace = str(doc.get("namespace", "") or "")
+        out: list[_Obj] = []
+        for ref in kustomize.references(doc):
+            if ref.field not in ("resources", "bases", "components") or ref.remote:
+                continue
+            target = snapshot.join(directory, ref.ref)
+            for obj in self.render(target, kustomize.RESOURCE, depth + 1):
+                out.append(
+                    _Obj(obj.doc, obj.file, f"{prefix}{obj.name}{suffix}", namespace or obj.namespace)
+                )
+        return out
+
+    # ---- pins --------------------------------------------------------------------
+    def pins(self, path: str, mode: str, source: Mapping[str, str], revision: str) -> Pins:
+        """The patches that pin everything `path` applies through nested objects."""
+        return self._pins(snapshot.normalize(path), mode, source, revision, ())
+
+    def _pins(
+        self,
+        path: str,
+        mode: str,
+        source: Mapping[str, str],
+        revision: str,
+        stack: tuple[str, ...],
+    ) -> Pins:
+        key = (path, mode, source.get("name", "") + "/" + source.get("namespace", ""), revision)
+        if key in self._cache and not stack:
+            return self._cache[key]
+        objects = self.render(path, mode)
+        gitrepos = self.gitrepos
+        generators = [o for o in objects if _is(o.doc, FLUX_EXT_GROUP, "ArtifactGenerator")]
+        found = Pins()
+        inner = (*stack, path)
+        for obj in objects:
+            self._pin_object(obj, mode, source, revision, inner, gitrepos, generators, found)
+        if not stack:
+            self._cache[key] = found
+        return found
+
+    def _child(
+        self, path: str, mode: str, source: Mapping[str, str], revision: str, stack: tuple[str, ...]
+    ) -> Pins:
+        if path in stack or len(stack) > _MAX_DEPTH:
+            return Pins()  # a cycle: the object re-applies a path an ancestor applies
+        return self._pins(path, mode, source, revision, stack)
+
+    def _pin_object(
+        self,
+        obj: _Obj,
+        mode: str,
+        source: Mapping[str, str],
+        revision: str,
+        stack: tuple[str, ...],
+        gitrepos: Mapping[str, _Obj],
+        generators: Sequence[_Obj],
+        found: Pins,
+    ) -> None:
+        doc = obj.doc
+        spec = doc.get("spec")
+        spec = spec if isinstance(spec, Mapping) else {}
+        label = f"{doc.get('kind')} {obj.namespace}/{obj.name}" if obj.namespace else f"{doc.get('kind')} {obj.name}"
+        if _is(doc, FLUX_KS_GROUP, "Kustomization"):
+            ref = spec.get("sourceRef") if isinstance(spec.get("sourceRef"), Mapping) else {}
+            kind = str(ref.get("kind", "") or "")
+            if kind == "GitRepository" and self._local_git(str(ref.get("name", "")), gitrepos):
+                if mode != FLUX:
+                    found.unpinned.append(Unpinned(label, obj.file, "a Flux object under Argo CD has no pinned source"))
+                    return
+                ops: list[dict[str, Any]] = [{"op": "add", "path": "/spec/sourceRef", "value": dict(source)}]
+                raw = spec.get("path")
+                target = "." if raw in (None, "") else _plain(raw)
+                if target is None:
+                    found.pins.append(Pin(FLUX_KS_GROUP, "Kustomization", obj.name, tuple(ops)))
+                    found.unpinned.append(Unpinned(label, obj.file, f"templated path {raw!r}: what it applies is not traced"))
+                    return
+                children = self._child(snapshot.normalize(target), FLUX, source, revision, stack)
+                found.unpinned.extend(children.unpinned)
+                ops.extend(_nested_patches_op("/spec", spec, children))
+                found.pins.append(Pin(FLUX_KS_GROUP, "Kustomization", obj.name, tuple(ops)))
+            elif kind == "ExternalArtifact":
+                self._pin_artifact_consumer(obj, label, spec, ref, mode, source, revision, stack, gitrepos, generators, found)
+            return
+        if _is(doc, FLUX_HELM_GROUP, "HelmRelease"):
+            chart = spec.get("chart")
+            cspec = chart.get("spec") if isinstance(chart, Mapping) else None
+            ref = cspec.get("sourceRef") if isinstance(cspec, Mapping) else None
+            if isinstance(ref, Mapping) and ref.get("kind") == "GitRepository" and self._local_git(str(ref.get("name", "")), gitrepos):
+                if mode != FLUX:
+                    found.unpinned.append(Unpinned(label, obj.file, "a Flux object under Argo CD has no pinned source"))
+                    return
+                op = {"op": "add", "path": "/spec/chart/spec/sourceRef", "value": dict(source)}
+                found.pins.append(Pin(FLUX_HELM_GROUP, "HelmRelease", obj.name, (op,)))
+            return
+        if _is(doc, FLUX_EXT_GROUP, "ArtifactGenerator"):
+            ops = []
+            for index, src in enumerate(spec.get("sources") or []):
+                if isinstance(src, Mapping) and src.get("kind") == "GitRepository" and self._local_git(str(src.get("name", "")), gitrepos):
+                    if mode != FLUX:
+                        found.unpinned.append(Unpinned(label, obj.file, "a Flux object under Argo CD has no pinned source"))
+                        return
+                    value = {"alias": src.get("alias", ""), **dict(source)}
+                    ops.append({"op": "replace", "path": f"/spec/sources/{index}", "value": value})
+            if ops:
+                found.pins.append(Pin(FLUX_EXT_GROUP, "ArtifactGenerator", obj.name, tuple(ops)))
+            return
+        if _is(doc, ARGO_GROUP, "Application"):
+            self._pin_application(obj, label, spec, source, revision, stack, found)
+            return
+        if _is(doc, ARGO_GROUP, "ApplicationSet"):
+            template = spec.get("template")
+            tspec = template.get("spec") if isinstance(template, Mapping) else None
+            if isinstance(tspec, Mapping) and any(self._argo_local(s) for s in _argo_sources(tspec)):
+                found.unpinned.append(Unpinned(label, obj.file, "an ApplicationSet generates Applications of this repository from a template"))
+
+    def _pin_artifact_consumer(
+        self,
+        obj: _Obj,
+        label: str,
+        spec: Mapping[str, Any],
+        ref: Mapping[str, Any],
+        mode: str,
+        source: Mapping[str, str],
+        revision: str,
+        stack: tuple[str, ...],
+        gitrepos: Mapping[str, _Obj],
+        generators: Sequence[_Obj],
+        found: Pins,
+    ) -> None:
+        name = str(ref.get("name", "") or "")
+        generator_local = False
+        mapped: str | None = None
+        for gen in generators:
+            gspec = gen.doc.get("spec")
+            gspec = gspec if isinstance(gspec, Mapping) else {}
+            aliases = {s.get("alias"): s for s in gspec.get("sources") or [] if isinstance(s, Mapping)}
+            for art in gspec.get("artifacts") or []:
+                if not isinstance(art, Mapping) or art.get("name") != name:
+                    continue
+                for rule in art.get("copy") or []:
+                    if not isinstance(rule, Mapping):
+                        continue
+                    alias, _, src_path = str(rule.get("from", "")).lstrip("@").partition("/")
+                    src = aliases.get(alias) or {}
+                    if src.get("kind") != "GitRepository" or not self._local_git(str(src.get("name", "")), gitrepos):
+                        continue
+                    generator_local = True
+                    dest = str(rule.get("to", "")).split("@artifact", 1)[-1].strip("/")
+                    want = snapshot.normalize(str(spec.get("path", "") or "."))
+                    src_dir = src_path.split("*", 1)[0].rstrip("/") or "."
+                    if snapshot.normalize(dest) == ".":
+                        mapped = snapshot.join(src_dir, want)
+        if not generator_local:
+            return  # not this repository
+        if mode != FLUX or mapped is None:
+            found.unpinned.append(Unpinned(label, obj.file, f"ExternalArtifact {name}: its content is not traced"))
+            return
+        children = self._child(mapped, FLUX, source, revision, stack)
+        found.unpinned.extend(children.unpinned)
+        ops = list(_nested_patches_op("/spec", spec, children))
+        if ops:
+            found.pins.append(Pin(FLUX_KS_GROUP, "Kustomization", obj.name, tuple(ops)))
+
+    def _pin_application(
+        self,
+        obj: _Obj,
+        label: str,
+        spec: Mapping[str, Any],
+        source: Mapping[str, str],
+        revision: str,
+        stack: tuple[str, ...],
+        found: Pins,
+    ) -> None:
+        ops: list[dict[str, Any]] = []
+        entries: list[tuple[str, Mapping[str, Any]]] = []
+        if isinstance(spec.get("source"), Mapping):
+            entries.append(("/spec/source", spec["source"]))
+        for index, src in enumerate(spec.get("sources") or []):
+            if isinstance(src, Mapping):
+                entries.append((f"/spec/sources/{index}", src))
+        for pointer, src in entries:
+            if not self._argo_local(src):
+                continue
+            text = str(src.get("targetRevision", "") or "")
+            if _SHA.fullmatch(text):
+                continue  # already a commit: not following a branch
+            if "{{" in text or "{{" in str(src.get("path", "")):
+                found.unpinned.append(Unpinned(label, obj.file, "templated source"))
+                continue
+            ops.append({"op": "add", "path": f"{pointer}/targetRevision", "value": revision})
+            target = _plain(src.get("path"))
+            if target is None or "chart" in src or "helm" in src:
+                continue
+            children = self._child(snapshot.normalize(target), ARGO, source, revision, stack)
+            found.unpinned.extend(children.unpinned)
+            ops.extend(_nested_kustomize_op(pointer, src, children))
+        if ops:
+            found.pins.append(Pin(ARGO_GROUP, "Application", obj.name, tuple(ops)))
+
+    # ---- sources -----------------------------------------------------------------
+    def _local_git(self, name: str, gitrepos: Mapping[str, _Obj]) -> bool:
+        if name in self.context.local_names:
+            return True
+        obj = gitrepos.get(name)
+        if obj is None:
+            return False
+        spec = obj.doc.get("spec")
+        spec = spec if isinstance(spec, Mapping) else {}
+        ref = spec.get("ref") if isinstance(spec.get("ref"), Mapping) else {}
+        if ref.get("commit") or ref.get("tag") or ref.get("semver") or ref.get("name"):
+            return False  # a fixed revision: not following the branch
+        url = str(spec.get("url", "") or "")
+        return bool(self.slugs) and gitops.repo_slug(url) in self.slugs
+
+    def _argo_local(self, src: Mapping[str, Any]) -> bool:
+        url = str(src.get("repoURL", "") or "")
+        if self.slugs:
+            return gitops.repo_slug(url) in self.slugs
+        path = _plain(src.get("path"))
+        return path is not None and self.snap.exists(snapshot.normalize(path))
+
+
+def _nested_patches_op(pointer: str, spec: Mapping[str, Any], children: Pins) -> Iterator[dict[str, Any]]:
+    """Give a nested Flux Kustomization its own `spec.patches` (kept, then ours)."""
+    if not children.pins:
+        return
+    existing = spec.get("patches")
+    kept = list(existing) if isinstance(existing, list) else []
+    yield {"op": "add", "path": f"{pointer}/patches", "value": kept + children.entries()}
+
+
+def _nested_kustomize_op(pointer: str, src: Mapping[str, Any], children: Pins) -> Iterator[dict[str, Any]]:
+    """Give a child Application's source its own `kustomize.patches` (kept, then ours)."""
+    if not children.pins:
+        return
+    custom = src.get("kustomize")
+    if isinstance(custom, Mapping):
+        existing = custom.get("patches")
+        kept = list(existing) if isinstance(existing, list) else []
+        yield {"op": "add", "path": f"{pointer}/kustomize/patches", "value": kept + children.entries()}
+    else:
+        yield {"op": "add", "path": f"{pointer}/kustomize", "value": {"patches": children.entries()}}
+
+
+def _argo_sources(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    if isinstance(spec.get("source"), Mapping):
+        yield spec["source"]
+    for src in spec.get("sources") or []:
+        if isinstance(src, Mapping):
+            yield src
+
+
+def _is(doc: Mapping[str, Any], group: str, kind: str) -> bool:
+    return doc.get("kind") == kind and str(doc.get("apiVersion", "") or "").startswith(group + "/")
+
+
+def _plain(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip() and "{{" not in value and "$" not in value:
+        return value.strip()
+    return None
+
+
+def _expand_lists(docs: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
+    for doc in docs:
+        if isinstance(doc, Mapping):
+            if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+                yield from _expand_lists(doc["items"])
+            else:
+                yield doc
+
+
+PINNED_SOURCE = "wave-planner-pinned-source"  # stands for the cluster's GitRepository name
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One cluster's entry path at its pinned revision."""
+
+    cluster: str
+    path: str
+    revision: str
+
+
+def fleet_pins(
+    snapshots: Mapping[str, Snapshot],
+    wanted: Iterable[Wanted],
+    context: PinContext,
+    *,
+    target: str,
+    flux_namespace: str = "flux-system",
+) -> dict[tuple[str, str], Pins]:
+    """Pins per (cluster, revision). Flux pins point at the cluster's own GitRepository
+    (named after the cluster, in `flux_namespace`); Argo CD pins set the revision as the
+    ApplicationSet template parameter `{{.revision}}`."""
+    tracers = {rev: Tracer(snap, context) for rev, snap in snapshots.items()}
+    source = {"kind": "GitRepository", "name": PINNED_SOURCE, "namespace": flux_namespace}
+    out: dict[tuple[str, str], Pins] = {}
+    for item in wanted:
+        tracer = tracers.get(item.revision)
+        if tracer is None:
+            continue
+        if target == "flux":
+            found = tracer.pins(item.path, FLUX, source, item.revision)
+            found = Pins(
+                [_rename_source(p, item.cluster) for p in found.pins], list(found.unpinned)
+            )
+        else:
+            found = tracer.pins(item.path, ARGO, source, "{{.revision}}")
+        out[(item.cluster, item.revision)] = found
+    return out
+
+
+def _rename_source(pin: Pin, cluster: str) -> Pin:
+    return Pin(pin.group, pin.kind, pin.name, tuple(_replace(op, cluster) for op in pin.ops))
+
+
+def _replace(value: Any, cluster: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(PINNED_SOURCE, cluster)
+    if isinstance(value, Mapping):
+        return {k: _replace(v, cluster) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replace(v, cluster) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Leak:
+    """An unpinned nested object and the held-back clusters whose pin it does not hold."""
+
+    object: str
+    file: str
+    reason: str
+    clusters: tuple[str, ...]
+
+    def message(self) -> str:
+        return (
+            f"{self.object} ({self.file}) cannot be pinned: {self.reason}; "
+            f"it applies the branch tip to held-back cluster(s) {', '.join(self.clusters)}"
+        )
+
+
+def leaks(pins: Mapping[tuple[str, str], Pins], head: str) -> list[Leak]:
+    """Unpinned objects of clusters pinned to another revision than head, grouped."""
+    found: dict[tuple[str, str, str], set[str]] = {}
+    for (cluster, revision), item in pins.items():
+        if revision == head:
+            continue  # the branch tip is what this cluster runs anyway
+        for u in item.unpinned:
+            found.setdefault((u.object, u.file, u.reason), set()).add(cluster)
+    return [Leak(o, f, r, tuple(sorted(c))) for (o, f, r), c in sorted(found.items())]
+
+
+def pin_rollout_nesting(
+    elements: Iterable[Any],
+    base: Snapshot,
+    head: Snapshot,
+    context: PinContext,
+    *,
+    target: str,
+    flux_namespace: str = "flux-system",
+) -> dict[tuple[str, str], Pins]:
+    """Pins for every element (`planner.emit.Element`) at its own revision."""
+    wanted = [Wanted(e.cluster, e.path, e.revision) for e in elements]
+    return fleet_pins(
+        {base.revision: base, head.revision: head},
+        wanted,
+        context,
+        target=target,
+        flux_namespace=flux_namespace,
+    )
