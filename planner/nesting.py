@@ -161,7 +161,9 @@ class Tracer:
         for doc in _expand_lists(self._parse(path) or []):
             meta = doc.get("metadata")
             meta = meta if isinstance(meta, Mapping) else {}
-            yield _Obj(doc, path, str(meta.get("name", "") or ""), str(meta.get("namespace", "") or ""))
+            yield _Obj(
+                doc, path, str(meta.get("name", "") or ""), str(meta.get("namespace", "") or "")
+            )
 
     def _render_generated(self, directory: str, depth: int) -> list[_Obj]:
         out: list[_Obj] = []
@@ -169,7 +171,9 @@ class Tracer:
         for file in files:
             if file.endswith((".yaml", ".yml")):
                 docs = self._parse(file) or []
-                if docs and all(isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in docs):
+                if docs and all(
+                    isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in docs
+                ):
                     out.extend(self._file_objects(file))
         for sub in subdirs:
             if self._kfile(sub) is not None:
@@ -193,7 +197,9 @@ class Tracer:
             target = snapshot.join(directory, ref.ref)
             for obj in self.render(target, kustomize.RESOURCE, depth + 1):
                 out.append(
-                    _Obj(obj.doc, obj.file, f"{prefix}{obj.name}{suffix}", namespace or obj.namespace)
+                    _Obj(
+                        obj.doc, obj.file, f"{prefix}{obj.name}{suffix}", namespace or obj.namespace
+                    )
                 )
         return out
 
@@ -245,35 +251,67 @@ class Tracer:
         doc = obj.doc
         spec = doc.get("spec")
         spec = spec if isinstance(spec, Mapping) else {}
-        label = f"{doc.get('kind')} {obj.namespace}/{obj.name}" if obj.namespace else f"{doc.get('kind')} {obj.name}"
+        label = (
+            f"{doc.get('kind')} {obj.namespace}/{obj.name}"
+            if obj.namespace
+            else f"{doc.get('kind')} {obj.name}"
+        )
         if _is(doc, FLUX_KS_GROUP, "Kustomization"):
-            ref = spec.get("sourceRef") if isinstance(spec.get("sourceRef"), Mapping) else {}
+            ref = _mapping(spec.get("sourceRef"))
             kind = str(ref.get("kind", "") or "")
             if kind == "GitRepository" and self._local_git(str(ref.get("name", "")), gitrepos):
                 if mode != FLUX:
-                    found.unpinned.append(Unpinned(label, obj.file, "a Flux object under Argo CD has no pinned source"))
+                    found.unpinned.append(
+                        Unpinned(
+                            label, obj.file, "a Flux object under Argo CD has no pinned source"
+                        )
+                    )
                     return
-                ops: list[dict[str, Any]] = [{"op": "add", "path": "/spec/sourceRef", "value": dict(source)}]
+                ops: list[dict[str, Any]] = [
+                    {"op": "add", "path": "/spec/sourceRef", "value": dict(source)}
+                ]
                 raw = spec.get("path")
                 target = "." if raw in (None, "") else _plain(raw)
                 if target is None:
                     found.pins.append(Pin(FLUX_KS_GROUP, "Kustomization", obj.name, tuple(ops)))
-                    found.unpinned.append(Unpinned(label, obj.file, f"templated path {raw!r}: what it applies is not traced"))
+                    found.unpinned.append(
+                        Unpinned(
+                            label,
+                            obj.file,
+                            f"templated path {raw!r}: what it applies is not traced",
+                        )
+                    )
                     return
                 children = self._child(snapshot.normalize(target), FLUX, source, revision, stack)
                 found.unpinned.extend(children.unpinned)
                 ops.extend(_nested_patches_op("/spec", spec, children))
                 found.pins.append(Pin(FLUX_KS_GROUP, "Kustomization", obj.name, tuple(ops)))
             elif kind == "ExternalArtifact":
-                self._pin_artifact_consumer(obj, label, spec, ref, mode, source, revision, stack, gitrepos, generators, found)
+                self._pin_artifact_consumer(
+                    obj,
+                    label,
+                    spec,
+                    ref,
+                    mode,
+                    source,
+                    revision,
+                    stack,
+                    gitrepos,
+                    generators,
+                    found,
+                )
             return
         if _is(doc, FLUX_HELM_GROUP, "HelmRelease"):
-            chart = spec.get("chart")
-            cspec = chart.get("spec") if isinstance(chart, Mapping) else None
-            ref = cspec.get("sourceRef") if isinstance(cspec, Mapping) else None
-            if isinstance(ref, Mapping) and ref.get("kind") == "GitRepository" and self._local_git(str(ref.get("name", "")), gitrepos):
+            ref = _mapping(_mapping(_mapping(spec.get("chart")).get("spec")).get("sourceRef"))
+            if ref.get("kind") == "GitRepository" and self._local_git(
+                str(ref.get("name", "")), gitrepos
+            ):
                 if mode != FLUX:
-                    found.unpinned.append(Unpinned(label, obj.file, "a Flux object under Argo CD has no pinned source"))
+                    found.unpinned.append(
+                        Unpinned(
+                            label, obj.file, "a Flux object under Argo CD has no pinned source"
+                        )
+                    )
                     return
                 op = {"op": "add", "path": "/spec/chart/spec/sourceRef", "value": dict(source)}
                 found.pins.append(Pin(FLUX_HELM_GROUP, "HelmRelease", obj.name, (op,)))
@@ -281,9 +319,17 @@ class Tracer:
         if _is(doc, FLUX_EXT_GROUP, "ArtifactGenerator"):
             ops = []
             for index, src in enumerate(spec.get("sources") or []):
-                if isinstance(src, Mapping) and src.get("kind") == "GitRepository" and self._local_git(str(src.get("name", "")), gitrepos):
+                if (
+                    isinstance(src, Mapping)
+                    and src.get("kind") == "GitRepository"
+                    and self._local_git(str(src.get("name", "")), gitrepos)
+                ):
                     if mode != FLUX:
-                        found.unpinned.append(Unpinned(label, obj.file, "a Flux object under Argo CD has no pinned source"))
+                        found.unpinned.append(
+                            Unpinned(
+                                label, obj.file, "a Flux object under Argo CD has no pinned source"
+                            )
+                        )
                         return
                     value = {"alias": src.get("alias", ""), **dict(source)}
                     ops.append({"op": "replace", "path": f"/spec/sources/{index}", "value": value})
@@ -296,8 +342,16 @@ class Tracer:
         if _is(doc, ARGO_GROUP, "ApplicationSet"):
             template = spec.get("template")
             tspec = template.get("spec") if isinstance(template, Mapping) else None
-            if isinstance(tspec, Mapping) and any(self._argo_local(s) for s in _argo_sources(tspec)):
-                found.unpinned.append(Unpinned(label, obj.file, "an ApplicationSet generates Applications of this repository from a template"))
+            if isinstance(tspec, Mapping) and any(
+                self._argo_local(s) for s in _argo_sources(tspec)
+            ):
+                found.unpinned.append(
+                    Unpinned(
+                        label,
+                        obj.file,
+                        "an ApplicationSet templates Applications of this repository",
+                    )
+                )
 
     def _pin_artifact_consumer(
         self,
@@ -319,7 +373,9 @@ class Tracer:
         for gen in generators:
             gspec = gen.doc.get("spec")
             gspec = gspec if isinstance(gspec, Mapping) else {}
-            aliases = {s.get("alias"): s for s in gspec.get("sources") or [] if isinstance(s, Mapping)}
+            aliases = {
+                s.get("alias"): s for s in gspec.get("sources") or [] if isinstance(s, Mapping)
+            }
             for art in gspec.get("artifacts") or []:
                 if not isinstance(art, Mapping) or art.get("name") != name:
                     continue
@@ -328,7 +384,9 @@ class Tracer:
                         continue
                     alias, _, src_path = str(rule.get("from", "")).lstrip("@").partition("/")
                     src = aliases.get(alias) or {}
-                    if src.get("kind") != "GitRepository" or not self._local_git(str(src.get("name", "")), gitrepos):
+                    if src.get("kind") != "GitRepository" or not self._local_git(
+                        str(src.get("name", "")), gitrepos
+                    ):
                         continue
                     generator_local = True
                     dest = str(rule.get("to", "")).split("@artifact", 1)[-1].strip("/")
@@ -339,7 +397,9 @@ class Tracer:
         if not generator_local:
             return  # not this repository
         if mode != FLUX or mapped is None:
-            found.unpinned.append(Unpinned(label, obj.file, f"ExternalArtifact {name}: its content is not traced"))
+            found.unpinned.append(
+                Unpinned(label, obj.file, f"ExternalArtifact {name}: its content is not traced")
+            )
             return
         children = self._child(mapped, FLUX, source, revision, stack)
         found.unpinned.extend(children.unpinned)
@@ -392,7 +452,7 @@ class Tracer:
             return False
         spec = obj.doc.get("spec")
         spec = spec if isinstance(spec, Mapping) else {}
-        ref = spec.get("ref") if isinstance(spec.get("ref"), Mapping) else {}
+        ref = _mapping(spec.get("ref"))
         if ref.get("commit") or ref.get("tag") or ref.get("semver") or ref.get("name"):
             return False  # a fixed revision: not following the branch
         url = str(spec.get("url", "") or "")
@@ -406,7 +466,9 @@ class Tracer:
         return path is not None and self.snap.exists(snapshot.normalize(path))
 
 
-def _nested_patches_op(pointer: str, spec: Mapping[str, Any], children: Pins) -> Iterator[dict[str, Any]]:
+def _nested_patches_op(
+    pointer: str, spec: Mapping[str, Any], children: Pins
+) -> Iterator[dict[str, Any]]:
     """Give a nested Flux Kustomization its own `spec.patches` (kept, then ours)."""
     if not children.pins:
         return
@@ -415,7 +477,9 @@ def _nested_patches_op(pointer: str, spec: Mapping[str, Any], children: Pins) ->
     yield {"op": "add", "path": f"{pointer}/patches", "value": kept + children.entries()}
 
 
-def _nested_kustomize_op(pointer: str, src: Mapping[str, Any], children: Pins) -> Iterator[dict[str, Any]]:
+def _nested_kustomize_op(
+    pointer: str, src: Mapping[str, Any], children: Pins
+) -> Iterator[dict[str, Any]]:
     """Give a child Application's source its own `kustomize.patches` (kept, then ours)."""
     if not children.pins:
         return
@@ -423,9 +487,17 @@ def _nested_kustomize_op(pointer: str, src: Mapping[str, Any], children: Pins) -
     if isinstance(custom, Mapping):
         existing = custom.get("patches")
         kept = list(existing) if isinstance(existing, list) else []
-        yield {"op": "add", "path": f"{pointer}/kustomize/patches", "value": kept + children.entries()}
+        yield {
+            "op": "add",
+            "path": f"{pointer}/kustomize/patches",
+            "value": kept + children.entries(),
+        }
     else:
-        yield {"op": "add", "path": f"{pointer}/kustomize", "value": {"patches": children.entries()}}
+        yield {
+            "op": "add",
+            "path": f"{pointer}/kustomize",
+            "value": {"patches": children.entries()},
+        }
 
 
 def _argo_sources(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -434,6 +506,10 @@ def _argo_sources(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     for src in spec.get("sources") or []:
         if isinstance(src, Mapping):
             yield src
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _is(doc: Mapping[str, Any], group: str, kind: str) -> bool:

@@ -144,8 +144,7 @@ def render_result(result: EmitResult) -> str:
     if rollout.emergency is not None:
         lines.append(f"  emergency: {rollout.emergency}")
     lines.extend(
-        f"warning [unpinned, allowed by --allow-unpinned] {leak.message()}"
-        for leak in result.leaks
+        f"warning [unpinned, allowed by --allow-unpinned] {leak.message()}" for leak in result.leaks
     )
     diff = result.diff
     if result.checked:

@@ -195,7 +195,10 @@ def pin_slots(
             number += 1
             slot = f"pin{number}"
             patches.append(
-                {"patch": text, "target": {"group": group, "kind": kind, "name": f"{{{{.{slot}}}}}"}}
+                {
+                    "patch": text,
+                    "target": {"group": group, "kind": kind, "name": f"{{{{.{slot}}}}}"},
+                }
             )
             for cluster in lists:
                 found = names[cluster].get(key, [])
