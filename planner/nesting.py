@@ -39,6 +39,7 @@ FLUX, ARGO = "flux", "argo"
 FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
 FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
 FLUX_EXT_GROUP = "source.extensions.fluxcd.io"
+FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io"
 ARGO_GROUP = "argoproj.io"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _MAX_DEPTH = 12
@@ -111,6 +112,7 @@ class Tracer:
         self._renders: dict[tuple[str, str], list[_Obj]] = {}
         self._cache: dict[tuple[str, str, str, str], Pins] = {}
         self.gitrepos: dict[str, _Obj] = {}  # every GitRepository rendered so far
+        self.pinned_git: dict[str, str] = {}  # GitRepositories pinned by a patch: namespace
 
     # ---- reading -----------------------------------------------------------------
     def _parse(self, path: str) -> list[Any] | None:
@@ -225,10 +227,40 @@ class Tracer:
         found = Pins()
         inner = (*stack, path)
         for obj in objects:
+            if _is(obj.doc, "source.toolkit.fluxcd.io", "GitRepository") and self._local_git(
+                obj.name, {obj.name: obj}
+            ):
+                # a GitRepository of this repository applied here follows a branch: pin it
+                self.pinned_git[obj.name] = obj.namespace
+                op = {"op": "add", "path": "/spec/ref", "value": {"commit": revision}}
+                found.pins.append(Pin(FLUX_SOURCE_GROUP, "GitRepository", obj.name, (op,)))
+        for obj in objects:
             self._pin_object(obj, mode, source, revision, inner, gitrepos, generators, found)
         if not stack:
             self._cache[key] = found
         return found
+
+    def _flux_source(
+        self,
+        mode: str,
+        source: Mapping[str, str],
+        ref: Mapping[str, Any],
+        obj: _Obj,
+        label: str,
+        found: Pins,
+    ) -> Mapping[str, str] | None:
+        """Where a Flux object's pinned source is: the cluster's pinned GitRepository (Flux),
+        or, under Argo CD, its own GitRepository when Argo CD applies and pins it."""
+        if mode == FLUX:
+            return source
+        name = str(ref.get("name", "") or "")
+        if name in self.pinned_git:
+            namespace = self.pinned_git[name] or str(ref.get("namespace", "") or obj.namespace)
+            return {"kind": "GitRepository", "name": name, "namespace": namespace}
+        found.unpinned.append(
+            Unpinned(label, obj.file, f"its GitRepository {name} is not applied (and pinned) here")
+        )
+        return None
 
     def _child(
         self, path: str, mode: str, source: Mapping[str, str], revision: str, stack: tuple[str, ...]
@@ -260,13 +292,10 @@ class Tracer:
             ref = _mapping(spec.get("sourceRef"))
             kind = str(ref.get("kind", "") or "")
             if kind == "GitRepository" and self._local_git(str(ref.get("name", "")), gitrepos):
-                if mode != FLUX:
-                    found.unpinned.append(
-                        Unpinned(
-                            label, obj.file, "a Flux object under Argo CD has no pinned source"
-                        )
-                    )
+                pinned = self._flux_source(mode, source, ref, obj, label, found)
+                if pinned is None:
                     return
+                source = pinned
                 ops: list[dict[str, Any]] = [
                     {"op": "add", "path": "/spec/sourceRef", "value": dict(source)}
                 ]
@@ -306,13 +335,10 @@ class Tracer:
             if ref.get("kind") == "GitRepository" and self._local_git(
                 str(ref.get("name", "")), gitrepos
             ):
-                if mode != FLUX:
-                    found.unpinned.append(
-                        Unpinned(
-                            label, obj.file, "a Flux object under Argo CD has no pinned source"
-                        )
-                    )
+                pinned = self._flux_source(mode, source, ref, obj, label, found)
+                if pinned is None:
                     return
+                source = pinned
                 op = {"op": "add", "path": "/spec/chart/spec/sourceRef", "value": dict(source)}
                 found.pins.append(Pin(FLUX_HELM_GROUP, "HelmRelease", obj.name, (op,)))
             return
@@ -324,12 +350,8 @@ class Tracer:
                     and src.get("kind") == "GitRepository"
                     and self._local_git(str(src.get("name", "")), gitrepos)
                 ):
-                    if mode != FLUX:
-                        found.unpinned.append(
-                            Unpinned(
-                                label, obj.file, "a Flux object under Argo CD has no pinned source"
-                            )
-                        )
+                    pinned = self._flux_source(mode, source, src, obj, label, found)
+                    if pinned is None:
                         return
                     value = {"alias": src.get("alias", ""), **dict(source)}
                     ops.append({"op": "replace", "path": f"/spec/sources/{index}", "value": value})
@@ -396,10 +418,13 @@ class Tracer:
                         mapped = snapshot.join(src_dir, want)
         if not generator_local:
             return  # not this repository
-        if mode != FLUX or mapped is None:
+        if mapped is None:
             found.unpinned.append(
                 Unpinned(label, obj.file, f"ExternalArtifact {name}: its content is not traced")
             )
+            return
+        if mode != FLUX:
+            found.unpinned.append(Unpinned(label, obj.file, "an ExternalArtifact under Argo CD"))
             return
         children = self._child(mapped, FLUX, source, revision, stack)
         found.unpinned.extend(children.unpinned)
