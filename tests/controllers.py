@@ -209,7 +209,8 @@ class Emulator:
                 if found is None:
                     deferred.append((doc, chain))
                     continue
-                for rev, path, mode, patches in found:
+                for rev, raw, mode, patches in found:
+                    path = _norm(raw)
                     key = json.dumps([rev, path, mode, patches], sort_keys=True)
                     applies = f"{rev}:{path}"
                     if key in seen or applies in chain:
