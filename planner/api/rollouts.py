@@ -298,8 +298,15 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
 def _finish(
     root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
 ) -> RolloutView:
+    from planner.api.fleet import folder, refresh_fleet_view
+
+    view = refresh_fleet_view(root, state.target)
+    written = sorted({*written, *view})
+    extra = (rolloutrepo.relative(root, folder(root, state.target)),)
     sha = (
-        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state)) if commit else None
+        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state), extra=extra)
+        if commit
+        else None
     )
     gate = rollout_mod.next_gate(state, now)
     return RolloutView(state, gate, now, written=tuple(written), commit=sha)
