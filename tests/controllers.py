@@ -55,7 +55,9 @@ def _group(doc: Mapping[str, Any]) -> str:
 
 def _slug(url: str) -> str:
     text = re.sub(r"^[a-z0-9+.-]+://", "", url.strip().lower()).split("@", 1)[-1]
-    parts = [p for p in text.replace(":", "/").removesuffix("/").removesuffix(".git").split("/") if p]
+    parts = [
+        p for p in text.replace(":", "/").removesuffix("/").removesuffix(".git").split("/") if p
+    ]
     return "/".join(parts[-2:])
 
 
@@ -226,7 +228,9 @@ class Emulator:
                 # ExternalArtifacts / sources declared nowhere: nothing more to learn
                 for doc, _ in deferred:
                     meta = doc.get("metadata", {})
-                    raise EmulationError(f"cannot resolve the source of {doc.get('kind')} {meta.get('name')}")
+                    raise EmulationError(
+                        f"cannot resolve the source of {doc.get('kind')} {meta.get('name')}"
+                    )
             queue.extend(deferred)
         return leaves
 
@@ -239,7 +243,9 @@ class Emulator:
         elif kind == "ArtifactGenerator":
             generators.append(doc)
 
-    def _git_revision(self, name: str, namespace: str, gitrepos: Mapping[str, Any], force: str | None) -> str | None | bool:
+    def _git_revision(
+        self, name: str, namespace: str, gitrepos: Mapping[str, Any], force: str | None
+    ) -> str | None | bool:
         """The revision a GitRepository of this repository serves; False: not this repo;
         None: not known yet."""
         doc = gitrepos.get(f"{namespace}/{name}") or gitrepos.get(f"*/{name}")
@@ -254,7 +260,13 @@ class Emulator:
         commit = str(ref.get("commit", "") or "")
         return commit if _SHA.fullmatch(commit) else self.head
 
-    def _follow(self, doc: dict[str, Any], gitrepos: Mapping[str, Any], generators: list[Any], force: str | None) -> list[tuple[str, str, str, Any]] | None:
+    def _follow(
+        self,
+        doc: dict[str, Any],
+        gitrepos: Mapping[str, Any],
+        generators: list[Any],
+        force: str | None,
+    ) -> list[tuple[str, str, str, Any]] | None:
         kind, group = doc.get("kind"), _group(doc)
         spec = doc.get("spec", {}) or {}
         meta = doc.get("metadata", {}) or {}
@@ -266,12 +278,16 @@ class Emulator:
             patches = spec.get("patches") or None
             path = str(spec.get("path", "") or ".")
             if ref.get("kind") == "GitRepository":
-                rev = self._git_revision(str(ref.get("name")), str(ref.get("namespace", ns)), gitrepos, force)
+                rev = self._git_revision(
+                    str(ref.get("name")), str(ref.get("namespace", ns)), gitrepos, force
+                )
                 if rev is None:
                     return None
                 return [] if rev is False else [(str(rev), path, "flux", patches)]
             if ref.get("kind") == "ExternalArtifact":
-                return self._artifact(str(ref.get("name")), path, patches, gitrepos, generators, force)
+                return self._artifact(
+                    str(ref.get("name")), path, patches, gitrepos, generators, force
+                )
             return []
         if kind == "Application" and group == "argoproj.io":
             out = []
@@ -288,7 +304,15 @@ class Emulator:
             return out
         return []
 
-    def _artifact(self, name: str, path: str, patches: Any, gitrepos: Mapping[str, Any], generators: list[Any], force: str | None) -> list[tuple[str, str, str, Any]] | None:
+    def _artifact(
+        self,
+        name: str,
+        path: str,
+        patches: Any,
+        gitrepos: Mapping[str, Any],
+        generators: list[Any],
+        force: str | None,
+    ) -> list[tuple[str, str, str, Any]] | None:
         for gen in generators:
             gspec = gen.get("spec", {}) or {}
             gns = str((gen.get("metadata", {}) or {}).get("namespace", "") or "")
@@ -301,7 +325,9 @@ class Emulator:
                     src = aliases.get(alias) or {}
                     if src.get("kind") != "GitRepository":
                         continue
-                    rev = self._git_revision(str(src.get("name")), str(src.get("namespace", gns)), gitrepos, force)
+                    rev = self._git_revision(
+                        str(src.get("name")), str(src.get("namespace", gns)), gitrepos, force
+                    )
                     if rev is None:
                         return None
                     if rev is False:
@@ -341,12 +367,15 @@ def argocd_start(files: Mapping[str, bytes], cluster: str) -> list[dict[str, Any
                 for element in generator["list"]["elements"]:
                     if element["cluster"] == cluster:
                         app = _substitute(doc["spec"]["template"], element)
-                        return [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **app}]
+                        return [
+                            {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **app}
+                        ]
     raise KeyError(cluster)
 
 
 def _substitute(value: Any, params: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
+
         def one(match: re.Match[str]) -> str:
             key = match.group(1)
             if key not in params:
