@@ -136,7 +136,8 @@ class Emulator:
             if patches:
                 docs = self._patch(docs, patches)
             self._cache[key] = docs
-        return json.loads(json.dumps(self._cache[key]))  # a private copy
+        copy: list[dict[str, Any]] = json.loads(json.dumps(self._cache[key]))
+        return copy  # a private copy
 
     def _render(self, root: Path, path: str, mode: str) -> list[dict[str, Any]]:
         target = root / path
@@ -245,7 +246,7 @@ class Emulator:
 
     def _git_revision(
         self, name: str, namespace: str, gitrepos: Mapping[str, Any], force: str | None
-    ) -> str | None | bool:
+    ) -> str | bool | None:
         """The revision a GitRepository of this repository serves; False: not this repo;
         None: not known yet."""
         doc = gitrepos.get(f"{namespace}/{name}") or gitrepos.get(f"*/{name}")

@@ -153,8 +153,8 @@ def test_rollout_fleet_view_holds_back_every_transition(
         target=target,  # type: ignore[arg-type]
     ).state
     check(state)
-    for state in _release_all(root, "change", state):
-        check(state)
+    for advanced in _release_all(root, "change", state):
+        check(advanced)
     first = state.steps[0].name
     state = api.rollout_rollback(root, "change", step=first).state
     check(state)
