@@ -17,6 +17,7 @@ from planner.emit import Rollout, parse_released, prepare, unplaced
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
 from planner.nesting import Leak, PinContext, leaks, pin_rollout_nesting
 from planner.plan import Plan, assemble
@@ -60,9 +61,14 @@ class EmitResult:
             self.plan.violations or self.unplaced or (self.leaks and not self.allow_unpinned)
         )
 
+    stale: tuple[str, ...] = ()  # why the recorded inputs no longer hold (`--check`)
+    recorded: Record | None = None  # the inputs `--check` regenerated from
+
     @property
     def drift(self) -> bool:
-        return self.checked and self.diff is not None and not self.diff.clean
+        return self.checked and (
+            bool(self.stale) or (self.diff is not None and not self.diff.clean)
+        )
 
 
 def emit(
@@ -70,19 +76,46 @@ def emit(
     target: EmitTarget | str,
     out: Path,
     *,
-    released: int | str = 0,
-    strategy: ArgoStrategy | str = "list",
+    released: int | str | None = None,
+    strategy: ArgoStrategy | str | None = None,
     check: bool = False,
     allow_unpinned: bool = False,
 ) -> EmitResult:
-    """Render the plan pinned by `--released K|all` as manifests; write them to `out`
-    atomically (or, with `check`, only compare). Never touches files it did not generate."""
+    """Render the plan pinned by `--released K|all` (default 0) as manifests; write them to
+    `out` atomically, with the record of their inputs (planner.emitrecord). With `check`,
+    only compare: against what the recorded inputs generate when `out` holds a record
+    (stale only when an input changed), else against the plan of `sources`. Never touches
+    files it did not generate."""
     target = EmitTarget(target)
-    strategy = ArgoStrategy(strategy)
     if isinstance(released, str):
         released = parse_released(released)
     if out.exists() and not out.is_dir():
         raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
+    if check:
+        record = _read_record(out)
+        if record is not None and record.target == target.value:
+            return _check_recorded(sources, target, out, record, released, allow_unpinned)
+    return _emit(
+        sources,
+        target,
+        out,
+        released=0 if released is None else released,
+        strategy=ArgoStrategy(strategy or "list"),
+        check=check,
+        allow_unpinned=allow_unpinned,
+    )
+
+
+def _emit(
+    sources: Sources,
+    target: EmitTarget,
+    out: Path,
+    *,
+    released: int | str,
+    strategy: ArgoStrategy,
+    check: bool,
+    allow_unpinned: bool,
+) -> EmitResult:
     workspace, result = analysis(sources)
     try:
         planned = assemble(workspace.inputs, result)
@@ -107,6 +140,16 @@ def emit(
             rendered = argocd_emit.render(rollout, policy.argocd, strategy)
         else:
             rendered = flux_emit.render(rollout, policy.flux)
+        rendered[INPUTS_FILE] = Record(
+            target=target.value,
+            strategy=strategy.value,
+            released=released,
+            base=planned.base,
+            head=planned.head,
+            inventory_digest=planned.inventory.digest,
+            policy_digest=planned.policy.digest,
+            emergency=sources.emergency,
+        ).dump()
         diff = files.check_tree(out, rendered) if check else files.write_tree(out, rendered)
         return EmitResult(
             planned, target, out, check, (), rollout, rendered, diff, found, allow_unpinned
@@ -128,3 +171,67 @@ def with_nested_pins(rollout: Rollout, inputs: PlanInputs, target: str) -> Rollo
         flux_namespace=policy.flux.namespace,
     )
     return dataclasses.replace(rollout, pins=pins)
+
+
+def _read_record(out: Path) -> Record | None:
+    path = out / INPUTS_FILE
+    try:
+        return parse(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def _check_recorded(
+    sources: Sources,
+    target: EmitTarget,
+    out: Path,
+    record: Record,
+    released: int | str | None,
+    allow_unpinned: bool,
+) -> EmitResult:
+    """`--check` against the recorded inputs: stale when one changed, else regenerate from
+    them and compare. Without `--base`, the recorded base is the base."""
+    if sources.base is None:
+        sources = dataclasses.replace(sources, base=record.base)
+    workspace, result = analysis(sources)
+    try:
+        now = assemble(workspace.inputs, result)
+        changed: list[str] = []
+        if workspace.repo is not None and now.head != record.head:
+            try:
+                paths = workspace.repo.diff(record.head, now.head).files()
+            except Exception:  # the recorded head is not in this repository any more
+                paths = ["(the recorded head is not in the repository)"]
+            snap = workspace.inputs.head
+            generated_dirs = sorted(
+                {p.rsplit("/", 1)[0] for p in snap.files() if p.endswith("/" + files.MANIFEST)}
+            )
+            changed = [p for p in paths if not generated(p, generated_dirs)]
+    finally:
+        workspace.close()
+    reasons = stale_reasons(
+        record,
+        base=now.base,
+        inventory_digest=now.inventory.digest,
+        policy_digest=now.policy.digest,
+        changed_since_head=changed,
+    )
+    if released is not None and released != record.released:
+        reasons.append(
+            f"--released {released}, the manifests were generated with {record.released}"
+        )
+    if reasons:
+        return EmitResult(now, target, out, True, stale=tuple(reasons), recorded=record)
+    again = dataclasses.replace(
+        sources, base=record.base, head=record.head, emergency=record.emergency
+    )
+    found = _emit(
+        again,
+        target,
+        out,
+        released=record.released,
+        strategy=ArgoStrategy(record.strategy),
+        check=True,
+        allow_unpinned=allow_unpinned,
+    )
+    return dataclasses.replace(found, recorded=record)
