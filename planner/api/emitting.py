@@ -94,7 +94,7 @@ def emit(
     if check:
         record = _read_record(out)
         if record is not None and record.target == target.value:
-            return _check_recorded(sources, target, out, record, released, allow_unpinned)
+            return _check_recorded(sources, target, out, record, released, strategy, allow_unpinned)
     return _emit(
         sources,
         target,
@@ -187,6 +187,7 @@ def _check_recorded(
     out: Path,
     record: Record,
     released: int | str | None,
+    strategy: ArgoStrategy | str | None,
     allow_unpinned: bool,
 ) -> EmitResult:
     """`--check` against the recorded inputs: stale when one changed, else regenerate from
@@ -216,10 +217,6 @@ def _check_recorded(
         policy_digest=now.policy.digest,
         changed_since_head=changed,
     )
-    if released is not None and released != record.released:
-        reasons.append(
-            f"--released {released}, the manifests were generated with {record.released}"
-        )
     if reasons:
         return EmitResult(now, target, out, True, stale=tuple(reasons), recorded=record)
     again = dataclasses.replace(
@@ -229,8 +226,8 @@ def _check_recorded(
         again,
         target,
         out,
-        released=record.released,
-        strategy=ArgoStrategy(record.strategy),
+        released=record.released if released is None else released,
+        strategy=ArgoStrategy(strategy or record.strategy),
         check=True,
         allow_unpinned=allow_unpinned,
     )
