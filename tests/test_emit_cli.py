@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from planner import api
 from planner.adapters.demo import ORIGIN, DemoRepo, build
 from planner.adapters.files import MANIFEST
-from planner.emitrecord import INPUTS_FILE
 from planner.cli import app
 from planner.emit.argocd import Strategy
 from planner.emit.argocd import render as argocd_render
 from planner.emit.flux import render as flux_render
+from planner.emitrecord import INPUTS_FILE
 from planner.plan import Plan
 from tests.emitkit import (
     argocd_elements,
