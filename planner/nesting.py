@@ -27,15 +27,15 @@ object under Argo CD, an ExternalArtifact no generator explains) is returned as 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner import gitops, kustomize, snapshot, yamlsafe
+from planner import gitops, snapshot
+from planner.applied import ARGO, FLUX, Applied, AppliedTree
 from planner.emit.yamlout import dump
 from planner.snapshot import Snapshot
 
-FLUX, ARGO = "flux", "argo"
 FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
 FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
 FLUX_EXT_GROUP = "source.extensions.fluxcd.io"
@@ -83,14 +83,6 @@ class Pins:
 
 
 @dataclass(frozen=True)
-class _Obj:
-    doc: Mapping[str, Any]
-    file: str
-    name: str
-    namespace: str
-
-
-@dataclass(frozen=True)
 class PinContext:
     """What decides whether a source is this repository, and where pins point."""
 
@@ -101,109 +93,15 @@ class PinContext:
         return frozenset(s for s in (gitops.repo_slug(u) for u in self.repo_urls) if s)
 
 
-class Tracer:
+class Tracer(AppliedTree):
     """Renders paths of one revision (cached) and computes pins for entry paths."""
 
     def __init__(self, snap: Snapshot, context: PinContext) -> None:
-        self.snap = snap
+        super().__init__(snap)
         self.context = context
         self.slugs = context.slugs()
-        self._docs: dict[str, list[Any] | None] = {}
-        self._renders: dict[tuple[str, str], list[_Obj]] = {}
         self._cache: dict[tuple[str, str, str, str], Pins] = {}
-        self.gitrepos: dict[str, _Obj] = {}  # every GitRepository rendered so far
         self.pinned_git: dict[str, str] = {}  # GitRepositories pinned by a patch: namespace
-
-    # ---- reading -----------------------------------------------------------------
-    def _parse(self, path: str) -> list[Any] | None:
-        if path not in self._docs:
-            data = self.snap.read(path)
-            try:
-                self._docs[path] = yamlsafe.load_all(data) if data is not None else None
-            except yamlsafe.YamlError:
-                self._docs[path] = None
-        return self._docs[path]
-
-    def _kfile(self, directory: str) -> str | None:
-        for name in kustomize.KUSTOMIZATION_FILES:
-            path = name if directory == "." else f"{directory}/{name}"
-            if self.snap.exists(path) and not self.snap.is_dir(path):
-                return path
-        return None
-
-    def render(self, path: str, mode: str, depth: int = 0) -> list[_Obj]:
-        """The objects `path` renders to (names after namePrefix/nameSuffix), best effort."""
-        key = (path, mode)
-        if key not in self._renders:
-            found = [] if depth > _MAX_DEPTH * 4 else self._render(path, mode, depth)
-            self._renders[key] = found
-            for obj in found:
-                if _is(obj.doc, "source.toolkit.fluxcd.io", "GitRepository"):
-                    self.gitrepos.setdefault(obj.name, obj)
-        return self._renders[key]
-
-    def _render(self, path: str, mode: str, depth: int) -> list[_Obj]:
-        if snapshot.escapes(path) or not self.snap.exists(path):
-            return []
-        if not self.snap.is_dir(path):
-            return list(self._file_objects(path))
-        kfile = self._kfile(path)
-        if kfile is not None:
-            return self._render_kustomization(path, kfile, depth)
-        if mode == ARGO:
-            _, files = self.snap.list_dir(path)
-            out: list[_Obj] = []
-            for file in files:
-                if file.endswith((".yaml", ".yml", ".json")):
-                    out.extend(self._file_objects(file))
-            return out
-        return self._render_generated(path, depth)
-
-    def _file_objects(self, path: str) -> Iterator[_Obj]:
-        for doc in _expand_lists(self._parse(path) or []):
-            meta = doc.get("metadata")
-            meta = meta if isinstance(meta, Mapping) else {}
-            yield _Obj(
-                doc, path, str(meta.get("name", "") or ""), str(meta.get("namespace", "") or "")
-            )
-
-    def _render_generated(self, directory: str, depth: int) -> list[_Obj]:
-        out: list[_Obj] = []
-        subdirs, files = self.snap.list_dir(directory)
-        for file in files:
-            if file.endswith((".yaml", ".yml")):
-                docs = self._parse(file) or []
-                if docs and all(
-                    isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in docs
-                ):
-                    out.extend(self._file_objects(file))
-        for sub in subdirs:
-            if self._kfile(sub) is not None:
-                out.extend(self.render(sub, FLUX, depth + 1))
-            else:
-                out.extend(self._render_generated(sub, depth + 1))
-        return out
-
-    def _render_kustomization(self, directory: str, kfile: str, depth: int) -> list[_Obj]:
-        docs = self._parse(kfile) or []
-        if len(docs) != 1 or not isinstance(docs[0], Mapping):
-            return []
-        doc = docs[0]
-        prefix = str(doc.get("namePrefix", "") or "")
-        suffix = str(doc.get("nameSuffix", "") or "")
-        namespace = str(doc.get("namespace", "") or "")
-        out: list[_Obj] = []
-        for ref in kustomize.references(doc):
-            if ref.field not in ("resources", "bases", "components") or ref.remote:
-                continue
-            target = snapshot.join(directory, ref.ref)
-            for obj in self.render(target, kustomize.RESOURCE, depth + 1):
-                out.append(
-                    _Obj(
-                        obj.doc, obj.file, f"{prefix}{obj.name}{suffix}", namespace or obj.namespace
-                    )
-                )
-        return out
 
     # ---- pins --------------------------------------------------------------------
     def pins(self, path: str, mode: str, source: Mapping[str, str], revision: str) -> Pins:
@@ -245,7 +143,7 @@ class Tracer:
         mode: str,
         source: Mapping[str, str],
         ref: Mapping[str, Any],
-        obj: _Obj,
+        obj: Applied,
         label: str,
         found: Pins,
     ) -> Mapping[str, str] | None:
@@ -271,13 +169,13 @@ class Tracer:
 
     def _pin_object(
         self,
-        obj: _Obj,
+        obj: Applied,
         mode: str,
         source: Mapping[str, str],
         revision: str,
         stack: tuple[str, ...],
-        gitrepos: Mapping[str, _Obj],
-        generators: Sequence[_Obj],
+        gitrepos: Mapping[str, Applied],
+        generators: Sequence[Applied],
         found: Pins,
     ) -> None:
         doc = obj.doc
@@ -377,7 +275,7 @@ class Tracer:
 
     def _pin_artifact_consumer(
         self,
-        obj: _Obj,
+        obj: Applied,
         label: str,
         spec: Mapping[str, Any],
         ref: Mapping[str, Any],
@@ -385,8 +283,8 @@ class Tracer:
         source: Mapping[str, str],
         revision: str,
         stack: tuple[str, ...],
-        gitrepos: Mapping[str, _Obj],
-        generators: Sequence[_Obj],
+        gitrepos: Mapping[str, Applied],
+        generators: Sequence[Applied],
         found: Pins,
     ) -> None:
         name = str(ref.get("name", "") or "")
@@ -434,7 +332,7 @@ class Tracer:
 
     def _pin_application(
         self,
-        obj: _Obj,
+        obj: Applied,
         label: str,
         spec: Mapping[str, Any],
         source: Mapping[str, str],
@@ -469,7 +367,7 @@ class Tracer:
             found.pins.append(Pin(ARGO_GROUP, "Application", obj.name, tuple(ops)))
 
     # ---- sources -----------------------------------------------------------------
-    def _local_git(self, name: str, gitrepos: Mapping[str, _Obj]) -> bool:
+    def _local_git(self, name: str, gitrepos: Mapping[str, Applied]) -> bool:
         if name in self.context.local_names:
             return True
         obj = gitrepos.get(name)
@@ -545,114 +443,3 @@ def _plain(value: Any) -> str | None:
     if isinstance(value, str) and value.strip() and "{{" not in value and "$" not in value:
         return value.strip()
     return None
-
-
-def _expand_lists(docs: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
-    for doc in docs:
-        if isinstance(doc, Mapping):
-            if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-                yield from _expand_lists(doc["items"])
-            else:
-                yield doc
-
-
-PINNED_SOURCE = "wave-planner-pinned-source"  # stands for the cluster's GitRepository name
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """One cluster's entry path at its pinned revision."""
-
-    cluster: str
-    path: str
-    revision: str
-
-
-def fleet_pins(
-    snapshots: Mapping[str, Snapshot],
-    wanted: Iterable[Wanted],
-    context: PinContext,
-    *,
-    target: str,
-    flux_namespace: str = "flux-system",
-) -> dict[tuple[str, str], Pins]:
-    """Pins per (cluster, revision). Flux pins point at the cluster's own GitRepository
-    (named after the cluster, in `flux_namespace`); Argo CD pins set the revision as the
-    ApplicationSet template parameter `{{.revision}}`."""
-    tracers = {rev: Tracer(snap, context) for rev, snap in snapshots.items()}
-    source = {"kind": "GitRepository", "name": PINNED_SOURCE, "namespace": flux_namespace}
-    out: dict[tuple[str, str], Pins] = {}
-    for item in wanted:
-        tracer = tracers.get(item.revision)
-        if tracer is None:
-            continue
-        if target == "flux":
-            found = tracer.pins(item.path, FLUX, source, item.revision)
-            found = Pins(
-                [_rename_source(p, item.cluster) for p in found.pins], list(found.unpinned)
-            )
-        else:
-            found = tracer.pins(item.path, ARGO, source, "{{.revision}}")
-        out[(item.cluster, item.revision)] = found
-    return out
-
-
-def _rename_source(pin: Pin, cluster: str) -> Pin:
-    return Pin(pin.group, pin.kind, pin.name, tuple(_replace(op, cluster) for op in pin.ops))
-
-
-def _replace(value: Any, cluster: str) -> Any:
-    if isinstance(value, str):
-        return value.replace(PINNED_SOURCE, cluster)
-    if isinstance(value, Mapping):
-        return {k: _replace(v, cluster) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_replace(v, cluster) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class Leak:
-    """An unpinned nested object and the held-back clusters whose pin it does not hold."""
-
-    object: str
-    file: str
-    reason: str
-    clusters: tuple[str, ...]
-
-    def message(self) -> str:
-        return (
-            f"{self.object} ({self.file}) cannot be pinned: {self.reason}; "
-            f"it applies the branch tip to held-back cluster(s) {', '.join(self.clusters)}"
-        )
-
-
-def leaks(pins: Mapping[tuple[str, str], Pins], head: str) -> list[Leak]:
-    """Unpinned objects of clusters pinned to another revision than head, grouped."""
-    found: dict[tuple[str, str, str], set[str]] = {}
-    for (cluster, revision), item in pins.items():
-        if revision == head:
-            continue  # the branch tip is what this cluster runs anyway
-        for u in item.unpinned:
-            found.setdefault((u.object, u.file, u.reason), set()).add(cluster)
-    return [Leak(o, f, r, tuple(sorted(c))) for (o, f, r), c in sorted(found.items())]
-
-
-def pin_rollout_nesting(
-    elements: Iterable[Any],
-    base: Snapshot,
-    head: Snapshot,
-    context: PinContext,
-    *,
-    target: str,
-    flux_namespace: str = "flux-system",
-) -> dict[tuple[str, str], Pins]:
-    """Pins for every element (`planner.emit.Element`) at its own revision."""
-    wanted = [Wanted(e.cluster, e.path, e.revision) for e in elements]
-    return fleet_pins(
-        {base.revision: base, head.revision: head},
-        wanted,
-        context,
-        target=target,
-        flux_namespace=flux_namespace,
-    )

@@ -34,6 +34,11 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "applied",
+    "nesting",
+    "pinning",
+    "fleetview",
+    "emitrecord",
 ]
 FORBIDDEN = (
     "planner.adapters",

@@ -19,7 +19,8 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
-from planner.nesting import Leak, PinContext, leaks, pin_rollout_nesting
+from planner.nesting import PinContext
+from planner.pinning import Leak, leaks, pin_rollout_nesting
 from planner.plan import Plan, assemble
 from planner.repourl import resolve_repo_url
 

@@ -18,7 +18,8 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.fleetview import FLEET_DIR, FleetView, compose
 from planner.inventory import Inventory
-from planner.nesting import PinContext, Pins, Wanted, fleet_pins
+from planner.nesting import PinContext, Pins
+from planner.pinning import Wanted, fleet_pins
 from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
 

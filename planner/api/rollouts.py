@@ -28,7 +28,8 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
 from planner.inventory import Inventory, parse_inventory
-from planner.nesting import PinContext, Pins, Wanted, fleet_pins, leaks
+from planner.nesting import PinContext, Pins
+from planner.pinning import Wanted, fleet_pins, leaks
 from planner.plan import Plan, PlanInputs, analyse, assemble
 from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
