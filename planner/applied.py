@@ -56,6 +56,10 @@ class AppliedTree:
                 return path
         return None
 
+    def plain_folder(self, path: str) -> bool:
+        """A folder without a kustomization file."""
+        return self.snap.is_dir(path) and self._kfile(path) is None
+
     def render(self, path: str, mode: str, depth: int = 0) -> list[Applied]:
         """The objects `path` renders to (names after namePrefix/nameSuffix), best effort."""
         key = (path, mode)

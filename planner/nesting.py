@@ -77,6 +77,9 @@ class Pins:
 
     pins: list[Pin] = field(default_factory=list)
     unpinned: list[Unpinned] = field(default_factory=list)
+    # Argo CD folders patched without a kustomization file of their own (Argo CD applies
+    # `source.kustomize.patches` only where there is one)
+    plain_folders: list[str] = field(default_factory=list)
 
     def entries(self) -> list[dict[str, Any]]:
         return [p.entry() for p in self.pins]
@@ -360,8 +363,12 @@ class Tracer(AppliedTree):
             target = _plain(src.get("path"))
             if target is None or "chart" in src or "helm" in src:
                 continue
-            children = self._child(snapshot.normalize(target), ARGO, source, revision, stack)
+            folder = snapshot.normalize(target)
+            children = self._child(folder, ARGO, source, revision, stack)
             found.unpinned.extend(children.unpinned)
+            found.plain_folders.extend(children.plain_folders)
+            if children.pins and self.plain_folder(folder):
+                found.plain_folders.append(folder)
             ops.extend(_nested_kustomize_op(pointer, src, children))
         if ops:
             found.pins.append(Pin(ARGO_GROUP, "Application", obj.name, tuple(ops)))

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from planner import snapshot
 from planner.applied import ARGO, FLUX
 from planner.nesting import Pin, PinContext, Pins, Tracer
 from planner.snapshot import Snapshot
@@ -53,6 +54,9 @@ def fleet_pins(
             )
         else:
             found = tracer.pins(item.path, ARGO, source, "{{.revision}}")
+            path = snapshot.normalize(item.path)
+            if found.pins and tracer.plain_folder(path) and path not in found.plain_folders:
+                found = Pins(found.pins, found.unpinned, [*found.plain_folders, path])
         out[(item.cluster, item.revision)] = found
     return out
 
@@ -116,3 +120,8 @@ def pin_rollout_nesting(
         target=target,
         flux_namespace=flux_namespace,
     )
+
+
+def plain_folders(pins: Mapping[tuple[str, str], Pins]) -> list[str]:
+    """Argo CD paths patched without a kustomization file, sorted (see `Pins`)."""
+    return sorted({f for item in pins.values() for f in item.plain_folders})

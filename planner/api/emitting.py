@@ -20,7 +20,7 @@ from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
 from planner.nesting import PinContext
-from planner.pinning import Leak, leaks, pin_rollout_nesting
+from planner.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
 from planner.plan import Plan, assemble
 from planner.repourl import resolve_repo_url
 
@@ -62,6 +62,7 @@ class EmitResult:
             self.plan.violations or self.unplaced or (self.leaks and not self.allow_unpinned)
         )
 
+    plain_folders: tuple[str, ...] = ()  # Argo CD: patched paths without a kustomization
     stale: tuple[str, ...] = ()  # why the recorded inputs no longer hold (`--check`)
     recorded: Record | None = None  # the inputs `--check` regenerated from
 
@@ -153,7 +154,17 @@ def _emit(
         ).dump()
         diff = files.check_tree(out, rendered) if check else files.write_tree(out, rendered)
         return EmitResult(
-            planned, target, out, check, (), rollout, rendered, diff, found, allow_unpinned
+            planned,
+            target,
+            out,
+            check,
+            (),
+            rollout,
+            rendered,
+            diff,
+            found,
+            allow_unpinned,
+            tuple(plain_folders(rollout.pins)) if target is EmitTarget.argocd else (),
         )
     finally:
         workspace.close()

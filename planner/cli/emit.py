@@ -152,6 +152,12 @@ def render_result(result: EmitResult) -> str:
     lines.extend(
         f"warning [unpinned, allowed by --allow-unpinned] {leak.message()}" for leak in result.leaks
     )
+    lines.extend(
+        f"warning [kustomization-needed] {folder}/ has no kustomization file: Argo CD applies "
+        "source.kustomize.patches only to a path with one (add a kustomization.yaml listing "
+        "its manifests)"
+        for folder in result.plain_folders
+    )
     diff = result.diff
     if result.checked:
         if diff.clean:
