@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from planner import kustomize, snapshot, yamlsafe
+from planner import gitops, kustomize, snapshot, yamlsafe
 from planner.snapshot import Snapshot
 
 FLUX, ARGO = "flux", "argo"
@@ -40,9 +40,14 @@ class AppliedTree:
         self.gitrepos: dict[str, Applied] = {}  # every GitRepository rendered so far
 
     # ---- reading -----------------------------------------------------------------
-    def _parse(self, path: str) -> list[Any] | None:
+    def _parse(self, path: str, *, objects: bool = False) -> list[Any] | None:
+        """The documents of a file; with `objects`, [] for a file that declares no GitOps
+        object at all (not worth parsing: it can hold nothing to pin)."""
         if path not in self._docs:
             data = self.snap.read(path)
+            if objects and data is not None and not _may_hold_gitops(data):
+                self._docs[path] = []
+                return self._docs[path]
             try:
                 self._docs[path] = yamlsafe.load_all(data) if data is not None else None
             except yamlsafe.YamlError:
@@ -89,7 +94,7 @@ class AppliedTree:
         return self._render_generated(path, depth)
 
     def _file_objects(self, path: str) -> Iterator[Applied]:
-        for doc in _expand_lists(self._parse(path) or []):
+        for doc in _expand_lists(self._parse(path, objects=True) or []):
             meta = doc.get("metadata")
             meta = meta if isinstance(meta, Mapping) else {}
             yield Applied(
@@ -101,7 +106,7 @@ class AppliedTree:
         subdirs, files = self.snap.list_dir(directory)
         for file in files:
             if file.endswith((".yaml", ".yml")):
-                docs = self._parse(file) or []
+                docs = self._parse(file, objects=True) or []
                 if docs and all(
                     isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in docs
                 ):
@@ -142,6 +147,10 @@ def _expand_lists(docs: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
                 yield from _expand_lists(doc["items"])
             else:
                 yield doc
+
+
+def _may_hold_gitops(data: bytes) -> bool:
+    return gitops.might_contain_objects(data) or b"ArtifactGenerator" in data
 
 
 def _is_gitrepository(doc: Mapping[str, Any]) -> bool:

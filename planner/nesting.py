@@ -33,6 +33,7 @@ from typing import Any
 
 from planner import gitops, snapshot
 from planner.applied import ARGO, FLUX, Applied, AppliedTree
+from planner.appsetpins import application_set_ops
 from planner.emit.yamlout import dump
 from planner.snapshot import Snapshot
 
@@ -263,18 +264,17 @@ class Tracer(AppliedTree):
             self._pin_application(obj, label, spec, source, revision, stack, found)
             return
         if _is(doc, ARGO_GROUP, "ApplicationSet"):
-            template = spec.get("template")
-            tspec = template.get("spec") if isinstance(template, Mapping) else None
-            if isinstance(tspec, Mapping) and any(
-                self._argo_local(s) for s in _argo_sources(tspec)
-            ):
-                found.unpinned.append(
-                    Unpinned(
-                        label,
-                        obj.file,
-                        "an ApplicationSet templates Applications of this repository",
-                    )
-                )
+            self._pin_application_set(obj, label, spec, revision, found)
+
+    def _pin_application_set(
+        self, obj: Applied, label: str, spec: Mapping[str, Any], revision: str, found: Pins
+    ) -> None:
+        ops, problems = application_set_ops(spec, revision, self._argo_local, self.slugs)
+        if problems:
+            reason = "an ApplicationSet with " + " and ".join(problems)
+            found.unpinned.append(Unpinned(label, obj.file, reason))
+        if ops:
+            found.pins.append(Pin(ARGO_GROUP, "ApplicationSet", obj.name, tuple(ops)))
 
     def _pin_artifact_consumer(
         self,

@@ -150,7 +150,7 @@ def test_a_templated_path_is_reported_not_guessed() -> None:
     assert "templated path" in item.reason
 
 
-def test_an_application_set_of_this_repository_cannot_be_pinned() -> None:
+def test_an_application_set_reads_the_pinned_revision() -> None:
     appset = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
@@ -163,6 +163,14 @@ def test_an_application_set_of_this_repository_cannot_be_pinned() -> None:
         },
     }
     found = pins({"clusters/c1/set.yaml": [appset]}, mode="argo")
+    assert found.unpinned == []
+    assert ops(found, "guestbooks") == [
+        {"op": "add", "path": "/spec/template/spec/source/targetRevision", "value": BASE},
+        {"op": "add", "path": "/spec/generators/0/git/revision", "value": BASE},
+    ]
+    templated = yaml.safe_load(yaml.safe_dump(appset))
+    templated["spec"]["template"]["spec"]["source"]["targetRevision"] = "{{.branch}}"
+    found = pins({"clusters/c1/set.yaml": [templated]}, mode="argo")
     assert [u.object for u in found.unpinned] == ["ApplicationSet argocd/guestbooks"]
 
 

@@ -39,6 +39,7 @@ CORE = [
     "pinning",
     "fleetview",
     "emitrecord",
+    "appsetpins",
 ]
 FORBIDDEN = (
     "planner.adapters",
