@@ -38,6 +38,7 @@ class AppliedTree:
         self._docs: dict[str, list[Any] | None] = {}
         self._renders: dict[tuple[str, str], list[Applied]] = {}
         self.gitrepos: dict[str, Applied] = {}  # every GitRepository rendered so far
+        self.generators: list[Applied] = []  # every ArtifactGenerator rendered so far
 
     # ---- reading -----------------------------------------------------------------
     def _parse(self, path: str, *, objects: bool = False) -> list[Any] | None:
@@ -74,6 +75,8 @@ class AppliedTree:
             for obj in found:
                 if _is_gitrepository(obj.doc):
                     self.gitrepos.setdefault(obj.name, obj)
+                elif obj.doc.get("kind") == "ArtifactGenerator":
+                    self.generators.append(obj)
         return self._renders[key]
 
     def _render(self, path: str, mode: str, depth: int) -> list[Applied]:

@@ -34,6 +34,7 @@ from typing import Any
 from planner import gitops, snapshot
 from planner.applied import ARGO, FLUX, Applied, AppliedTree
 from planner.appsetpins import application_set_ops
+from planner.artifacts import artifact_path
 from planner.emit.yamlout import dump
 from planner.snapshot import Snapshot
 
@@ -106,11 +107,17 @@ class Tracer(AppliedTree):
         self.slugs = context.slugs()
         self._cache: dict[tuple[str, str, str, str], Pins] = {}
         self.pinned_git: dict[str, str] = {}  # GitRepositories pinned by a patch: namespace
+        self.missing_generator = False
 
     # ---- pins --------------------------------------------------------------------
     def pins(self, path: str, mode: str, source: Mapping[str, str], revision: str) -> Pins:
         """The patches that pin everything `path` applies through nested objects."""
-        return self._pins(snapshot.normalize(path), mode, source, revision, ())
+        self.missing_generator = False
+        found = self._pins(snapshot.normalize(path), mode, source, revision, ())
+        if self.missing_generator:  # a generator rendered later may explain it: once more
+            self._cache.clear()
+            found = self._pins(snapshot.normalize(path), mode, source, revision, ())
+        return found
 
     def _pins(
         self,
@@ -291,32 +298,19 @@ class Tracer(AppliedTree):
         found: Pins,
     ) -> None:
         name = str(ref.get("name", "") or "")
-        generator_local = False
-        mapped: str | None = None
-        for gen in generators:
-            gspec = gen.doc.get("spec")
-            gspec = gspec if isinstance(gspec, Mapping) else {}
-            aliases = {
-                s.get("alias"): s for s in gspec.get("sources") or [] if isinstance(s, Mapping)
-            }
-            for art in gspec.get("artifacts") or []:
-                if not isinstance(art, Mapping) or art.get("name") != name:
-                    continue
-                for rule in art.get("copy") or []:
-                    if not isinstance(rule, Mapping):
-                        continue
-                    alias, _, src_path = str(rule.get("from", "")).lstrip("@").partition("/")
-                    src = aliases.get(alias) or {}
-                    if src.get("kind") != "GitRepository" or not self._local_git(
-                        str(src.get("name", "")), gitrepos
-                    ):
-                        continue
-                    generator_local = True
-                    dest = str(rule.get("to", "")).split("@artifact", 1)[-1].strip("/")
-                    want = snapshot.normalize(str(spec.get("path", "") or "."))
-                    src_dir = src_path.split("*", 1)[0].rstrip("/") or "."
-                    if snapshot.normalize(dest) == ".":
-                        mapped = snapshot.join(src_dir, want)
+        want = snapshot.normalize(str(spec.get("path", "") or "."))
+        known, generator_local, mapped = artifact_path(
+            name,
+            want,
+            [g.doc for g in [*generators, *self.generators]],
+            lambda git: self._local_git(git, gitrepos),
+        )
+        if not known:
+            self.missing_generator = True
+            found.unpinned.append(
+                Unpinned(label, obj.file, f"no ArtifactGenerator makes ExternalArtifact {name}")
+            )
+            return
         if not generator_local:
             return  # not this repository
         if mapped is None:

@@ -314,6 +314,10 @@ class Emulator:
         generators: list[Any],
         force: str | None,
     ) -> list[tuple[str, str, str, Any]] | None:
+        """Map `path` inside ExternalArtifact `name` back through the copy rules (the rule
+        with the longest destination containing it)."""
+        want = _norm(path)
+        best: tuple[int, str, str] | None = None
         for gen in generators:
             gspec = gen.get("spec", {}) or {}
             gns = str((gen.get("metadata", {}) or {}).get("namespace", "") or "")
@@ -332,10 +336,20 @@ class Emulator:
                     if rev is None:
                         return None
                     if rev is False:
-                        return []
+                        continue
                     src_dir = src_path.split("*", 1)[0].rstrip("/") or "."
-                    return [(str(rev), _norm(f"{src_dir}/{path}"), "flux", patches)]
-        return None
+                    dest = _norm(str(rule.get("to", "")).split("@artifact", 1)[-1])
+                    if dest == ".":
+                        mapped = _norm(f"{src_dir}/{want}")
+                    elif want == dest or want.startswith(dest + "/"):
+                        mapped = _norm(src_dir + want[len(dest) :])
+                    else:
+                        continue
+                    if best is None or len(dest) > best[0]:
+                        best = (len(dest), str(rev), mapped)
+        if best is None:
+            return None
+        return [(best[1], best[2], "flux", patches)]
 
     @staticmethod
     def _leaf_key(doc: Mapping[str, Any]) -> str:

@@ -263,3 +263,31 @@ def test_patch_texts_are_literal_blocks_that_read_back(text: str) -> None:
     out = dump({"patch": text})
     assert out.startswith("patch: |\n")
     assert yaml.safe_load(out) == {"patch": text}
+
+
+def test_artifact_paths_map_back_through_the_longest_destination() -> None:
+    from planner.artifacts import artifact_path
+
+    generator = {
+        "spec": {
+            "sources": [
+                {"alias": "repo", "kind": "GitRepository", "name": "flux-system"},
+                {"alias": "oci", "kind": "OCIRepository", "name": "vendor"},
+            ],
+            "artifacts": [
+                {
+                    "name": "app",
+                    "copy": [
+                        {"from": "@repo/deploy/**", "to": "@artifact/app/"},
+                        {"from": "@repo/deploy/backend/**", "to": "@artifact/app/backend/"},
+                        {"from": "@oci/manifests/**", "to": "@artifact/vendor/"},
+                    ],
+                }
+            ],
+        }
+    }
+    local = {"flux-system"}.__contains__
+    assert artifact_path("app", "app/backend", [generator], local) == (True, True, "deploy/backend")
+    assert artifact_path("app", "app", [generator], local) == (True, True, "deploy")
+    assert artifact_path("app", "elsewhere", [generator], local) == (True, True, None)
+    assert artifact_path("other", "app", [generator], local) == (False, False, None)

@@ -40,6 +40,7 @@ CORE = [
     "fleetview",
     "emitrecord",
     "appsetpins",
+    "artifacts",
 ]
 FORBIDDEN = (
     "planner.adapters",
