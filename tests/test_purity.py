@@ -39,6 +39,13 @@ CORE = [
     "precise",
     "saferegex",
     "rolloutaudit",
+    "applied",
+    "nesting",
+    "pinning",
+    "fleetview",
+    "emitrecord",
+    "appsetpins",
+    "artifacts",
 ]
 FORBIDDEN = (
     "planner.adapters",

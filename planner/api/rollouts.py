@@ -29,7 +29,9 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
 from planner.inventory import Inventory, parse_inventory
-from planner.plan import Plan, analyse, assemble
+from planner.nesting import PinContext, Pins
+from planner.pinning import Wanted, fleet_pins, leaks
+from planner.plan import Plan, PlanInputs, analyse, assemble
 from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
@@ -54,9 +56,12 @@ class _Current:
     inventory: Inventory
     policy: RolloutPolicy
     repo_url: str | None
+    pins: dict[str, dict[tuple[str, str], Pins]] = dataclasses.field(default_factory=dict)
 
 
-def rollout_manifests(current: _Current, target: str, released: frozenset[str]) -> dict[str, bytes]:
+def rollout_manifests(
+    current: _Current, target: str, released: frozenset[str], *, allow_unpinned: bool = False
+) -> dict[str, bytes]:
     """THE SEAM to the emitters: the files of the plan pinned with `released` step names.
 
     Same renderers as `emit` (planner.emit.argocd / flux, list strategy), but a rollout's
@@ -77,6 +82,14 @@ def rollout_manifests(current: _Current, target: str, released: frozenset[str]) 
     fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
+    pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
+    found = leaks(pinned.pins, pinned.head)
+    if found and not allow_unpinned:
+        raise Refusal(
+            "nested objects cannot be pinned: "
+            + "; ".join(leak.message() for leak in found)
+            + " (pass --allow-unpinned to write anyway, knowingly)"
+        )
     if target == "argocd":
         return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
     return flux_emit.render(pinned, policy.flux)
@@ -110,6 +123,7 @@ def rollout_start(
     sign: bool = False,
     adopt: bool = False,
     two_dot: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released.
 
@@ -123,7 +137,7 @@ def rollout_start(
     by = trust.check_by(by)
     with rolloutrepo.locked(root, f"rollout start {name}") as notes:
         return _start(root, name, base, head, inventory, policy, target, by, commit, sign,
-                      adopt, notes, two_dot)  # fmt: skip
+                      adopt, notes, two_dot, allow_unpinned)  # fmt: skip
 
 
 def _start(
@@ -140,6 +154,7 @@ def _start(
     adopt: bool,
     notes: list[str],
     two_dot: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     if rolloutrepo.exists(root, name):
         raise UserError.single(
@@ -185,7 +200,7 @@ def _start(
         plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, by)
     )
     extra = dict([policy_copy]) if policy_copy is not None else None
-    manifests = rollout_manifests(current, target, frozenset())
+    manifests = rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
     return _finish(root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt)
 
 
@@ -221,6 +236,7 @@ def rollout_advance(
     reason: str | None = None,
     commit: bool = False,
     sign: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Release the next step (its clusters' elements move to head), or refuse."""
     by = trust.check_by(by)
@@ -243,7 +259,9 @@ def rollout_advance(
             state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
         )
         new = _accepted(outcome)
-        manifests = rollout_manifests(current, new.target, rollout_mod.released(new))
+        manifests = rollout_manifests(
+            current, new.target, rollout_mod.released(new), allow_unpinned=allow_unpinned
+        )
         return _finish(root, new, now, manifests, commit, sign, notes)
 
 
@@ -255,6 +273,7 @@ def rollout_rollback(
     by: str | None = None,
     commit: bool = False,
     sign: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -273,7 +292,9 @@ def rollout_rollback(
         new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
         steps_now = {s.name for s in current.plan.waves}
         released = rollout_mod.released(new) & steps_now
-        manifests = rollout_manifests(current, new.target, frozenset(released))
+        manifests = rollout_manifests(
+            current, new.target, frozenset(released), allow_unpinned=allow_unpinned
+        )
         return _finish(root, new, now, manifests, commit, sign, notes)
 
 
@@ -329,12 +350,18 @@ def _finish(
     adopt: bool = False,
 ) -> RolloutView:
     """Write the step as one transaction (and commit it): all of it, or nothing."""
+    from planner.api.fleet import folder, view_files
+
+    others = [r for r in rolloutrepo.read_all(root) if r.name != state.name]
+    view = view_files(root, state.target, [*others, state])
+    trees = {rolloutrepo.relative(root, folder(root, state.target)): view} if view else None
     gate = rollout_mod.next_gate(state, now)
     written, sha = rolloutrepo.save(
         root,
         state,
         manifests,
         extra=extra,
+        trees=trees,
         message=rollout_mod.commit_message(state) if commit else None,
         sign=sign,
         adopt=adopt,
@@ -399,9 +426,30 @@ def _rollout_current(
             repo_urls=urls,
         )
         planned = assemble(plan_inputs, analyse(plan_inputs))
-        return _Current(planned, inventory, policy, workspace.repo_url)
+        return _Current(
+            planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
+        )
     finally:
         workspace.close()
+
+
+def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
+    """Nested pins of every cluster at head, and of affected clusters at base, per target."""
+    affected = set(plan.affected_names())
+    wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]
+    wanted += [
+        Wanted(c.name, c.gitops_path, plan.base)
+        for c in inputs.inventory.clusters
+        if c.name in affected
+    ]
+    context = PinContext(frozenset(inputs.policy.flux_sources), tuple(inputs.repo_urls))
+    snaps = {plan.base: inputs.base, plan.head: inputs.head}
+    return {
+        target: fleet_pins(
+            snaps, wanted, context, target=target, flux_namespace=inputs.policy.flux.namespace
+        )
+        for target in ("argocd", "flux")
+    }
 
 
 def _worktree_inventory(root: Path, rel: str) -> Inventory:

@@ -64,6 +64,15 @@ def _report(view: RolloutView) -> None:
     typer.echo(report.gate_line(view.gate))
 
 
+AllowUnpinned = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unpinned",
+        help="Write even when a nested object that applies this repository cannot be pinned.",
+    ),
+]
+
+
 def start(
     *,
     name: Annotated[str, typer.Option("--name", help="Name of the rollout (a DNS label).")],
@@ -96,6 +105,7 @@ def start(
         ),
     ] = False,
     two_dot: opt.TwoDot = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -121,6 +131,7 @@ def start(
         sign=sign,
         adopt=adopt,
         two_dot=two_dot,
+        allow_unpinned=allow_unpinned,
     )
     _report(view)
 
@@ -172,6 +183,7 @@ def advance(
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
     sign: Sign = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Release the next step: its clusters' elements move to the head revision.
 
@@ -186,7 +198,15 @@ def advance(
     from planner import api
 
     view = api.rollout_advance(
-        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit, sign=sign
+        repo,
+        name,
+        approve=approve,
+        by=by,
+        force=force,
+        reason=reason,
+        commit=commit,
+        sign=sign,
+        allow_unpinned=allow_unpinned,
     )
     _report(view)
 
@@ -226,6 +246,7 @@ def rollback(
     by: By = None,
     commit: Commit = False,
     sign: Sign = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -235,7 +256,11 @@ def rollback(
     """
     from planner import api
 
-    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit, sign=sign))
+    _report(
+        api.rollout_rollback(
+            repo, name, step=step, by=by, commit=commit, sign=sign, allow_unpinned=allow_unpinned
+        )
+    )
 
 
 def list_rollouts(repo: RepoOpt = Path(".")) -> None:
