@@ -1,8 +1,9 @@
 """The applied fleet view `waves/fleet/<target>/`: composed (planner.fleetview), pinned
 through nested objects (planner.nesting), rendered by the emitters and written atomically.
 
-Every `rollout` command calls `refresh_fleet_view` after writing its own state, so the one
-folder Argo CD or Flux point at always carries every rollout's pins.
+Every `rollout` command renders the view (`view_files`) with its new state and writes it in
+the same transaction as the step (planner.adapters.rolloutrepo.save), so the one folder
+Argo CD or Flux point at always carries every rollout's pins.
 """
 
 from __future__ import annotations
