@@ -69,7 +69,13 @@ waves:
 
 
 def build(
-    tmp: Path, *, approval: str = "required", on_failure: str = "halt", extra: str = ""
+    tmp: Path,
+    *,
+    approval: str = "required",
+    on_failure: str = "halt",
+    extra: str = "",
+    base_files: dict[str, str] | None = None,
+    head_files: dict[str, str] | None = None,
 ) -> tuple[FleetRepo, Path]:
     """The fleet repository and its health folder."""
     health = tmp / "health"
@@ -84,6 +90,10 @@ def build(
             on_failure=on_failure, extra=extra,
         )
     )  # fmt: skip
+    for side, extra_files in (("base", base_files), ("head", head_files)):
+        for rel, text in (extra_files or {}).items():
+            (src / side / rel).parent.mkdir(parents=True, exist_ok=True)
+            (src / side / rel).write_text(text)
     built = build_fleet_repo(src, tmp / "fleet")
     git(built.path, "config", "user.name", "Release Manager")
     git(built.path, "config", "user.email", "rm@example.com")
