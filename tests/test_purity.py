@@ -34,6 +34,9 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "gates",
+    "approvals",
+    "notify",
 ]
 FORBIDDEN = (
     "planner.adapters",
