@@ -224,12 +224,11 @@ def render_query(template: str, target: Target) -> str:
                 if not re.fullmatch(r"[A-Za-z0-9_.:\-]*", value):
                     raise PlaceholderError(f"{value!r} is not safe outside a PromQL string")
                 out.append(value)
+            elif name == "clusters_regex" and quote != "`":
+                value = value.replace("\\", "\\\\")
+                out.append(value)
             else:
-                if name == "clusters_regex" and quote != "`":
-                    value = value.replace("\\", "\\\\")
-                    out.append(value)
-                else:
-                    out.append(_promql_string(value, quote))
+                out.append(_promql_string(value, quote))
             i = match.end()
             continue
         char = template[i]
@@ -250,9 +249,7 @@ def render_query(template: str, target: Target) -> str:
 
 def render_argv(argv: Sequence[str], target: Target) -> list[str]:
     """Substitute placeholders in a command's argv: plain text, never through a shell."""
-    return [
-        _PLACEHOLDER.sub(lambda m: target.value(m.group(1), regex=False), arg) for arg in argv
-    ]
+    return [_PLACEHOLDER.sub(lambda m: target.value(m.group(1), regex=False), arg) for arg in argv]
 
 
 def targets(gate: GateSpec, step: Target) -> list[Target]:
@@ -306,8 +303,9 @@ def judge_samples(
             if worst is None or score > worst[0]:
                 worst = (score, sample)
     limit = (f"max {check.max:g}" if check.max is not None else "") + (
-        f"{' and ' if check.max is not None and check.min is not None else ''}"
-        f"min {check.min:g}" if check.min is not None else ""
+        f"{' and ' if check.max is not None and check.min is not None else ''}min {check.min:g}"
+        if check.min is not None
+        else ""
     )
     if failed is not None:
         _, value, sample = failed
@@ -318,8 +316,10 @@ def judge_samples(
             held = max(0, int(end - earliest))
             return False, f"held for only {held}s of the {check.for_} window ({limit})"
     assert worst is not None
-    value = max(v for _, v in worst[1].points) if check.max is not None else min(
-        v for _, v in worst[1].points
+    value = (
+        max(v for _, v in worst[1].points)
+        if check.max is not None
+        else min(v for _, v in worst[1].points)
     )
     window = f" over {check.for_}" if check.for_ else ""
     return True, f"value {value:g}{_series(worst[1])} within {limit}{window}"

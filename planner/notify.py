@@ -94,9 +94,7 @@ def body(event: RolloutEvent, fmt: str) -> bytes:
     return json.dumps({"text": text, "blocks": blocks}, sort_keys=True).encode()
 
 
-def deliveries(
-    hooks: Sequence[Webhook], events: Sequence[RolloutEvent]
-) -> list[tuple[str, bytes]]:
+def deliveries(hooks: Sequence[Webhook], events: Sequence[RolloutEvent]) -> list[tuple[str, bytes]]:
     """(url, body) for every event to every webhook, events in order."""
     return [(hook.webhook, body(event, hook.format)) for event in events for hook in hooks]
 

@@ -19,9 +19,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from planner import changes, yamlsafe
 from planner.approvals import ApprovalSpec
 from planner.errors import Problem, UserError, validate_model
+from planner.gates import GateSpec
 from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
-from planner.gates import GateSpec
 from planner.inventory import Inventory, LabelRoles, check_name
 from planner.notify import Webhook
 from planner.repourl import check_policy_url

@@ -79,7 +79,7 @@ def test_bad_gates_are_named(gate: str, message: str) -> None:
 
 
 def test_duplicate_gate_names_are_refused() -> None:
-    text = b"waves:\n- name: w\n  selector: {}\n  gates: [{name: a, command: [x]}, {name: a, command: [y]}]\n"  # noqa: E501
+    text = b"waves:\n- name: w\n  selector: {}\n  gates: [{name: a, command: [x]}, {name: a, command: [y]}]\n"
     with pytest.raises(UserError, match="gate names must be unique"):
         load_policy(text, source="p")
 
@@ -168,14 +168,14 @@ WINDOW = PrometheusCheck.model_validate(
 @pytest.mark.parametrize(
     ("check", "samples", "passed", "evidence"),
     [
-        (CHECK, [Sample({"cluster": "a"}, ((10.0, 0.1),))], True, "value 0.1 (cluster=a) within max 0.5"),  # noqa: E501
+        (CHECK, [Sample({"cluster": "a"}, ((10.0, 0.1),))], True, "value 0.1 (cluster=a) within max 0.5"),
         (CHECK, [Sample({"cluster": "a"}, ((10.0, 0.1),)), Sample({"cluster": "b"}, ((10.0, 0.9),))],
          False, "value 0.9 (cluster=b) breaks max 0.5"),
         (CHECK, [], False, "no data"),
         (CHECK, [Sample({}, ((10.0, float("nan")),))], False, "breaks"),
         (WINDOW, [Sample({}, tuple((t, 1.0) for t in range(0, 61, 1)))], True, "over 1m"),
-        (WINDOW, [Sample({}, tuple((t, 1.0) for t in range(40, 61, 1)))], False, "held for only 20s"),  # noqa: E501
-        (WINDOW, [Sample({}, ((0.0, 1.0), (30.0, 0.0), (60.0, 1.0)))], False, "value 0 breaks min 1"),  # noqa: E501
+        (WINDOW, [Sample({}, tuple((t, 1.0) for t in range(40, 61, 1)))], False, "held for only 20s"),
+        (WINDOW, [Sample({}, ((0.0, 1.0), (30.0, 0.0), (60.0, 1.0)))], False, "value 0 breaks min 1"),
     ],
 )  # fmt: skip
 def test_judging_prometheus_answers(

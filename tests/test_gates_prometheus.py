@@ -77,7 +77,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         metrics.set("http_requests_errors_ratio", cluster, 0.002)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = metrics.text()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
@@ -142,7 +142,9 @@ def _value(url: str, query: str) -> dict[str, float] | None:
 
 
 def _poll(
-    ready: Callable[[], bool], proc: subprocess.Popen[bytes] | None = None, folder: Path | None = None
+    ready: Callable[[], bool],
+    proc: subprocess.Popen[bytes] | None = None,
+    folder: Path | None = None,
 ) -> None:
     """Poll (bounded) until `ready`: Prometheus scrapes every second."""
     deadline = time.monotonic() + DEADLINE
@@ -176,7 +178,9 @@ def test_a_gate_fails_naming_the_value_and_the_cluster(prometheus: tuple[str, Me
     url, metrics = prometheus
     metrics.set("http_requests_errors_ratio", "prod-eu-west-2", 0.5)
     try:
-        _poll(lambda: (_value(url, "http_requests_errors_ratio") or {}).get("prod-eu-west-2") == 0.5)
+        _poll(
+            lambda: (_value(url, "http_requests_errors_ratio") or {}).get("prod-eu-west-2") == 0.5
+        )
         verdict = probes.evaluate([_gate(url, ERRORS, max=0.01)], STEP)
         assert not verdict.passed
         assert "value 0.5 (cluster=prod-eu-west-2) breaks max 0.01" in verdict.refusal()

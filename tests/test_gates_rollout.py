@@ -33,7 +33,18 @@ def _steps(repo: Path) -> dict[str, str]:
 
 
 def _start(run: Any) -> None:
-    run("start", "--name", NAME, "--base", "HEAD~1", "--head", "HEAD", "--policy", "rollout.yaml", "--commit")
+    run(
+        "start",
+        "--name",
+        NAME,
+        "--base",
+        "HEAD~1",
+        "--head",
+        "HEAD",
+        "--policy",
+        "rollout.yaml",
+        "--commit",
+    )
 
 
 def test_if_ready_drives_the_rollout_to_completion(tmp_path: Path) -> None:
@@ -249,7 +260,7 @@ def test_evaluations_per_step_and_per_cluster(per: str) -> None:
     spec = gates.GateSpec(
         name="g", command=(sys.executable, "-c", "import sys; sys.exit(sys.argv[1] == 'b')",
                            "{{cluster}}" if per == "cluster" else "{{clusters}}"),
-        per=per,  # type: ignore[arg-type]
+        per=per,
     )  # fmt: skip
     verdict = probes.evaluate([spec], TARGET)
     if per == "cluster":

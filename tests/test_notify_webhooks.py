@@ -24,7 +24,7 @@ class Hooks:
         hooks = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 hooks.received.append((self.path, json.loads(self.rfile.read(length))))
                 self.send_response(204)

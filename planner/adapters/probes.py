@@ -10,6 +10,7 @@ gate with that reason: gates are evidence and are never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -84,14 +85,12 @@ class _Unavailable(Exception):
 def _get_json(url: str, timeout: int) -> Any:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             payload = response.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             detail = json.loads(detail).get("error", detail)
-        except (ValueError, AttributeError):
-            pass
         raise _Unavailable(f"Prometheus answered HTTP {exc.code}: {detail}") from None
     except TimeoutError:
         raise _Unavailable(f"no answer within {timeout}s") from None

@@ -60,7 +60,10 @@ def signers_at(root: Path, base: str, path: str) -> bytes:
 
 
 def ref_exists(root: Path, ref: str) -> bool:
-    return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{object}}", check=False).returncode == 0  # noqa: E501
+    return (
+        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{object}}", check=False).returncode
+        == 0
+    )
 
 
 def verify(root: Path, ref: str, allowed: bytes) -> approvals.Signature:

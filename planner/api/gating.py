@@ -284,8 +284,8 @@ def _gate_failed(
     if forcing:
         return release(_record(state, now, actor, gated.name, detail))
     repeat = if_ready and _already_recorded(state, gated.name, verdict)
-    waiting = ro.Gate("gate", ro.next_step(state).name if ro.next_step(state) else None,
-                      verdict.refusal())  # fmt: skip
+    following = ro.next_step(state)
+    waiting = ro.Gate("gate", following.name if following else None, verdict.refusal())
     if repeat:
         return Progress(ro.RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
     new = _record(state, now, actor, gated.name, detail)
@@ -316,7 +316,9 @@ def _gate_failed(
     if if_ready:
         waiting = ro.Gate("gate", waiting.step, message)
         return Progress(view, waiting=waiting, verdict=verdict, warnings=warnings)
-    raise Refusal(f"cannot release {waiting.step}: {message} (or override with --force --reason TEXT)")
+    raise Refusal(
+        f"cannot release {waiting.step}: {message} (or override with --force --reason TEXT)"
+    )
 
 
 def _failing(verdict: gates.Verdict, step: ro.Step) -> tuple[str, ...]:
@@ -354,7 +356,10 @@ def _notify_refusal(
     current: _Current, state: ro.Rollout, step: ro.Step, now: datetime, actor: str, text: str
 ) -> None:
     del now
-    _send(current.policy, [_event(current, state, "refusal", step.name, step.clusters, actor, None, text)])  # noqa: E501
+    _send(
+        current.policy,
+        [_event(current, state, "refusal", step.name, step.clusters, actor, None, text)],
+    )
 
 
 def _event(
@@ -491,7 +496,9 @@ def rollout_watch(
     )
 
 
-def notify_action(policy: RolloutPolicy, current: _Current, view: ro.RolloutView) -> tuple[str, ...]:
+def notify_action(
+    policy: RolloutPolicy, current: _Current, view: ro.RolloutView
+) -> tuple[str, ...]:
     """The webhook event for a `start` or a `rollback` that was just written."""
     state = view.state
     last = state.history[-1]
