@@ -183,6 +183,8 @@ def advance(
         repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
         approval=approval, if_ready=if_ready,
     )  # fmt: skip
+    if progress.verdict is not None and progress.released:
+        typer.echo(f"gates of {progress.verdict.step}: {progress.verdict.summary()}")
     if progress.released or not if_ready:
         _report(progress.view)
     else:
@@ -190,9 +192,12 @@ def advance(
 
 
 def _report_wait(progress: gating.Progress) -> None:
+    """What --if-ready waits for (and what it recorded, e.g. a failed gate)."""
     view = progress.view
-    if view.written:
-        _report(view)
+    for path in view.written:
+        typer.echo(f"  wrote {path}")
+    if view.commit:
+        typer.echo(f"  committed {view.commit[:12]}")
     typer.echo(progress.line())
 
 
