@@ -652,7 +652,9 @@ def commit_message(state: Rollout) -> str:
         back = [s.name for s in state.steps if s.rolled_back_at == event.at]
         subject = f"rollout {state.name}: roll back {', '.join(back)} to {state.base[:12]}"
     elif event.action == "gate":
-        subject = f"rollout {state.name}: gates of {event.step} {event.detail.split(':')[0]}"
+        subject = (
+            f"rollout {state.name}: gates of {event.step} {': '.join(event.detail.split(': ')[:2])}"
+        )
     elif event.action == "start":
         subject = f"rollout {state.name}: start ({len(state.steps)} steps, nothing released)"
     else:

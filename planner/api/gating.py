@@ -343,6 +343,8 @@ def _hold(
         return Progress(ro.RolloutView(state, gate, now), waiting=gate)
     if gate.kind == "approval":
         message = f"cannot release {gate.step}: {gate.text}"
+        if force:
+            message += " (--force does not replace an approval)"
     else:
         outcome = ro.advance(state, now, actor, approve=approve, by=by, force=force, reason=reason)
         message = outcome.message() if isinstance(outcome, ro.Refused) else gate.text
