@@ -246,3 +246,20 @@ def test_events_as_json_and_slack() -> None:
         "https://git.example.com/fleet/tree/abc/waves/r"
     )
     assert notify.link("git@example.com:fleet.git", "abc", "r") is None
+
+
+@pytest.mark.parametrize("policy", ["issue", "default"])
+def test_a_global_change_needs_one_approval_per_wave(policy: str) -> None:
+    import dataclasses
+
+    from planner.plan import plan_change
+    from tests.memfleet import memory_inputs
+
+    inputs = memory_inputs(1000)
+    if policy == "default":
+        inputs = dataclasses.replace(inputs, policy=default_policy(inputs.inventory))
+    plan = plan_change(inputs)
+    production = [s for s in plan.waves if s.wave == "production"]
+    assert len(production) > 1
+    asked = [s.name for s in plan.waves if s.approval == "required"]
+    assert asked == [production[0].name]
