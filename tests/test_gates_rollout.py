@@ -62,7 +62,7 @@ def test_if_ready_drives_the_rollout_to_completion(tmp_path: Path) -> None:
         if "advance " in out:
             released.append((minute, out.split("advance ")[1].split(":")[0]))
         else:
-            assert "waiting for" in out
+            assert "waiting for" in out or "gates of the last step production-2 passed" in out
             waits.append(out.strip().splitlines()[-1])
         if "waiting for approval" in out:
             approvals += 1
@@ -77,13 +77,15 @@ def test_if_ready_drives_the_rollout_to_completion(tmp_path: Path) -> None:
     state = _state(repo.path)
     assert {s["state"] for s in state["steps"]} == {"released"}
     gate_events = [e for e in state["history"] if e["action"] == "gate"]
-    assert [e["step"] for e in gate_events] == ["canary", "staging", "production-1"]
+    # The last step's gates run too, once, after its bake.
+    assert [e["step"] for e in gate_events] == ["canary", "staging", "production-1", "production-2"]
     assert all(e["detail"].startswith("passed: ") for e in gate_events)
     # Per cluster for canary and production, once per step for staging (checked again
     # when the approval came).
     assert sorted(gatefleet.calls(health)) == [
         "dev-eu-west-1", "dev-us-east-1",
         "prod-eu-west-1", "prod-eu-west-2",
+        "prod-us-east-1", "prod-us-east-2", "prod-us-east-3",
         "step=staging staging-eu-west-1,staging-us-east-1",
         "step=staging staging-eu-west-1,staging-us-east-1",
     ]  # fmt: skip
@@ -202,7 +204,15 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
     done = gating.rollout_watch(
         repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep
     )
-    assert lines == ["rollout regions: released production-2; every step is released"]
+    assert lines[0] == "rollout regions: released production-2; every step is released"
+    assert all(
+        line.startswith("rollout regions: waiting for bake: the last step production-2")
+        for line in lines[1:-1]
+    )
+    assert len(lines) > 2
+    assert lines[-1].startswith(
+        "rollout regions: complete; gates of the last step production-2 passed: gate healthy"
+    )
     assert done.view.gate.kind == "done"
 
 
@@ -269,3 +279,19 @@ def test_evaluations_per_step_and_per_cluster(per: str) -> None:
     else:
         assert [e.cluster for e in verdict.evaluations] == [None]
         assert verdict.passed
+
+
+def test_the_last_steps_gates_run_after_its_bake(tmp_path: Path) -> None:
+    repo, health = gatefleet.build(tmp_path, on_failure="rollback")
+    run = gatefleet.runner(repo)
+    _start(run)
+    run("advance", NAME, minute=5)
+    run("advance", NAME, minute=70)
+    run("advance", NAME, "--approve", "--by", "alice", minute=140)
+    run("advance", NAME, minute=175)
+    (health / "prod-us-east-3").write_text("bad: pods pending\n")
+    baking = run("advance", NAME, "--if-ready", minute=190)
+    assert "waiting for bake: the last step production-2" in baking.stdout
+    failed = run("advance", NAME, "--if-ready", "--commit", minute=206)
+    assert "gate(s) healthy of step production-2 failed on prod-us-east-3" in failed.stdout
+    assert _steps(repo.path)["production-2"] == "rolled-back"

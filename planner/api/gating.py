@@ -50,6 +50,11 @@ class Progress:
             done = "; every step is released" if self.view.gate.kind == "done" else ""
             return f"rollout {state.name}: released {self.released}{done}"
         gate = self.waiting or self.view.gate
+        if gate.kind == "done" and self.verdict is not None:
+            return (
+                f"rollout {state.name}: {ro.state_of(state)}; gates of the last step "
+                f"{self.verdict.step} passed: {self.verdict.summary()}"
+            )
         if gate.kind == "done":
             return f"rollout {state.name}: {ro.state_of(state)}, nothing left to release"
         left = f" (time left {ro.format_duration(gate.seconds_left)})" if gate.seconds_left else ""
@@ -124,6 +129,11 @@ def attempt(
     forcing = force and bool(reason)
     step = ro.next_step(state)
     gate = ro.next_gate(state, now)
+    if gate.kind == "done" and if_ready:
+        return _final_gates(
+            root, state, current, now, actor, gate, evaluate, commit=commit, finish=finish,
+            manifests=manifests,
+        )  # fmt: skip
     if gate.kind in ("done", "paused") or (gate.kind in ("halted", "bake") and not forcing):
         return _hold(state, now, gate, if_ready, hooks, current, actor, approve, by, force, reason)
     assert step is not None
@@ -321,6 +331,50 @@ def _gate_failed(
     )
 
 
+def _final_gates(
+    root: Path,
+    state: ro.Rollout,
+    current: _Current,
+    now: datetime,
+    actor: str,
+    done: ro.Gate,
+    evaluate: Evaluator | None,
+    *,
+    commit: bool,
+    finish: Callable[..., ro.RolloutView],
+    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+) -> Progress:
+    """Every step is out: the last one's gates still run once, after its bake."""
+    from planner.adapters import rolloutrepo
+
+    last = _gated_step(state, current.policy)
+    history = state.history
+    if last is None or (
+        history and history[-1].action == "gate" and history[-1].step == last.name
+        and history[-1].detail.startswith("passed: ")
+    ):  # fmt: skip
+        return Progress(ro.RolloutView(state, done, now))
+    opens = ro.parse_time(last.released_at or state.started_at).timestamp() + last.bake_seconds
+    left = int(opens - now.timestamp() + 0.999)
+    if left > 0:
+        baking = ro.Gate(
+            "bake", None, f"the last step {last.name} is baking before its gates are checked",
+            seconds_left=left,
+        )  # fmt: skip
+        return Progress(ro.RolloutView(state, baking, now), waiting=baking)
+    specs = current.policy.wave(last.wave).gates
+    verdict = (evaluate or _default_evaluator)(specs, step_target(current, last))
+    if not verdict.passed:
+        return _gate_failed(
+            root, state, current, now, actor, last, verdict, forcing=False, if_ready=True,
+            commit=commit, finish=finish, manifests=manifests, release=lambda s: Progress(
+                ro.RolloutView(s, done, now)),
+        )  # fmt: skip
+    new = _record(state, now, actor, last.name, f"passed: {verdict.summary()}")
+    view = finish(root, new, now, rolloutrepo.write(root, new), commit)
+    return Progress(view, verdict=verdict)
+
+
 def _failing(verdict: gates.Verdict, step: ro.Step) -> tuple[str, ...]:
     return tuple(verdict.failing_clusters()) or step.clusters
 
@@ -419,7 +473,7 @@ def watch(
         waiting = progress.waiting
         if waiting is not None and waiting.kind != "bake":
             return progress
-        if waiting is None and progress.view.gate.kind == "done":
+        if waiting is None and progress.view.gate.kind == "done" and not progress.released:
             return progress
         if max_rounds is not None and rounds >= max_rounds:
             return progress
