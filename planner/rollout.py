@@ -652,9 +652,9 @@ def commit_message(state: Rollout) -> str:
         back = [s.name for s in state.steps if s.rolled_back_at == event.at]
         subject = f"rollout {state.name}: roll back {', '.join(back)} to {state.base[:12]}"
     elif event.action == "gate":
-        subject = (
-            f"rollout {state.name}: gates of {event.step} {': '.join(event.detail.split(': ')[:2])}"
-        )
+        verdict = event.detail.split(": ")
+        what = "passed" if verdict[0] == "passed" else ": ".join(verdict[:2])
+        subject = f"rollout {state.name}: gates of {event.step} {what}"
     elif event.action == "start":
         subject = f"rollout {state.name}: start ({len(state.steps)} steps, nothing released)"
     else:
