@@ -351,7 +351,17 @@ class RolloutPolicy(BaseModel):
         return ImpactConfig(unowned=self.unowned, ignore=self.ignore)
 
     def digest(self) -> str:
-        canon = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        # Keys added later count only when set, so a policy that does not use them keeps
+        # the digest (and the plan ids) it always had.
+        if not data.get("notify"):
+            data.pop("notify", None)
+        for wave in data["waves"]:
+            if not wave.get("gates"):
+                wave.pop("gates", None)
+            if wave.get("on_failure") == "halt":
+                wave.pop("on_failure", None)
+        canon = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canon.encode()).hexdigest()
 
     def wave(self, name: str) -> Wave:
