@@ -21,6 +21,9 @@ CORE = [
     "snapshot",
     "kustomize",
     "gitops",
+    "sources",
+    "artifacts",
+    "wiring",
     "yamlsafe",
     "errors",
     "schemas",
@@ -37,6 +40,13 @@ CORE = [
     "gates",
     "approvals",
     "notify",
+    "applied",
+    "nesting",
+    "pinning",
+    "fleetview",
+    "emitrecord",
+    "appsetpins",
+    "artifacts",
 ]
 FORBIDDEN = (
     "planner.adapters",

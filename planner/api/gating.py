@@ -13,6 +13,7 @@ clock and its sleep are parameters so that it is testable without waiting.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -497,6 +498,7 @@ def rollout_step(
     if_ready: bool = False,
     now: datetime | None = None,
     evaluate: Evaluator | None = None,
+    allow_unpinned: bool = False,
 ) -> Progress:
     """`rollout advance [--if-ready]` on a fleet repository."""
     from planner.adapters import rolloutrepo
@@ -518,7 +520,8 @@ def rollout_step(
         root, state, current, when, rollouts._actor(root, None if approval else by),
         approve=approve or approval is not None, by=by, force=force, reason=reason,
         commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
-        finish=rollouts._finish, manifests=rollouts.rollout_manifests,
+        finish=rollouts._finish,
+        manifests=functools.partial(rollouts.rollout_manifests, allow_unpinned=allow_unpinned),
     )  # fmt: skip
 
 

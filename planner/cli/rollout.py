@@ -55,6 +55,15 @@ def _report(view: RolloutView) -> None:
     typer.echo(report.gate_line(view.gate))
 
 
+AllowUnpinned = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unpinned",
+        help="Write even when a nested object that applies this repository cannot be pinned.",
+    ),
+]
+
+
 def start(
     *,
     name: Annotated[str, typer.Option("--name", help="Name of the rollout (a DNS label).")],
@@ -78,6 +87,8 @@ def start(
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
     by: By = None,
     commit: Commit = False,
+    two_dot: opt.TwoDot = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -100,6 +111,8 @@ def start(
         target="flux" if target is Target.flux else "argocd",
         by=by,
         commit=commit,
+        two_dot=two_dot,
+        allow_unpinned=allow_unpinned,
     )
     _report(view)
 
@@ -163,6 +176,7 @@ def advance(
             help="A signed commit or tag approving the step's wave (waves with signers).",
         ),
     ] = None,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Release the next step: its clusters' elements move to the head revision.
 
@@ -181,7 +195,7 @@ def advance(
 
     progress = gating.rollout_step(
         repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
-        approval=approval, if_ready=if_ready,
+        approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
     )  # fmt: skip
     if progress.verdict is not None and progress.released:
         typer.echo(f"gates of {progress.verdict.step}: {progress.verdict.summary()}")
@@ -254,6 +268,7 @@ def rollback(
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
     commit: Commit = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -263,7 +278,11 @@ def rollback(
     """
     from planner import api
 
-    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit))
+    _report(
+        api.rollout_rollback(
+            repo, name, step=step, by=by, commit=commit, allow_unpinned=allow_unpinned
+        )
+    )
 
 
 def list_rollouts(repo: RepoOpt = Path(".")) -> None:
