@@ -16,7 +16,7 @@ import yaml
 
 from planner import gates, rollout
 from planner.adapters import probes
-from planner.api import gating
+from planner.api import watching
 from tests import gatefleet
 from tests.test_rollout_cli import git
 
@@ -181,7 +181,7 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
         clock[0] += timedelta(seconds=seconds)
 
     lines: list[str] = []
-    progress = gating.rollout_watch(
+    progress = watching.rollout_watch(
         repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep, poll=600
     )
     assert progress.waiting is not None and progress.waiting.kind == "approval"
@@ -194,14 +194,14 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
     (health / "prod-eu-west-1").write_text("bad\n")
     clock[0] = rollout.parse_time("2024-01-03T13:00:00Z")
     lines.clear()
-    stopped = gating.rollout_watch(
+    stopped = watching.rollout_watch(
         repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep
     )
     assert stopped.waiting is not None and stopped.waiting.kind == "gate"
     assert "prod-eu-west-1" in lines[-1]
     (health / "prod-eu-west-1").write_text("ok\n")
     lines.clear()
-    done = gating.rollout_watch(
+    done = watching.rollout_watch(
         repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep
     )
     assert lines[0] == "rollout regions: released production-2; every step is released"

@@ -14,8 +14,6 @@ clock and its sleep are parameters so that it is testable without waiting.
 from __future__ import annotations
 
 import functools
-import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from planner import approvals, gates, notify
 from planner import rollout as ro
+from planner.api import notifying
 from planner.errors import Refusal, UserError
 
 if TYPE_CHECKING:
@@ -226,16 +225,20 @@ def attempt_release(
         if if_ready:
             waiting = ro.Gate(outcome.gate, outcome.step, outcome.reason)  # type: ignore[arg-type]
             return Progress(ro.RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
-        _notify_refusal(current, state, step, now, actor, outcome.message())
+        notifying.refusal(current, state, step, now, actor, outcome.message())
         raise Refusal(outcome.message())
     new = outcome
     written = rolloutrepo.write(root, new, manifests(current, new.target, ro.released(new)))
     view = finish(root, new, now, written, commit)
-    events = [_event(current, new, "release", step.name, step.clusters, actor, view.commit)]
+    events = [
+        notifying.event(current, new, "release", step.name, step.clusters, actor, view.commit)
+    ]
     if ro.state_of(new) == "complete":
         text = f"every step released: {len(new.affected())} cluster(s) run {new.head[:12]}"
-        events.append(_event(current, new, "completion", None, (), actor, view.commit, text))
-    warnings = _send(policy, events)
+        events.append(
+            notifying.event(current, new, "completion", None, (), actor, view.commit, text)
+        )
+    warnings = notifying.send(policy, events)
     return Progress(view, released=step.name, verdict=verdict, warnings=warnings)
 
 
@@ -300,10 +303,12 @@ def _gate_failed(
     if repeat:
         return Progress(ro.RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
     new = _record(state, now, actor, gated.name, detail)
+    failing = _failing(verdict, gated)
     events = [
-        _event(current, new, "gate-failure", gated.name, _failing(verdict, gated), actor, None,
-               verdict.refusal()),
-    ]  # fmt: skip
+        notifying.event(
+            current, new, "gate-failure", gated.name, failing, actor, None, verdict.refusal()
+        )
+    ]
     out: dict[str, bytes] | None = None
     if wave.on_failure == "rollback":
         rolled = ro.rollback(new, now, actor, step=gated.name)
@@ -316,11 +321,13 @@ def _gate_failed(
             new = rolled
             out = manifests(current, new.target, ro.released(new))
             events.append(
-                _event(current, new, "rollback", gated.name, gated.clusters, actor, None, why)
+                notifying.event(
+                    current, new, "rollback", gated.name, gated.clusters, actor, None, why
+                )
             )
     written = rolloutrepo.write(root, new, out)
     view = finish(root, new, now, written, commit)
-    warnings = _send(policy, events)
+    warnings = notifying.send(policy, events)
     message = verdict.refusal()
     if wave.on_failure == "rollback":
         message += f"; step {gated.name} was rolled back (on_failure: rollback)"
@@ -405,81 +412,8 @@ def _hold(
         message = outcome.message() if isinstance(outcome, ro.Refused) else gate.text
     step = state.step(gate.step) if gate.step else None
     if step is not None and gate.kind != "done":
-        _notify_refusal(current, state, step, now, actor, message)
+        notifying.refusal(current, state, step, now, actor, message)
     raise Refusal(message)
-
-
-def _notify_refusal(
-    current: _Current, state: ro.Rollout, step: ro.Step, now: datetime, actor: str, text: str
-) -> None:
-    del now
-    _send(
-        current.policy,
-        [_event(current, state, "refusal", step.name, step.clusters, actor, None, text)],
-    )
-
-
-def _event(
-    current: _Current,
-    state: ro.Rollout,
-    what: notify.What,
-    step: str | None,
-    clusters: Sequence[str],
-    actor: str,
-    commit: str | None,
-    text: str | None = None,
-) -> notify.RolloutEvent:
-    last = state.history[-1]
-    return notify.RolloutEvent(
-        rollout=state.name,
-        what=what,
-        step=step,
-        clusters=tuple(clusters),
-        by=actor,
-        at=last.at,
-        text=text if text is not None else last.detail,
-        state=ro.state_of(state),
-        link=notify.link(current.repo_url, commit or state.head, state.name),
-    )
-
-
-def _send(policy: RolloutPolicy, events: Sequence[notify.RolloutEvent]) -> tuple[str, ...]:
-    if not policy.notify or not events:
-        return ()
-    from planner.adapters import webhooks
-
-    return tuple(webhooks.post(policy.notify, events))
-
-
-# --------------------------------------------------------------------------- watch
-
-
-def watch(
-    step_once: Callable[[], Progress],
-    *,
-    echo: Callable[[str], None],
-    sleep: Callable[[float], None] = time.sleep,
-    poll: float = 60.0,
-    max_rounds: int | None = None,
-) -> Progress:
-    """Repeat `--if-ready` until an approval, a failing gate, a pause, a halt or the end.
-
-    While a bake runs it sleeps until the bake is over (at most `poll` seconds at a time).
-    """
-    rounds = 0
-    while True:
-        progress = step_once()
-        echo(progress.line())
-        rounds += 1
-        waiting = progress.waiting
-        if waiting is not None and waiting.kind != "bake":
-            return progress
-        if waiting is None and progress.view.gate.kind == "done" and not progress.released:
-            return progress
-        if max_rounds is not None and rounds >= max_rounds:
-            return progress
-        if waiting is not None and waiting.seconds_left:
-            sleep(min(poll, float(waiting.seconds_left)))
 
 
 # ------------------------------------------------------------------ in the repository
@@ -523,50 +457,3 @@ def rollout_step(
         finish=rollouts._finish,
         manifests=functools.partial(rollouts.rollout_manifests, allow_unpinned=allow_unpinned),
     )  # fmt: skip
-
-
-def rollout_watch(
-    repo: Path,
-    name: str,
-    *,
-    echo: Callable[[str], None],
-    commit: bool = False,
-    by: str | None = None,
-    clock: Callable[[], datetime] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    poll: float = 60.0,
-    max_rounds: int | None = None,
-    evaluate: Evaluator | None = None,
-) -> Progress:
-    """`rollout watch`: `advance --if-ready` again and again until something needs a person."""
-    from planner.adapters import rolloutrepo
-
-    tick = clock or rolloutrepo.now
-    if clock is None and os.environ.get(rolloutrepo.NOW_VARIABLE):
-        max_rounds = 1  # a clock frozen by WAVE_PLANNER_NOW: waiting would never end
-    return watch(
-        lambda: rollout_step(
-            repo, name, by=by, commit=commit, if_ready=True, now=tick(), evaluate=evaluate
-        ),
-        echo=echo,
-        sleep=sleep,
-        poll=poll,
-        max_rounds=max_rounds,
-    )
-
-
-def notify_action(
-    policy: RolloutPolicy, current: _Current, view: ro.RolloutView
-) -> tuple[str, ...]:
-    """The webhook event for a `start` or a `rollback` that was just written."""
-    state = view.state
-    last = state.history[-1]
-    if last.action == "start":
-        clusters = tuple(sorted(state.affected()))
-        event = _event(current, state, "start", None, clusters, last.actor, view.commit)
-    elif last.action == "rollback":
-        back = tuple(c for s in state.steps if s.rolled_back_at == last.at for c in s.clusters)
-        event = _event(current, state, "rollback", last.step, back, last.actor, view.commit)
-    else:
-        return ()
-    return _send(policy, [event])

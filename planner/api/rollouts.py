@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
-from planner.api import gating
+from planner.api import gating, notifying
 from planner.api.inputs import (
     DEFAULT_INVENTORY,
     Sources,
@@ -183,7 +183,7 @@ def rollout_start(
         root, state, rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
     )
     view = _finish(root, state, now, written, commit)
-    gating.notify_action(current.policy, current, view)
+    notifying.notify_action(current.policy, current, view)
     return view
 
 
@@ -255,7 +255,7 @@ def rollout_rollback(
         current, new.target, frozenset(released), allow_unpinned=allow_unpinned
     )
     view = _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
-    gating.notify_action(current.policy, current, view)
+    notifying.notify_action(current.policy, current, view)
     return view
 
 

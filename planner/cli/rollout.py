@@ -233,9 +233,9 @@ def watch(
 
       wave-planner rollout watch cve-2026-1234 --repo fleet --commit
     """
-    from planner.api import gating
+    from planner.api import watching
 
-    gating.rollout_watch(repo, name, echo=typer.echo, by=by, commit=commit, poll=poll)
+    watching.rollout_watch(repo, name, echo=typer.echo, by=by, commit=commit, poll=poll)
 
 
 def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
