@@ -157,7 +157,11 @@ def advance(
     ] = False,
     by: By = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Release before the bake time is over (with --reason).")
+        bool,
+        typer.Option(
+            "--force",
+            help="Release before the bake is over or past a failing gate (with --reason).",
+        ),
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
