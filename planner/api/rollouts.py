@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
+from planner.api import gating, notifying
 from planner.api import rollouttrust as trust
 from planner.api.inputs import (
     DEFAULT_INVENTORY,
@@ -201,7 +202,9 @@ def _start(
     )
     extra = dict([policy_copy]) if policy_copy is not None else None
     manifests = rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
-    return _finish(root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt)
+    view = _finish(root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_status(repo: Path, name: str) -> RolloutView:
@@ -235,34 +238,17 @@ def rollout_advance(
     force: bool = False,
     reason: str | None = None,
     commit: bool = False,
-    sign: bool = False,
+    approval: str | None = None,
     allow_unpinned: bool = False,
 ) -> RolloutView:
-    """Release the next step (its clusters' elements move to head), or refuse."""
-    by = trust.check_by(by)
-    reason = trust.check_reason(reason)
-    if approve and not by:
-        raise UserError.single(
-            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
-        )
-    if force and not (reason and reason.strip()):
-        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    root = repo.resolve()
-    with rolloutrepo.locked(root, f"rollout advance {name}") as notes:
-        state = rolloutrepo.read(root, name)
-        current, changes = _rollout_drift(root, state)
-        trust.verify(root, state, None if changes else current.plan)
-        if changes:
-            raise Refusal(_drift_message(state, changes))
-        now = trust.now_after(state)
-        outcome = rollout_mod.advance(
-            state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
-        )
-        new = _accepted(outcome)
-        manifests = rollout_manifests(
-            current, new.target, rollout_mod.released(new), allow_unpinned=allow_unpinned
-        )
-        return _finish(root, new, now, manifests, commit, sign, notes)
+    """Release the next step (its clusters' elements move to head), or refuse.
+
+    The gates of the step released before it are evaluated first (`planner.api.gating`).
+    """
+    return gating.rollout_step(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
+        approval=approval, allow_unpinned=allow_unpinned,
+    ).view  # fmt: skip
 
 
 def rollout_rollback(
@@ -295,7 +281,9 @@ def rollout_rollback(
         manifests = rollout_manifests(
             current, new.target, frozenset(released), allow_unpinned=allow_unpinned
         )
-        return _finish(root, new, now, manifests, commit, sign, notes)
+        view = _finish(root, new, now, manifests, commit, sign, notes)
+        notifying.notify_action(current.policy, current, view)
+        return view
 
 
 def rollout_pause(
@@ -335,6 +323,15 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
     if isinstance(outcome, rollout_mod.Refused):
         raise Refusal(outcome.message())
     return outcome
+
+
+def _finish_written(
+    root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
+) -> RolloutView:
+    """After `rolloutrepo.write` (one transaction): the fleet view and, with `commit`, the
+    commit of both, in a second transaction (under the same lock)."""
+    view = _finish(root, state, now, None, commit, False, [])
+    return dataclasses.replace(view, written=tuple(sorted({*written, *view.written})))
 
 
 def _finish(
