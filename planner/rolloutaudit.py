@@ -91,7 +91,8 @@ def audit(state: Rollout, *, source: str) -> list[Problem]:
         previous = max(previous, when) if previous else when
         for key, value, limit in (
             ("actor", event.actor, MAX_ACTOR),
-            ("detail", event.detail or "-", 4 * MAX_REASON),
+            # details are written by the tool (gate evidence may span lines); actors are not
+            ("detail", (event.detail or "-").replace("\n", " "), 100 * MAX_REASON),
         ):
             try:
                 check_line(value, what=key, limit=limit)
