@@ -326,12 +326,15 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
 
 
 def _finish_written(
-    root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
+    root: Path,
+    state: rollout_mod.Rollout,
+    now: datetime,
+    manifests: dict[str, bytes] | None,
+    commit: bool,
 ) -> RolloutView:
-    """After `rolloutrepo.write` (one transaction): the fleet view and, with `commit`, the
-    commit of both, in a second transaction (under the same lock)."""
-    view = _finish(root, state, now, None, commit, False, [])
-    return dataclasses.replace(view, written=tuple(sorted({*written, *view.written})))
+    """The gating path's finish: the step (state, manifests, fleet view) as one transaction
+    and, with `commit`, its commit; all of it, or nothing."""
+    return _finish(root, state, now, manifests, commit, False, [])
 
 
 def _finish(
