@@ -34,6 +34,11 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "render_diff",
+    "diff_groups",
+    "layer_pruning",
+    "report/diff_comment",
+    "report/html",
 ]
 FORBIDDEN = (
     "planner.adapters",

@@ -1,0 +1,223 @@
+"""Clusters grouped by the effect of a change: one diff per distinct effect.
+
+A base change reaches thousands of clusters, and almost all of them see the same edit. Two
+clusters are in one group when their rendered diffs (`planner.render_diff`) are identical,
+or identical once each cluster's identity is set aside: every occurrence of the cluster's
+own name, GitOps path, API server and label values is replaced by a placeholder
+(`${name}`, `${path}`, `${server}`, `${labels.<key>}`), longest value first, only where it
+stands alone (not inside a longer word). Values that would say nothing as placeholders are
+never substituted: shorter than 3 characters, numbers, and YAML words such as `true`.
+
+A group's `diff` is the raw diff when all its clusters have exactly that diff, else the diff
+with placeholders. Its `id` is a content hash of that diff, so the same effect keeps its id
+from one run to the next. Groups are listed largest first. Pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.inventory import Cluster, LabelRoles
+from planner.render_diff import Change, ClusterDiff
+
+_Objects = tuple[tuple[str, Change], ...]
+_General = tuple[str, tuple[str, ...], _Objects]
+
+MIN_VALUE = 3
+_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "y", "n"})
+_NUMBER = re.compile(r"^[0-9.eE+-]+$")
+_WORD_CHAR = "A-Za-z0-9"
+
+
+class ObjectChange(BaseModel):
+    """One object of a group's diff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    object: str = Field(description="Kind/namespace/name (Kind/name when cluster-scoped).")
+    change: Literal["added", "removed", "changed"]
+
+
+class DiffGroup(BaseModel):
+    """Clusters whose rendered change is the same edit (precise mode)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Content hash of `diff` (stable across runs).")
+    clusters: tuple[str, ...] = Field(description="The clusters of the group (sorted).")
+    objects: tuple[ObjectChange, ...]
+    diff: str = Field(
+        description="Unified diff of the canonical rendered objects; identity values as "
+        "placeholders (${name}, ${path}, ${server}, ${labels.KEY}) when they differ."
+    )
+    placeholders: tuple[str, ...] = Field(
+        default=(), description="The placeholders `diff` uses (empty: an exact diff)."
+    )
+    regions: tuple[str, ...] = Field(
+        default=(), description="Region label values of the group's clusters (sorted)."
+    )
+
+
+# ----------------------------------------------------------------------- identities
+
+
+def identity_values(cluster: Cluster) -> list[tuple[str, str]]:
+    """(value, placeholder) pairs of a cluster's identity, longest value first."""
+    pairs = [(cluster.name, "${name}"), (cluster.gitops_path, "${path}")]
+    if cluster.server:
+        pairs.append((cluster.server, "${server}"))
+    pairs += [(value, f"${{labels.{key}}}") for key, value in sorted(cluster.labels.items())]
+    seen: set[str] = set()
+    out = []
+    for value, placeholder in pairs:
+        if value in seen or not _meaningful(value):
+            continue
+        seen.add(value)
+        out.append((value, placeholder))
+    return sorted(out, key=lambda p: (-len(p[0]), p[0]))
+
+
+def _meaningful(value: str) -> bool:
+    return (
+        len(value) >= MIN_VALUE
+        and value.lower() not in _WORDS
+        and not _NUMBER.match(value)
+        and "\n" not in value
+    )
+
+
+def generalize(text: str, values: Sequence[tuple[str, str]]) -> tuple[str, tuple[str, ...]]:
+    """`text` with each identity value standing alone replaced by its placeholder."""
+    if not values:
+        return text, ()
+    lookup = dict(values)
+    pattern = re.compile(
+        f"(?<![{_WORD_CHAR}])(?:"
+        + "|".join(re.escape(v) for v, _ in values)
+        + f")(?![{_WORD_CHAR}])"
+    )
+    used: set[str] = set()
+
+    def swap(match: re.Match[str]) -> str:
+        placeholder = lookup[match.group(0)]
+        used.add(placeholder)
+        return placeholder
+
+    return pattern.sub(swap, text), tuple(sorted(used))
+
+
+# --------------------------------------------------------------------------- groups
+
+
+class _Sets:
+    """Union-find over cluster names."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.parent = {n: n for n in names}
+
+    def find(self, name: str) -> str:
+        while self.parent[name] != name:
+            self.parent[name] = self.parent[self.parent[name]]
+            name = self.parent[name]
+        return name
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def group_diffs(
+    diffs: Mapping[str, ClusterDiff],
+    clusters: Mapping[str, Cluster],
+    roles: LabelRoles | None = None,
+) -> list[DiffGroup]:
+    """The clusters' diffs grouped by effect, largest group first."""
+    names = sorted(diffs)
+    sets = _Sets(names)
+    raw_first: dict[str, str] = {}
+    general: dict[str, _General] = {}
+    general_first: dict[str, str] = {}
+    for name in names:
+        diff = diffs[name]
+        raw = _digest(diff.text)
+        sets.union(raw_first.setdefault(raw, name), name)
+        cluster = clusters.get(name)
+        values = identity_values(cluster) if cluster is not None else []
+        text, used = generalize(diff.text, values)
+        objects = tuple((generalize(obj, values)[0], change) for obj, change in diff.objects)
+        general[name] = (text, used, objects)
+        sets.union(general_first.setdefault(_digest(text), name), name)
+    members: dict[str, list[str]] = {}
+    for name in names:
+        members.setdefault(sets.find(name), []).append(name)
+    groups = [_group(m, diffs, general, clusters, roles) for m in members.values()]
+    groups = _unique_ids(groups)
+    return sorted(groups, key=lambda g: (-len(g.clusters), g.id))
+
+
+def _group(
+    members: list[str],
+    diffs: Mapping[str, ClusterDiff],
+    general: Mapping[str, _General],
+    clusters: Mapping[str, Cluster],
+    roles: LabelRoles | None,
+) -> DiffGroup:
+    first = members[0]
+    text: str
+    used: tuple[str, ...]
+    objects: _Objects
+    if len({diffs[m].text for m in members}) == 1:
+        text, used, objects = diffs[first].text, (), diffs[first].objects
+    else:
+        counts: dict[str, int] = {}
+        for m in members:
+            counts[general[m][0]] = counts.get(general[m][0], 0) + 1
+        best = min(counts, key=lambda t: (-counts[t], t))
+        chosen = next(m for m in members if general[m][0] == best)
+        text, used, objects = general[chosen]
+    regions = sorted(
+        {
+            value
+            for m in members
+            if m in clusters and roles is not None
+            for value in [roles.value(clusters[m].labels, "region")]
+            if value is not None
+        }
+    )
+    return DiffGroup(
+        id=_digest(text)[:12],
+        clusters=tuple(members),
+        objects=tuple(ObjectChange(object=obj, change=change) for obj, change in objects),
+        diff=text,
+        placeholders=used,
+        regions=tuple(regions),
+    )
+
+
+def _unique_ids(groups: list[DiffGroup]) -> list[DiffGroup]:
+    """Two groups with the same shown diff (rare: a raw diff that reads like a generalized
+    one) get ids told apart by their first cluster."""
+    seen: dict[str, int] = {}
+    for g in groups:
+        seen[g.id] = seen.get(g.id, 0) + 1
+    return [
+        g
+        if seen[g.id] == 1
+        else g.model_copy(update={"id": _digest(g.diff + "\n" + g.clusters[0])[:12]})
+        for g in groups
+    ]
+
+
+def group_of(groups: Sequence[DiffGroup]) -> dict[str, str]:
+    """Cluster name -> its group id."""
+    return {name: g.id for g in groups for name in g.clusters}
