@@ -10,7 +10,9 @@ files only through such references can render differently.
 This module owns those decisions, and is pure:
 
 - `candidate_layers`: the kustomization folders that directly read a changed file (the
-  kustomization itself, or a file it references), other than cluster roots;
+  kustomization itself, or a file it references), other than cluster roots, and only the
+  outermost of those that include one another; none when there are as many as clusters
+  to spare (proving them would cost as much as rendering);
 - `proven`: those whose render is the same object for object at both revisions;
 - `unchanged_by_layers`: a cluster whose reference graph, walked without entering a proven
   layer through `resources`/`bases` or a follow edge, reads no changed file.
@@ -58,7 +60,35 @@ def candidate_layers(graph: Hierarchy, touched: set[str]) -> list[str]:
                     and graph.follow_mode(up, node_id) is None
                 ):
                     found.add(up)
-    return sorted(found - roots)
+    found = {n for n in found - roots if _opaque_somewhere(graph, n)}
+    return sorted(found - _inside_others(graph, found))
+
+
+def _opaque_somewhere(graph: Hierarchy, layer: str) -> bool:
+    """The layer is built on its own by someone (not only a Component applied in place)."""
+    doc = graph.kustomization(layer)
+    if doc is not None and doc.get("kind") == "Component":
+        return False
+    return any(_opaque_edge(graph, up, layer) for up in graph.graph.pred[layer])
+
+
+def _inside_others(graph: Hierarchy, layers: set[str]) -> set[str]:
+    """Layers that another layer reads through kustomize references: proving the outer one
+    covers them (a reformatted base below a reformatted region needs one render, not two)."""
+    inner: set[str] = set()
+    for layer in layers:
+        stack = [layer]
+        seen = {layer}
+        while stack:
+            current = stack.pop()
+            for target in graph.graph.successors(current):
+                if target in seen or graph.follow_mode(current, target) is not None:
+                    continue
+                seen.add(target)
+                if target in layers:
+                    inner.add(target)
+                stack.append(target)
+    return inner
 
 
 def _opaque_edge(graph: Hierarchy, source: str, target: str) -> bool:
@@ -140,8 +170,8 @@ def prune(inputs: PlanInputs, analysis: Analysis, renderer: Renderer) -> Pruning
     names = precise.candidates(analysis)
     touched = touched_nodes(graph, inputs.changes.content_paths())
     layers = candidate_layers(graph, touched)
-    if not names or not layers:
-        return Pruning()
+    if not names or not layers or len(layers) >= len(names):
+        return Pruning()  # nothing to spare, or proving would cost as much as rendering
     head_units = precise.UnitBuilder(graph, inputs.head)
     base_units = precise.UnitBuilder(graph, inputs.base)
     pairs: dict[str, tuple[precise.Unit, precise.Unit]] = {}

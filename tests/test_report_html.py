@@ -1,0 +1,155 @@
+"""The HTML report (`plan --format html`): self-contained, escaped, and working in a real
+headless Chromium (loads without a console error, search finds a cluster, a group's diff
+expands)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.diff_groups import DiffGroup, ObjectChange
+from planner.report import html
+from tests.browser import Browser, find_chromium
+from tests.conftest import requires_kubectl
+from tests.fleetrepo import FleetRepo
+from tests.memfleet import memory_plan
+
+CHROMIUM = find_chromium()
+requires_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless browser test: chromium is not installed (apt-get install chromium)",
+)
+
+NASTY = '<script>alert(1)</script>" onmouseover="x'
+
+
+def _page_with_groups() -> str:
+    plan = memory_plan(30)
+    group = DiffGroup(
+        id="0123456789ab",
+        clusters=tuple(a.cluster for a in plan.affected),
+        objects=(ObjectChange(object=f"ConfigMap/{NASTY}", change="changed"),),
+        diff=f"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-{NASTY}\n+safe\n",
+    )
+    affected = tuple(a.model_copy(update={"diff_group": group.id}) for a in plan.affected)
+    return html.render_plan(plan.model_copy(update={"diff_groups": (group,), "affected": affected}))
+
+
+def test_the_page_is_self_contained() -> None:
+    page = _page_with_groups()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<link" not in page
+    assert not re.search(r"\bsrc=", page)
+    assert not re.search(r"url\(", page)
+    assert page.count("<script>") == 1  # ours, inline
+
+
+def test_everything_from_the_repository_is_escaped() -> None:
+    page = _page_with_groups()
+    assert NASTY not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot; onmouseover=&quot;x" in page
+
+
+def test_the_page_is_deterministic() -> None:
+    assert _page_with_groups() == _page_with_groups()
+
+
+def _report(built: FleetRepo, dest: Path) -> Path:
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--repo",
+            str(built.path),
+            "--base",
+            built.base,
+            "--head",
+            built.head,
+            "--precise",
+            "--format",
+            "html",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    dest.write_text(result.stdout, encoding="utf-8")
+    return dest
+
+
+VISIBLE_ROWS = (
+    "[...document.querySelectorAll('tr[data-cluster]')]"
+    ".filter(r => r.offsetParent !== null).map(r => r.dataset.cluster)"
+)
+
+
+@requires_chromium
+@requires_kubectl
+def test_the_page_in_headless_chromium(
+    fleet: Callable[[str], FleetRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAVE_PLANNER_CACHE", str(tmp_path / "cache"))
+    page = _report(fleet("generator-file"), tmp_path / "report.html")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as browser:
+        browser.load(page)
+        assert browser.evaluate("document.querySelectorAll('details.group').length") == 2
+        assert sorted(browser.evaluate(VISIBLE_ROWS)) == [
+            "prod-eu-west-1",
+            "prod-eu-west-2",
+            "prod-us-east-1",
+        ]
+        # search finds a cluster: its row and its group stay, the others hide
+        browser.type_text("#search", "us-east")
+        assert browser.evaluate(VISIBLE_ROWS) == ["prod-us-east-1"]
+        assert browser.evaluate("document.getElementById('matches').textContent") == (
+            "1 affected cluster(s) match"
+        )
+        shown = browser.evaluate(
+            "[...document.querySelectorAll('details.group')]"
+            ".filter(d => d.offsetParent !== null).map(d => d.dataset.clusters)"
+        )
+        assert shown == ["prod-us-east-1"]
+        # a group's diff expands on a real click
+        selector = "details.group[data-clusters='prod-us-east-1']"
+        visible = f'document.querySelector("{selector} pre").checkVisibility()'
+        assert browser.evaluate(visible) is False
+        browser.click(f"{selector} > summary")
+        assert browser.evaluate(f'document.querySelector("{selector}").open') is True
+        assert browser.evaluate(visible) is True
+        diff = browser.evaluate(f'document.querySelector("{selector} pre").innerText')
+        assert "+      receiver: opsgenie-payments" in diff
+        # a why-chain is there for the cluster
+        assert "clusters/prod-us-east-1" in browser.evaluate(
+            "document.getElementById('why-prod-us-east-1').textContent"
+        )
+        assert browser.console_errors == []
+        assert all(url.startswith("file:") for url in browser.requests), browser.requests
+
+
+def screenshot(built: FleetRepo, dest: Path, work: Path) -> None:
+    """The docs' screenshot: the report of `generator-file`, the largest group expanded."""
+    page = _report(built, work / "report.html")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM, width=1100, height=1250) as browser:
+        browser.load(page)
+        browser.click("details.group > summary")
+        browser.evaluate("window.scrollTo(0, 0)")
+        browser.screenshot(dest)
+
+
+if __name__ == "__main__":  # python -m tests.test_report_html docs/precise-report.png
+    import sys
+    import tempfile
+
+    from tests.fleetrepo import SCENARIOS_DIR, build_fleet_repo
+
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        repo = build_fleet_repo(SCENARIOS_DIR / "generator-file", work / "fleet")
+        screenshot(repo, Path(sys.argv[1]), work)
+    shutil.rmtree(work, ignore_errors=True)
