@@ -85,50 +85,79 @@ VISIBLE_ROWS = (
     "[...document.querySelectorAll('tr[data-cluster]')]"
     ".filter(r => r.offsetParent !== null).map(r => r.dataset.cluster)"
 )
+VISIBLE_GROUPS = (
+    "[...document.querySelectorAll('details.group')]"
+    ".filter(d => d.offsetParent !== null).map(d => d.dataset.clusters)"
+)
 
 
-@requires_chromium
-@requires_kubectl
-def test_the_page_in_headless_chromium(
-    fleet: Callable[[str], FleetRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WAVE_PLANNER_CACHE", str(tmp_path / "cache"))
-    page = _report(fleet("generator-file"), tmp_path / "report.html")
+def check_in_browser(page: Path, query: str, found: list[str], diff_line: str) -> None:
+    """Load `page` in headless Chromium: no console error, no request but the file itself,
+    searching `query` shows exactly the rows `found` and their one group, whose diff
+    (holding `diff_line`) expands on a real click."""
     assert CHROMIUM is not None
     with Browser(CHROMIUM) as browser:
         browser.load(page)
-        assert browser.evaluate("document.querySelectorAll('details.group').length") == 2
-        assert sorted(browser.evaluate(VISIBLE_ROWS)) == [
-            "prod-eu-west-1",
-            "prod-eu-west-2",
-            "prod-us-east-1",
-        ]
-        # search finds a cluster: its row and its group stay, the others hide
-        browser.type_text("#search", "us-east")
-        assert browser.evaluate(VISIBLE_ROWS) == ["prod-us-east-1"]
+        rows = browser.evaluate(VISIBLE_ROWS)
+        assert set(found) < set(rows)
+        browser.type_text("#search", query)
+        assert browser.evaluate(VISIBLE_ROWS) == found
         assert browser.evaluate("document.getElementById('matches').textContent") == (
-            "1 affected cluster(s) match"
+            f"{len(found)} affected cluster(s) match"
         )
-        shown = browser.evaluate(
-            "[...document.querySelectorAll('details.group')]"
-            ".filter(d => d.offsetParent !== null).map(d => d.dataset.clusters)"
-        )
-        assert shown == ["prod-us-east-1"]
-        # a group's diff expands on a real click
-        selector = "details.group[data-clusters='prod-us-east-1']"
+        (clusters,) = browser.evaluate(VISIBLE_GROUPS)
+        assert set(found) <= set(clusters.split())
+        selector = f"details.group[data-clusters='{clusters}']"
         visible = f'document.querySelector("{selector} pre").checkVisibility()'
         assert browser.evaluate(visible) is False
         browser.click(f"{selector} > summary")
         assert browser.evaluate(f'document.querySelector("{selector}").open') is True
         assert browser.evaluate(visible) is True
         diff = browser.evaluate(f'document.querySelector("{selector} pre").innerText')
-        assert "+      receiver: opsgenie-payments" in diff
-        # a why-chain is there for the cluster
-        assert "clusters/prod-us-east-1" in browser.evaluate(
-            "document.getElementById('why-prod-us-east-1').textContent"
-        )
+        assert diff_line in diff
+        for name in found:  # each cluster's why-chain is on the page
+            assert "clusters/" in browser.evaluate(
+                f"document.getElementById('why-{name}').textContent"
+            )
         assert browser.console_errors == []
         assert all(url.startswith("file:") for url in browser.requests), browser.requests
+
+
+@requires_chromium
+def test_a_synthetic_page_in_headless_chromium(tmp_path: Path) -> None:
+    plan = memory_plan(60)
+    names = [a.cluster for a in plan.affected]
+    groups = (
+        DiffGroup(
+            id="aaaaaaaaaaaa",
+            clusters=tuple(names[:-1]),
+            objects=(ObjectChange(object="ConfigMap/apps/settings", change="changed"),),
+            diff="--- a/x\n+++ b/x\n@@ -1 +1 @@\n-replicas: 2\n+replicas: 3\n",
+        ),
+        DiffGroup(
+            id="bbbbbbbbbbbb",
+            clusters=(names[-1],),
+            objects=(ObjectChange(object="ConfigMap/apps/settings", change="changed"),),
+            diff="--- a/x\n+++ b/x\n@@ -1 +1 @@\n-replicas: 2\n+replicas: 9\n",
+        ),
+    )
+    of = {c: g.id for g in groups for c in g.clusters}
+    affected = tuple(a.model_copy(update={"diff_group": of[a.cluster]}) for a in plan.affected)
+    page = tmp_path / "report.html"
+    page.write_text(
+        html.render_plan(plan.model_copy(update={"diff_groups": groups, "affected": affected}))
+    )
+    check_in_browser(page, names[-1], [names[-1]], "+replicas: 9")
+
+
+@requires_chromium
+@requires_kubectl
+def test_a_real_report_in_headless_chromium(
+    fleet: Callable[[str], FleetRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAVE_PLANNER_CACHE", str(tmp_path / "cache"))
+    page = _report(fleet("generator-file"), tmp_path / "report.html")
+    check_in_browser(page, "us-east", ["prod-us-east-1"], "+      receiver: opsgenie-payments")
 
 
 def screenshot(built: FleetRepo, dest: Path, work: Path) -> None:

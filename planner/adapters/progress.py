@@ -58,7 +58,7 @@ class TerminalProgress:
         self.last = now
         rendered = done - hits
         left: float | None = None
-        if rendered > 0 and done < total:
+        if rendered > 0 and done < total and now > self.started:
             left = (now - self.started) / rendered * (total - done)
         text = line(done, total, hits, left)
         self.stream.write("\r" + text.ljust(self.width))
