@@ -91,10 +91,31 @@ def _meaningful(value: str) -> bool:
     )
 
 
+# kustomize's generator suffix (`cluster-identity-8855dftcdk`): in a context line it names
+# an object of the cluster's own (hashed from its identity), not part of the edit.
+_HASH_SUFFIX = re.compile(r"-[bcdfghjklmnpqrstvwxz2456789]{10}(?![A-Za-z0-9])")
+HASH = "${hash}"
+
+
+def _context_hashes(text: str) -> tuple[str, bool]:
+    """Generated-name hash suffixes in unchanged (context) lines as `-${hash}`."""
+    if not _HASH_SUFFIX.search(text):
+        return text, False
+    lines = text.split("\n")
+    found = False
+    for i, line in enumerate(lines):
+        if line.startswith(" ") and _HASH_SUFFIX.search(line):
+            lines[i] = _HASH_SUFFIX.sub("-" + HASH, line)
+            found = True
+    return "\n".join(lines), found
+
+
 def generalize(text: str, values: Sequence[tuple[str, str]]) -> tuple[str, tuple[str, ...]]:
-    """`text` with each identity value standing alone replaced by its placeholder."""
+    """`text` with each identity value standing alone replaced by its placeholder, and the
+    generated-name hash suffixes of context lines by `${hash}`."""
+    text, hashed = _context_hashes(text)
     if not values:
-        return text, ()
+        return text, (HASH,) if hashed else ()
     lookup = dict(values)
     pattern = re.compile(
         f"(?<![{_WORD_CHAR}])(?:"
@@ -108,7 +129,10 @@ def generalize(text: str, values: Sequence[tuple[str, str]]) -> tuple[str, tuple
         used.add(placeholder)
         return placeholder
 
-    return pattern.sub(swap, text), tuple(sorted(used))
+    text = pattern.sub(swap, text)
+    if hashed:
+        used.add(HASH)
+    return text, tuple(sorted(used))
 
 
 # --------------------------------------------------------------------------- groups

@@ -106,3 +106,18 @@ def test_values_that_say_nothing_are_never_substituted() -> None:
 def test_a_value_inside_a_longer_word_is_left_alone() -> None:
     text, _ = generalize("image: eu-westerly\nregion: eu-west\n", [("eu-west", "${labels.region}")])
     assert text == "image: eu-westerly\nregion: ${labels.region}\n"
+
+
+def test_a_generated_name_of_the_clusters_own_in_context_groups_together() -> None:
+    def diff(suffix: str) -> ClusterDiff:
+        before = f"envFrom:\n  - region-config-4bdm5tt2fb\n  - cluster-identity-{suffix}\nx: 1\n"
+        after = before.replace("4bdm5tt2fb", "tb5m6cc2d2")
+        return ClusterDiff(
+            objects=(("Deployment/a/b", "changed"),), text=unified("D", before, after)
+        )
+
+    groups = group_diffs({"a": diff("8855dftcdk"), "b": diff("d48fd52g2k")}, {}, ROLES)
+    assert len(groups) == 1
+    assert "   - cluster-identity-${hash}\n" in groups[0].diff
+    assert "-  - region-config-4bdm5tt2fb\n+  - region-config-tb5m6cc2d2\n" in groups[0].diff
+    assert groups[0].placeholders == ("${hash}",)

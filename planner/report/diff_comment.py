@@ -26,8 +26,8 @@ MAX_REGIONS = 6
 MIN_DIFF = 400  # below this, a group's diff is not worth showing cut
 SHARE_OF_FIRST = 0.5  # the largest group may use at most this share of the section
 PLACEHOLDERS = (
-    "Placeholders stand for each cluster's own values: `${name}` its name, `${path}` its "
-    "GitOps path, `${server}` its API server, `${labels.KEY}` its label values."
+    "Placeholders ({used}) stand for each cluster's own values: `${{name}}` its name, "
+    "`${{path}}` its GitOps path, `${{server}}` its API server, `${{labels.KEY}}` a label value."
 )
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 
@@ -37,20 +37,24 @@ def _fence(body: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _note(left: int) -> str:
+    return f"# … {left:,} more line(s) in the full report ({FULL_REPORT})\n"
+
+
 def _cut(diff: str, room: int) -> str:
     """The diff cut at a line boundary to fit `room`, with a note of what was left out."""
     if len(diff) <= room:
         return diff
     lines = diff.splitlines(keepends=True)
+    budget = room - len(_note(len(lines)))
     kept: list[str] = []
     used = 0
     for line in lines:
-        if used + len(line) > room - 80:
+        if used + len(line) > budget:
             break
         kept.append(line)
         used += len(line)
-    left = len(lines) - len(kept)
-    return "".join(kept) + f"# … {left:,} more line(s) in the full report ({FULL_REPORT})\n"
+    return "".join(kept) + _note(len(lines) - len(kept))
 
 
 def _summary(group: DiffGroup) -> str:
@@ -86,7 +90,8 @@ def _block(group: DiffGroup, room: int) -> str:
         "",
     ]
     if group.placeholders:
-        head += [PLACEHOLDERS, ""]
+        used = ", ".join(f"`{p}`" for p in group.placeholders)
+        head += [PLACEHOLDERS.format(used=used), ""]
     fence = _fence(group.diff)
     start = "\n".join(head) + f"\n{fence}diff\n"
     end = f"{fence}\n</details>\n"
