@@ -27,7 +27,8 @@ MIN_DIFF = 400  # below this, a group's diff is not worth showing cut
 SHARE_OF_FIRST = 0.5  # the largest group may use at most this share of the section
 PLACEHOLDERS = (
     "Placeholders ({used}) stand for each cluster's own values: `${{name}}` its name, "
-    "`${{path}}` its GitOps path, `${{server}}` its API server, `${{labels.KEY}}` a label value."
+    "`${{path}}` its GitOps path, `${{server}}` its API server, `${{labels.KEY}}` a label value, "
+    "`${{hash}}` the hash suffix of a generated name of its own."
 )
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 
