@@ -31,7 +31,6 @@ _General = tuple[str, tuple[str, ...], _Objects]
 MIN_VALUE = 3
 _WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "y", "n"})
 _NUMBER = re.compile(r"^[0-9.eE+-]+$")
-_WORD_CHAR = "A-Za-z0-9"
 
 
 class ObjectChange(BaseModel):
@@ -114,25 +113,35 @@ def generalize(text: str, values: Sequence[tuple[str, str]]) -> tuple[str, tuple
     """`text` with each identity value standing alone replaced by its placeholder, and the
     generated-name hash suffixes of context lines by `${hash}`."""
     text, hashed = _context_hashes(text)
-    if not values:
-        return text, (HASH,) if hashed else ()
-    lookup = dict(values)
-    pattern = re.compile(
-        f"(?<![{_WORD_CHAR}])(?:"
-        + "|".join(re.escape(v) for v, _ in values)
-        + f")(?![{_WORD_CHAR}])"
-    )
-    used: set[str] = set()
+    used: set[str] = {HASH} if hashed else set()
+    spans: list[tuple[int, int, str]] = []
+    taken = bytearray(len(text))
+    for value, placeholder in values:  # longest first: a longer value wins an overlap
+        at = text.find(value)
+        while at != -1:
+            end = at + len(value)
+            if (
+                (at == 0 or not _word(text[at - 1]))
+                and (end == len(text) or not _word(text[end]))
+                and not any(taken[at:end])
+            ):
+                taken[at:end] = b"\x01" * (end - at)
+                spans.append((at, end, placeholder))
+                used.add(placeholder)
+            at = text.find(value, at + 1)
+    if not spans:
+        return text, tuple(sorted(used))
+    out: list[str] = []
+    last = 0
+    for at, end, placeholder in sorted(spans):
+        out += [text[last:at], placeholder]
+        last = end
+    out.append(text[last:])
+    return "".join(out), tuple(sorted(used))
 
-    def swap(match: re.Match[str]) -> str:
-        placeholder = lookup[match.group(0)]
-        used.add(placeholder)
-        return placeholder
 
-    text = pattern.sub(swap, text)
-    if hashed:
-        used.add(HASH)
-    return text, tuple(sorted(used))
+def _word(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 # --------------------------------------------------------------------------- groups
