@@ -187,7 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     target = args.out / f"precise-{stamp}.json"
-    data = {"machine": {"cpus": os.cpu_count()}, "results": {str(n): r for n, r in results.items()}}
+    machine = {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())}
+    data = {"machine": machine, "results": {str(n): r for n, r in results.items()}}
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     target.write_text(json.dumps(data, indent=2) + "\n")
     print(f"\nsaved {target}")
     return 0
