@@ -217,7 +217,7 @@ def _group(
             counts[general[m][0]] = counts.get(general[m][0], 0) + 1
         best = min(counts, key=lambda t: (-counts[t], t))
         chosen = next(m for m in members if general[m][0] == best)
-        text, used, objects = general[chosen]
+        text, used, objects = _shared_values_back(general[chosen], members, clusters)
     regions = sorted(
         {
             value
@@ -235,6 +235,27 @@ def _group(
         placeholders=used,
         regions=tuple(regions),
     )
+
+
+def _shared_values_back(
+    general: _General, members: Sequence[str], clusters: Mapping[str, Cluster]
+) -> _General:
+    """A placeholder whose value is the same for every member reads as that value (all the
+    group's clusters are in `dev`: `ENVIRONMENT: dev`, not `${labels.environment}`)."""
+    text, used, objects = general
+    own = {
+        m: {p: v for v, p in identity_values(clusters[m])} if m in clusters else {} for m in members
+    }
+    kept = []
+    for placeholder in used:
+        values = {own[m].get(placeholder) for m in members}
+        value = values.pop() if len(values) == 1 else None
+        if placeholder == HASH or value is None:
+            kept.append(placeholder)
+            continue
+        text = text.replace(placeholder, value)
+        objects = tuple((obj.replace(placeholder, value), change) for obj, change in objects)
+    return text, tuple(kept), objects
 
 
 def _unique_ids(groups: list[DiffGroup]) -> list[DiffGroup]:

@@ -121,3 +121,18 @@ def test_a_generated_name_of_the_clusters_own_in_context_groups_together() -> No
     assert "   - cluster-identity-${hash}\n" in groups[0].diff
     assert "-  - region-config-4bdm5tt2fb\n+  - region-config-tb5m6cc2d2\n" in groups[0].diff
     assert groups[0].placeholders == ("${hash}",)
+
+
+def test_a_value_shared_by_the_whole_group_reads_as_itself() -> None:
+    def diff(cluster: Cluster) -> ClusterDiff:
+        before = f"env: {cluster.labels['env']}\nregion: {cluster.labels['region']}\nx: 1\n"
+        return ClusterDiff(
+            objects=(("ConfigMap/a/b", "changed"),),
+            text=unified("ConfigMap/a/b", before, before.replace("x: 1", "x: 2")),
+        )
+
+    groups = group_diffs({n: diff(c) for n, c in CLUSTERS.items()}, CLUSTERS, ROLES)
+    assert len(groups) == 1
+    assert " env: production\n" in groups[0].diff  # every cluster is in production
+    assert " region: ${labels.region}\n" in groups[0].diff  # regions differ
+    assert groups[0].placeholders == ("${labels.region}",)

@@ -180,7 +180,8 @@ def _diff_lines(diff: str) -> str:
 
 def _group(group: DiffGroup) -> str:
     n = len(group.clusters)
-    regions = f" · regions {_e(', '.join(group.regions))}" if group.regions else ""
+    plural = "s" if len(group.regions) > 1 else ""
+    regions = f" · region{plural} {_e(', '.join(group.regions))}" if group.regions else ""
     objects = ", ".join(f"{_SIGN[o.change]}{_e(o.object)}" for o in group.objects)
     placeholders = (
         f"<p class='muted'>Placeholders stand for each cluster's own values: "
