@@ -11,6 +11,7 @@ from planner.plan import Plan
 from planner.report.diff_comment import FULL_REPORT, render_groups
 from planner.report.markdown import LIMIT, render_plan, summary_line
 from tests.memfleet import memory_plan
+from tests.test_report_markdown import synthetic_plan
 
 
 def _diff(group: int, lines: int) -> str:
@@ -51,7 +52,8 @@ def with_groups(plan: Plan, sizes: list[int], lines: int) -> Plan:
 
 @pytest.fixture(scope="module")
 def plan_5000() -> Plan:
-    return memory_plan(5000)
+    """5,000 affected clusters in 1,000 steps, built directly (no hierarchy, no render)."""
+    return synthetic_plan(5000, 5, findings=4, layers=3, weird="settings", emergency=False)
 
 
 def _check(comment: str, plan: Plan) -> None:
