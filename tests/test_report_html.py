@@ -5,7 +5,6 @@ expands)."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -181,4 +180,3 @@ if __name__ == "__main__":  # python -m tests.test_report_html docs/precise-repo
         work = Path(scratch)
         repo = build_fleet_repo(SCENARIOS_DIR / "generator-file", work / "fleet")
         screenshot(repo, Path(sys.argv[1]), work)
-    shutil.rmtree(work, ignore_errors=True)
