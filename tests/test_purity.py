@@ -42,6 +42,13 @@ CORE = [
     "layer_pruning",
     "report/diff_comment",
     "report/html",
+    "applied",
+    "nesting",
+    "pinning",
+    "fleetview",
+    "emitrecord",
+    "appsetpins",
+    "artifacts",
 ]
 FORBIDDEN = (
     "planner.adapters",
