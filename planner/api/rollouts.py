@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
+from planner.api import gating, notifying
 from planner.api.inputs import (
     DEFAULT_INVENTORY,
     Sources,
@@ -181,7 +182,9 @@ def rollout_start(
     written += rolloutrepo.write(
         root, state, rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
     )
-    return _finish(root, state, now, written, commit)
+    view = _finish(root, state, now, written, commit)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_status(repo: Path, name: str) -> RolloutView:
@@ -212,29 +215,17 @@ def rollout_advance(
     force: bool = False,
     reason: str | None = None,
     commit: bool = False,
+    approval: str | None = None,
     allow_unpinned: bool = False,
 ) -> RolloutView:
-    """Release the next step (its clusters' elements move to head), or refuse."""
-    if approve and not by:
-        raise UserError.single(
-            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
-        )
-    if force and not (reason and reason.strip()):
-        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    root = repo.resolve()
-    state = rolloutrepo.read(root, name)
-    current, changes = _rollout_drift(root, state)
-    if changes:
-        raise Refusal(_drift_message(state, changes))
-    now = rolloutrepo.now()
-    outcome = rollout_mod.advance(
-        state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
-    )
-    new = _accepted(outcome)
-    manifests = rollout_manifests(
-        current, new.target, rollout_mod.released(new), allow_unpinned=allow_unpinned
-    )
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    """Release the next step (its clusters' elements move to head), or refuse.
+
+    The gates of the step released before it are evaluated first (`planner.api.gating`).
+    """
+    return gating.rollout_step(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
+        approval=approval, allow_unpinned=allow_unpinned,
+    ).view  # fmt: skip
 
 
 def rollout_rollback(
@@ -263,7 +254,9 @@ def rollout_rollback(
     manifests = rollout_manifests(
         current, new.target, frozenset(released), allow_unpinned=allow_unpinned
     )
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    view = _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_pause(
