@@ -37,6 +37,8 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "saferegex",
+    "rolloutaudit",
     "render_diff",
     "diff_groups",
     "layer_pruning",

@@ -39,6 +39,14 @@ By = Annotated[str | None, typer.Option("--by", help="Who does this (default: gi
 Commit = Annotated[
     bool, typer.Option("--commit", help="Commit the rollout's folder with a descriptive message.")
 ]
+Sign = Annotated[
+    bool,
+    typer.Option(
+        "--sign",
+        help="With --commit: sign the commit with your configured key (user.signingkey, "
+        "gpg or ssh-keygen from PATH; never a program the repository names).",
+    ),
+]
 
 
 def _report(view: RolloutView) -> None:
@@ -47,6 +55,8 @@ def _report(view: RolloutView) -> None:
     state = view.state
     event = state.history[-1]
     what = event.action + (f" {event.step}" if event.step else "")
+    for note in view.notes:
+        typer.echo(note, err=True)
     typer.echo(f"rollout {state.name}: {what}" + (f": {event.detail}" if event.detail else ""))
     for path in view.written:
         typer.echo(f"  wrote {path}")
@@ -87,6 +97,14 @@ def start(
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Take over files already in waves/NAME/TARGET/ that wave-planner did not write.",
+        ),
+    ] = False,
     two_dot: opt.TwoDot = False,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
@@ -111,6 +129,8 @@ def start(
         target="flux" if target is Target.flux else "argocd",
         by=by,
         commit=commit,
+        sign=sign,
+        adopt=adopt,
         two_dot=two_dot,
         allow_unpinned=allow_unpinned,
     )
@@ -142,6 +162,8 @@ def status(
         StatusFormat.markdown: report.render_markdown,
     }[fmt]
     typer.echo(render(view), nl=False)
+    for note in view.notes:
+        typer.echo(f"note: {note}", err=True)
     if view.drift:
         for change in view.drift:
             typer.echo(f"drift: {change}", err=True)
@@ -242,7 +264,9 @@ def watch(
     watching.rollout_watch(repo, name, echo=typer.echo, by=by, commit=commit, poll=poll)
 
 
-def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def pause(
+    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+) -> None:
     """Stop `advance` until `resume`.
 
     Example:
@@ -251,10 +275,12 @@ def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit =
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit))
+    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign))
 
 
-def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def resume(
+    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+) -> None:
     """Let `advance` release steps again.
 
     Example:
@@ -263,7 +289,7 @@ def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit 
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit))
+    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign))
 
 
 def rollback(
@@ -272,6 +298,7 @@ def rollback(
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
@@ -284,7 +311,7 @@ def rollback(
 
     _report(
         api.rollout_rollback(
-            repo, name, step=step, by=by, commit=commit, allow_unpinned=allow_unpinned
+            repo, name, step=step, by=by, commit=commit, sign=sign, allow_unpinned=allow_unpinned
         )
     )
 
