@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import gitops, kustomize, snapshot, yamlsafe
@@ -305,6 +304,8 @@ class Hierarchy:
     # ---- reachability ----------------------------------------------------------------
     def closure(self, node_id: str) -> set[str]:
         """Every node `node_id` reads, itself included."""
+        import networkx as nx  # on first use: `rollout status` never builds a graph
+
         found: set[str] = nx.descendants(self.graph, node_id)
         found.add(node_id)
         return found
@@ -350,6 +351,8 @@ class Hierarchy:
 
     def cycles(self) -> list[list[str]]:
         """Reference cycles, each as a list of node ids (kustomize refuses them)."""
+        import networkx as nx
+
         found = []
         for component in nx.strongly_connected_components(self.graph):
             if len(component) > 1:
@@ -408,6 +411,8 @@ class _Builder:
         self.rules = config.scopes
         self.check_paths = check_paths
         self.cache = cache if cache is not None else ParseCache()
+        import networkx as nx
+
         self.graph: Any = nx.DiGraph()
         self.roots: dict[str, str] = {}
         self.problems: list[HierarchyProblem] = []

@@ -10,31 +10,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from planner import plancache
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
+from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
-from planner.api.inputs import (
-    DEFAULT_INVENTORY,
-    Sources,
-    load_policy_file,
-    locate_input,
-    open_workspace,
-    path_inside,
-    repo_urls,
-)
 from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
 from planner.inventory import Inventory, parse_inventory
-from planner.plan import Plan, analyse, assemble
 from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # the planner itself is imported on first use (a cache hit never needs it)
+    from planner.plan import Plan
 
 # ================================================================ rollouts (release manager)
 #
@@ -108,6 +100,8 @@ def rollout_start(
     commit: bool = False,
 ) -> RolloutView:
     """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released."""
+    from planner.api.inputs import DEFAULT_INVENTORY, locate_input, path_inside
+
     root = repo.resolve()
     try:
         rollout_mod.check_rollout_name(name)
@@ -131,7 +125,8 @@ def rollout_start(
         )
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
     inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
-    current = _rollout_current(root, base, head, inputs, policy_path=policy)
+    data = plancache_files.read_inputs(root, inputs, policy_file=policy)
+    current = _rollout_current(root, base, head, inputs, data, policy_label=policy)
     plan = current.plan
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
@@ -161,7 +156,9 @@ def rollout_start(
         files.atomic_write(root / policy_copy[0], policy_copy[1])
         written.append(policy_copy[0])
     written += rolloutrepo.write(root, state, rollout_manifests(current, target, frozenset()))
-    return _finish(root, state, now, written, commit)
+    fingerprint = plancache_files.fingerprint(plan.base, plan.head, data)
+    written += plancache_files.write(root, name, _cache_of(fingerprint, current, target))
+    return _finish(root, state, now, sorted(written), commit)
 
 
 def rollout_status(repo: Path, name: str) -> RolloutView:
@@ -169,8 +166,8 @@ def rollout_status(repo: Path, name: str) -> RolloutView:
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
     now = rolloutrepo.now()
-    _, changes = _rollout_drift(root, state)
-    return RolloutView(state, rollout_mod.next_gate(state, now), now, tuple(changes))
+    checked = _check(root, state)
+    return RolloutView(state, rollout_mod.next_gate(state, now), now, tuple(checked.changes))
 
 
 def rollout_list(repo: Path) -> list[RolloutView]:
@@ -202,16 +199,15 @@ def rollout_advance(
         raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
-    current, changes = _rollout_drift(root, state)
-    if changes:
-        raise Refusal(_drift_message(state, changes))
+    checked = _check(root, state)
+    if checked.changes:
+        raise Refusal(_drift_message(state, checked.changes))
     now = rolloutrepo.now()
     outcome = rollout_mod.advance(
         state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
     )
     new = _accepted(outcome)
-    manifests = rollout_manifests(current, new.target, rollout_mod.released(new))
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    return _finish(root, new, now, _write_step(root, state, new, checked), commit)
 
 
 def rollout_rollback(
@@ -224,15 +220,13 @@ def rollout_rollback(
     """
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
-    current, changes = _rollout_drift(root, state)
+    checked = _check(root, state)
+    changes = checked.changes
     if changes and step is not None:
         raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
     now = rolloutrepo.now()
     new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
-    steps_now = {s.name for s in current.plan.waves}
-    released = rollout_mod.released(new) & steps_now
-    manifests = rollout_manifests(current, new.target, frozenset(released))
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    return _finish(root, new, now, _write_step(root, state, new, checked), commit)
 
 
 def rollout_pause(
@@ -297,6 +291,8 @@ def _rollout_policy_input(
     root: Path, name: str, policy: Path | None
 ) -> tuple[str | None, tuple[str, bytes] | None]:
     """The policy's path in the repository; a policy from outside is copied into the rollout."""
+    from planner.api.inputs import path_inside
+
     if policy is None:
         return None, None
     rel = path_inside(policy, root)
@@ -311,18 +307,25 @@ def _rollout_current(
     base: str | None,
     head: str,
     inputs: rollout_mod.Inputs,
+    data: plancache_files.InputBytes,
     *,
-    policy_path: Path | None = None,
+    policy_label: Path | None = None,
 ) -> _Current:
-    """The plan of base..head with the inventory and policy of the working tree."""
+    """The plan of base..head with the inventory and policy of the working tree (`data`)."""
+    from planner import policy as policy_mod
+    from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
+    from planner.plan import analyse, assemble
+
     workspace = open_workspace(
         Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory)
     )
     try:
-        inventory = _worktree_inventory(root, inputs.inventory)
-        if policy_path is None and inputs.policy is not None:
-            policy_path = root / inputs.policy
-        policy, source = load_policy_file(policy_path, inventory)
+        inventory = parse_inventory(data.inventory, source=inputs.inventory)
+        if data.policy is None:
+            policy, source = load_policy_file(None, inventory)
+        else:
+            label = str(policy_label) if policy_label is not None else str(inputs.policy)
+            policy, source = policy_mod.load_policy(data.policy, source=label), label
         if inputs.policy is not None:
             source = inputs.policy
         urls = repo_urls(policy, workspace.repo_url)
@@ -339,20 +342,99 @@ def _rollout_current(
         workspace.close()
 
 
-def _worktree_inventory(root: Path, rel: str) -> Inventory:
-    path = root / rel
-    if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-        data = {p.relative_to(root).as_posix(): files.read_input(p, "--inventory") for p in found}
-    else:
-        data = {rel: files.read_input(path, "--inventory")}
-    return parse_inventory(data, source=rel)
+# ------------------------------------------------------------------ the plan cache (fast path)
 
 
-def _rollout_drift(root: Path, state: rollout_mod.Rollout) -> tuple[_Current, list[str]]:
-    current = _rollout_current(root, state.base, state.head, state.inputs)
+@dataclass(frozen=True)
+class _Checked:
+    """The drift check: from the plan cache when every input digest matches, else from the
+    plan recomputed in full (`current`)."""
+
+    changes: list[str]
+    fingerprint: plancache.Fingerprint
+    cache: plancache.PlanCache | None = None
+    current: _Current | None = None
+
+
+def _check(root: Path, state: rollout_mod.Rollout) -> _Checked:
+    """Drift, exactly: digests first (cheap), the full plan only when one changed."""
+    data = plancache_files.read_inputs(root, state.inputs)
+    fingerprint = plancache_files.fingerprint(state.base, state.head, data)
+    cache = plancache_files.read(root, state.name)
+    if cache is not None and plancache.usable(cache, fingerprint, state):
+        return _Checked(rollout_mod.drift(state, cache.observed()), fingerprint, cache)
+    current = _rollout_current(root, state.base, state.head, state.inputs, data)
     observed = rollout_mod.observe(current.plan, current.inventory.names())
-    return current, rollout_mod.drift(state, observed)
+    return _Checked(rollout_mod.drift(state, observed), fingerprint, current=current)
+
+
+def _cache_of(
+    fingerprint: plancache.Fingerprint, current: _Current, target: rollout_mod.Target
+) -> plancache.PlanCache:
+    return plancache.build(
+        fingerprint,
+        current.plan,
+        current.inventory,
+        current.policy,
+        target=target,
+        repo_url=_repo_url(current, target),
+    )
+
+
+def _repo_url(current: _Current, target: str) -> str:
+    policy = current.policy
+    if target == "argocd":
+        return resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
+    return resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
+
+
+def _write_step(
+    root: Path, old: rollout_mod.Rollout, new: rollout_mod.Rollout, checked: _Checked
+) -> list[str]:
+    """Write a transition's manifests and state.
+
+    From the cache: only the files of the clusters whose pin moved (`planner.emit.stepfiles`),
+    or the whole folder rendered from the cache when it does not hold exactly the files the
+    rollout generates, or when the state drifted. After a recomputation: the full render, and
+    a fresh cache when nothing drifted.
+    """
+    from planner.emit import stepfiles
+
+    released = rollout_mod.released(new)
+    if checked.current is not None:
+        steps_now = {s.name for s in checked.current.plan.waves}
+        manifests = rollout_manifests(checked.current, new.target, released & steps_now)
+        written = rolloutrepo.write(root, new, manifests)
+        if not checked.changes:
+            cache = _cache_of(checked.fingerprint, checked.current, new.target)
+            written += plancache_files.write(root, new.name, cache)
+        return sorted(written)
+    assert checked.cache is not None
+    cache = checked.cache
+    pinned = _pinned(plancache.emitter_input(cache, new, released))
+    settings = plancache.settings(cache)
+    out = rolloutrepo.folder(root, new.name) / new.target
+    if checked.changes or files.generated(out) != stepfiles.all_paths(pinned, settings):
+        return rolloutrepo.write(root, new, _render(pinned, settings))
+    before = rollout_mod.released(old)
+    moved = {s.name for s in new.steps if (s.name in before) != (s.name in released)}
+    step = stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
+    written = [rolloutrepo.relative(root, out / p) for p in files.write_changed(out, step)]
+    return sorted(written + rolloutrepo.write(root, new))
+
+
+def _pinned(rollout: Rollout) -> _StepPinned:
+    fields = {f.name: getattr(rollout, f.name) for f in dataclasses.fields(rollout)}
+    return _StepPinned(**fields)
+
+
+def _render(rollout: Rollout, settings: object) -> dict[str, bytes]:
+    from planner.policy import ArgoCDSettings, FluxSettings
+
+    if isinstance(settings, ArgoCDSettings):
+        return argocd_emit.render(rollout, settings, ArgoStrategy.list)
+    assert isinstance(settings, FluxSettings)
+    return flux_emit.render(rollout, settings)
 
 
 def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
