@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from planner import yamlsafe
+from planner.durations import duration_seconds
 from planner.errors import UserError, validate_model
-from planner.policy import duration_seconds
 
 if TYPE_CHECKING:
     from planner.plan import Plan

@@ -16,17 +16,15 @@ from planner.adapters import files, rolloutrepo
 from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
 from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
-from planner.emit import argocd as argocd_emit
-from planner.emit import flux as flux_emit
-from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
-from planner.inventory import Inventory, parse_inventory
-from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
 
-if TYPE_CHECKING:  # the planner itself is imported on first use (a cache hit never needs it)
+if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
+    # a plan cache that matches needs neither
+    from planner.inventory import Inventory
     from planner.plan import Plan
+    from planner.policy import ArgoCDSettings, FluxSettings, RolloutPolicy
 
 # ================================================================ rollouts (release manager)
 #
@@ -68,9 +66,7 @@ def rollout_manifests(current: _Current, target: str, released: frozenset[str]) 
     fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
-    if target == "argocd":
-        return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
-    return flux_emit.render(pinned, policy.flux)
+    return _render(pinned, policy.argocd if target == "argocd" else policy.flux)
 
 
 @dataclass(frozen=True)
@@ -314,6 +310,7 @@ def _rollout_current(
     """The plan of base..head with the inventory and policy of the working tree (`data`)."""
     from planner import policy as policy_mod
     from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
+    from planner.inventory import parse_inventory
     from planner.plan import analyse, assemble
 
     workspace = open_workspace(
@@ -428,13 +425,13 @@ def _pinned(rollout: Rollout) -> _StepPinned:
     return _StepPinned(**fields)
 
 
-def _render(rollout: Rollout, settings: object) -> dict[str, bytes]:
-    from planner.policy import ArgoCDSettings, FluxSettings
+def _render(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
+    from planner.emit import argocd, flux
+    from planner.policy import FluxSettings
 
-    if isinstance(settings, ArgoCDSettings):
-        return argocd_emit.render(rollout, settings, ArgoStrategy.list)
-    assert isinstance(settings, FluxSettings)
-    return flux_emit.render(rollout, settings)
+    if isinstance(settings, FluxSettings):
+        return flux.render(rollout, settings)
+    return argocd.render(rollout, settings, argocd.Strategy.list)
 
 
 def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
