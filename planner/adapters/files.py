@@ -93,7 +93,7 @@ def write_many(items: Mapping[Path, bytes]) -> None:
         raise
 
 
-_FSYNC_EACH = 8
+_FSYNC_EACH = 64
 
 
 def _sync(anchor: Path, paths: list[str]) -> None:
