@@ -206,7 +206,7 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def measure_rollout(
-    work: Path, source: Path, n: int, row: Row, plan_cpu: float, runs: int
+    work: Path, source: Path, n: int, row: Row, plan_cpu: float, runs: int, writes: int
 ) -> RolloutRow:
     """`rollout start`, `status`, `advance` (one step) and `emit --target flux` at one size.
 
@@ -224,7 +224,7 @@ def measure_rollout(
     start = [*cli, "rollout", "start", "--repo", str(repo), "--name", "bench", "--target"]
     start += ["flux", "--base", f"{ROLLOUT_CHANGE}^", "--head", ROLLOUT_CHANGE, "--by", "bench"]
     starts = []
-    for _ in range(runs):
+    for _ in range(writes):
         shutil.rmtree(waves, ignore_errors=True)
         starts.append(run_once(start, env))
     saved = work / f"rollout-{n}-waves"
@@ -243,7 +243,7 @@ def measure_rollout(
     emit = [*cli, "emit", "--target", "flux", "--repo", str(repo), "--out", str(out)]
     emit += ["--base", f"{ROLLOUT_CHANGE}^", "--head", ROLLOUT_CHANGE]
     emits = []
-    for _ in range(runs):
+    for _ in range(writes):
         shutil.rmtree(out, ignore_errors=True)
         emits.append(run_once(emit, env))
     st, su, ad, em = best(starts), best(statuses), best(advances), best(emits)
@@ -326,7 +326,7 @@ def print_plan_table(rows: Sequence[Row]) -> dict[str, float]:
     headers = ["N", "change", "affected", "plan s", "floor s", "plan/floor", "plan MiB"]
     print()
     print(tabulate(table, headers=[*headers, "floor MiB", "CPU s plan/floor"]))
-    slopes = {c: slope(rows, c) for c in CHANGES}
+    slopes = {c: slope(rows, c) for c in CHANGES if any(r.change == c for r in rows)}
     print()
     print("slope (plan seconds per 1,000 clusters): ", end="")
     print(", ".join(f"{c} {s:.3f}" for c, s in slopes.items()))
@@ -405,6 +405,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-naive", action="store_true", help="skip the kubectl baseline")
     parser.add_argument("--no-precise", action="store_true", help="skip precise mode")
     parser.add_argument(
+        "--changes", default=",".join(CHANGES), help="change kinds to plan, comma-separated"
+    )
+    parser.add_argument(
+        "--write-runs",
+        type=int,
+        default=0,
+        help="runs of `rollout start` and `emit` (they write the whole fleet; default --runs)",
+    )
+    parser.add_argument(
         "--no-rollout", action="store_true", help="skip rollout start/status/advance and emit"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -424,13 +433,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     precise_run: dict[str, float] | None = None
     for n in sizes:
         repo = fleet(args.work, n)
-        for change in CHANGES:
+        for change in [c for c in CHANGES if c in args.changes.split(",")]:
             rows.append(measure_change(repo, n, change, args.runs))
             last = rows[-1]
             print(f"N={n} {change}: {last.plan_seconds:.2f}s (floor {last.floor_seconds:.2f}s)")
-        if not args.no_rollout:
-            region = next(r for r in rows if r.clusters == n and r.change == ROLLOUT_CHANGE)
-            got = measure_rollout(args.work, repo, n, region, region.plan_cpu, args.runs)
+        region = next((r for r in rows if r.clusters == n and r.change == ROLLOUT_CHANGE), None)
+        if region is not None and not args.no_rollout:
+            writes = args.write_runs or args.runs
+            got = measure_rollout(args.work, repo, n, region, region.plan_cpu, args.runs, writes)
             rollout_rows.append(got)
             print(
                 f"N={n} rollout: start {got.start_seconds:.2f}s, status "
