@@ -82,6 +82,7 @@ class PlanCache(BaseModel):
     clusters: dict[str, tuple[str, str, str]]  # every inventory cluster: server, path, region
     repo_url: str  # the repository URL the manifests name
     settings: str  # the target's emitter settings (policy `argocd:` or `flux:`), JSON
+    nested_pins: bool = False  # nested objects are pinned too (not cached: render in full)
 
     def observed(self) -> Observed:
         """What the drift check would observe of the plan these inputs give."""
@@ -121,6 +122,7 @@ def build(
     *,
     target: Target,
     repo_url: str,
+    nested_pins: bool = False,
 ) -> PlanCache:
     """The cache of a plan computed from the inputs `fingerprint` digests."""
     roles = policy.labels
@@ -139,6 +141,7 @@ def build(
         },
         repo_url=repo_url,
         settings=settings.model_dump_json(),
+        nested_pins=nested_pins,
     )
 
 

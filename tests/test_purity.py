@@ -21,6 +21,9 @@ CORE = [
     "snapshot",
     "kustomize",
     "gitops",
+    "sources",
+    "artifacts",
+    "wiring",
     "yamlsafe",
     "errors",
     "schemas",
@@ -34,6 +37,13 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "applied",
+    "nesting",
+    "pinning",
+    "fleetview",
+    "emitrecord",
+    "appsetpins",
+    "artifacts",
 ]
 FORBIDDEN = (
     "planner.adapters",

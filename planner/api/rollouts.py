@@ -23,7 +23,8 @@ from planner.rollout import RolloutView
 if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
     # a plan cache that matches needs neither
     from planner.inventory import Inventory
-    from planner.plan import Plan
+    from planner.nesting import Pins
+    from planner.plan import Plan, PlanInputs
     from planner.policy import ArgoCDSettings, FluxSettings, RolloutPolicy
 
 # ================================================================ rollouts (release manager)
@@ -43,9 +44,12 @@ class _Current:
     inventory: Inventory
     policy: RolloutPolicy
     repo_url: str | None
+    pins: dict[str, dict[tuple[str, str], Pins]] = dataclasses.field(default_factory=dict)
 
 
-def rollout_manifests(current: _Current, target: str, released: frozenset[str]) -> dict[str, bytes]:
+def rollout_manifests(
+    current: _Current, target: str, released: frozenset[str], *, allow_unpinned: bool = False
+) -> dict[str, bytes]:
     """THE SEAM to the emitters: the files of the plan pinned with `released` step names.
 
     Same renderers as `emit` (planner.emit.argocd / flux, list strategy), but a rollout's
@@ -66,6 +70,16 @@ def rollout_manifests(current: _Current, target: str, released: frozenset[str]) 
     fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
+    pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
+    from planner.pinning import leaks
+
+    found = leaks(pinned.pins, pinned.head)
+    if found and not allow_unpinned:
+        raise Refusal(
+            "nested objects cannot be pinned: "
+            + "; ".join(leak.message() for leak in found)
+            + " (pass --allow-unpinned to write anyway, knowingly)"
+        )
     return _render(pinned, policy.argocd if target == "argocd" else policy.flux)
 
 
@@ -94,8 +108,13 @@ def rollout_start(
     target: rollout_mod.Target = "argocd",
     by: str | None = None,
     commit: bool = False,
+    two_dot: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
-    """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released."""
+    """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released.
+
+    The change is merge-base(base, head)..head (what a pull request shows) unless
+    `two_dot`; the rollout records the merge base as its base."""
     from planner.api.inputs import DEFAULT_INVENTORY, locate_input, path_inside
 
     root = repo.resolve()
@@ -122,7 +141,7 @@ def rollout_start(
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
     inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
     data = plancache_files.read_inputs(root, inputs, policy_file=policy)
-    current = _rollout_current(root, base, head, inputs, data, policy_label=policy)
+    current = _rollout_current(root, base, head, inputs, data, policy_label=policy, two_dot=two_dot)
     plan = current.plan
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
@@ -151,7 +170,9 @@ def rollout_start(
     if policy_copy is not None:
         files.atomic_write(root / policy_copy[0], policy_copy[1])
         written.append(policy_copy[0])
-    written += rolloutrepo.write(root, state, rollout_manifests(current, target, frozenset()))
+    written += rolloutrepo.write(
+        root, state, rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
+    )
     fingerprint = plancache_files.fingerprint(plan.base, plan.head, data)
     written += plancache_files.write(root, name, _cache_of(fingerprint, current, target))
     return _finish(root, state, now, sorted(written), commit)
@@ -185,6 +206,7 @@ def rollout_advance(
     force: bool = False,
     reason: str | None = None,
     commit: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Release the next step (its clusters' elements move to head), or refuse."""
     if approve and not by:
@@ -195,7 +217,7 @@ def rollout_advance(
         raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
-    checked = _check(root, state)
+    checked = _check(root, state, render=True)
     if checked.changes:
         raise Refusal(_drift_message(state, checked.changes))
     now = rolloutrepo.now()
@@ -203,11 +225,18 @@ def rollout_advance(
         state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
     )
     new = _accepted(outcome)
-    return _finish(root, new, now, _write_step(root, state, new, checked), commit)
+    written = _write_step(root, state, new, checked, allow_unpinned=allow_unpinned)
+    return _finish(root, new, now, written, commit)
 
 
 def rollout_rollback(
-    repo: Path, name: str, *, step: str | None = None, by: str | None = None, commit: bool = False
+    repo: Path,
+    name: str,
+    *,
+    step: str | None = None,
+    by: str | None = None,
+    commit: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -216,13 +245,14 @@ def rollout_rollback(
     """
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
-    checked = _check(root, state)
+    checked = _check(root, state, render=True)
     changes = checked.changes
     if changes and step is not None:
         raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
     now = rolloutrepo.now()
     new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
-    return _finish(root, new, now, _write_step(root, state, new, checked), commit)
+    written = _write_step(root, state, new, checked, allow_unpinned=allow_unpinned)
+    return _finish(root, new, now, written, commit)
 
 
 def rollout_pause(
@@ -262,8 +292,15 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
 def _finish(
     root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
 ) -> RolloutView:
+    from planner.api.fleet import folder, refresh_fleet_view
+
+    view = refresh_fleet_view(root, state.target)
+    written = sorted({*written, *view})
+    extra = (rolloutrepo.relative(root, folder(root, state.target)),)
     sha = (
-        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state)) if commit else None
+        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state), extra=extra)
+        if commit
+        else None
     )
     gate = rollout_mod.next_gate(state, now)
     return RolloutView(state, gate, now, written=tuple(written), commit=sha)
@@ -306,6 +343,7 @@ def _rollout_current(
     data: plancache_files.InputBytes,
     *,
     policy_label: Path | None = None,
+    two_dot: bool = False,
 ) -> _Current:
     """The plan of base..head with the inventory and policy of the working tree (`data`)."""
     from planner import policy as policy_mod
@@ -314,7 +352,7 @@ def _rollout_current(
     from planner.plan import analyse, assemble
 
     workspace = open_workspace(
-        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory)
+        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
     )
     try:
         inventory = parse_inventory(data.inventory, source=inputs.inventory)
@@ -334,9 +372,40 @@ def _rollout_current(
             repo_urls=urls,
         )
         planned = assemble(plan_inputs, analyse(plan_inputs))
-        return _Current(planned, inventory, policy, workspace.repo_url)
+        return _Current(
+            planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
+        )
     finally:
         workspace.close()
+
+
+def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
+    """Nested pins of every cluster at head, and of affected clusters at base, per target."""
+    from planner.nesting import PinContext
+    from planner.pinning import Wanted, fleet_pins
+
+    affected = set(plan.affected_names())
+    wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]
+    wanted += [
+        Wanted(c.name, c.gitops_path, plan.base)
+        for c in inputs.inventory.clusters
+        if c.name in affected
+    ]
+    context = PinContext(frozenset(inputs.policy.flux_sources), tuple(inputs.repo_urls))
+    snaps = {plan.base: inputs.base, plan.head: inputs.head}
+    return {
+        target: fleet_pins(
+            snaps, wanted, context, target=target, flux_namespace=inputs.policy.flux.namespace
+        )
+        for target in ("argocd", "flux")
+    }
+
+
+def _worktree_inventory(root: Path, rel: str) -> Inventory:
+    """The inventory of the working tree (a file, or every YAML file below a folder)."""
+    from planner.inventory import parse_inventory
+
+    return parse_inventory(plancache_files.inventory_files(root, rel), source=rel)
 
 
 # ------------------------------------------------------------------ the plan cache (fast path)
@@ -353,12 +422,16 @@ class _Checked:
     current: _Current | None = None
 
 
-def _check(root: Path, state: rollout_mod.Rollout) -> _Checked:
-    """Drift, exactly: digests first (cheap), the full plan only when one changed."""
+def _check(root: Path, state: rollout_mod.Rollout, *, render: bool = False) -> _Checked:
+    """Drift, exactly: digests first (cheap), the full plan only when one changed.
+
+    `render`: the caller writes manifests; a fleet with nested objects to pin (their pins
+    are not cached) then takes the full path."""
     data = plancache_files.read_inputs(root, state.inputs)
     fingerprint = plancache_files.fingerprint(state.base, state.head, data)
     cache = plancache_files.read(root, state.name)
-    if cache is not None and plancache.usable(cache, fingerprint, state):
+    hit = cache is not None and plancache.usable(cache, fingerprint, state)
+    if cache is not None and hit and not (render and cache.nested_pins):
         return _Checked(rollout_mod.drift(state, cache.observed()), fingerprint, cache)
     current = _rollout_current(root, state.base, state.head, state.inputs, data)
     observed = rollout_mod.observe(current.plan, current.inventory.names())
@@ -375,6 +448,7 @@ def _cache_of(
         current.policy,
         target=target,
         repo_url=_repo_url(current, target),
+        nested_pins=bool(current.pins.get(target)),
     )
 
 
@@ -386,7 +460,12 @@ def _repo_url(current: _Current, target: str) -> str:
 
 
 def _write_step(
-    root: Path, old: rollout_mod.Rollout, new: rollout_mod.Rollout, checked: _Checked
+    root: Path,
+    old: rollout_mod.Rollout,
+    new: rollout_mod.Rollout,
+    checked: _Checked,
+    *,
+    allow_unpinned: bool = False,
 ) -> list[str]:
     """Write a transition's manifests and state.
 
@@ -400,7 +479,9 @@ def _write_step(
     released = rollout_mod.released(new)
     if checked.current is not None:
         steps_now = {s.name for s in checked.current.plan.waves}
-        manifests = rollout_manifests(checked.current, new.target, released & steps_now)
+        manifests = rollout_manifests(
+            checked.current, new.target, released & steps_now, allow_unpinned=allow_unpinned
+        )
         written = rolloutrepo.write(root, new, manifests)
         if not checked.changes:
             cache = _cache_of(checked.fingerprint, checked.current, new.target)
