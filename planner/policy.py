@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from planner import changes, yamlsafe
-from planner.durations import duration_seconds as duration_seconds
+from planner.durations import duration_seconds
 from planner.errors import Problem, UserError, validate_model
 from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
