@@ -448,7 +448,9 @@ def _cache_of(
         current.policy,
         target=target,
         repo_url=_repo_url(current, target),
-        nested_pins=bool(current.pins.get(target)),
+        nested_pins=any(
+            p.pins or p.unpinned or p.plain_folders for p in current.pins.get(target, {}).values()
+        ),
     )
 
 
