@@ -106,14 +106,13 @@ def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
     for args, minute in commands:
         no_recompute.clear()
         shown = fast(*args, minute=minute).stdout
-        assert no_recompute == [], f"{args} recomputed the plan"
+        if args[0] == "status":  # (advance and rollback recompute: gates and notifications
+            assert no_recompute == [], f"{args} recomputed the plan"  # need the plan)
         cache_path(twin).unlink()
         again = slow(*args, minute=minute).stdout
         assert [x for x in again.splitlines() if "plan-cache.json" not in x] == shown.splitlines()
-        assert no_recompute == [1]
-        if args[0] == "status":  # a read-only command: it does not write the cache
-            shutil.copyfile(cache_path(repo.path), cache_path(twin))
-        # (the others' recomputation wrote the cache again, byte for byte)
+        assert no_recompute[-1:] == [1]
+        shutil.copyfile(cache_path(repo.path), cache_path(twin))  # (only start writes it)
         assert tree_bytes(repo.path) == tree_bytes(twin), args
 
 
@@ -132,17 +131,13 @@ def test_advance_writes_only_the_released_steps_files(fleet_repo: FleetRepo) -> 
     assert wrote == sorted([*expected, *paths, f"waves/{NAME}/rollout.yaml"])
 
 
-def test_a_deleted_folder_is_rendered_again_from_the_cache(
-    fleet_repo: FleetRepo, no_recompute: list[int]
-) -> None:
+def test_a_deleted_folder_is_rendered_again(fleet_repo: FleetRepo) -> None:
     repo = fleet_repo
     run = runner_for(repo.path)
     run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
     folder = repo.path / "waves" / NAME / "flux"
     shutil.rmtree(folder)
-    no_recompute.clear()
     run("advance", NAME, minute=5)
-    assert no_recompute == []
     assert (folder / "clusters" / "prod-ap-south-1" / "sync.yaml").is_file()
     assert (folder / ".wave-planner-manifest.json").is_file()
 
@@ -224,7 +219,7 @@ def test_each_kind_of_drift_is_still_detected(fleet_repo: FleetRepo, kind: str) 
     assert tree_bytes(repo.path) == before
 
 
-def test_the_same_plan_from_other_bytes_is_recomputed_once_then_cached(
+def test_the_same_plan_from_other_bytes_is_recomputed(
     fleet_repo: FleetRepo, no_recompute: list[int]
 ) -> None:
     repo = fleet_repo
@@ -236,11 +231,7 @@ def test_the_same_plan_from_other_bytes_is_recomputed_once_then_cached(
     no_recompute.clear()
     run("status", NAME)
     assert no_recompute == [1]  # the digest changed: recomputed, no drift
-    run("advance", NAME, minute=5)
-    assert cache_path(repo.path).read_bytes() != recorded  # the new digest recorded
-    no_recompute.clear()
-    run("status", NAME)
-    assert no_recompute == []
+    assert cache_path(repo.path).read_bytes() == recorded  # status writes nothing
 
 
 @pytest.mark.parametrize("change", ["origin", "tool", "plan format", "cache format"], ids=str)

@@ -15,6 +15,7 @@ from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
+from planner.api import gating, notifying
 from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
 from planner.errors import Refusal, UserError
 from planner.repourl import resolve_repo_url
@@ -175,7 +176,9 @@ def rollout_start(
     )
     fingerprint = plancache_files.fingerprint(plan.base, plan.head, data)
     written += plancache_files.write(root, name, _cache_of(fingerprint, current, target))
-    return _finish(root, state, now, sorted(written), commit)
+    view = _finish(root, state, now, sorted(written), commit)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_status(repo: Path, name: str) -> RolloutView:
@@ -206,27 +209,17 @@ def rollout_advance(
     force: bool = False,
     reason: str | None = None,
     commit: bool = False,
+    approval: str | None = None,
     allow_unpinned: bool = False,
 ) -> RolloutView:
-    """Release the next step (its clusters' elements move to head), or refuse."""
-    if approve and not by:
-        raise UserError.single(
-            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
-        )
-    if force and not (reason and reason.strip()):
-        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    root = repo.resolve()
-    state = rolloutrepo.read(root, name)
-    checked = _check(root, state, render=True)
-    if checked.changes:
-        raise Refusal(_drift_message(state, checked.changes))
-    now = rolloutrepo.now()
-    outcome = rollout_mod.advance(
-        state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
-    )
-    new = _accepted(outcome)
-    written = _write_step(root, state, new, checked, allow_unpinned=allow_unpinned)
-    return _finish(root, new, now, written, commit)
+    """Release the next step (its clusters' elements move to head), or refuse.
+
+    The gates of the step released before it are evaluated first (`planner.api.gating`).
+    """
+    return gating.rollout_step(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
+        approval=approval, allow_unpinned=allow_unpinned,
+    ).view  # fmt: skip
 
 
 def rollout_rollback(
@@ -245,14 +238,19 @@ def rollout_rollback(
     """
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
-    checked = _check(root, state, render=True)
-    changes = checked.changes
+    current, changes = _rollout_drift(root, state)
     if changes and step is not None:
         raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
     now = rolloutrepo.now()
     new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
-    written = _write_step(root, state, new, checked, allow_unpinned=allow_unpinned)
-    return _finish(root, new, now, written, commit)
+    steps_now = {s.name for s in current.plan.waves}
+    released = rollout_mod.released(new) & steps_now
+    manifests = rollout_manifests(
+        current, new.target, frozenset(released), allow_unpinned=allow_unpinned
+    )
+    view = _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_pause(
@@ -515,6 +513,14 @@ def _render(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> dict[s
     if isinstance(settings, FluxSettings):
         return flux.render(rollout, settings)
     return argocd.render(rollout, settings, argocd.Strategy.list)
+
+
+def _rollout_drift(root: Path, state: rollout_mod.Rollout) -> tuple[_Current, list[str]]:
+    """The plan recomputed in full, and the drift (commands that need the plan itself)."""
+    data = plancache_files.read_inputs(root, state.inputs)
+    current = _rollout_current(root, state.base, state.head, state.inputs, data)
+    observed = rollout_mod.observe(current.plan, current.inventory.names())
+    return current, rollout_mod.drift(state, observed)
 
 
 def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
