@@ -10,14 +10,20 @@ Then, in the same run and interleaved (plan, floor, plan, floor, ...):
 
 Every measurement is a whole process: wall time from start to exit, and peak RSS from the
 kernel's accounting of that one child (``os.wait4``, the per-child form of
-``getrusage(RUSAGE_CHILDREN)``). The best of ``--runs`` (default 3) is reported. Also:
+``getrusage(RUSAGE_CHILDREN)``). The median of ``--runs`` (default 3) is reported, with the
+highest peak. Also:
+
+- the release commands on the one-region change, next to its plan and floor: ``rollout
+  start``, ``rollout status``, ``rollout advance`` of one step and ``emit --target flux``
+  (``--no-rollout`` skips them);
 
 - the naive alternative (``benchmarks/naive_render.py``: ``kubectl kustomize`` for every
   cluster at base and head), sampled at N >= 1,000 and extrapolated;
 - precise mode on the one-region change at N = 1,000, cold (empty render cache) and warm,
   against rendering everything.
 
-Prints a table and writes JSON to ``benchmarks/results/bench-<time>.json``.
+Prints the tables (with the machine: cores, CPU model, Python) and writes JSON to
+``benchmarks/results/bench-<time>.json``.
 
 Usage::
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -55,6 +62,7 @@ class Sample:
     seconds: float
     peak_mib: float
     exit_code: int
+    cpu_seconds: float = 0.0  # user + system time of the child: steadier on a busy machine
 
 
 @dataclass(frozen=True)
@@ -66,10 +74,16 @@ class Row:
     floor_seconds: float
     floor_peak_mib: float
     affected: int
+    plan_cpu: float = 0.0
+    floor_cpu: float = 0.0
 
     @property
     def ratio(self) -> float:
         return self.plan_seconds / self.floor_seconds if self.floor_seconds else 0.0
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.plan_cpu / self.floor_cpu if self.floor_cpu else 0.0
 
 
 def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
@@ -81,15 +95,20 @@ def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Sample(seconds, usage.ru_maxrss / 1024, proc.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(seconds, usage.ru_maxrss / 1024, proc.returncode, cpu)
 
 
 def best(samples: Sequence[Sample]) -> Sample:
+    """The median run (wall time) and the highest peak of all runs: a shared machine's
+    noise moves the fastest run more than the median."""
     failed = [s for s in samples if s.exit_code not in (0, 1)]
     if failed:
         raise RuntimeError(f"a benchmarked command failed (exit {failed[0].exit_code})")
-    fastest = min(samples, key=lambda s: s.seconds)
-    return Sample(fastest.seconds, max(s.peak_mib for s in samples), fastest.exit_code)
+    ordered = sorted(samples, key=lambda s: s.seconds)
+    middle = ordered[(len(ordered) - 1) // 2]
+    cpu = sorted(s.cpu_seconds for s in samples)[(len(samples) - 1) // 2]
+    return Sample(middle.seconds, max(s.peak_mib for s in samples), middle.exit_code, cpu)
 
 
 def planner_argv() -> list[str]:
@@ -146,9 +165,95 @@ def measure_change(repo: Path, n: int, change: str, runs: int) -> Row:
         plans.append(run_once(plan, env))
         floors.append(run_once(floor, env))
     p, f = best(plans), best(floors)
+    affected = affected_count(repo, change)
     return Row(
-        n, change, p.seconds, p.peak_mib, f.seconds, f.peak_mib, affected_count(repo, change)
-    )
+        n, change, p.seconds, p.peak_mib, f.seconds, f.peak_mib, affected, p.cpu_seconds,
+        f.cpu_seconds,
+    )  # fmt: skip
+
+
+ROLLOUT_CHANGE = "change-region"
+BENCH_NOW = "2026-01-01T00:00:00Z"
+ORIGIN = "https://git.example.com/platform/fleet.git"
+
+
+@dataclass(frozen=True)
+class RolloutRow:
+    """Release commands at one fleet size, next to `plan` and the floor of the same change."""
+
+    clusters: int
+    affected: int
+    plan_seconds: float
+    floor_seconds: float
+    start_seconds: float
+    status_seconds: float
+    advance_seconds: float
+    emit_seconds: float
+    plan_peak_mib: float
+    start_peak_mib: float
+    status_peak_mib: float
+    advance_peak_mib: float
+    emit_peak_mib: float
+    cpu: dict[str, float]  # median CPU seconds of plan, start, status, advance, emit
+
+    @property
+    def status_ratio(self) -> float:
+        return self.status_seconds / self.plan_seconds if self.plan_seconds else 0.0
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def measure_rollout(
+    work: Path, source: Path, n: int, row: Row, plan_cpu: float, runs: int, writes: int
+) -> RolloutRow:
+    """`rollout start`, `status`, `advance` (one step) and `emit --target flux` at one size.
+
+    On a copy of the fleet with an `origin` remote (the manifests' repository URL), for the
+    one-region change. `start` and `advance` run on a restored copy of `waves/` each time,
+    so every run does the same work; the copy is made outside the timing.
+    """
+    repo = work / f"rollout-{n}"
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(source, repo, symlinks=True)
+    _git(repo, "remote", "add", "origin", ORIGIN)
+    env = environment({"WAVE_PLANNER_NOW": BENCH_NOW})
+    cli = planner_argv()
+    waves = repo / "waves"
+    start = [*cli, "rollout", "start", "--repo", str(repo), "--name", "bench", "--target"]
+    start += ["flux", "--base", f"{ROLLOUT_CHANGE}^", "--head", ROLLOUT_CHANGE, "--by", "bench"]
+    starts = []
+    for _ in range(writes):
+        shutil.rmtree(waves, ignore_errors=True)
+        starts.append(run_once(start, env))
+    saved = work / f"rollout-{n}-waves"
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.copytree(waves, saved)
+    status = [*cli, "rollout", "status", "bench", "--repo", str(repo)]
+    statuses = [run_once(status, env) for _ in range(runs)]
+    advance = [*cli, "rollout", "advance", "bench", "--repo", str(repo), "--approve"]
+    advance += ["--by", "bench"]
+    advances = []
+    for _ in range(runs):
+        shutil.rmtree(waves)
+        shutil.copytree(saved, waves)
+        advances.append(run_once(advance, env))
+    out = work / f"emit-{n}"
+    emit = [*cli, "emit", "--target", "flux", "--repo", str(repo), "--out", str(out)]
+    emit += ["--base", f"{ROLLOUT_CHANGE}^", "--head", ROLLOUT_CHANGE]
+    emits = []
+    for _ in range(writes):
+        shutil.rmtree(out, ignore_errors=True)
+        emits.append(run_once(emit, env))
+    st, su, ad, em = best(starts), best(statuses), best(advances), best(emits)
+    return RolloutRow(
+        n, row.affected, row.plan_seconds, row.floor_seconds,
+        st.seconds, su.seconds, ad.seconds, em.seconds,
+        row.plan_peak_mib, st.peak_mib, su.peak_mib, ad.peak_mib, em.peak_mib,
+        {"plan": plan_cpu, "start": st.cpu_seconds, "status": su.cpu_seconds,
+         "advance": ad.cpu_seconds, "emit": em.cpu_seconds},
+    )  # fmt: skip
 
 
 def naive(repo: Path, n: int) -> dict[str, float] | None:
@@ -203,38 +308,7 @@ def slope(rows: Sequence[Row], change: str) -> float:
     return num / den if den else 0.0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100,1000,10000", help="fleet sizes, comma-separated")
-    parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
-    parser.add_argument(
-        "--work",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "wave-planner-bench",
-        help="where generated fleets are kept between runs",
-    )
-    parser.add_argument("--no-naive", action="store_true", help="skip the kubectl baseline")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    args.work.mkdir(parents=True, exist_ok=True)
-
-    rows: list[Row] = []
-    naive_runs: dict[int, dict[str, float]] = {}
-    precise_run: dict[str, float] | None = None
-    for n in sizes:
-        repo = fleet(args.work, n)
-        for change in CHANGES:
-            rows.append(measure_change(repo, n, change, args.runs))
-            last = rows[-1]
-            print(f"N={n} {change}: {last.plan_seconds:.2f}s (floor {last.floor_seconds:.2f}s)")
-        if not args.no_naive:
-            found = naive(repo, n)
-            if found is not None:
-                naive_runs[n] = found
-        if n == PRECISE_SIZE:
-            precise_run = precise(repo, args.work)
-
+def print_plan_table(rows: Sequence[Row]) -> dict[str, float]:
     table = [
         [
             r.clusters,
@@ -245,16 +319,144 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{r.ratio:.2f}x",
             f"{r.plan_peak_mib:.0f}",
             f"{r.floor_peak_mib:.0f}",
+            f"{r.plan_cpu:.2f}/{r.floor_cpu:.2f} ({r.cpu_ratio:.2f}x)",
         ]
         for r in rows
     ]
     headers = ["N", "change", "affected", "plan s", "floor s", "plan/floor", "plan MiB"]
     print()
-    print(tabulate(table, headers=[*headers, "floor MiB"]))
-    slopes = {c: slope(rows, c) for c in CHANGES}
+    print(tabulate(table, headers=[*headers, "floor MiB", "CPU s plan/floor"]))
+    slopes = {c: slope(rows, c) for c in CHANGES if any(r.change == c for r in rows)}
     print()
     print("slope (plan seconds per 1,000 clusters): ", end="")
     print(", ".join(f"{c} {s:.3f}" for c, s in slopes.items()))
+    return slopes
+
+
+def rollout_slopes(rows: Sequence[RolloutRow]) -> dict[str, float]:
+    """Least-squares seconds per 1,000 clusters of each release command."""
+    out: dict[str, float] = {}
+    for command in ("start", "status", "advance", "emit"):
+        points = [(r.clusters / 1000, getattr(r, f"{command}_seconds")) for r in rows]
+        if len(points) < 2:
+            continue
+        mean_x = sum(x for x, _ in points) / len(points)
+        mean_y = sum(y for _, y in points) / len(points)
+        den = sum((x - mean_x) ** 2 for x, _ in points)
+        num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+        out[command] = num / den if den else 0.0
+    return out
+
+
+def print_rollout_table(rows: Sequence[RolloutRow], runs: int) -> None:
+    print()
+    print(f"release commands, {ROLLOUT_CHANGE} (median of {runs}; MiB = peak RSS):")
+    print(
+            tabulate(
+                [
+                    [
+                        r.clusters, r.affected, f"{r.plan_seconds:.2f}", f"{r.floor_seconds:.2f}",
+                        f"{r.start_seconds:.2f}", f"{r.status_seconds:.2f}",
+                        f"{r.status_ratio:.2f}x", f"{r.advance_seconds:.2f}",
+                        f"{r.emit_seconds:.2f}",
+                        f"{r.plan_peak_mib:.0f}/{r.start_peak_mib:.0f}/{r.status_peak_mib:.0f}/"
+                        f"{r.advance_peak_mib:.0f}/{r.emit_peak_mib:.0f}",
+                        "/".join(f"{r.cpu[k]:.2f}" for k in
+                                 ("plan", "start", "status", "advance", "emit")),
+                    ]
+                    for r in rows
+                ],
+                headers=[
+                    "N", "affected", "plan s", "floor s", "start s", "status s",
+                    "status/plan", "advance s", "emit flux s",
+                    "MiB plan/start/status/advance/emit", "CPU s (same order)",
+                ],
+            )
+        )  # fmt: skip
+    slopes = rollout_slopes(rows)
+    if slopes:
+        print("slope (seconds per 1,000 clusters): ", end="")
+        print(", ".join(f"{c} {v:.3f}" for c, v in slopes.items()))
+
+
+def machine() -> dict[str, object]:
+    """Cores, CPU model and Python version (no host name, no paths)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": model, "python": sys.version.split()[0]}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="fleet sizes, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="the median of this many runs")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "wave-planner-bench",
+        help="where generated fleets are kept between runs",
+    )
+    parser.add_argument("--no-naive", action="store_true", help="skip the kubectl baseline")
+    parser.add_argument("--no-precise", action="store_true", help="skip precise mode")
+    parser.add_argument(
+        "--changes", default=",".join(CHANGES), help="change kinds to plan, comma-separated"
+    )
+    parser.add_argument(
+        "--write-runs",
+        type=int,
+        default=0,
+        help="runs of `rollout start` and `emit` (they write the whole fleet; default --runs)",
+    )
+    parser.add_argument(
+        "--no-rollout", action="store_true", help="skip rollout start/status/advance and emit"
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    described = machine()
+    print(f"machine: {described['cpus']} cores, {described['cpu']}, Python {described['python']}")
+    rows: list[Row] = []
+    rollout_rows: list[RolloutRow] = []
+    naive_runs: dict[int, dict[str, float]] = {}
+    precise_run: dict[str, float] | None = None
+    for n in sizes:
+        repo = fleet(args.work, n)
+        for change in [c for c in CHANGES if c in args.changes.split(",")]:
+            rows.append(measure_change(repo, n, change, args.runs))
+            last = rows[-1]
+            print(f"N={n} {change}: {last.plan_seconds:.2f}s (floor {last.floor_seconds:.2f}s)")
+        region = next((r for r in rows if r.clusters == n and r.change == ROLLOUT_CHANGE), None)
+        if region is not None and not args.no_rollout:
+            writes = args.write_runs or args.runs
+            got = measure_rollout(args.work, repo, n, region, region.plan_cpu, args.runs, writes)
+            rollout_rows.append(got)
+            print(
+                f"N={n} rollout: start {got.start_seconds:.2f}s, status "
+                f"{got.status_seconds:.2f}s, advance {got.advance_seconds:.2f}s, "
+                f"emit {got.emit_seconds:.2f}s"
+            )
+        if not args.no_naive:
+            found = naive(repo, n)
+            if found is not None:
+                naive_runs[n] = found
+        if n == PRECISE_SIZE and not args.no_precise:
+            precise_run = precise(repo, args.work)
+
+    slopes = print_plan_table(rows)
+    if rollout_rows:
+        print_rollout_table(rollout_rows, args.runs)
     if naive_runs:
         print()
         print(
@@ -281,7 +483,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     result = {
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": machine(),
+        "rollout": [{**asdict(r), "status_ratio": r.status_ratio} for r in rollout_rows],
         "runs": args.runs,
         "rows": [{**asdict(r), "ratio": r.ratio} for r in rows],
         "slope_seconds_per_1000": slopes,

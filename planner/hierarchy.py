@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import artifacts, gitops, kustomize, snapshot, sources, yamlsafe
@@ -215,12 +214,16 @@ class Hierarchy:
         self.wiring = sorted(set(wiring or ()), key=lambda n: (n.file, n.tag, n.code, n.reason))
         self._exact: dict[str, set[str]] = {}
         self._prefix: dict[str, list[str]] = {}
+        # The graph is complete here and never changes: nodes and closures are memoized
+        # (guardrails ask for the closure of every cluster and of its shared layers).
+        self._nodes: dict[str, Node] = {n: data["node"] for n, data in graph.nodes(data=True)}
+        self._closures: dict[str, frozenset[str]] = {}
+        self._last_root = ""
         self._index_owners()
 
     # ---- nodes -----------------------------------------------------------------------
     def node(self, node_id: str) -> Node:
-        value: Node = self.graph.nodes[node_id]["node"]
-        return value
+        return self._nodes[node_id]
 
     def nodes(self) -> Iterator[Node]:
         for _, data in self.graph.nodes(data="node"):
@@ -309,9 +312,20 @@ class Hierarchy:
     # ---- reachability ----------------------------------------------------------------
     def closure(self, node_id: str) -> set[str]:
         """Every node `node_id` reads, itself included."""
-        found: set[str] = nx.descendants(self.graph, node_id)
-        found.add(node_id)
-        return found
+        found = self._closures.get(node_id)
+        if found is None:
+            import networkx as nx  # on first use: `rollout status` never builds a graph
+
+            reached: set[str] = nx.descendants(self.graph, node_id)
+            reached.add(node_id)
+            found = frozenset(reached)
+            if self.graph.in_degree(node_id) > 1:  # a shared layer: kept
+                self._closures[node_id] = found
+            else:  # a cluster's root, asked for by several checks in a row: the last one
+                self._closures.pop(self._last_root, None)
+                self._closures[node_id] = found
+                self._last_root = node_id
+        return set(found)
 
     def reaching(self, node_ids: Iterable[str]) -> set[str]:
         """Every node that reads any of `node_ids` (directly or not), themselves included."""
@@ -357,6 +371,8 @@ class Hierarchy:
         refuses them). Edges of Flux and Argo CD objects never make one: a controller applies
         each object's path on its own, and `flux bootstrap`'s Kustomization applying the
         folder it lives in is the controller syncing itself."""
+        import networkx as nx
+
         kustomize_edges = [
             (u, v) for u, v, follow in self.graph.edges(data="follow") if follow is None
         ]
@@ -430,6 +446,8 @@ class _Builder:
         self.rules = config.scopes
         self.check_paths = check_paths
         self.cache = cache if cache is not None else ParseCache()
+        import networkx as nx
+
         self.graph: Any = nx.DiGraph()
         self.roots: dict[str, str] = {}
         self.problems: list[HierarchyProblem] = []

@@ -197,7 +197,13 @@ class Inventory(BaseModel):
         return [c.name for c in self.clusters]
 
     def by_name(self) -> dict[str, Cluster]:
-        return {c.name: c for c in self.clusters}
+        """Clusters by name (built once per inventory: read it, do not change it)."""
+        cached = self.__dict__.get("_by_name")
+        if cached is None or cached[0] is not self.clusters:
+            cached = (self.clusters, {c.name: c for c in self.clusters})
+            self.__dict__["_by_name"] = cached
+        found: dict[str, Cluster] = cached[1]
+        return found
 
     def digest(self) -> str:
         rows = [  # what model_dump(mode="json") gives, built directly (10,000s of clusters)

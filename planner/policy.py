@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from planner import changes, saferegex, yamlsafe
 from planner.approvals import ApprovalSpec
+from planner.durations import duration_seconds
 from planner.errors import Problem, UserError, validate_model
 from planner.gates import GateSpec
 from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
@@ -26,23 +27,6 @@ from planner.inventory import Inventory, LabelRoles, check_name
 from planner.notify import Webhook
 from planner.repourl import check_policy_url
 from planner.selector import LabelSelector, Requirement
-
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-MAX_DURATION = 3650 * 86400
-
-
-def duration_seconds(text: str) -> int:
-    """`1d2h30m15s` (any subset, in that order) to seconds."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or not match:
-        raise ValueError(f"{text!r} is not a duration like 30m, 2h, 1d or 1h30m")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-    if total > MAX_DURATION:
-        raise ValueError(f"{text.strip()[:64]!r} is longer than the limit of 3650d (10 years)")
-    return total
 
 
 def _check_duration(text: str) -> str:

@@ -31,14 +31,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from planner import yamlsafe
+from planner.durations import duration_seconds
 from planner.errors import UserError, validate_model
-from planner.plan import Plan
-from planner.policy import duration_seconds
+
+if TYPE_CHECKING:
+    from planner.plan import Plan
 
 SCHEMA_VERSION = 1
 Target = Literal["argocd", "flux"]

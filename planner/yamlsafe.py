@@ -255,7 +255,17 @@ def load_one(data: bytes, *, strict: bool = False) -> Any:
 
 
 def dump(value: Any) -> str:
-    """Deterministic block-style YAML for emitted files (keys in the order given)."""
+    """Deterministic block-style YAML for emitted files (keys in the order given).
+
+    Plain data is written directly (`planner.blockyaml`, the same bytes), the rest by PyYAML.
+    """
+    from planner import blockyaml
+
+    fast = blockyaml.dump(value, _pyyaml_dump)
+    return fast if fast is not None else _pyyaml_dump(value)
+
+
+def _pyyaml_dump(value: Any) -> str:
     return yaml.dump(
         value,
         Dumper=_Dumper,

@@ -18,8 +18,9 @@ from planner import saferegex
 from planner.adapters import lock, renderer, transaction
 from planner.cli import app
 from planner.cli import options as opt
+from planner.durations import duration_seconds
 from planner.errors import Problem, Refusal, UserError
-from planner.policy import RenderSettings, duration_seconds
+from planner.policy import RenderSettings
 
 # ------------------------------------------------------------------------- renderer
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from planner.durations import duration_seconds
 from planner.errors import UserError
 from planner.inventory import parse_inventory
-from planner.policy import default_policy, duration_seconds, load_policy, policy_yaml
+from planner.policy import default_policy, load_policy, policy_yaml
 from planner.waves import place
 from tests.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 

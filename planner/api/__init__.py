@@ -9,8 +9,8 @@ thin shells over these functions; other tools can call them directly:
 
 One module per concern: `inputs` (opening a repository, the change, the inventory and the
 policy), `planning` (plan, explain, graph, preview, validate, precise mode), `emitting`
-(emit) and `rollouts` (the release manager). Emitting and rollouts are imported on first
-use, so `plan` starts without them.
+(emit) and `rollouts` (the release manager). Each is imported on first use, so `plan`
+starts without the others and `rollout status` without the planner.
 """
 
 from __future__ import annotations
@@ -18,28 +18,27 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from planner.api.inputs import (
-    DEFAULT_INVENTORY,
-    Sources,
-    Workspace,
-    load_inventories,
-    load_policy_file,
-    open_workspace,
-    repo_urls,
-)
-from planner.api.planning import (
-    Revision,
-    analysis,
-    explain,
-    open_revision,
-    plan,
-    precise_plan,
-    preview,
-    validate,
-)
-
 if TYPE_CHECKING:
     from planner.api.emitting import EmitResult, EmitTarget, emit
+    from planner.api.inputs import (
+        DEFAULT_INVENTORY,
+        Sources,
+        Workspace,
+        load_inventories,
+        load_policy_file,
+        open_workspace,
+        repo_urls,
+    )
+    from planner.api.planning import (
+        Revision,
+        analysis,
+        explain,
+        open_revision,
+        plan,
+        precise_plan,
+        preview,
+        validate,
+    )
     from planner.api.rollouts import (
         rollout_advance,
         rollout_list,
@@ -62,7 +61,28 @@ _ROLLOUTS = (
     "rollout_start",
     "rollout_status",
 )
+_INPUTS = (
+    "DEFAULT_INVENTORY",
+    "Sources",
+    "Workspace",
+    "load_inventories",
+    "load_policy_file",
+    "open_workspace",
+    "repo_urls",
+)
+_PLANNING = (
+    "Revision",
+    "analysis",
+    "explain",
+    "open_revision",
+    "plan",
+    "precise_plan",
+    "preview",
+    "validate",
+)
 _LAZY = {
+    **dict.fromkeys(_INPUTS, "planner.api.inputs"),
+    **dict.fromkeys(_PLANNING, "planner.api.planning"),
     "EmitResult": "planner.api.emitting",
     "EmitTarget": "planner.api.emitting",
     "emit": "planner.api.emitting",

@@ -10,35 +10,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from planner import plancache
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
+from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
 from planner.api import gating, notifying
 from planner.api import rollouttrust as trust
-from planner.api.inputs import (
-    DEFAULT_INVENTORY,
-    Sources,
-    load_policy_file,
-    locate_input,
-    open_workspace,
-    path_inside,
-    repo_urls,
-)
 from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
-from planner.emit import argocd as argocd_emit
-from planner.emit import flux as flux_emit
-from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
-from planner.inventory import Inventory, parse_inventory
-from planner.nesting import PinContext, Pins
-from planner.pinning import Wanted, fleet_pins, leaks
-from planner.plan import Plan, PlanInputs, analyse, assemble
-from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
+    # a plan cache that matches needs neither
+    from planner.inventory import Inventory
+    from planner.nesting import Pins
+    from planner.plan import Plan, PlanInputs
+    from planner.policy import ArgoCDSettings, FluxSettings, RolloutPolicy
 
 # ================================================================ rollouts (release manager)
 #
@@ -84,6 +73,8 @@ def rollout_manifests(
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
     pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
+    from planner.pinning import leaks
+
     found = leaks(pinned.pins, pinned.head)
     if found and not allow_unpinned:
         raise Refusal(
@@ -91,9 +82,7 @@ def rollout_manifests(
             + "; ".join(leak.message() for leak in found)
             + " (pass --allow-unpinned to write anyway, knowingly)"
         )
-    if target == "argocd":
-        return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
-    return flux_emit.render(pinned, policy.flux)
+    return _render(pinned, policy.argocd if target == "argocd" else policy.flux)
 
 
 @dataclass(frozen=True)
@@ -130,6 +119,7 @@ def rollout_start(
 
     The change is merge-base(base, head)..head (what a pull request shows) unless
     `two_dot`; the rollout records the merge base as its base."""
+
     root = repo.resolve()
     try:
         rollout_mod.check_rollout_name(name)
@@ -157,6 +147,8 @@ def _start(
     two_dot: bool = False,
     allow_unpinned: bool = False,
 ) -> RolloutView:
+    from planner.api.inputs import DEFAULT_INVENTORY, locate_input, path_inside
+
     if rolloutrepo.exists(root, name):
         raise UserError.single(
             f"a rollout named {name!r} already exists in {rolloutrepo.WAVES_DIR}/",
@@ -175,7 +167,8 @@ def _start(
         )
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
     inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
-    current = _rollout_current(root, base, head, inputs, policy_path=policy, two_dot=two_dot)
+    data = plancache_files.read_inputs(root, inputs, policy_file=policy)
+    current = _rollout_current(root, base, head, inputs, data, policy_label=policy, two_dot=two_dot)
     plan = current.plan
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
@@ -200,7 +193,10 @@ def _start(
     state = rollout_mod.start(
         plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, by)
     )
-    extra = dict([policy_copy]) if policy_copy is not None else None
+    extra = dict([policy_copy]) if policy_copy is not None else {}
+    fingerprint = plancache_files.fingerprint(plan.base, plan.head, data)
+    cache_rel = rolloutrepo.relative(root, plancache_files.path(root, name))
+    extra[cache_rel] = plancache.dump(_cache_of(fingerprint, current, target))
     manifests = rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
     view = _finish(root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt)
     notifying.notify_action(current.policy, current, view)
@@ -212,11 +208,12 @@ def rollout_status(repo: Path, name: str) -> RolloutView:
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
     now = rolloutrepo.now()
-    current, changes = _rollout_drift(root, state)
-    trust.verify(root, state, None if changes else current.plan)
+    checked = _check(root, state)
+    full = checked.current
+    trust.verify(root, state, full.plan if full is not None and not checked.changes else None)
     notes = tuple(rolloutrepo.interrupted(root))
     gate = rollout_mod.next_gate(state, now)
-    return RolloutView(state, gate, now, tuple(changes), notes=notes)
+    return RolloutView(state, gate, now, tuple(checked.changes), notes=notes)
 
 
 def rollout_list(repo: Path) -> list[RolloutView]:
@@ -388,6 +385,8 @@ def _rollout_policy_input(
     root: Path, name: str, policy: Path | None
 ) -> tuple[str | None, tuple[str, bytes] | None]:
     """The policy's path in the repository; a policy from outside is copied into the rollout."""
+    from planner.api.inputs import path_inside
+
     if policy is None:
         return None, None
     rel = path_inside(policy, root)
@@ -402,19 +401,27 @@ def _rollout_current(
     base: str | None,
     head: str,
     inputs: rollout_mod.Inputs,
+    data: plancache_files.InputBytes,
     *,
-    policy_path: Path | None = None,
+    policy_label: Path | None = None,
     two_dot: bool = False,
 ) -> _Current:
-    """The plan of base..head with the inventory and policy of the working tree."""
+    """The plan of base..head with the inventory and policy of the working tree (`data`)."""
+    from planner import policy as policy_mod
+    from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
+    from planner.inventory import parse_inventory
+    from planner.plan import analyse, assemble
+
     workspace = open_workspace(
         Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
     )
     try:
-        inventory = _worktree_inventory(root, inputs.inventory)
-        if policy_path is None and inputs.policy is not None:
-            policy_path = root / inputs.policy
-        policy, source = load_policy_file(policy_path, inventory)
+        inventory = parse_inventory(data.inventory, source=inputs.inventory)
+        if data.policy is None:
+            policy, source = load_policy_file(None, inventory)
+        else:
+            label = str(policy_label) if policy_label is not None else str(inputs.policy)
+            policy, source = policy_mod.load_policy(data.policy, source=label), label
         if inputs.policy is not None:
             source = inputs.policy
         urls = repo_urls(policy, workspace.repo_url)
@@ -435,6 +442,9 @@ def _rollout_current(
 
 def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
     """Nested pins of every cluster at head, and of affected clusters at base, per target."""
+    from planner.nesting import PinContext
+    from planner.pinning import Wanted, fleet_pins
+
     affected = set(plan.affected_names())
     wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]
     wanted += [
@@ -453,17 +463,125 @@ def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str],
 
 
 def _worktree_inventory(root: Path, rel: str) -> Inventory:
-    path = root / rel
-    if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-        data = {p.relative_to(root).as_posix(): files.read_input(p, "--inventory") for p in found}
-    else:
-        data = {rel: files.read_input(path, "--inventory")}
-    return parse_inventory(data, source=rel)
+    """The inventory of the working tree (a file, or every YAML file below a folder)."""
+    from planner.inventory import parse_inventory
+
+    return parse_inventory(plancache_files.inventory_files(root, rel), source=rel)
+
+
+# ------------------------------------------------------------------ the plan cache (fast path)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """The drift check: from the plan cache when every input digest matches, else from the
+    plan recomputed in full (`current`)."""
+
+    changes: list[str]
+    fingerprint: plancache.Fingerprint
+    cache: plancache.PlanCache | None = None
+    current: _Current | None = None
+
+
+def _check(root: Path, state: rollout_mod.Rollout, *, render: bool = False) -> _Checked:
+    """Drift, exactly: digests first (cheap), the full plan only when one changed.
+
+    `render`: the caller writes manifests; a fleet with nested objects to pin (their pins
+    are not cached) then takes the full path."""
+    data = plancache_files.read_inputs(root, state.inputs)
+    fingerprint = plancache_files.fingerprint(state.base, state.head, data)
+    cache = plancache_files.read(root, state.name)
+    hit = cache is not None and plancache.usable(cache, fingerprint, state)
+    if cache is not None and hit and not (render and cache.nested_pins):
+        return _Checked(rollout_mod.drift(state, cache.observed()), fingerprint, cache)
+    current = _rollout_current(root, state.base, state.head, state.inputs, data)
+    observed = rollout_mod.observe(current.plan, current.inventory.names())
+    return _Checked(rollout_mod.drift(state, observed), fingerprint, current=current)
+
+
+def _cache_of(
+    fingerprint: plancache.Fingerprint, current: _Current, target: rollout_mod.Target
+) -> plancache.PlanCache:
+    return plancache.build(
+        fingerprint,
+        current.plan,
+        current.inventory,
+        current.policy,
+        target=target,
+        repo_url=_repo_url(current, target),
+        nested_pins=any(
+            p.pins or p.unpinned or p.plain_folders for p in current.pins.get(target, {}).values()
+        ),
+    )
+
+
+def _repo_url(current: _Current, target: str) -> str:
+    policy = current.policy
+    if target == "argocd":
+        return resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
+    return resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
+
+
+def _write_step(
+    root: Path,
+    old: rollout_mod.Rollout,
+    new: rollout_mod.Rollout,
+    checked: _Checked,
+    *,
+    allow_unpinned: bool = False,
+) -> list[str]:
+    """Write a transition's manifests and state.
+
+    From the cache: only the files of the clusters whose pin moved (`planner.emit.stepfiles`),
+    or the whole folder rendered from the cache when it does not hold exactly the files the
+    rollout generates, or when the state drifted. After a recomputation: the full render, and
+    a fresh cache when nothing drifted.
+    """
+    from planner.emit import stepfiles
+
+    released = rollout_mod.released(new)
+    if checked.current is not None:
+        steps_now = {s.name for s in checked.current.plan.waves}
+        manifests = rollout_manifests(
+            checked.current, new.target, released & steps_now, allow_unpinned=allow_unpinned
+        )
+        written = rolloutrepo.write(root, new, manifests)
+        if not checked.changes:
+            cache = _cache_of(checked.fingerprint, checked.current, new.target)
+            written += plancache_files.write(root, new.name, cache)
+        return sorted(written)
+    assert checked.cache is not None
+    cache = checked.cache
+    pinned = _pinned(plancache.emitter_input(cache, new, released))
+    settings = plancache.settings(cache)
+    out = rolloutrepo.folder(root, new.name) / new.target
+    if checked.changes or files.generated(out) != stepfiles.all_paths(pinned, settings):
+        return rolloutrepo.write(root, new, _render(pinned, settings))
+    before = rollout_mod.released(old)
+    moved = {s.name for s in new.steps if (s.name in before) != (s.name in released)}
+    step = stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
+    written = [rolloutrepo.relative(root, out / p) for p in files.write_changed(out, step)]
+    return sorted(written + rolloutrepo.write(root, new))
+
+
+def _pinned(rollout: Rollout) -> _StepPinned:
+    fields = {f.name: getattr(rollout, f.name) for f in dataclasses.fields(rollout)}
+    return _StepPinned(**fields)
+
+
+def _render(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
+    from planner.emit import argocd, flux
+    from planner.policy import FluxSettings
+
+    if isinstance(settings, FluxSettings):
+        return flux.render(rollout, settings)
+    return argocd.render(rollout, settings, argocd.Strategy.list)
 
 
 def _rollout_drift(root: Path, state: rollout_mod.Rollout) -> tuple[_Current, list[str]]:
-    current = _rollout_current(root, state.base, state.head, state.inputs)
+    """The plan recomputed in full, and the drift (commands that need the plan itself)."""
+    data = plancache_files.read_inputs(root, state.inputs)
+    current = _rollout_current(root, state.base, state.head, state.inputs, data)
     observed = rollout_mod.observe(current.plan, current.inventory.names())
     return current, rollout_mod.drift(state, observed)
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import UserError
-from planner.inventory import Inventory, LabelRoles
-from planner.plan import UNPLACED, Plan
+
+if TYPE_CHECKING:  # the planner is imported on first use: a rollout step renders from cache
+    from planner.inventory import Inventory, LabelRoles
+    from planner.plan import Plan
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 MANAGED_BY = {"app.kubernetes.io/managed-by": "wave-planner"}
@@ -137,6 +139,8 @@ def parse_released(value: str) -> int | str:
 
 def unplaced(plan: Plan) -> tuple[str, ...]:
     """Clusters no wave holds: emitting without them would silently drop them."""
+    from planner.plan import UNPLACED
+
     return next((m.clusters for m in plan.membership if m.wave == UNPLACED), ())
 
 
@@ -163,6 +167,8 @@ def prepare(
             key="--released",
             fix=f"pass a number from 0 to {len(steps)}, or all",
         )
+    from planner.plan import UNPLACED
+
     chosen = released_steps(plan, released)
     waves = pin_elements(plan, inventory, chosen)
     waves.pop(UNPLACED, None)

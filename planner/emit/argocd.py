@@ -64,13 +64,8 @@ def render(rollout: Rollout, settings: ArgoCDSettings, strategy: Strategy) -> di
                 objects[name] = application_set(name, part, rollout, settings, wave=wave)
     files: dict[str, bytes] = {}
     for name, doc in sorted(objects.items()):
-        path = f"{name}.yaml"
-        size = json_size(doc)
-        if size > MAX_OBJECT_BYTES:
-            raise object_size_problem(
-                path, f"ApplicationSet {name}", size, "lower `argocd.shard_size` in the policy"
-            )
-        files[path] = dump(doc).encode()
+        path, data = appset_file(name, doc)
+        files[path] = data
     files["kustomization.yaml"] = dump(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -79,6 +74,17 @@ def render(rollout: Rollout, settings: ArgoCDSettings, strategy: Strategy) -> di
         }
     ).encode()
     return files
+
+
+def appset_file(name: str, doc: dict[str, Any]) -> tuple[str, bytes]:
+    """The file of one ApplicationSet, within the byte budget of one object."""
+    path = f"{name}.yaml"
+    size = json_size(doc)
+    if size > MAX_OBJECT_BYTES:
+        raise object_size_problem(
+            path, f"ApplicationSet {name}", size, "lower `argocd.shard_size` in the policy"
+        )
+    return path, dump(doc).encode()
 
 
 def shard_names(

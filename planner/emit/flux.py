@@ -43,17 +43,7 @@ def render(rollout: Rollout, settings: FluxSettings) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for wave, elements in rollout.waves.items():
         for element in elements:
-            path = f"clusters/{element.cluster}/sync.yaml"
-            docs = [
-                git_repository(element, rollout, settings),
-                kustomization(element, rollout, settings),
-            ]
-            for doc in docs:
-                size = json_size(doc)
-                if size > MAX_OBJECT_BYTES:
-                    name = f"{doc['kind']} {element.cluster}"
-                    raise object_size_problem(path, name, size, "shorten the cluster's path")
-            files[path] = dump_all(docs)
+            files[sync_path(element)] = sync_file(element, rollout, settings)
         files[f"{wave}.paths"] = wave_paths(wave, elements, rollout)
     files["kustomization.yaml"] = dump(
         {
@@ -63,6 +53,21 @@ def render(rollout: Rollout, settings: FluxSettings) -> dict[str, bytes]:
         }
     ).encode()
     return dict(sorted(files.items()))
+
+
+def sync_path(element: Element) -> str:
+    return f"clusters/{element.cluster}/sync.yaml"
+
+
+def sync_file(element: Element, rollout: Rollout, settings: FluxSettings) -> bytes:
+    """`clusters/<cluster>/sync.yaml`: the cluster's GitRepository and Kustomization."""
+    docs = [git_repository(element, rollout, settings), kustomization(element, rollout, settings)]
+    for doc in docs:
+        size = json_size(doc)
+        if size > MAX_OBJECT_BYTES:
+            name = f"{doc['kind']} {element.cluster}"
+            raise object_size_problem(sync_path(element), name, size, "shorten the cluster's path")
+    return dump_all(docs)
 
 
 def _metadata(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:

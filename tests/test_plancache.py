@@ -1,0 +1,322 @@
+"""The rollout plan cache: the shortcut is taken only when it is exact.
+
+A twin of the fleet repository runs every command with the cache removed first (the full
+recomputation): both trees stay byte-identical, step after step, for both targets. Each
+kind of drift (inventory, policy, clusters added or removed, a moved wave, a hand-edited
+state, another plan format or tool) is still found when only a digest changes, and a
+command that takes the shortcut never recomputes the plan.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner import plancache
+from planner.adapters import plancache as plancache_files
+from planner.api import rollouts
+from planner.cli import app
+from planner.emit import argocd, flux, stepfiles
+from planner.plan import UNPLACED
+from planner.policy import ArgoCDSettings, FluxSettings
+from planner.rollout import dump_state, load_state
+from tests.fleetrepo import FleetRepo, build_fleet_repo
+from tests.test_rollout_cli import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
+
+NAME = "region-settings"
+Run = Callable[..., Any]
+
+
+def runner_for(path: Path) -> Run:
+    runner = CliRunner()
+
+    def invoke(*args: str, minute: int = 0, code: int = 0) -> Any:
+        hours, minutes = divmod(minute, 60)
+        now = f"2024-01-03T{9 + hours:02d}:{minutes:02d}:00Z"
+        result = runner.invoke(
+            app, ["rollout", *args, "--repo", str(path)], env={"WAVE_PLANNER_NOW": now}
+        )
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
+    """The fleet of tests/test_rollout_cli.py (three waves, four steps, twelve clusters)."""
+    write_fleet(tmp_path / "src")
+    built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
+    git(built.path, "config", "user.name", "Release Manager")
+    git(built.path, "config", "user.email", "rm@example.com")
+    git(built.path, "remote", "add", "origin", "https://git.example.com/platform/fleet.git")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    return built
+
+
+def cache_path(repo: Path) -> Path:
+    return plancache_files.path(repo, NAME)
+
+
+@pytest.fixture
+def no_recompute(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts full recomputations (the shortcut must make none)."""
+    calls: list[int] = []
+    original = rollouts._rollout_current
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rollouts, "_rollout_current", counted)
+    return calls
+
+
+@pytest.mark.parametrize("target", ["argocd", "flux"])
+def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
+    fleet_repo: FleetRepo, tmp_path: Path, target: str, no_recompute: list[int]
+) -> None:
+    repo = fleet_repo
+    if target == "argocd":  # small shards: a step touches some shards of its wave, not all
+        policy = POLICY + "argocd:\n  shard_size: 2\n"
+        (repo.path / "rollout.yaml").write_text(policy)
+    fast = runner_for(repo.path)
+    fast(*start_args(repo, NAME, repo.base, repo.head, target))
+    assert cache_path(repo.path).is_file()
+    twin = tmp_path / "twin"
+    shutil.copytree(repo.path, twin, symlinks=True)
+    slow = runner_for(twin)
+    commands: list[tuple[tuple[str, ...], int]] = [
+        (("status", NAME), 0),
+        (("advance", NAME), 5),
+        (("advance", NAME), 65),
+        (("advance", NAME, "--approve", "--by", "alice"), 130),
+        (("rollback", NAME, "--step", "staging"), 140),
+        (("advance", NAME, "--force", "--reason", "fixed forward"), 141),
+        (("rollback", NAME), 150),
+    ]
+    for args, minute in commands:
+        no_recompute.clear()
+        shown = fast(*args, minute=minute).stdout
+        if args[0] == "status":  # (advance and rollback recompute: gates and notifications
+            assert no_recompute == [], f"{args} recomputed the plan"  # need the plan)
+        cache_path(twin).unlink()
+        again = slow(*args, minute=minute).stdout
+        assert [x for x in again.splitlines() if "plan-cache.json" not in x] == shown.splitlines()
+        assert no_recompute[-1:] == [1]
+        shutil.copyfile(cache_path(repo.path), cache_path(twin))  # (only start writes it)
+        assert tree_bytes(repo.path) == tree_bytes(twin), args
+
+
+def test_advance_writes_only_the_released_steps_files(fleet_repo: FleetRepo) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
+    out = run("advance", NAME, minute=5).stdout
+    wrote = sorted(  # (the applied fleet view under waves/fleet/ is written after it)
+        line.split()[-1]
+        for line in out.splitlines()
+        if "wrote " in line and not line.split()[-1].startswith("waves/fleet/")
+    )
+    expected = [f"waves/{NAME}/flux/clusters/{c}/sync.yaml" for c in STEPS["canary"]]
+    paths = [f"waves/{NAME}/flux/{w}.paths" for w in ("canary", "production", "staging")]
+    assert wrote == sorted([*expected, *paths, f"waves/{NAME}/rollout.yaml"])
+
+
+def test_a_deleted_folder_is_rendered_again(fleet_repo: FleetRepo) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
+    folder = repo.path / "waves" / NAME / "flux"
+    shutil.rmtree(folder)
+    run("advance", NAME, minute=5)
+    assert (folder / "clusters" / "prod-ap-south-1" / "sync.yaml").is_file()
+    assert (folder / ".wave-planner-manifest.json").is_file()
+
+
+# ---------------------------------------------------------------- drift through a digest
+
+
+def _inventory(repo: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((repo / "clusters.yaml").read_text())
+    return data
+
+
+def _write_inventory(repo: Path, data: dict[str, Any]) -> None:
+    (repo / "clusters.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _remove_cluster(repo: Path) -> None:
+    data = _inventory(repo)
+    data["clusters"] = [c for c in data["clusters"] if c["name"] != "prod-eu-west-2"]
+    _write_inventory(repo, data)
+
+
+def _add_cluster(repo: Path) -> None:
+    data = _inventory(repo)
+    extra = {"name": "prod-eu-west-9", "labels": {"environment": "production",
+             "region": "eu-west"}, "server": "https://prod-eu-west-9.k8s.example.com"}  # fmt: skip
+    data["clusters"].append(extra)
+    _write_inventory(repo, data)
+
+
+def _move_wave(repo: Path) -> None:
+    data = _inventory(repo)
+    for cluster in data["clusters"]:
+        if cluster["name"] == "staging-ap-south-1":
+            cluster["labels"]["rollout.wave"] = "canary"
+    _write_inventory(repo, data)
+
+
+def _policy(repo: Path) -> None:
+    (repo / "rollout.yaml").write_text(POLICY.replace("max_clusters: 5", "max_clusters: 1"))
+
+
+def _state(repo: Path) -> None:
+    path = repo / "waves" / NAME / "rollout.yaml"
+    state = load_state(path.read_bytes(), source="rollout.yaml")
+    steps = tuple(
+        s.model_copy(update={"clusters": ("prod-eu-west-1",)}) if s.name == "production-1" else s
+        for s in state.steps
+    )
+    path.write_bytes(dump_state(state.model_copy(update={"steps": steps})))
+
+
+def _plan_format(repo: Path) -> None:
+    path = cache_path(repo)
+    path.write_text(path.read_text().replace("plan cache v1", "plan cache v0"))
+
+
+DRIFTS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "cluster removed": (_remove_cluster, "prod-eu-west-2 (an affected cluster) was removed"),
+    "cluster added": (_add_cluster, "cluster prod-eu-west-9 was added to the inventory"),
+    "wave moved": (_move_wave, "staging-ap-south-1 moved from wave staging to wave canary"),
+    "policy": (_policy, "the policy changed"),
+    "state edited": (_state, "step production-1 now holds different clusters"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DRIFTS))
+def test_each_kind_of_drift_is_still_detected(fleet_repo: FleetRepo, kind: str) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
+    change, message = DRIFTS[kind]
+    change(repo.path)
+    shown = run("status", NAME, code=1)
+    assert message in shown.stderr
+    before = tree_bytes(repo.path)
+    refused = run("advance", NAME, minute=5, code=1)
+    assert "no longer matches the repository" in refused.stderr
+    assert tree_bytes(repo.path) == before
+
+
+def test_the_same_plan_from_other_bytes_is_recomputed(
+    fleet_repo: FleetRepo, no_recompute: list[int]
+) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
+    recorded = cache_path(repo.path).read_bytes()
+    inventory = repo.path / "clusters.yaml"
+    inventory.write_text("# reviewed\n" + inventory.read_text())
+    no_recompute.clear()
+    run("status", NAME)
+    assert no_recompute == [1]  # the digest changed: recomputed, no drift
+    assert cache_path(repo.path).read_bytes() == recorded  # status writes nothing
+
+
+@pytest.mark.parametrize("change", ["origin", "tool", "plan format", "cache format"], ids=str)
+def test_other_inputs_invalidate_the_cache(
+    fleet_repo: FleetRepo, change: str, monkeypatch: pytest.MonkeyPatch, no_recompute: list[int]
+) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
+    if change == "origin":
+        git(repo.path, "remote", "set-url", "origin", "https://git.example.com/other/fleet.git")
+    elif change == "tool":
+        monkeypatch.setattr(plancache_files, "code_digest", lambda: "another-build")
+    elif change == "plan format":
+        monkeypatch.setattr(plancache, "PLAN_FORMAT", plancache.PLAN_FORMAT + 1)
+    else:
+        _plan_format(repo.path)
+    no_recompute.clear()
+    run("status", NAME)
+    assert no_recompute == [1]
+
+
+def test_a_new_origin_rewrites_the_manifests_with_it(fleet_repo: FleetRepo) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    (repo.path / "rollout.yaml").write_text(POLICY)
+    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
+    git(repo.path, "remote", "set-url", "origin", "https://git.example.com/moved/fleet.git")
+    run("advance", NAME, minute=5)
+    sync = repo.path / "waves" / NAME / "flux" / "clusters" / "prod-ap-south-1" / "sync.yaml"
+    assert "https://git.example.com/moved/fleet.git" in sync.read_text()
+
+
+# -------------------------------------------------------------------------------- units
+
+
+def test_the_unplaced_wave_name_is_the_planners() -> None:
+    assert plancache.UNPLACED == UNPLACED
+
+
+def test_file_digests_are_unambiguous() -> None:
+    assert plancache.digest_files({"a": b"bc"}) != plancache.digest_files({"ab": b"c"})
+    assert plancache.digest_files({"a": b"1", "b": b"2"}) == plancache.digest_files(
+        {"b": b"2", "a": b"1"}
+    )
+    assert plancache.digest_bytes(None) == "built-in"
+
+
+def test_the_cache_round_trips_and_rejects_damage(fleet_repo: FleetRepo) -> None:
+    run = runner_for(fleet_repo.path)
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "flux"))
+    data = cache_path(fleet_repo.path).read_bytes()
+    cache = plancache.load(data)
+    assert cache is not None
+    assert plancache.dump(cache) == data
+    assert plancache.load(data[:-20]) is None
+    assert plancache.load(b"{}") is None
+
+
+@pytest.mark.parametrize("target", ["argocd", "flux"])
+def test_step_files_are_exactly_what_a_full_render_changes(
+    fleet_repo: FleetRepo, target: str
+) -> None:
+    run = runner_for(fleet_repo.path)
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "flux"))
+    loaded = plancache.load(cache_path(fleet_repo.path).read_bytes())
+    assert loaded is not None
+    state_text = (fleet_repo.path / "waves" / NAME / "rollout.yaml").read_bytes()
+    state = load_state(state_text, source="rollout.yaml")
+    settings: ArgoCDSettings | FluxSettings = (
+        FluxSettings() if target == "flux" else ArgoCDSettings(shard_size=2)
+    )
+
+    def render(released: set[str]) -> dict[str, bytes]:
+        pinned = rollouts._pinned(plancache.emitter_input(loaded, state, released))
+        if isinstance(settings, FluxSettings):
+            return flux.render(pinned, settings)
+        return argocd.render(pinned, settings, argocd.Strategy.list)
+
+    steps = list(STEPS)
+    for count in range(len(steps)):
+        before, after = set(steps[:count]), set(steps[: count + 1])
+        old, new = render(before), render(after)
+        pinned = rollouts._pinned(plancache.emitter_input(loaded, state, after))
+        part = stepfiles.step_files(pinned, settings, STEPS[steps[count]])
+        assert set(old) == set(new) == stepfiles.all_paths(pinned, settings)
+        assert {p for p in new if old[p] != new[p]} <= set(part)
+        assert all(new[p] == data for p, data in part.items())
