@@ -349,14 +349,24 @@ class Hierarchy:
         return links
 
     def cycles(self) -> list[list[str]]:
-        """Reference cycles, each as a list of node ids (kustomize refuses them)."""
+        """Reference cycles, each as a list of node ids (kustomize refuses them).
+
+        Only kustomize references count: a Flux or Argo CD object that points back at the
+        folder holding it (Flux's own `flux-system` Kustomization reconciling its cluster
+        folder, an app-of-apps Application listing its own folder) is how controllers manage
+        themselves, not a cycle kustomize would refuse.
+        """
+        graph = self.graph
+        follows = [(a, b) for a, b, mode in graph.edges(data="follow") if mode is not None]
+        if follows:
+            graph = nx.restricted_view(graph, [], follows)
         found = []
-        for component in nx.strongly_connected_components(self.graph):
+        for component in nx.strongly_connected_components(graph):
             if len(component) > 1:
                 found.append(sorted(component))
             else:
                 (only,) = component
-                if self.graph.has_edge(only, only):
+                if graph.has_edge(only, only):
                     found.append([only])
         return sorted(found)
 
