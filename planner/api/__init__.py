@@ -40,6 +40,7 @@ from planner.api.planning import (
 
 if TYPE_CHECKING:
     from planner.api.emitting import EmitResult, EmitTarget, emit
+    from planner.api.initializing import InitResult, init
     from planner.api.rollouts import (
         rollout_advance,
         rollout_list,
@@ -63,6 +64,8 @@ _ROLLOUTS = (
     "rollout_status",
 )
 _LAZY = {
+    "InitResult": "planner.api.initializing",
+    "init": "planner.api.initializing",
     "EmitResult": "planner.api.emitting",
     "EmitTarget": "planner.api.emitting",
     "emit": "planner.api.emitting",
@@ -82,6 +85,7 @@ __all__ = [
     "DEFAULT_INVENTORY",
     "EmitResult",
     "EmitTarget",
+    "InitResult",
     "Revision",
     "RolloutView",
     "Sources",
@@ -89,6 +93,7 @@ __all__ = [
     "analysis",
     "emit",
     "explain",
+    "init",
     "load_inventories",
     "load_policy_file",
     "open_revision",
