@@ -51,6 +51,7 @@ _REGION = re.compile(
     r"southamerica|me|africa)-(?:north|south|east|west|central|northeast|northwest|southeast|"
     r"southwest)\d+)"
 )
+CANONICAL = {"prod": "production", "stage": "staging", "stg": "staging"}  # for guesses only
 IN_CLUSTER = ("https://kubernetes.default.svc", "https://kubernetes.default.svc:443")
 SECRET_LABEL = inventory.ARGOCD_SECRET_TYPE
 
@@ -100,6 +101,8 @@ class _Candidate:
     evidence: list[str] = field(default_factory=list)
     server: str | None = None
     guesses: list[str] = field(default_factory=list)
+    secret_labels: dict[str, str] = field(default_factory=dict)
+    secret_file: str = ""
 
 
 # ------------------------------------------------------------------------------ scanning
@@ -258,7 +261,11 @@ def _cluster_roots(snap: Snapshot, candidates: list[_Candidate]) -> list[_Candid
         readers = [
             other
             for other in paths - {c.path}
-            if any(p == c.path or p.startswith(c.path + "/") for p in reads[other])
+            if any(
+                (p == c.path or p.startswith(c.path + "/"))
+                and not (p == other or p.startswith(other + "/"))
+                for p in reads[other]
+            )
         ]
         up = snap_mod.parent(c.path)
         if readers:
@@ -376,7 +383,7 @@ def _add_secrets(
     secrets: list[tuple[str, str | None, str, dict[str, str]]],
     skipped: list[Skipped],
 ) -> None:
-    for raw, server, file, _ in secrets:
+    for raw, server, file, labels in secrets:
         name = _valid_name(raw)
         if name is None:
             skipped.append(Skipped(what=file, reason=f"{raw!r} is not a valid cluster name"))
@@ -385,6 +392,7 @@ def _add_secrets(
         if found is None:
             found = by_name[name] = _Candidate(snap_mod.parent(file), name, guesses=["path"])
         found.evidence.append(f"Argo CD cluster Secret: {file}")
+        found.secret_labels, found.secret_file = labels, file
         if server and server.rstrip("/") not in IN_CLUSTER:
             found.server = server
 
@@ -467,6 +475,7 @@ def discover(snap: Snapshot) -> Discovery:
     )
     for c, cluster in zip(found, draft.clusters, strict=True):
         result.clusters.append(_labelled(ctx, graph, c, cluster, notes))
+    result.notes = notes
     return result
 
 
@@ -504,6 +513,9 @@ def _labelled(
             sources.append((literal, f"{ctx.policy.identity.configmap} in {ident.literal_file}"))
         if len(layers) == 1:
             sources.append((_leaf(layers[0]), f"inherits {layers[0]}"))
+        labelled = ctx.policy.labels.value(c.secret_labels, role)
+        if labelled:
+            sources.append((labelled, f"label of its Argo CD cluster Secret {c.secret_file}"))
         elif len(layers) > 1:
             notes.append(f"{c.name}: reads {len(layers)} {role} layers ({', '.join(layers)})")
             continue
@@ -521,7 +533,7 @@ def _labelled(
             continue
         guess = _guess(role, c, closure_paths)
         if guess is not None and _label_ok(guess[0]):
-            draft.labels[role] = guess[0]
+            draft.labels[role] = CANONICAL.get(guess[0], guess[0])
             draft.label_sources[role] = guess[1]
             draft.guesses.append(role)
     declared = ident.literals.get("CLUSTER_NAME")
