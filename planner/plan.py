@@ -179,6 +179,7 @@ class PlanInputs:
     inventory_paths: Sequence[str] = ()
     emergency: str | None = None
     cache: ParseCache = field(default_factory=ParseCache)
+    notes: Sequence[Finding] = ()  # about the range itself (reversed, inventory added)
 
 
 @dataclass
@@ -266,7 +267,7 @@ def assemble(
 ) -> Plan:
     """The plan of an analysis; precise mode passes the render summaries and its warnings."""
     renders = renders or {}
-    extra = list(findings)
+    extra = [*inputs.notes, *findings]
     impact = analysis.impact
     affected = sorted(impact.affected)
     steps, skipped = plan_steps(
@@ -372,10 +373,10 @@ _BREADTH = [Scope.GLOBAL, Scope.ENVIRONMENT, Scope.REGION, Scope.SHARED, Scope.C
 
 
 def _scope(impact: Impact, total: int) -> str:
+    """The widest scope of a changed layer that reaches a cluster (`global` only when a
+    global layer changed, not whenever every cluster is affected)."""
     if not impact.affected:
         return "none"
-    if total and len(impact.affected) == total:
-        return "global"
     reached = {layer.scope for layer in impact.changed_layers if layer.clusters}
     for scope in _BREADTH:
         if scope in reached:

@@ -11,6 +11,7 @@ from planner import kustomize
 from planner import policy as policy_mod
 from planner.adapters import files
 from planner.adapters.gitrepo import GitRepo
+from planner.api import ranges
 from planner.changes import ChangeSet, parse_changed_files
 from planner.errors import UserError
 from planner.inventory import Inventory, parse_inventory
@@ -86,6 +87,11 @@ def open_workspace(sources: Sources) -> Workspace:
     inventory, base_inventory, inventory_paths = load_inventories(
         sources.inventory, root, head_snap, base_snap
     )
+    base_inventory, notes = ranges.inventory_added(inventory, base_inventory)
+    if repo is not None and not sources.worktree and sources.changed_files is None:
+        notes += ranges.reversed_range(
+            repo, base_snap.revision, head_snap.revision, sources.base or "merge base", sources.head
+        )
     policy, policy_source = load_policy_file(sources.policy, inventory, root)
     origin = repo.origin_url() if repo is not None else None
     urls = repo_urls(policy, origin)
@@ -100,6 +106,7 @@ def open_workspace(sources: Sources) -> Workspace:
         repo_urls=urls,
         inventory_paths=inventory_paths,
         emergency=sources.emergency,
+        notes=tuple(notes),
     )
     return Workspace(inputs=inputs, repo=repo, repo_url=origin)
 

@@ -10,6 +10,7 @@ import typer
 
 from planner.cli import options as opt
 from planner.cli.options import PlanFormat
+from planner.cli.output import Output, choose, json_to_yaml
 
 if TYPE_CHECKING:
     from planner.plan import Plan
@@ -38,6 +39,7 @@ def plan(
     worktree: opt.Worktree = False,
     changed_files: opt.ChangedFiles = None,
     fmt: opt.Format = PlanFormat.table,
+    output: Output = None,
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     precise: opt.Precise = False,
@@ -74,21 +76,26 @@ def plan(
         result = api.plan(
             opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why, precise)
         )
-    typer.echo(_render_plan(result, fmt), nl=False)
+    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
+    typer.echo(_render_plan(result, chosen), nl=False)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 
-def _render_plan(result: Plan, fmt: PlanFormat) -> str:
-    if fmt == PlanFormat.json:
-        return result.model_dump_json(indent=2) + "\n"
+def _render_plan(result: Plan, fmt: str) -> str:
+    if fmt in ("json", "yaml"):
+        text = result.model_dump_json(indent=2) + "\n"
+        return text if fmt == "json" else json_to_yaml(text)
     if fmt == PlanFormat.markdown:
         from planner.report import markdown
 
         return markdown.render_plan(result)
+    from planner.cli import terminal
     from planner.report import table
 
-    return table.render_plan(result)
+    return table.render_plan(
+        result, width=terminal.width(), colour=terminal.colour(), wide=fmt == "wide"
+    )
 
 
 def explain(

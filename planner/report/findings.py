@@ -8,21 +8,33 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from planner.report.fit import severity, table
+from planner.report.warnings import fix_of
+
 if TYPE_CHECKING:
     from planner.guardrails import Finding, Validation
 
 
-def findings_table(findings: Sequence[Finding], fmt: str = "simple") -> str:
+def findings_table(
+    findings: Sequence[Finding],
+    fmt: str = "simple",
+    *,
+    width: int | None = None,
+    colour: bool = False,
+) -> str:
     rows = [
         [
-            f.severity.upper(),
+            severity(f.severity.upper(), colour),
             f.code,
             f.cluster or "-",
-            f.message + (f"\n  fix: {f.fix}" if f.fix and fmt == "simple" else ""),
+            f.message + (f"\n  fix: {fix_of(f)}" if fix_of(f) and fmt == "simple" else ""),
         ]
         for f in findings
     ]
-    return tabulate(rows, headers=["", "check", "cluster", "message"], tablefmt=fmt)
+    headers = ["", "check", "cluster", "message"]
+    if fmt == "simple":
+        return table(rows, headers, width=width)
+    return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
 def render_validation(result: Validation, fmt: str) -> str:
