@@ -87,13 +87,14 @@ def _root(
 
 
 def _register() -> None:
-    from planner.cli import commands, emit, rollout
+    from planner.cli import commands, emit, helptext, rollout
     from planner.cli import init as init_cmd
 
     commands.register(app)
     emit.register(app)
     rollout.register(app)
     init_cmd.register(app)
+    helptext.apply(app)
 
 
 _register()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from planner.cli import options as opt
+from planner.cli.complete import cluster_names
 from planner.cli.options import PlanFormat
 from planner.cli.output import Output, choose, json_to_yaml
 
@@ -99,7 +100,9 @@ def _render_plan(result: Plan, fmt: str) -> str:
 
 
 def explain(
-    cluster: Annotated[str, typer.Argument(help="The cluster to explain.")],
+    cluster: Annotated[
+        str, typer.Argument(help="The cluster to explain.", autocompletion=cluster_names)
+    ],
     repo: opt.Repo = Path("."),
     base: opt.Base = None,
     head: opt.Head = "HEAD",
@@ -107,7 +110,8 @@ def explain(
     policy: opt.Policy = None,
     worktree: opt.Worktree = False,
     changed_files: opt.ChangedFiles = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same as -o json).")] = False,
+    output: Output = None,
 ) -> None:
     """Print why CLUSTER is affected (the reference chain to the change), or why not.
 
@@ -122,7 +126,9 @@ def explain(
         opt.sources(repo, base, head, inventory, policy, worktree, changed_files),
         cluster,
     )
-    typer.echo(text.render_explanation(explanation, as_json=as_json), nl=False)
+    fmt = choose(output, "json" if as_json else None, allowed=("table", "json", "yaml"))
+    rendered = text.render_explanation(explanation, as_json=fmt != "table")
+    typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
 
 
 class GraphFormat(StrEnum):
@@ -137,11 +143,15 @@ def graph(
     policy: opt.Policy = None,
     rev: opt.Rev = None,
     cluster: Annotated[
-        str | None, typer.Option("--cluster", help="Only what this cluster reads.")
+        str | None,
+        typer.Option(
+            "--cluster", help="Only what this cluster reads.", autocompletion=cluster_names
+        ),
     ] = None,
     fmt: Annotated[
         GraphFormat, typer.Option("--format", "-f", help="Output format.")
     ] = GraphFormat.mermaid,
+    output: Output = None,
 ) -> None:
     """Print the hierarchy graph (clusters -> layers -> files) as Mermaid, DOT or JSON.
 
@@ -153,7 +163,11 @@ def graph(
     from planner.report import graph as graph_report
 
     opened = api.open_revision(repo, inventory, policy, rev)
-    typer.echo(graph_report.render(opened.graph, opened.inventory, cluster, fmt.value), nl=False)
+    chosen = choose(output, fmt.value, allowed=("json", "yaml", "mermaid", "dot"))
+    rendered = graph_report.render(
+        opened.graph, opened.inventory, cluster, "json" if chosen == "yaml" else chosen
+    )
+    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False)
 
 
 class PreviewFormat(StrEnum):
@@ -170,7 +184,10 @@ def preview(
         typer.Option("--selector", "-l", help="kubectl-style label selector."),
     ] = None,
     policy: opt.Policy = None,
-    fmt: Annotated[PreviewFormat, typer.Option("--format", "-f")] = PreviewFormat.table,
+    fmt: Annotated[
+        PreviewFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = PreviewFormat.table,
+    output: Output = None,
 ) -> None:
     """List the clusters a label selector matches, with the wave each belongs to.
 
@@ -183,7 +200,9 @@ def preview(
     from planner.report import table
 
     parsed, rows = api.preview(inventory, selector, policy)
-    typer.echo(table.render_preview(parsed, rows, as_json=fmt == PreviewFormat.json), nl=False)
+    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "wide"))
+    rendered = table.render_preview(parsed, rows, as_json=chosen in ("json", "yaml"))
+    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False)
 
 
 def validate(
@@ -193,6 +212,7 @@ def validate(
     rev: opt.Rev = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as violations.")] = False,
     fmt: opt.Format = PlanFormat.table,
+    output: Output = None,
 ) -> None:
     """Check the whole fleet: identity, inventory, hierarchy and rollout guardrails.
 
@@ -206,7 +226,11 @@ def validate(
     from planner.report import findings as findings_report
 
     result = api.validate(repo, inventory, policy, rev=rev, strict=strict)
-    typer.echo(findings_report.render_validation(result, fmt.value), nl=False)
+    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
+    rendered = findings_report.render_validation(
+        result, {"yaml": "json", "wide": "table"}.get(chosen, chosen)
+    )
+    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
 
@@ -217,7 +241,10 @@ class SchemaName(StrEnum):
     plan = "plan"
 
 
-def schema(name: Annotated[SchemaName, typer.Argument(help="Which schema.")]) -> None:
+def schema(
+    name: Annotated[SchemaName, typer.Argument(help="Which schema.", metavar="NAME")],
+    output: Output = None,
+) -> None:
     """Print the JSON Schema of the inventory, the policy or the plan JSON.
 
     Example:
@@ -226,7 +253,9 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which schema.")]) ->
     """
     from planner import schemas
 
-    typer.echo(schemas.render(name.value), nl=False)
+    fmt = choose(output, None, allowed=("json", "yaml"))
+    rendered = schemas.render(name.value)
+    typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
 
 
 def policy_init(

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from planner.cli import options as opt
+from planner.cli.complete import rollout_names
+from planner.cli.output import Output, OutputFormat, choose, dump, json_to_yaml
 
 if TYPE_CHECKING:
     from planner.rollout import RolloutView
@@ -32,16 +34,27 @@ Target = opt.Target
 StatusFormat = opt.PlanFormat
 
 
-Name = Annotated[str, typer.Argument(help="The rollout's name (its folder under waves/).")]
-RepoOpt = Annotated[Path, typer.Option("--repo", help="The fleet repository (a git work tree).")]
+Name = Annotated[
+    str,
+    typer.Argument(
+        help="The rollout's name (its folder under waves/).", autocompletion=rollout_names
+    ),
+]
+RepoOpt = opt.Repo
 By = Annotated[str | None, typer.Option("--by", help="Who does this (default: git's user.name).")]
 Commit = Annotated[
     bool, typer.Option("--commit", help="Commit the rollout's folder with a descriptive message.")
 ]
 
 
-def _report(view: RolloutView) -> None:
+def _report(view: RolloutView, output: OutputFormat | None = None) -> None:
     from planner.report import rollout as report
+
+    fmt = choose(output, None, allowed=("table", "json", "yaml"))
+    if fmt != "table":
+        rendered = report.render_json(view)
+        typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
+        return
 
     state = view.state
     event = state.history[-1]
@@ -70,6 +83,8 @@ def start(
         typer.Option(
             "--inventory",
             help="The inventory, inside the repository (default: clusters.yaml at its root).",
+            envvar=opt.ENV_INVENTORY,
+            show_envvar=True,
         ),
     ] = None,
     repo: RepoOpt = Path("."),
@@ -77,6 +92,7 @@ def start(
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
     by: By = None,
     commit: Commit = False,
+    output: Output = None,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -100,7 +116,7 @@ def start(
         by=by,
         commit=commit,
     )
-    _report(view)
+    _report(view, output)
 
 
 def status(
@@ -109,6 +125,7 @@ def status(
     fmt: Annotated[
         StatusFormat, typer.Option("--format", "-f", help="Output format.")
     ] = StatusFormat.table,
+    output: Output = None,
 ) -> None:
     """Show each step, its clusters, state and release time, and what holds the next step.
 
@@ -122,11 +139,14 @@ def status(
     from planner.report import rollout as report
 
     view = api.rollout_status(repo, name)
+    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
     render = {
-        StatusFormat.table: report.render_table,
-        StatusFormat.json: report.render_json,
-        StatusFormat.markdown: report.render_markdown,
-    }[fmt]
+        "table": report.render_table,
+        "wide": report.render_table,
+        "json": report.render_json,
+        "yaml": lambda v: json_to_yaml(report.render_json(v)),
+        "markdown": report.render_markdown,
+    }[chosen]
     typer.echo(render(view), nl=False)
     if view.drift:
         for change in view.drift:
@@ -147,6 +167,7 @@ def advance(
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
+    output: Output = None,
 ) -> None:
     """Release the next step: its clusters' elements move to the head revision.
 
@@ -163,10 +184,16 @@ def advance(
     view = api.rollout_advance(
         repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit
     )
-    _report(view)
+    _report(view, output)
 
 
-def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def pause(
+    name: Name,
+    repo: RepoOpt = Path("."),
+    by: By = None,
+    commit: Commit = False,
+    output: Output = None,
+) -> None:
     """Stop `advance` until `resume`.
 
     Example:
@@ -175,10 +202,16 @@ def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit =
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit))
+    _report(api.rollout_pause(repo, name, by=by, commit=commit), output)
 
 
-def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def resume(
+    name: Name,
+    repo: RepoOpt = Path("."),
+    by: By = None,
+    commit: Commit = False,
+    output: Output = None,
+) -> None:
     """Let `advance` release steps again.
 
     Example:
@@ -187,7 +220,7 @@ def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit 
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit))
+    _report(api.rollout_resume(repo, name, by=by, commit=commit), output)
 
 
 def rollback(
@@ -196,6 +229,7 @@ def rollback(
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
     commit: Commit = False,
+    output: Output = None,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -205,10 +239,10 @@ def rollback(
     """
     from planner import api
 
-    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit))
+    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit), output)
 
 
-def list_rollouts(repo: RepoOpt = Path(".")) -> None:
+def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
     """List the rollouts under waves/ with their state and what holds each.
 
     Example:
@@ -218,7 +252,12 @@ def list_rollouts(repo: RepoOpt = Path(".")) -> None:
     from planner import api
     from planner.report import rollout as report
 
-    typer.echo(report.render_list(api.rollout_list(repo)), nl=False)
+    views = api.rollout_list(repo)
+    fmt = choose(output, None, allowed=("table", "json", "yaml", "wide"))
+    if fmt in ("json", "yaml"):
+        typer.echo(dump([report.as_dict(v) for v in views], fmt), nl=False)
+        return
+    typer.echo(report.render_list(views), nl=False)
 
 
 def register(app: typer.Typer) -> None:
