@@ -41,6 +41,15 @@ def plan(
     changed_files: opt.ChangedFiles = None,
     fmt: opt.Format = PlanFormat.table,
     output: Output = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json-out",
+            metavar="FILE",
+            help="Also write the full plan as JSON to FILE, from the same run (CI: the "
+            "comment and its JSON from one plan).",
+        ),
+    ] = None,
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     precise: opt.Precise = False,
@@ -78,6 +87,10 @@ def plan(
             opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why, precise)
         )
     chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
+    if json_out is not None:
+        from planner.adapters import files
+
+        files.atomic_write(json_out, (result.model_dump_json(indent=2) + "\n").encode())
     typer.echo(_render_plan(result, chosen), nl=False)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
