@@ -91,7 +91,9 @@ def plan(
         from planner.adapters import files
 
         files.atomic_write(json_out, (result.model_dump_json(indent=2) + "\n").encode())
-    typer.echo(_render_plan(result, chosen), nl=False)
+    # colour codes are only there when terminal.colour() said so: keep them (click would
+    # strip them from a pipe, which is what FORCE_COLOR asks for)
+    typer.echo(_render_plan(result, chosen), nl=False, color=True)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
 

@@ -114,3 +114,17 @@ def severity(word: str, colour: bool) -> str:
 
 def bold(text: str, colour: bool) -> str:
     return f"{BOLD}{text}{RESET}" if colour else text
+
+
+def prose(line: str, width: int | None) -> str:
+    """A line of text wrapped at `width` (continuation lines indented by two spaces)."""
+    if width is None or visible_len(line) <= width:
+        return line
+    import textwrap
+
+    return "\n".join(
+        cut(part, width)
+        for part in textwrap.wrap(
+            line, width, subsequent_indent="  ", break_on_hyphens=False, break_long_words=True
+        )
+    )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from planner.report.findings import findings_table
-from planner.report.fit import bold, table
+from planner.report.fit import bold, prose, table
 from planner.report.warnings import warnings_table
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ def render_plan(
         out += ["no cluster is affected by this change", ""]
     elif findings or len(plan.affected) > MAX_LISTED:
         out += ["why: `wave-planner explain CLUSTER`; everything: `--format json`", ""]
+    out = [line if "\n" in line else prose(line, width) for line in out]  # tables are fitted
     return "\n".join(out).rstrip("\n") + "\n"
 
 
