@@ -116,7 +116,10 @@ def _render_plan(result: Plan, fmt: str) -> str:
 
 def explain(
     cluster: Annotated[
-        str, typer.Argument(help="The cluster to explain.", autocompletion=cluster_names)
+        str,
+        typer.Argument(
+            help="The cluster to explain.", metavar="CLUSTER", autocompletion=cluster_names
+        ),
     ],
     repo: opt.Repo = Path("."),
     base: opt.Base = None,

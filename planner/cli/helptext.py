@@ -42,3 +42,31 @@ def apply(app: typer.Typer) -> None:
     for callback in _callbacks(app):
         if callback.__doc__:
             callback.__doc__ = keep_breaks(callback.__doc__)
+
+
+def plain_usage(command: Any) -> Any:
+    """Usage lines name arguments as written (`CLUSTER`, `[NAME]`), not `{cluster}`.
+
+    Applied to a command (and the commands of a group) when it is looked up.
+    """
+    if command is None:
+        return None
+    for param in getattr(command, "params", ()):
+        if getattr(param, "param_type_name", "") == "argument" and not getattr(
+            param, "_plain_usage", False
+        ):
+            param.get_usage_pieces = _usage_piece(param)
+            param._plain_usage = True
+    for sub in getattr(command, "commands", {}).values():
+        plain_usage(sub)
+    return command
+
+
+def _usage_piece(param: Any) -> Callable[[Any], list[str]]:
+    def pieces(ctx: Any) -> list[str]:
+        name = str(param.metavar or param.name).upper()
+        if param.nargs != 1:
+            name += "..."
+        return [name if param.required else f"[{name}]"]
+
+    return pieces

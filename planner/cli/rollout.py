@@ -37,7 +37,9 @@ StatusFormat = opt.PlanFormat
 Name = Annotated[
     str,
     typer.Argument(
-        help="The rollout's name (its folder under waves/).", autocompletion=rollout_names
+        help="The rollout's name (its folder under waves/).",
+        metavar="NAME",
+        autocompletion=rollout_names,
     ),
 ]
 RepoOpt = opt.Repo
