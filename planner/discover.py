@@ -3,7 +3,8 @@ and which labels their layers give them (`wave-planner init`).
 
 Conservative by design: a cluster is drafted only on evidence a controller would act on:
 
-- a Flux bootstrap folder (`<dir>/flux-system/gotk-sync.yaml`): the folder is one cluster;
+- a Flux bootstrap (`gotk-sync.yaml`): the folder its Kustomization syncs (else the folder
+  above `flux-system/`) is one cluster;
 - an Argo CD cluster Secret (label `argocd.argoproj.io/secret-type: cluster`);
 - a per-cluster folder under a top-level `clusters/` (kustomizations, manifests or Argo CD
   Applications), or under `envs/`, `environments/`, `overlays/` when nothing else names a
@@ -131,12 +132,14 @@ def _leaf(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _flux_bootstraps(snap: Snapshot, files: list[str]) -> list[_Candidate]:
+def _flux_bootstraps(
+    snap: Snapshot, files: list[str], skipped: list[Skipped]
+) -> list[_Candidate]:
     found = []
     for path in files:
-        if _leaf(path) != "gotk-sync.yaml" or _leaf(snap_mod.parent(path)) != "flux-system":
+        if _leaf(path) != "gotk-sync.yaml":
             continue
-        folder = snap_mod.parent(snap_mod.parent(path))
+        folder = snap_mod.parent(snap_mod.parent(path))  # <cluster>/flux-system/gotk-sync.yaml
         for doc in _docs(snap, path):
             spec = doc.get("spec")
             if doc.get("kind") == "Kustomization" and isinstance(spec, Mapping):
@@ -144,6 +147,13 @@ def _flux_bootstraps(snap: Snapshot, files: list[str]) -> list[_Candidate]:
                 if snap.is_dir(target) and not snap_mod.escapes(target):
                     folder = target
         if folder == ".":
+            skipped.append(
+                Skipped(
+                    what=path,
+                    reason="a Flux bootstrap syncing the whole repository: one cluster whose "
+                    "name the repository does not say (add it to clusters.yaml with path: .)",
+                )
+            )
             continue
         found.append(_Candidate(folder, _leaf(folder), [f"Flux bootstrap: {path}"]))
     return found
@@ -321,7 +331,7 @@ def find_clusters(snap: Snapshot) -> tuple[list[_Candidate], list[Skipped], list
 def _folders(snap: Snapshot, files: list[str], skipped: list[Skipped]) -> dict[str, _Candidate]:
     """Flux bootstrap folders and per-cluster folders under clusters/, by path."""
     by_path: dict[str, _Candidate] = {}
-    for c in _flux_bootstraps(snap, files):
+    for c in _flux_bootstraps(snap, files, skipped):
         if c.path in by_path:
             by_path[c.path].evidence += c.evidence
         else:

@@ -251,3 +251,37 @@ def test_init_repo_from_the_environment(
     result = runner.invoke(app, ["init", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "found 2 clusters" in result.stdout
+
+
+def test_every_file_the_tool_writes_names_its_schema() -> None:
+    from planner.schemas import schema, schema_url
+
+    result = runner.invoke(app, ["policy", "init"])
+    assert (
+        result.stdout.splitlines()[0] == f"# yaml-language-server: $schema={schema_url('policy')}"
+    )
+    for name in ("inventory", "policy"):
+        assert schema(name)["$id"] == schema_url(name)
+
+
+def test_a_flux_bootstrap_of_the_whole_repository_is_reported_not_named() -> None:
+    sync = (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: flux-system}\nspec: {path: ./}\n"
+    )
+    found = discover(_snap({"flux-system/gotk-sync.yaml": sync, "app.yaml": CM}))
+    assert found.clusters == []
+    assert "whole repository" in found.skipped[0].reason
+
+
+def test_a_flux_bootstrap_in_another_folder_name() -> None:
+    sync = (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: flux-system}\nspec: {path: ./clusters/staging}\n"
+    )
+    tree = {
+        "clusters/staging/flux-stage/gotk-sync.yaml": sync,
+        "clusters/staging/apps.yaml": CM,
+    }
+    found = discover(_snap(tree))
+    assert [(c.name, c.path) for c in found.clusters] == [("staging", "clusters/staging")]

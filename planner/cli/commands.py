@@ -297,7 +297,10 @@ def policy_init(
         inv = parse_inventory(
             files.read_yaml_inputs(inventory, "--inventory"), source=str(inventory)
         )
-    text = "# wave-planner rollout policy (see `wave-planner schema policy`)\n"
+    from planner.schemas import modeline
+
+    text = modeline("policy") + "\n"
+    text += "# wave-planner rollout policy (see `wave-planner schema policy`)\n"
     text += policy_mod.policy_yaml(policy_mod.default_policy(inv))
     if out is None:
         typer.echo(text, nl=False)
