@@ -132,9 +132,7 @@ def _leaf(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _flux_bootstraps(
-    snap: Snapshot, files: list[str], skipped: list[Skipped]
-) -> list[_Candidate]:
+def _flux_bootstraps(snap: Snapshot, files: list[str], skipped: list[Skipped]) -> list[_Candidate]:
     found = []
     for path in files:
         if _leaf(path) != "gotk-sync.yaml":
@@ -255,32 +253,42 @@ def _common(paths: Iterable[str]) -> str:
     return "/".join(prefix) or "."
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + "/")
+
+
 def _cluster_roots(snap: Snapshot, candidates: list[_Candidate]) -> list[_Candidate]:
-    """Candidates that no other candidate reads (a folder another one reads is a layer)."""
+    """Candidates that no other candidate reads (a folder another one reads is a layer).
+
+    Linear in the size of the closures: each path a candidate reads outside its own folder
+    marks the candidate folders above it as read.
+    """
     if len(candidates) < 2:
         return candidates
     graph = build(snap, [c.path for c in candidates], HierarchyConfig())
-    reads: dict[str, set[str]] = {}
+    paths = {c.path for c in candidates}
+    read_by_other: set[str] = set()
+    reads_parent: set[str] = set()
     for c in candidates:
         root = graph.root_of(c.path)
-        nodes = graph.closure(root) if root else set()
-        reads[c.path] = {graph.node(n).path for n in nodes}
-    paths = {c.path for c in candidates}
+        up = snap_mod.parent(c.path)
+        for path in {graph.node(n).path for n in (graph.closure(root) if root else ())}:
+            if _inside(path, c.path):
+                continue
+            if up in paths and _inside(path, up):
+                reads_parent.add(c.path)
+            folder = path
+            while True:
+                if folder in paths:
+                    read_by_other.add(folder)
+                if folder == ".":
+                    break
+                folder = snap_mod.parent(folder)
     kept = []
     for c in candidates:
-        readers = [
-            other
-            for other in paths - {c.path}
-            if any(
-                (p == c.path or p.startswith(c.path + "/"))
-                and not (p == other or p.startswith(other + "/"))
-                for p in reads[other]
-            )
-        ]
-        up = snap_mod.parent(c.path)
-        if readers:
+        if c.path in read_by_other:
             continue
-        if up in paths and not any(p == up or p.startswith(up + "/") for p in reads[c.path]):
+        if snap_mod.parent(c.path) in paths and c.path not in reads_parent:
             continue  # a folder inside a cluster folder that does not build on it
         kept.append(c)
     return kept

@@ -34,6 +34,10 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "discover",
+    "draft",
+    "report/fit",
+    "report/warnings",
 ]
 FORBIDDEN = (
     "planner.adapters",

@@ -245,10 +245,15 @@ def validate(
 
     result = api.validate(repo, inventory, policy, rev=rev, strict=strict)
     chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
+    from planner.cli import terminal
+
     rendered = findings_report.render_validation(
-        result, {"yaml": "json", "wide": "table"}.get(chosen, chosen)
+        result,
+        {"yaml": "json"}.get(chosen, chosen),
+        width=terminal.width(),
+        colour=terminal.colour(),
     )
-    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False)
+    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False, color=True)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
 

@@ -37,7 +37,11 @@ def findings_table(
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
-def render_validation(result: Validation, fmt: str) -> str:
+def render_validation(
+    result: Validation, fmt: str, *, width: int | None = None, colour: bool = False
+) -> str:
+    """`validate`'s report: `table` groups the warnings by check (after the violations),
+    `wide` lists every finding, `markdown` and `json` list every finding too."""
     if fmt == "json":
         data = {
             "clusters": result.clusters,
@@ -57,4 +61,13 @@ def render_validation(result: Validation, fmt: str) -> str:
         return "\n".join(out)
     if not result.findings:
         return f"ok: {verdict}\n"
-    return findings_table(result.findings) + f"\n\n{verdict}\n"
+    if fmt == "wide":
+        return findings_table(result.findings, width=width, colour=colour) + f"\n\n{verdict}\n"
+    from planner.report.warnings import warnings_table
+
+    parts = []
+    if result.violations:
+        parts.append(findings_table(result.violations, width=width, colour=colour))
+    if result.warnings:
+        parts.append(warnings_table(result.warnings, width=width, colour=colour))
+    return "\n\n".join(parts) + f"\n\n{verdict}\n"
