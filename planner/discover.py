@@ -253,6 +253,14 @@ def _common(paths: Iterable[str]) -> str:
     return "/".join(prefix) or "."
 
 
+def _ancestors(path: str) -> set[str]:
+    found = set()
+    while path != ".":
+        path = snap_mod.parent(path)
+        found.add(path)
+    return found
+
+
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + "/")
 
@@ -352,7 +360,7 @@ def _folders(snap: Snapshot, files: list[str], skipped: list[Skipped]) -> dict[s
         for c in found:
             if c.path in by_path:
                 continue  # a Flux bootstrap folder says it more precisely
-            if not any(c.path.startswith(p + "/") for p in by_path):
+            if not _ancestors(c.path) & by_path.keys():
                 by_path[c.path] = c
     return by_path
 
