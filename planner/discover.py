@@ -362,6 +362,7 @@ def _folders(snap: Snapshot, files: list[str], skipped: list[Skipped]) -> dict[s
                 continue  # a Flux bootstrap folder says it more precisely
             if not _ancestors(c.path) & by_path.keys():
                 by_path[c.path] = c
+    _unique_names(list(by_path.values()), CLUSTER_DIRS[0])
     return by_path
 
 

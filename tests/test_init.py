@@ -285,3 +285,21 @@ def test_a_flux_bootstrap_in_another_folder_name() -> None:
     }
     found = discover(_snap(tree))
     assert [(c.name, c.path) for c in found.clusters] == [("staging", "clusters/staging")]
+
+
+def test_nested_flux_clusters_with_the_same_leaf_name_keep_both() -> None:
+    def sync(path: str) -> str:
+        return (
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+            f"metadata: {{name: flux-system}}\nspec: {{path: ./{path}}}\n"
+        )
+
+    tree = {
+        "clusters/production/eu-west-1/flux-system/gotk-sync.yaml": sync(
+            "clusters/production/eu-west-1"
+        ),
+        "clusters/staging/eu-west-1/flux-system/gotk-sync.yaml": sync("clusters/staging/eu-west-1"),
+    }
+    found = discover(_snap(tree))
+    assert [c.name for c in found.clusters] == ["production-eu-west-1", "staging-eu-west-1"]
+    assert found.clusters[0].labels["environment"] == "production"
