@@ -131,3 +131,15 @@ def test_a_changed_file_is_listed_under_one_layer() -> None:
         ("apps", ("apps/x.yaml",), 2),
         ("apps/web", ("apps/web/a.yaml",), 2),  # base listed nothing of its own: folded in
     ]
+
+
+def test_an_absolute_policy_path_inside_the_repo_is_named_relative(
+    fleet: Callable[[str], FleetRepo],
+) -> None:
+    built = fleet("envs-overlays")
+    policy = built.path / "rollout.yaml"
+    policy.write_text("waves:\n- name: all\n  selector: {}\n")
+    plan = api.plan(
+        api.Sources(repo=built.path, base=built.base, head=built.head, policy=policy.resolve())
+    )
+    assert plan.policy.source == "rollout.yaml"

@@ -224,5 +224,9 @@ def load_policy_file(
 ) -> tuple[RolloutPolicy, str]:
     if path is None:
         return policy_mod.default_policy(inventory), "built-in default"
-    data = files.read_input(locate_input(path, root), "--policy")
-    return policy_mod.load_policy(data, source=str(path)), str(path)
+    located = locate_input(path, root)
+    data = files.read_input(located, "--policy")
+    # an absolute path inside the repository (a CI runner's) is named relative to it
+    inside = path_inside(located, root) if root is not None and path.is_absolute() else None
+    source = inside or str(path)
+    return policy_mod.load_policy(data, source=source), source
