@@ -25,7 +25,8 @@ from planner.snapshot import MemorySnapshot
 from tests.fleetrepo import FleetRepo
 
 LAYOUTS = [
-    "flux-multi-tenancy",  # Flux bootstrap folders, tenants per environment
+    "flux-tenancy-init",  # Flux bootstrap folders, tenants per environment
+    "flux-multi-tenancy",  # the same layout with a tenant on another branch
     "realistic-flux-helm",  # Flux bootstrap folders, apps/<env> and infrastructure
     "flux-fleet",  # Flux, per-cluster folders with region/environment names
     "argocd-cluster-secrets",  # Argo CD cluster Secrets + identity ConfigMaps
@@ -246,7 +247,7 @@ def test_init_finds_nothing_exit_2(tmp_path: Path) -> None:
 def test_init_repo_from_the_environment(
     fleet: Callable[[str], FleetRepo], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    built = fleet("flux-multi-tenancy")
+    built = fleet("flux-tenancy-init")
     monkeypatch.setenv("WAVE_PLANNER_REPO", str(built.path))
     result = runner.invoke(app, ["init", "--dry-run"])
     assert result.exit_code == 0, result.output

@@ -43,12 +43,16 @@ def _git(repo: Path, *args: str) -> str:
 
 def test_a_reversed_range_is_said_plainly(fleet: Callable[[str], FleetRepo]) -> None:
     built = fleet("region-change")
-    plan = api.plan(api.Sources(repo=built.path, base=built.head, head=built.base))
+    swapped = ["plan", "--repo", str(built.path), "--base", built.head, "--head", built.base]
+    result = runner.invoke(app, swapped)  # three dots: nothing from base to head
+    assert result.exit_code == 2
+    assert "--base and --head are reversed" in result.stderr
+    assert f"swap them: --base {built.base} --head {built.head}" in result.stderr
+    plan = api.plan(api.Sources(repo=built.path, base=built.head, head=built.base, two_dot=True))
     (note,) = [w for w in plan.warnings if w.code == "reversed-range"]
     assert "is an ancestor of --base" in note.message
     assert note.fix == "swap --base and --head to plan the change forwards"
-    args = ["plan", "--repo", str(built.path), "--base", built.head, "--head", built.base]
-    out = runner.invoke(app, args).stdout
+    out = runner.invoke(app, [*swapped, "--two-dot"]).stdout
     assert out.splitlines()[3].startswith("note: --head")  # before the plan, not only after
     forwards = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
     assert "reversed-range" not in {w.code for w in forwards.warnings}

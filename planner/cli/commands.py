@@ -53,6 +53,8 @@ def plan(
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     precise: opt.Precise = False,
+    two_dot: opt.TwoDot = False,
+    strict: opt.Strict = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Plan a sample change on the bundled example fleet.")
     ] = False,
@@ -80,11 +82,24 @@ def plan(
                 policy=policy,
                 emergency=why,
                 precise=precise,
+                strict=strict,
             )
             result = api.plan(sources)
     else:
         result = api.plan(
-            opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why, precise)
+            opt.sources(
+                repo,
+                base,
+                head,
+                inventory,
+                policy,
+                worktree,
+                changed_files,
+                why,
+                precise,
+                two_dot=two_dot,
+                strict=strict,
+            )
         )
     chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
     if json_out is not None:
@@ -130,6 +145,7 @@ def explain(
     changed_files: opt.ChangedFiles = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same as -o json).")] = False,
     output: Output = None,
+    two_dot: opt.TwoDot = False,
 ) -> None:
     """Print why CLUSTER is affected (the reference chain to the change), or why not.
 
@@ -141,7 +157,7 @@ def explain(
     from planner.report import text
 
     explanation = api.explain(
-        opt.sources(repo, base, head, inventory, policy, worktree, changed_files),
+        opt.sources(repo, base, head, inventory, policy, worktree, changed_files, two_dot=two_dot),
         cluster,
     )
     fmt = choose(output, "json" if as_json else None, allowed=("table", "json", "yaml"))

@@ -95,6 +95,7 @@ def start(
     by: By = None,
     commit: Commit = False,
     output: Output = None,
+    two_dot: opt.TwoDot = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -117,6 +118,7 @@ def start(
         target="flux" if target is Target.flux else "argocd",
         by=by,
         commit=commit,
+        two_dot=two_dot,
     )
     _report(view, output)
 
