@@ -142,8 +142,8 @@ def test_plan_step_writes_markdown_json_and_the_summary(
     comment = Path(out["markdown"]).read_text(encoding="utf-8")
     assert comment == render_plan(plan)
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
-    assert summary == f"Planned range: `{built.base}..{built.head}`\n\n" + comment
-    assert f"::notice title=wave-planner::planning {built.base}..{built.head}" in result.stdout
+    assert summary == f"Planned range: `{built.base}...{built.head}`\n\n" + comment
+    assert f"::notice title=wave-planner::planning {built.base}...{built.head}" in result.stdout
 
 
 def test_the_action_plans_once() -> None:
@@ -158,14 +158,14 @@ def test_plan_step_on_a_push_plans_what_was_pushed(
     tmp_path: Path, runner_env: dict[str, str]
 ) -> None:
     built = build_demo_repo(tmp_path / "demo")
-    env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": "", "WP_HEAD": ""}
+    # on a push, the action's WP_BASE is github.event.before and the head is HEAD
+    env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": ""}
     env.update(WP_INVENTORY="", WP_POLICY="", WP_EVENT="push")
-    env.update(WP_BEFORE=built.base, WP_AFTER=built.head)
     result = run_step("plan", env)
     assert result.returncode == 0, result.stderr
     plan = Plan.model_validate_json(Path(outputs(env)["json"]).read_text(encoding="utf-8"))
-    assert (plan.base, plan.head) == (built.base, built.head)
-    assert f"planning push: {built.base}..{built.head} (push)" in result.stdout
+    assert plan.base == built.base
+    assert f"planning {built.base}...HEAD (push)" in result.stdout
 
 
 @requires_bash
