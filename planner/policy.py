@@ -17,10 +17,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from planner import changes, yamlsafe
+from planner.approvals import ApprovalSpec
 from planner.errors import Problem, UserError, validate_model
+from planner.gates import GateSpec
 from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
+from planner.notify import Webhook
 from planner.repourl import check_policy_url
 from planner.selector import LabelSelector, Requirement
 
@@ -98,15 +101,42 @@ class Wave(BaseModel):
     order: tuple[str, ...] = Field(
         default=(), description="Explicit group order for group_by (others follow, smallest first)."
     )
-    approval: Literal["required", "none"] = Field(
-        default="none", description="`required`: releasing a step of this wave needs --approve."
+    approval: Literal["required", "each-step", "none"] | ApprovalSpec = Field(
+        default="none",
+        description="`required`: the wave's first step needs --approve (once per wave); "
+        "`each-step`: every step does; `{required: true, signers: FILE}`: a signed approval.",
+    )
+    gates: tuple[GateSpec, ...] = Field(
+        default=(), description="Evidence each step must show after its bake (planner.gates)."
+    )
+    on_failure: Literal["halt", "rollback"] = Field(
+        default="halt", description="When a gate fails: hold the rollout, or roll the step back."
     )
 
     @model_validator(mode="after")
     def _check(self) -> Wave:
         if self.selector is None and not self.any_of:
             raise ValueError(f"wave {self.name!r} needs a selector (or any_of)")
+        names = [g.name for g in self.gates]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"wave {self.name!r}: gate names must be unique: {duplicates}")
         return self
+
+    def step_approval(self, index: int) -> str:
+        """`required` or `none` for the wave's step number `index` (1-based)."""
+        approval = self.approval
+        if isinstance(approval, ApprovalSpec):
+            needed = approval.required and (approval.each_step or index == 1)
+        else:
+            needed = approval == "each-step" or (approval == "required" and index == 1)
+        return "required" if needed else "none"
+
+    @property
+    def signers(self) -> str | None:
+        """The allowed-signers file when approvals must be signed."""
+        approval = self.approval
+        return approval.signers if isinstance(approval, ApprovalSpec) else None
 
     def selectors(self) -> tuple[LabelSelector, ...]:
         return ((self.selector,) if self.selector is not None else ()) + self.any_of
@@ -302,6 +332,9 @@ class RolloutPolicy(BaseModel):
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
     flux: FluxSettings = Field(default_factory=FluxSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
+    notify: tuple[Webhook, ...] = Field(
+        default=(), description="Webhooks that get one JSON event per rollout action."
+    )
 
     @model_validator(mode="after")
     def _unique_waves(self) -> RolloutPolicy:
@@ -318,7 +351,17 @@ class RolloutPolicy(BaseModel):
         return ImpactConfig(unowned=self.unowned, ignore=self.ignore)
 
     def digest(self) -> str:
-        canon = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        # Keys added later count only when set, so a policy that does not use them keeps
+        # the digest (and the plan ids) it always had.
+        if not data.get("notify"):
+            data.pop("notify", None)
+        for wave in data["waves"]:
+            if not wave.get("gates"):
+                wave.pop("gates", None)
+            if wave.get("on_failure") == "halt":
+                wave.pop("on_failure", None)
+        canon = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canon.encode()).hexdigest()
 
     def wave(self, name: str) -> Wave:

@@ -41,6 +41,16 @@ CORE = [
     "draft",
     "report/fit",
     "report/warnings",
+    "gates",
+    "approvals",
+    "notify",
+    "applied",
+    "nesting",
+    "pinning",
+    "fleetview",
+    "emitrecord",
+    "appsetpins",
+    "artifacts",
 ]
 FORBIDDEN = (
     "planner.adapters",

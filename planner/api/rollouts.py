@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
+from planner.api import gating, notifying
 from planner.api.inputs import (
     DEFAULT_INVENTORY,
     Sources,
@@ -28,7 +29,9 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
 from planner.inventory import Inventory, parse_inventory
-from planner.plan import Plan, analyse, assemble
+from planner.nesting import PinContext, Pins
+from planner.pinning import Wanted, fleet_pins, leaks
+from planner.plan import Plan, PlanInputs, analyse, assemble
 from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
@@ -53,9 +56,12 @@ class _Current:
     inventory: Inventory
     policy: RolloutPolicy
     repo_url: str | None
+    pins: dict[str, dict[tuple[str, str], Pins]] = dataclasses.field(default_factory=dict)
 
 
-def rollout_manifests(current: _Current, target: str, released: frozenset[str]) -> dict[str, bytes]:
+def rollout_manifests(
+    current: _Current, target: str, released: frozenset[str], *, allow_unpinned: bool = False
+) -> dict[str, bytes]:
     """THE SEAM to the emitters: the files of the plan pinned with `released` step names.
 
     Same renderers as `emit` (planner.emit.argocd / flux, list strategy), but a rollout's
@@ -76,6 +82,14 @@ def rollout_manifests(current: _Current, target: str, released: frozenset[str]) 
     fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
+    pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
+    found = leaks(pinned.pins, pinned.head)
+    if found and not allow_unpinned:
+        raise Refusal(
+            "nested objects cannot be pinned: "
+            + "; ".join(leak.message() for leak in found)
+            + " (pass --allow-unpinned to write anyway, knowingly)"
+        )
     if target == "argocd":
         return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
     return flux_emit.render(pinned, policy.flux)
@@ -107,6 +121,7 @@ def rollout_start(
     by: str | None = None,
     commit: bool = False,
     two_dot: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released.
 
@@ -164,8 +179,12 @@ def rollout_start(
     if policy_copy is not None:
         files.atomic_write(root / policy_copy[0], policy_copy[1])
         written.append(policy_copy[0])
-    written += rolloutrepo.write(root, state, rollout_manifests(current, target, frozenset()))
-    return _finish(root, state, now, written, commit)
+    written += rolloutrepo.write(
+        root, state, rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
+    )
+    view = _finish(root, state, now, written, commit)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_status(repo: Path, name: str) -> RolloutView:
@@ -196,30 +215,27 @@ def rollout_advance(
     force: bool = False,
     reason: str | None = None,
     commit: bool = False,
+    approval: str | None = None,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
-    """Release the next step (its clusters' elements move to head), or refuse."""
-    if approve and not by:
-        raise UserError.single(
-            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
-        )
-    if force and not (reason and reason.strip()):
-        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    root = repo.resolve()
-    state = rolloutrepo.read(root, name)
-    current, changes = _rollout_drift(root, state)
-    if changes:
-        raise Refusal(_drift_message(state, changes))
-    now = rolloutrepo.now()
-    outcome = rollout_mod.advance(
-        state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
-    )
-    new = _accepted(outcome)
-    manifests = rollout_manifests(current, new.target, rollout_mod.released(new))
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    """Release the next step (its clusters' elements move to head), or refuse.
+
+    The gates of the step released before it are evaluated first (`planner.api.gating`).
+    """
+    return gating.rollout_step(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
+        approval=approval, allow_unpinned=allow_unpinned,
+    ).view  # fmt: skip
 
 
 def rollout_rollback(
-    repo: Path, name: str, *, step: str | None = None, by: str | None = None, commit: bool = False
+    repo: Path,
+    name: str,
+    *,
+    step: str | None = None,
+    by: str | None = None,
+    commit: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -235,8 +251,12 @@ def rollout_rollback(
     new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
     steps_now = {s.name for s in current.plan.waves}
     released = rollout_mod.released(new) & steps_now
-    manifests = rollout_manifests(current, new.target, frozenset(released))
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    manifests = rollout_manifests(
+        current, new.target, frozenset(released), allow_unpinned=allow_unpinned
+    )
+    view = _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_pause(
@@ -276,8 +296,15 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
 def _finish(
     root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
 ) -> RolloutView:
+    from planner.api.fleet import folder, refresh_fleet_view
+
+    view = refresh_fleet_view(root, state.target)
+    written = sorted({*written, *view})
+    extra = (rolloutrepo.relative(root, folder(root, state.target)),)
     sha = (
-        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state)) if commit else None
+        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state), extra=extra)
+        if commit
+        else None
     )
     gate = rollout_mod.next_gate(state, now)
     return RolloutView(state, gate, now, written=tuple(written), commit=sha)
@@ -339,9 +366,30 @@ def _rollout_current(
             repo_urls=urls,
         )
         planned = assemble(plan_inputs, analyse(plan_inputs))
-        return _Current(planned, inventory, policy, workspace.repo_url)
+        return _Current(
+            planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
+        )
     finally:
         workspace.close()
+
+
+def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
+    """Nested pins of every cluster at head, and of affected clusters at base, per target."""
+    affected = set(plan.affected_names())
+    wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]
+    wanted += [
+        Wanted(c.name, c.gitops_path, plan.base)
+        for c in inputs.inventory.clusters
+        if c.name in affected
+    ]
+    context = PinContext(frozenset(inputs.policy.flux_sources), tuple(inputs.repo_urls))
+    snaps = {plan.base: inputs.base, plan.head: inputs.head}
+    return {
+        target: fleet_pins(
+            snaps, wanted, context, target=target, flux_namespace=inputs.policy.flux.namespace
+        )
+        for target in ("argocd", "flux")
+    }
 
 
 def _worktree_inventory(root: Path, rel: str) -> Inventory:

@@ -18,6 +18,7 @@ from planner.cli.complete import rollout_names
 from planner.cli.output import Output, OutputFormat, choose, dump, json_to_yaml
 
 if TYPE_CHECKING:
+    from planner.api import gating
     from planner.rollout import RolloutView
 
 EXIT_DRIFT = 1
@@ -69,6 +70,15 @@ def _report(view: RolloutView, output: OutputFormat | None = None) -> None:
     typer.echo(report.gate_line(view.gate))
 
 
+AllowUnpinned = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unpinned",
+        help="Write even when a nested object that applies this repository cannot be pinned.",
+    ),
+]
+
+
 def start(
     *,
     name: Annotated[str, typer.Option("--name", help="Name of the rollout (a DNS label).")],
@@ -96,6 +106,7 @@ def start(
     commit: Commit = False,
     output: Output = None,
     two_dot: opt.TwoDot = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -119,6 +130,7 @@ def start(
         by=by,
         commit=commit,
         two_dot=two_dot,
+        allow_unpinned=allow_unpinned,
     )
     _report(view, output)
 
@@ -167,28 +179,90 @@ def advance(
     ] = False,
     by: By = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Release before the bake time is over (with --reason).")
+        bool,
+        typer.Option(
+            "--force",
+            help="Release before the bake is over or past a failing gate (with --reason).",
+        ),
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
     output: Output = None,
+    if_ready: Annotated[
+        bool,
+        typer.Option(
+            "--if-ready",
+            help="Release only when ready; otherwise exit 0 saying what the rollout waits for.",
+        ),
+    ] = False,
+    approval: Annotated[
+        str | None,
+        typer.Option(
+            "--approval",
+            metavar="REV",
+            help="A signed commit or tag approving the step's wave (waves with signers).",
+        ),
+    ] = None,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Release the next step: its clusters' elements move to the head revision.
 
-    Refused (exit 1, with the reason and the time left) while the previous step bakes, when
-    the step needs approval and no --approve --by WHO is given, while paused, or when the
-    repository no longer matches the rollout.
+    The gates of the step released before it are evaluated first. Refused (exit 1, with the
+    reason and the time left) while the previous step bakes, when one of its gates fails
+    (the gate, the clusters and the evidence are named and recorded), when the step needs
+    approval and none is given, while paused, or when the repository no longer matches the
+    rollout. With --if-ready a bake, a missing approval or a failing gate is not an error:
+    the command exits 0 and says what the rollout waits for (for a scheduled job).
 
     Example:
 
       wave-planner rollout advance cve-2026-1234 --repo fleet --approve --by alice --commit
     """
-    from planner import api
+    from planner.api import gating
 
-    view = api.rollout_advance(
-        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit
-    )
-    _report(view, output)
+    progress = gating.rollout_step(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
+        approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
+    )  # fmt: skip
+    if progress.verdict is not None and progress.released:
+        typer.echo(f"gates of {progress.verdict.step}: {progress.verdict.summary()}")
+    if progress.released or not if_ready:
+        _report(progress.view, output)
+    else:
+        _report_wait(progress)
+
+
+def _report_wait(progress: gating.Progress) -> None:
+    """What --if-ready waits for (and what it recorded, e.g. a failed gate)."""
+    view = progress.view
+    for path in view.written:
+        typer.echo(f"  wrote {path}")
+    if view.commit:
+        typer.echo(f"  committed {view.commit[:12]}")
+    typer.echo(progress.line())
+
+
+def watch(
+    name: Name,
+    *,
+    repo: RepoOpt = Path("."),
+    by: By = None,
+    commit: Commit = False,
+    poll: Annotated[
+        int, typer.Option("--poll", min=1, help="Longest sleep between two checks (seconds).")
+    ] = 60,
+) -> None:
+    """Advance the rollout whenever it is ready, in the foreground, with a live status line.
+
+    Stops at an approval, a failing gate, a pause, a halt or the end (exit 0).
+
+    Example:
+
+      wave-planner rollout watch cve-2026-1234 --repo fleet --commit
+    """
+    from planner.api import watching
+
+    watching.rollout_watch(repo, name, echo=typer.echo, by=by, commit=commit, poll=poll)
 
 
 def pause(
@@ -234,6 +308,7 @@ def rollback(
     by: By = None,
     commit: Commit = False,
     output: Output = None,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -243,7 +318,12 @@ def rollback(
     """
     from planner import api
 
-    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit), output)
+    _report(
+        api.rollout_rollback(
+            repo, name, step=step, by=by, commit=commit, allow_unpinned=allow_unpinned
+        ),
+        output,
+    )
 
 
 def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
@@ -266,7 +346,7 @@ def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `rollout` command group to the app."""
-    for command in (start, status, advance, pause, resume, rollback):
+    for command in (start, status, advance, watch, pause, resume, rollback):
         rollout_app.command(name=command.__name__)(command)
     rollout_app.command(name="list")(list_rollouts)
     app.add_typer(rollout_app)
