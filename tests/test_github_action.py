@@ -149,8 +149,8 @@ def test_plan_step_writes_markdown_json_and_the_summary(
 def test_the_action_plans_once() -> None:
     """One `wave-planner plan` run gives the comment and the JSON (no second plan)."""
     script = step("plan")["run"]
-    assert script.count('wave-planner plan "${args[@]}"') == 1
-    assert "--json-out" in script
+    assert "--format json" not in script
+    assert '--format markdown --json-out "$out/plan.json"' in script
 
 
 @requires_bash

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from planner.adapters.progress import Progress
 from planner.errors import UserError
 from planner.policy import RenderSettings
 from planner.precise import RenderJob, RenderOutput
@@ -164,11 +165,22 @@ class KustomizeRenderer:
         settings: RenderSettings,
         command: Command | None = None,
         cache: RenderCache | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.settings = settings
         self.command = command or find_command(settings)
         self.cache = cache if cache is not None else RenderCache(default_cache_dir())
+        self.progress = progress
         self.invocations = 0  # renderer processes started (a warm run starts none)
+        self.total = 0  # units asked for, over every call
+        self.done = 0
+        self.hits = 0  # answered from the cache
+
+    def _advance(self, hit: bool) -> None:
+        self.done += 1
+        self.hits += hit
+        if self.progress is not None:
+            self.progress.update(self.done, self.total, self.hits)
 
     def key(self, unit_key: str) -> str:
         text = f"{self.command.identity}\n{self.settings.load_restrictor}\n{unit_key}"
@@ -177,10 +189,12 @@ class KustomizeRenderer:
     def render(self, jobs: Sequence[RenderJob]) -> dict[str, RenderOutput]:
         outputs: dict[str, RenderOutput] = {}
         misses: list[RenderJob] = []
+        self.total += len(jobs)
         for job in jobs:
             cached = self.cache.get(self.key(job.unit.key))
             if cached is not None:
                 outputs[job.unit.key] = cached
+                self._advance(True)
             else:
                 misses.append(job)
         if not misses:
@@ -195,6 +209,7 @@ class KustomizeRenderer:
                 )
                 for job, (output, cacheable) in zip(misses, done, strict=True):
                     outputs[job.unit.key] = output
+                    self._advance(False)
                     if cacheable:
                         self.cache.put(self.key(job.unit.key), output)
         finally:

@@ -10,10 +10,11 @@ import typer
 
 from planner.cli import options as opt
 from planner.cli.complete import cluster_names
-from planner.cli.options import PlanFormat
+from planner.cli.options import PlanFormat, ReportFormat
 from planner.cli.output import Output, choose, json_to_yaml
 
 if TYPE_CHECKING:
+    from planner import api
     from planner.plan import Plan
 
 EXIT_VIOLATIONS = 1
@@ -39,7 +40,7 @@ def plan(
     policy: opt.Policy = None,
     worktree: opt.Worktree = False,
     changed_files: opt.ChangedFiles = None,
-    fmt: opt.Format = PlanFormat.table,
+    fmt: opt.PlanReport = ReportFormat.table,
     output: Output = None,
     json_out: Annotated[
         Path | None,
@@ -84,9 +85,9 @@ def plan(
                 precise=precise,
                 strict=strict,
             )
-            result = api.plan(sources)
+            result = _planned(sources, fmt)
     else:
-        result = api.plan(
+        result = _planned(
             opt.sources(
                 repo,
                 base,
@@ -99,9 +100,12 @@ def plan(
                 precise,
                 two_dot=two_dot,
                 strict=strict,
-            )
+            ),
+            fmt,
         )
-    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
+    chosen = choose(
+        output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide", "html")
+    )
     if json_out is not None:
         from planner.adapters import files
 
@@ -113,11 +117,33 @@ def plan(
         raise typer.Exit(EXIT_VIOLATIONS)
 
 
+def _planned(sources: api.Sources, fmt: ReportFormat) -> Plan:
+    """The plan; precise mode draws its progress bar on a terminal (never for JSON)."""
+    from planner import api
+
+    if not sources.precise:
+        return api.plan(sources)
+    import sys
+
+    from planner.adapters.progress import for_terminal
+
+    bar = for_terminal(sys.stderr, enabled=fmt != ReportFormat.json)
+    try:
+        return api.precise_plan(sources, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def _render_plan(result: Plan, fmt: str) -> str:
     if fmt in ("json", "yaml"):
         text = result.model_dump_json(indent=2) + "\n"
         return text if fmt == "json" else json_to_yaml(text)
-    if fmt == PlanFormat.markdown:
+    if fmt == ReportFormat.html:
+        from planner.report import html
+
+        return html.render_plan(result)
+    if fmt == ReportFormat.markdown:
         from planner.report import markdown
 
         return markdown.render_plan(result)
@@ -260,7 +286,9 @@ def validate(
     from planner.report import findings as findings_report
 
     result = api.validate(repo, inventory, policy, rev=rev, strict=strict)
-    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
+    chosen = choose(
+        output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide", "html")
+    )
     from planner.cli import terminal
 
     rendered = findings_report.render_validation(

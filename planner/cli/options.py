@@ -120,6 +120,25 @@ class PlanFormat(StrEnum):
 Format = Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
+class ReportFormat(StrEnum):
+    """`plan`'s formats: the shared ones and a self-contained HTML report."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+PlanReport = Annotated[
+    ReportFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (html: one self-contained page, best with --precise).",
+    ),
+]
+
+
 def read_changed_files(value: str | None) -> tuple[str | None, str]:
     """The text of a changed-files list (`-` reads stdin)."""
     if value is None:
