@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from planner import changes, yamlsafe
+from planner import changes, saferegex, yamlsafe
 from planner.approvals import ApprovalSpec
 from planner.errors import Problem, UserError, validate_model
 from planner.gates import GateSpec
@@ -30,13 +30,19 @@ from planner.selector import LabelSelector, Requirement
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
+MAX_DURATION = 3650 * 86400
+
+
 def duration_seconds(text: str) -> int:
     """`1d2h30m15s` (any subset, in that order) to seconds."""
     match = _DURATION.match(text.strip())
     if not text.strip() or not match:
         raise ValueError(f"{text!r} is not a duration like 30m, 2h, 1d or 1h30m")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if total > MAX_DURATION:
+        raise ValueError(f"{text.strip()[:64]!r} is longer than the limit of 3650d (10 years)")
+    return total
 
 
 def _check_duration(text: str) -> str:
@@ -233,9 +239,9 @@ class IdentityRule(BaseModel):
     def _check(self) -> IdentityRule:
         if self.name_matches is not None:
             try:
-                re.compile(self.name_matches)
-            except re.error as exc:
-                raise ValueError(f"name_matches is not a regular expression: {exc}") from None
+                saferegex.compile_pattern(self.name_matches)
+            except ValueError as exc:
+                raise ValueError(f"name_matches: {exc}") from None
         if (self.label is None) != (not self.one_of):
             raise ValueError("`label` and `one_of` go together")
         if not self.require and self.label is None:

@@ -47,6 +47,7 @@ Action = Literal["start", "advance", "rollback", "pause", "resume", "gate"]
 RolloutState = Literal["pending", "in-progress", "paused", "halted", "complete", "rolled-back"]
 ACTIVE_STATES: frozenset[str] = frozenset({"pending", "in-progress", "paused", "halted"})
 
+MIN_YEAR, MAX_YEAR = 1970, 9000  # with bakes of at most 10 years, no date overflows
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -96,7 +97,12 @@ def parse_time(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 time like 2024-01-02T10:00:00Z") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    value = value.astimezone(UTC)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(
+            f"{text.strip()[:64]!r} is out of range: times are between {MIN_YEAR} and {MAX_YEAR}"
+        )
+    return value
 
 
 def format_time(value: datetime) -> str:
@@ -688,3 +694,4 @@ class RolloutView:
     drift: tuple[str, ...] = ()
     written: tuple[str, ...] = ()
     commit: str | None = None
+    notes: tuple[str, ...] = ()  # interrupted writes completed or pending, a stale lock

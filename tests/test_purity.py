@@ -41,6 +41,8 @@ CORE = [
     "draft",
     "report/fit",
     "report/warnings",
+    "saferegex",
+    "rolloutaudit",
     "render_diff",
     "diff_groups",
     "layer_pruning",

@@ -4,7 +4,9 @@
 unit at a time in a temporary folder holding only the files that unit reads (written from
 git objects, never from a checkout), with `--load-restrictor` from the policy. It never
 runs exec plugins or Helm (no `--enable-alpha-plugins`, `--enable-exec`, `--enable-helm`;
-a configured command that asks for them is refused) and never reaches the network: remote
+a configured command that asks for them is refused, however the flag is spelt: flags are
+normalised first, `--enable_helm` and `-enable-helm` being `--enable-helm`; no policy option
+widens this) and never reaches the network: remote
 references are refused before rendering, and the process runs with an unreachable proxy,
 git limited to local files and an empty home, so anything that slips through fails fast.
 
@@ -35,7 +37,42 @@ from planner.policy import RenderSettings
 from planner.precise import RenderJob, RenderOutput
 
 ENV_CACHE = "WAVE_PLANNER_CACHE"
-FORBIDDEN_FLAGS = ("--enable-alpha-plugins", "--enable-exec", "--enable-helm", "--helm-command")
+FORBIDDEN_FLAGS = (
+    "--enable-alpha-plugins",
+    "--enable-exec",
+    "--enable-helm",
+    "--helm-command",
+    "--helm-api-versions",
+    "--helm-kube-version",
+    "--helm-debug",
+    "--enable-star",
+    "--network",
+    "--network-name",
+    "--mount",
+    "--env",
+    "--as-current-user",
+)
+
+
+def normalise_flag(arg: str) -> str:
+    """A flag as kustomize's flag parser reads it: `--Enable_Helm=true`, `-enable-helm` and
+    `--enable-helm` are all `--enable-helm`."""
+    name = arg.split("=", 1)[0].strip().lower().replace("_", "-")
+    return "--" + name.lstrip("-") if name.startswith("-") else name
+
+
+def forbidden_flags(argv: Sequence[str]) -> list[str]:
+    """The arguments (or words inside an argument, e.g. of `sh -c "..."`) that would let
+    the renderer run plugins, Helm, containers or reach the network."""
+    bad = []
+    for arg in argv:
+        for word in arg.split():
+            if normalise_flag(word) in FORBIDDEN_FLAGS:
+                bad.append(arg)
+                break
+    return bad
+
+
 INSTALL_FIX = (
     "install kubectl (it includes kustomize: https://kubernetes.io/docs/tasks/tools/) or "
     "kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/) on PATH, or set "
@@ -59,7 +96,7 @@ def find_command(
     """The configured renderer, else `kubectl kustomize`, else `kustomize build`."""
     if settings.command:
         argv = tuple(settings.command)
-        bad = [a for a in argv if a.split("=", 1)[0] in FORBIDDEN_FLAGS]
+        bad = forbidden_flags(argv)
         if bad:
             raise UserError.single(
                 f"render.command asks for {', '.join(bad)}: precise mode never runs plugins "

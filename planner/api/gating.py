@@ -181,7 +181,6 @@ def attempt_release(
     manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
 ) -> Progress:
     """Check the step's approval, then release it (gates passed, or forced past)."""
-    from planner.adapters import rolloutrepo
 
     policy = current.policy
     approver = by if approve else None
@@ -228,8 +227,7 @@ def attempt_release(
         notifying.refusal(current, state, step, now, actor, outcome.message())
         raise Refusal(outcome.message())
     new = outcome
-    written = rolloutrepo.write(root, new, manifests(current, new.target, ro.released(new)))
-    view = finish(root, new, now, written, commit)
+    view = finish(root, new, now, manifests(current, new.target, ro.released(new)), commit)
     events = [
         notifying.event(current, new, "release", step.name, step.clusters, actor, view.commit)
     ]
@@ -290,7 +288,6 @@ def _gate_failed(
     release: Callable[[ro.Rollout], Progress],
 ) -> Progress:
     """Record a failed verdict; roll back (`on_failure: rollback`); refuse, wait or force."""
-    from planner.adapters import rolloutrepo
 
     policy = current.policy
     wave = policy.wave(gated.wave)
@@ -325,8 +322,7 @@ def _gate_failed(
                     current, new, "rollback", gated.name, gated.clusters, actor, None, why
                 )
             )
-    written = rolloutrepo.write(root, new, out)
-    view = finish(root, new, now, written, commit)
+    view = finish(root, new, now, out, commit)
     warnings = notifying.send(policy, events)
     message = verdict.refusal()
     if wave.on_failure == "rollback":
@@ -353,7 +349,6 @@ def _final_gates(
     manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
 ) -> Progress:
     """Every step is out: the last one's gates still run once, after its bake."""
-    from planner.adapters import rolloutrepo
 
     last = _gated_step(state, current.policy)
     history = state.history
@@ -379,7 +374,7 @@ def _final_gates(
                 ro.RolloutView(s, done, now)),
         )  # fmt: skip
     new = _record(state, now, actor, last.name, f"passed: {verdict.summary()}")
-    view = finish(root, new, now, rolloutrepo.write(root, new), commit)
+    view = finish(root, new, now, None, commit)
     return Progress(view, verdict=verdict)
 
 
@@ -444,16 +439,22 @@ def rollout_step(
         )
     if force and not (reason and reason.strip()):
         raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
+    from planner.api import rollouttrust as trust
+
+    by = trust.check_by(by)
+    reason = trust.check_reason(reason)
     root = repo.resolve()
-    state = rolloutrepo.read(root, name)
-    current, changes = rollouts._rollout_drift(root, state)
-    if changes:
-        raise Refusal(rollouts._drift_message(state, changes))
-    when = now if now is not None else rolloutrepo.now()
-    return attempt(
-        root, state, current, when, rollouts._actor(root, None if approval else by),
-        approve=approve or approval is not None, by=by, force=force, reason=reason,
-        commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
-        finish=rollouts._finish,
-        manifests=functools.partial(rollouts.rollout_manifests, allow_unpinned=allow_unpinned),
-    )  # fmt: skip
+    with rolloutrepo.locked(root, f"rollout advance {name}"):
+        state = rolloutrepo.read(root, name)
+        current, changes = rollouts._rollout_drift(root, state)
+        trust.verify(root, state, None if changes else current.plan)
+        if changes:
+            raise Refusal(rollouts._drift_message(state, changes))
+        when = now if now is not None else trust.now_after(state)
+        return attempt(
+            root, state, current, when, rollouts._actor(root, None if approval else by),
+            approve=approve or approval is not None, by=by, force=force, reason=reason,
+            commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
+            finish=rollouts._finish_written,
+            manifests=functools.partial(rollouts.rollout_manifests, allow_unpinned=allow_unpinned),
+        )  # fmt: skip

@@ -48,6 +48,14 @@ By = Annotated[str | None, typer.Option("--by", help="Who does this (default: gi
 Commit = Annotated[
     bool, typer.Option("--commit", help="Commit the rollout's folder with a descriptive message.")
 ]
+Sign = Annotated[
+    bool,
+    typer.Option(
+        "--sign",
+        help="With --commit: sign the commit with your configured key (user.signingkey, "
+        "gpg or ssh-keygen from PATH; never a program the repository names).",
+    ),
+]
 
 
 def _report(view: RolloutView, output: OutputFormat | None = None) -> None:
@@ -62,6 +70,8 @@ def _report(view: RolloutView, output: OutputFormat | None = None) -> None:
     state = view.state
     event = state.history[-1]
     what = event.action + (f" {event.step}" if event.step else "")
+    for note in view.notes:
+        typer.echo(note, err=True)
     typer.echo(f"rollout {state.name}: {what}" + (f": {event.detail}" if event.detail else ""))
     for path in view.written:
         typer.echo(f"  wrote {path}")
@@ -105,6 +115,14 @@ def start(
     by: By = None,
     commit: Commit = False,
     output: Output = None,
+    sign: Sign = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Take over files already in waves/NAME/TARGET/ that wave-planner did not write.",
+        ),
+    ] = False,
     two_dot: opt.TwoDot = False,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
@@ -129,6 +147,8 @@ def start(
         target="flux" if target is Target.flux else "argocd",
         by=by,
         commit=commit,
+        sign=sign,
+        adopt=adopt,
         two_dot=two_dot,
         allow_unpinned=allow_unpinned,
     )
@@ -164,6 +184,8 @@ def status(
         "markdown": report.render_markdown,
     }[chosen]
     typer.echo(render(view), nl=False)
+    for note in view.notes:
+        typer.echo(f"note: {note}", err=True)
     if view.drift:
         for change in view.drift:
             typer.echo(f"drift: {change}", err=True)
@@ -270,6 +292,7 @@ def pause(
     repo: RepoOpt = Path("."),
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
     output: Output = None,
 ) -> None:
     """Stop `advance` until `resume`.
@@ -280,7 +303,7 @@ def pause(
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit), output)
+    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign), output)
 
 
 def resume(
@@ -288,6 +311,7 @@ def resume(
     repo: RepoOpt = Path("."),
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
     output: Output = None,
 ) -> None:
     """Let `advance` release steps again.
@@ -298,7 +322,7 @@ def resume(
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit), output)
+    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign), output)
 
 
 def rollback(
@@ -308,6 +332,7 @@ def rollback(
     by: By = None,
     commit: Commit = False,
     output: Output = None,
+    sign: Sign = False,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
@@ -320,7 +345,7 @@ def rollback(
 
     _report(
         api.rollout_rollback(
-            repo, name, step=step, by=by, commit=commit, allow_unpinned=allow_unpinned
+            repo, name, step=step, by=by, commit=commit, sign=sign, allow_unpinned=allow_unpinned
         ),
         output,
     )
