@@ -30,6 +30,10 @@ DEFAULT_IGNORE: tuple[str, ...] = (
     "CODEOWNERS",
 )
 
+# Where wave-planner writes (emitted manifests, rollout state): its own files, never a
+# changed file that "reaches no cluster".
+OWN_OUTPUT: tuple[str, ...] = ("waves/**",)
+
 
 class ChangeStatus(StrEnum):
     ADDED = "added"

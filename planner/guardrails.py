@@ -25,10 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import saferegex, yamlsafe
 from planner import snapshot as snap_mod
-from planner.hierarchy import Hierarchy, HierarchyProblem, NodeKind, Scope
+from planner.hierarchy import Hierarchy, HierarchyProblem, NodeKind, Scope, classify
 from planner.impact import ChangedLayer
 from planner.inventory import Cluster, Inventory
-from planner.policy import PRODUCTION_VALUES, IdentityRule, RolloutPolicy
+from planner.policy import PRODUCTION_VALUES, IdentityRule, RolloutPolicy, default_policy
 from planner.snapshot import Snapshot
 from planner.waves import Placement, Step, group_value
 
@@ -681,9 +681,11 @@ def rollout_findings(ctx: Context) -> list[Finding]:
     findings = []
     total = len(ctx.inventory.clusters)
     waves = ctx.policy.waves
+    # the built-in policy does not warn about its own waves (no canary label in the fleet)
+    built_in = ctx.policy == default_policy(ctx.inventory)
     for index, wave in enumerate(waves):
         matched = [c.name for c in ctx.inventory.clusters if wave.match(c.labels) is not None]
-        if not matched:
+        if not matched and not built_in:
             findings.append(
                 Finding(
                     code="empty-wave",
@@ -754,7 +756,7 @@ def canary_coverage(ctx: Context) -> list[Finding]:
         if production:
             for layer in sorted(step_layers - seen_layers):
                 names = [c for c in production if layer in ctx.reasons_layers.get(c, set())]
-                if not names:
+                if not names or not _coverable(ctx, layer, first=not seen_layers):
                     continue
                 findings.append(
                     Finding(
@@ -769,6 +771,21 @@ def canary_coverage(ctx: Context) -> list[Finding]:
                 )
         seen_layers |= step_layers
     return findings
+
+
+def _coverable(ctx: Context, layer: str, *, first: bool) -> bool:
+    """Whether a missing canary for `layer` is worth a warning.
+
+    A cluster's own folder can only be exercised by that cluster: never. Otherwise only when
+    the production step is the first step of the plan (no canary or staging step baked
+    anything before it), or a non-production cluster reads the layer and so could have.
+    """
+    if classify(layer, ctx.policy.scopes)[0] == Scope.CLUSTER:
+        return False
+    if first:
+        return True
+    clusters = ctx.inventory.by_name()
+    return any(not is_production(clusters[c], ctx) for c in _readers(ctx, layer) if c in clusters)
 
 
 def _coverage_hint(ctx: Context, layer: str, step: Step, production: Sequence[str]) -> str:

@@ -129,11 +129,13 @@ def compute_impact(
         base, {c.name: c.gitops_path for c in base_inventory.clusters if c.name in head_names}
     )
     counts: dict[str, int] = {}
+    reached_by: dict[str, set[str]] = {}
     for layer_path, hit in sorted(
         layers.items(), key=lambda kv: (_SCOPE_ORDER[kv[1].scope], kv[0])
     ):
         reached = _reach(head, base, hit, roots_head, roots_base, layer_path)
         counts[layer_path] = len(reached)
+        reached_by[layer_path] = set(reached)
         for name, reason in reached.items():
             affected.setdefault(name, []).append(reason)
     for name, fields in inventory_diff.retargeted.items():
@@ -144,7 +146,11 @@ def compute_impact(
         affected.setdefault(name, []).append(
             Reason(kind="inventory", summary="added to the inventory")
         )
-    real_unowned = [p for p in unowned if p not in inventory_set]
+    real_unowned = [
+        p
+        for p in unowned
+        if p not in inventory_set and not changes_mod.ignored(p, changes_mod.OWN_OUTPUT)
+    ]
     not_ignored = [p for p in real_unowned if not changes_mod.ignored(p, config.ignore)]
     changed = [
         p
@@ -167,10 +173,7 @@ def compute_impact(
                 )
             )
     names = inventory.names()
-    changed_layers = tuple(
-        ChangedLayer(path=p, scope=h.scope, files=tuple(sorted(h.files)), clusters=counts[p])
-        for p, h in sorted(layers.items(), key=lambda kv: (_SCOPE_ORDER[kv[1].scope], kv[0]))
-    )
+    changed_layers = _one_layer_per_file(layers, reached_by)
     return Impact(
         affected={n: tuple(affected[n]) for n in names if n in affected},
         unaffected=tuple(n for n in names if n not in affected),
@@ -204,6 +207,35 @@ def _layers(
                 hit.files.add(path)
                 (hit.head_targets if side == "head" else hit.base_targets).add(node_id)
     return layers, unowned
+
+
+def _one_layer_per_file(
+    layers: dict[str, _LayerHit], reached_by: dict[str, set[str]]
+) -> tuple[ChangedLayer, ...]:
+    """The changed layers, each changed file listed under one layer only: the innermost
+    layer folder holding it (else the first in scope order). A layer left with no file of
+    its own is folded into the layers that list its files (their cluster counts include
+    the clusters it reached)."""
+    order = sorted(layers, key=lambda p: (_SCOPE_ORDER[layers[p].scope], p))
+    owner: dict[str, str] = {}
+    for path in sorted({f for h in layers.values() for f in h.files}):
+        holding = [p for p in order if path in layers[p].files]
+        inside = [p for p in holding if p == "." or path.startswith(p.rstrip("/") + "/")]
+        owner[path] = max(inside, key=len) if inside else holding[0]
+    result = []
+    for p in order:
+        files = tuple(sorted(f for f in layers[p].files if owner[f] == p))
+        if not files:
+            continue
+        reached = set(reached_by.get(p, set()))
+        for other in order:
+            folded = other != p and not any(owner[f] == other for f in layers[other].files)
+            if folded and layers[other].files & set(files):
+                reached |= reached_by.get(other, set())
+        result.append(
+            ChangedLayer(path=p, scope=layers[p].scope, files=files, clusters=len(reached))
+        )
+    return tuple(result)
 
 
 def _roots(graph: Hierarchy, paths: dict[str, str]) -> dict[str, list[str]]:

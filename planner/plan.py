@@ -205,6 +205,7 @@ class PlanInputs:
     inventory_paths: Sequence[str] = ()
     emergency: str | None = None
     cache: ParseCache = field(default_factory=ParseCache)
+    notes: Sequence[Finding] = ()  # about the range itself (reversed, inventory added)
     strict: bool = False  # unmodelled wiring is a violation, not a warning
     refs: Sequence[str] = ()  # GitRepository refs that mean the revision planned
     range: RangeInfo | None = None  # how the change was computed (git only)
@@ -303,7 +304,7 @@ def assemble(
     """The plan of an analysis; precise mode passes the render summaries and its warnings."""
     renders = renders or {}
     group_ids = group_of(diff_groups)
-    extra = list(findings)
+    extra = [*inputs.notes, *findings]
     impact = analysis.impact
     affected = sorted(impact.affected)
     steps, skipped = plan_steps(
@@ -413,10 +414,10 @@ _BREADTH = [Scope.GLOBAL, Scope.ENVIRONMENT, Scope.REGION, Scope.SHARED, Scope.C
 
 
 def _scope(impact: Impact, total: int) -> str:
+    """The widest scope of a changed layer that reaches a cluster (`global` only when a
+    global layer changed, not whenever every cluster is affected)."""
     if not impact.affected:
         return "none"
-    if total and len(impact.affected) == total:
-        return "global"
     reached = {layer.scope for layer in impact.changed_layers if layer.clusters}
     for scope in _BREADTH:
         if scope in reached:

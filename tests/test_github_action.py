@@ -141,7 +141,31 @@ def test_plan_step_writes_markdown_json_and_the_summary(
     plan = Plan.model_validate_json(Path(out["json"]).read_text(encoding="utf-8"))
     comment = Path(out["markdown"]).read_text(encoding="utf-8")
     assert comment == render_plan(plan)
-    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8") == comment
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert summary == f"Planned range: `{built.base}...{built.head}`\n\n" + comment
+    assert f"::notice title=wave-planner::planning {built.base}...{built.head}" in result.stdout
+
+
+def test_the_action_plans_once() -> None:
+    """One `wave-planner plan` run gives the comment and the JSON (no second plan)."""
+    script = step("plan")["run"]
+    assert "--format json" not in script
+    assert '--format markdown --json-out "$out/plan.json"' in script
+
+
+@requires_bash
+def test_plan_step_on_a_push_plans_what_was_pushed(
+    tmp_path: Path, runner_env: dict[str, str]
+) -> None:
+    built = build_demo_repo(tmp_path / "demo")
+    # on a push, the action's WP_BASE is github.event.before and the head is HEAD
+    env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": ""}
+    env.update(WP_INVENTORY="", WP_POLICY="", WP_EVENT="push")
+    result = run_step("plan", env)
+    assert result.returncode == 0, result.stderr
+    plan = Plan.model_validate_json(Path(outputs(env)["json"]).read_text(encoding="utf-8"))
+    assert plan.base == built.base
+    assert f"planning {built.base}...HEAD (push)" in result.stdout
 
 
 @requires_bash

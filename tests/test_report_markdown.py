@@ -90,8 +90,9 @@ def test_cli_prints_the_comment_of_its_plan() -> None:
 
 def test_sections_come_in_reading_order(tmp_path: Path) -> None:
     comment = render_plan(fixture_plan("incident", tmp_path))
-    order = ["### Rollout plan", "[!CAUTION]", "[!WARNING]", "#### Changed layers"]
-    order += ["#### Steps", "```mermaid", "#### Why these clusters", "<sub>plan"]
+    order = ["### Rollout plan", "[!CAUTION]", "#### Changed layers"]
+    order += ["#### Steps", "```mermaid", "#### Why these clusters"]
+    order += ["<details><summary>1 warning: canary-coverage (1)</summary>", "<sub>plan"]
     positions = [comment.index(marker) for marker in order]
     assert positions == sorted(positions)
 
@@ -365,5 +366,7 @@ def test_one_huge_value_cannot_crowd_out_the_rest() -> None:
     plan = synthetic_plan(20, 5, findings=3, layers=2, weird=huge, emergency=True)
     comment = render_plan(plan)
     assert len(comment) <= LIMIT
-    assert comment.count("**identity-mismatch**") == 3
+    # the violation one by one, the two warnings as one group with its count
+    assert comment.count("**identity-mismatch**") == 2
+    assert "**identity-mismatch** (2)" in comment
     assert all(appears(s.name, comment) for s in plan.waves)

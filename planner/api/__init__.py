@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         preview,
         validate,
     )
+    from planner.api.initializing import InitResult, init
     from planner.api.rollouts import (
         rollout_advance,
         rollout_list,
@@ -83,6 +84,8 @@ _PLANNING = (
 _LAZY = {
     **dict.fromkeys(_INPUTS, "planner.api.inputs"),
     **dict.fromkeys(_PLANNING, "planner.api.planning"),
+    "InitResult": "planner.api.initializing",
+    "init": "planner.api.initializing",
     "EmitResult": "planner.api.emitting",
     "EmitTarget": "planner.api.emitting",
     "emit": "planner.api.emitting",
@@ -102,6 +105,7 @@ __all__ = [
     "DEFAULT_INVENTORY",
     "EmitResult",
     "EmitTarget",
+    "InitResult",
     "Revision",
     "RolloutView",
     "Sources",
@@ -109,6 +113,7 @@ __all__ = [
     "analysis",
     "emit",
     "explain",
+    "init",
     "load_inventories",
     "load_policy_file",
     "open_revision",

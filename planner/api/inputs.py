@@ -12,6 +12,7 @@ from planner import kustomize
 from planner import policy as policy_mod
 from planner.adapters import files
 from planner.adapters.gitrepo import GitRepo
+from planner.api import ranges
 from planner.changes import ChangeSet, parse_changed_files
 from planner.errors import UserError
 from planner.inventory import Inventory, parse_inventory
@@ -90,6 +91,11 @@ def open_workspace(sources: Sources) -> Workspace:
     inventory, base_inventory, inventory_paths = load_inventories(
         sources.inventory, root, head_snap, base_snap
     )
+    base_inventory, notes = ranges.inventory_added(inventory, base_inventory)
+    if repo is not None and not sources.worktree and sources.changed_files is None:
+        notes += ranges.reversed_range(
+            repo, base_snap.revision, head_snap.revision, sources.base or "merge base", sources.head
+        )
     policy, policy_source = load_policy_file(sources.policy, inventory, root)
     origin = repo.origin_url() if repo is not None else None
     urls = repo_urls(policy, origin)
@@ -104,6 +110,7 @@ def open_workspace(sources: Sources) -> Workspace:
         repo_urls=urls,
         inventory_paths=inventory_paths,
         emergency=sources.emergency,
+        notes=tuple(notes),
         strict=sources.strict,
         refs=refs,
         range=span,
@@ -130,6 +137,15 @@ def _base_of(repo: GitRepo, sources: Sources, head_sha: str | None) -> tuple[str
         span = span.model_copy(update={"mode": "worktree", "head": None})
     elif sources.changed_files is not None:
         span = span.model_copy(update={"mode": "changed-files"})
+    elif found == head and sources.base and given != head:
+        raise UserError.single(
+            f"--base and --head are reversed: --head {sources.head} ({head[:12]}) is an "
+            f"ancestor of --base {sources.base} ({given[:12]}), so there is nothing from base "
+            "to head",
+            key="--base",
+            fix=f"swap them: --base {sources.head} --head {sources.base} (or --two-dot to "
+            "plan the way back)",
+        )
     elif found == head:
         raise UserError.single(
             f"nothing to plan: the range {found[:12]}..{head[:12]} is empty "
@@ -290,4 +306,7 @@ def load_policy_file(
     if root is not None:
         refuse_escaping_link(located, root, "--policy")
     data = files.read_input(located, "--policy")
-    return policy_mod.load_policy(data, source=str(path)), str(path)
+    # an absolute path inside the repository (a CI runner's) is named relative to it
+    inside = path_inside(located, root) if root is not None and path.is_absolute() else None
+    source = inside or str(path)
+    return policy_mod.load_policy(data, source=source), source

@@ -24,6 +24,11 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 class _Group(TyperGroup):
     """The single place where exceptions become exit codes."""
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from planner.cli.helptext import plain_usage
+
+        return plain_usage(super().get_command(ctx, cmd_name))
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -87,11 +92,14 @@ def _root(
 
 
 def _register() -> None:
-    from planner.cli import commands, emit, rollout
+    from planner.cli import commands, emit, helptext, rollout
+    from planner.cli import init as init_cmd
 
     commands.register(app)
     emit.register(app)
     rollout.register(app)
+    init_cmd.register(app)
+    helptext.apply(app)
 
 
 _register()

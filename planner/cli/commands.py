@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from planner.cli import options as opt
+from planner.cli.complete import cluster_names
 from planner.cli.options import PlanFormat, ReportFormat
+from planner.cli.output import Output, choose, json_to_yaml
 
 if TYPE_CHECKING:
     from planner import api
@@ -39,6 +41,16 @@ def plan(
     worktree: opt.Worktree = False,
     changed_files: opt.ChangedFiles = None,
     fmt: opt.PlanReport = ReportFormat.table,
+    output: Output = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json-out",
+            metavar="FILE",
+            help="Also write the full plan as JSON to FILE, from the same run (CI: the "
+            "comment and its JSON from one plan).",
+        ),
+    ] = None,
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     precise: opt.Precise = False,
@@ -91,7 +103,16 @@ def plan(
             ),
             fmt,
         )
-    typer.echo(_render_plan(result, fmt), nl=False)
+    chosen = choose(
+        output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide", "html")
+    )
+    if json_out is not None:
+        from planner.adapters import files
+
+        files.atomic_write(json_out, (result.model_dump_json(indent=2) + "\n").encode())
+    # colour codes are only there when terminal.colour() said so: keep them (click would
+    # strip them from a pipe, which is what FORCE_COLOR asks for)
+    typer.echo(_render_plan(result, chosen), nl=False, color=True)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
 
@@ -114,9 +135,10 @@ def _planned(sources: api.Sources, fmt: ReportFormat) -> Plan:
             bar.close()
 
 
-def _render_plan(result: Plan, fmt: ReportFormat) -> str:
-    if fmt == ReportFormat.json:
-        return result.model_dump_json(indent=2) + "\n"
+def _render_plan(result: Plan, fmt: str) -> str:
+    if fmt in ("json", "yaml"):
+        text = result.model_dump_json(indent=2) + "\n"
+        return text if fmt == "json" else json_to_yaml(text)
     if fmt == ReportFormat.html:
         from planner.report import html
 
@@ -125,13 +147,21 @@ def _render_plan(result: Plan, fmt: ReportFormat) -> str:
         from planner.report import markdown
 
         return markdown.render_plan(result)
+    from planner.cli import terminal
     from planner.report import table
 
-    return table.render_plan(result)
+    return table.render_plan(
+        result, width=terminal.width(), colour=terminal.colour(), wide=fmt == "wide"
+    )
 
 
 def explain(
-    cluster: Annotated[str, typer.Argument(help="The cluster to explain.")],
+    cluster: Annotated[
+        str,
+        typer.Argument(
+            help="The cluster to explain.", metavar="CLUSTER", autocompletion=cluster_names
+        ),
+    ],
     repo: opt.Repo = Path("."),
     base: opt.Base = None,
     head: opt.Head = "HEAD",
@@ -139,7 +169,8 @@ def explain(
     policy: opt.Policy = None,
     worktree: opt.Worktree = False,
     changed_files: opt.ChangedFiles = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same as -o json).")] = False,
+    output: Output = None,
     two_dot: opt.TwoDot = False,
 ) -> None:
     """Print why CLUSTER is affected (the reference chain to the change), or why not.
@@ -155,7 +186,9 @@ def explain(
         opt.sources(repo, base, head, inventory, policy, worktree, changed_files, two_dot=two_dot),
         cluster,
     )
-    typer.echo(text.render_explanation(explanation, as_json=as_json), nl=False)
+    fmt = choose(output, "json" if as_json else None, allowed=("table", "json", "yaml"))
+    rendered = text.render_explanation(explanation, as_json=fmt != "table")
+    typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
 
 
 class GraphFormat(StrEnum):
@@ -170,11 +203,15 @@ def graph(
     policy: opt.Policy = None,
     rev: opt.Rev = None,
     cluster: Annotated[
-        str | None, typer.Option("--cluster", help="Only what this cluster reads.")
+        str | None,
+        typer.Option(
+            "--cluster", help="Only what this cluster reads.", autocompletion=cluster_names
+        ),
     ] = None,
     fmt: Annotated[
         GraphFormat, typer.Option("--format", "-f", help="Output format.")
     ] = GraphFormat.mermaid,
+    output: Output = None,
 ) -> None:
     """Print the hierarchy graph (clusters -> layers -> files) as Mermaid, DOT or JSON.
 
@@ -186,7 +223,11 @@ def graph(
     from planner.report import graph as graph_report
 
     opened = api.open_revision(repo, inventory, policy, rev)
-    typer.echo(graph_report.render(opened.graph, opened.inventory, cluster, fmt.value), nl=False)
+    chosen = choose(output, fmt.value, allowed=("json", "yaml", "mermaid", "dot"))
+    rendered = graph_report.render(
+        opened.graph, opened.inventory, cluster, "json" if chosen == "yaml" else chosen
+    )
+    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False)
 
 
 class PreviewFormat(StrEnum):
@@ -203,7 +244,10 @@ def preview(
         typer.Option("--selector", "-l", help="kubectl-style label selector."),
     ] = None,
     policy: opt.Policy = None,
-    fmt: Annotated[PreviewFormat, typer.Option("--format", "-f")] = PreviewFormat.table,
+    fmt: Annotated[
+        PreviewFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = PreviewFormat.table,
+    output: Output = None,
 ) -> None:
     """List the clusters a label selector matches, with the wave each belongs to.
 
@@ -216,7 +260,9 @@ def preview(
     from planner.report import table
 
     parsed, rows = api.preview(inventory, selector, policy)
-    typer.echo(table.render_preview(parsed, rows, as_json=fmt == PreviewFormat.json), nl=False)
+    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "wide"))
+    rendered = table.render_preview(parsed, rows, as_json=chosen in ("json", "yaml"))
+    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False)
 
 
 def validate(
@@ -226,6 +272,7 @@ def validate(
     rev: opt.Rev = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as violations.")] = False,
     fmt: opt.Format = PlanFormat.table,
+    output: Output = None,
 ) -> None:
     """Check the whole fleet: identity, inventory, hierarchy and rollout guardrails.
 
@@ -239,7 +286,18 @@ def validate(
     from planner.report import findings as findings_report
 
     result = api.validate(repo, inventory, policy, rev=rev, strict=strict)
-    typer.echo(findings_report.render_validation(result, fmt.value), nl=False)
+    chosen = choose(
+        output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide", "html")
+    )
+    from planner.cli import terminal
+
+    rendered = findings_report.render_validation(
+        result,
+        {"yaml": "json"}.get(chosen, chosen),
+        width=terminal.width(),
+        colour=terminal.colour(),
+    )
+    typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False, color=True)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
 
@@ -250,7 +308,10 @@ class SchemaName(StrEnum):
     plan = "plan"
 
 
-def schema(name: Annotated[SchemaName, typer.Argument(help="Which schema.")]) -> None:
+def schema(
+    name: Annotated[SchemaName, typer.Argument(help="Which schema.", metavar="NAME")],
+    output: Output = None,
+) -> None:
     """Print the JSON Schema of the inventory, the policy or the plan JSON.
 
     Example:
@@ -259,7 +320,9 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which schema.")]) ->
     """
     from planner import schemas
 
-    typer.echo(schemas.render(name.value), nl=False)
+    fmt = choose(output, None, allowed=("json", "yaml"))
+    rendered = schemas.render(name.value)
+    typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
 
 
 def policy_init(
@@ -283,7 +346,10 @@ def policy_init(
         inv = parse_inventory(
             files.read_yaml_inputs(inventory, "--inventory"), source=str(inventory)
         )
-    text = "# wave-planner rollout policy (see `wave-planner schema policy`)\n"
+    from planner.schemas import modeline
+
+    text = modeline("policy") + "\n"
+    text += "# wave-planner rollout policy (see `wave-planner schema policy`)\n"
     text += policy_mod.policy_yaml(policy_mod.default_policy(inv))
     if out is None:
         typer.echo(text, nl=False)

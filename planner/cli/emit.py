@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from planner.cli import options as opt
+from planner.cli.output import Output, choose, dump
 
 if TYPE_CHECKING:
     from planner.api import EmitResult
@@ -68,6 +69,7 @@ def emit(
         bool,
         typer.Option("--check", help="Write nothing; exit 1 if --out differs (for CI)."),
     ] = False,
+    output: Output = None,
     adopt: Annotated[
         bool,
         typer.Option(
@@ -122,9 +124,32 @@ def emit(
         adopt=adopt,
         allow_unpinned=allow_unpinned,
     )
-    typer.echo(render_result(result), nl=False)
+    fmt = choose(output, None, allowed=("table", "json", "yaml"))
+    if fmt == "table":
+        typer.echo(render_result(result), nl=False)
+    else:
+        typer.echo(dump(result_data(result), fmt), nl=False)
     if result.refused or result.drift:
         raise typer.Exit(EXIT_REFUSED)
+
+
+def result_data(result: EmitResult) -> dict[str, object]:
+    """What `emit -o json` prints: the verdict, the plan id and the file changes."""
+    diff = result.diff
+    return {
+        "target": result.target.value,
+        "out": str(result.out),
+        "plan": result.plan.id,
+        "refused": bool(result.refused),
+        "violations": [v.model_dump(mode="json") for v in result.plan.violations],
+        "unplaced": list(result.unplaced),
+        "checked": bool(result.checked),
+        "drift": bool(result.drift),
+        "added": sorted(diff.added) if diff else [],
+        "changed": sorted(diff.changed) if diff else [],
+        "removed": sorted(diff.removed) if diff else [],
+        "files": sorted(result.files),
+    }
 
 
 def render_result(result: EmitResult) -> str:

@@ -14,12 +14,31 @@ from planner.errors import UserError
 if TYPE_CHECKING:
     from planner.api import Sources
 
+ENV_REPO, ENV_INVENTORY, ENV_POLICY = (
+    "WAVE_PLANNER_REPO",
+    "WAVE_PLANNER_INVENTORY",
+    "WAVE_PLANNER_POLICY",
+)
+ENV_BASE = "WAVE_PLANNER_BASE"
+
 Repo = Annotated[
-    Path, typer.Option("--repo", help="The fleet repository (a git work tree).", show_default=True)
+    Path,
+    typer.Option(
+        "--repo",
+        help="The fleet repository (a git work tree).",
+        show_default=True,
+        envvar=ENV_REPO,
+        show_envvar=True,
+    ),
 ]
 Base = Annotated[
     str | None,
-    typer.Option("--base", help="Base revision (default: merge base with the default branch)."),
+    typer.Option(
+        "--base",
+        help="Base revision (default: merge base with the default branch).",
+        envvar=ENV_BASE,
+        show_envvar=True,
+    ),
 ]
 Head = Annotated[str, typer.Option("--head", help="Head revision.")]
 Inventory = Annotated[
@@ -28,11 +47,18 @@ Inventory = Annotated[
         "--inventory",
         help="clusters.yaml, or a file/folder of Argo CD cluster Secrets or CAPI Clusters "
         "(default: clusters.yaml in the repository).",
+        envvar=ENV_INVENTORY,
+        show_envvar=True,
     ),
 ]
 Policy = Annotated[
     Path | None,
-    typer.Option("--policy", help="Rollout policy (rollout.yaml); default: the built-in policy."),
+    typer.Option(
+        "--policy",
+        help="Rollout policy (rollout.yaml); default: the built-in policy.",
+        envvar=ENV_POLICY,
+        show_envvar=True,
+    ),
 ]
 Worktree = Annotated[
     bool, typer.Option("--worktree", help="Plan the uncommitted changes of the working tree.")

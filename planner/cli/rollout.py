@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from planner.cli import options as opt
+from planner.cli.complete import rollout_names
+from planner.cli.output import Output, OutputFormat, choose, dump, json_to_yaml
 
 if TYPE_CHECKING:
     from planner.api import gating
@@ -33,8 +35,15 @@ Target = opt.Target
 StatusFormat = opt.PlanFormat
 
 
-Name = Annotated[str, typer.Argument(help="The rollout's name (its folder under waves/).")]
-RepoOpt = Annotated[Path, typer.Option("--repo", help="The fleet repository (a git work tree).")]
+Name = Annotated[
+    str,
+    typer.Argument(
+        help="The rollout's name (its folder under waves/).",
+        metavar="NAME",
+        autocompletion=rollout_names,
+    ),
+]
+RepoOpt = opt.Repo
 By = Annotated[str | None, typer.Option("--by", help="Who does this (default: git's user.name).")]
 Commit = Annotated[
     bool, typer.Option("--commit", help="Commit the rollout's folder with a descriptive message.")
@@ -49,8 +58,14 @@ Sign = Annotated[
 ]
 
 
-def _report(view: RolloutView) -> None:
+def _report(view: RolloutView, output: OutputFormat | None = None) -> None:
     from planner.report import rollout as report
+
+    fmt = choose(output, None, allowed=("table", "json", "yaml"))
+    if fmt != "table":
+        rendered = report.render_json(view)
+        typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
+        return
 
     state = view.state
     event = state.history[-1]
@@ -90,6 +105,8 @@ def start(
         typer.Option(
             "--inventory",
             help="The inventory, inside the repository (default: clusters.yaml at its root).",
+            envvar=opt.ENV_INVENTORY,
+            show_envvar=True,
         ),
     ] = None,
     repo: RepoOpt = Path("."),
@@ -97,6 +114,7 @@ def start(
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
     by: By = None,
     commit: Commit = False,
+    output: Output = None,
     sign: Sign = False,
     adopt: Annotated[
         bool,
@@ -134,7 +152,7 @@ def start(
         two_dot=two_dot,
         allow_unpinned=allow_unpinned,
     )
-    _report(view)
+    _report(view, output)
 
 
 def status(
@@ -143,6 +161,7 @@ def status(
     fmt: Annotated[
         StatusFormat, typer.Option("--format", "-f", help="Output format.")
     ] = StatusFormat.table,
+    output: Output = None,
 ) -> None:
     """Show each step, its clusters, state and release time, and what holds the next step.
 
@@ -156,11 +175,14 @@ def status(
     from planner.report import rollout as report
 
     view = api.rollout_status(repo, name)
+    chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
     render = {
-        StatusFormat.table: report.render_table,
-        StatusFormat.json: report.render_json,
-        StatusFormat.markdown: report.render_markdown,
-    }[fmt]
+        "table": report.render_table,
+        "wide": report.render_table,
+        "json": report.render_json,
+        "yaml": lambda v: json_to_yaml(report.render_json(v)),
+        "markdown": report.render_markdown,
+    }[chosen]
     typer.echo(render(view), nl=False)
     for note in view.notes:
         typer.echo(f"note: {note}", err=True)
@@ -187,6 +209,7 @@ def advance(
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
+    output: Output = None,
     if_ready: Annotated[
         bool,
         typer.Option(
@@ -226,7 +249,7 @@ def advance(
     if progress.verdict is not None and progress.released:
         typer.echo(f"gates of {progress.verdict.step}: {progress.verdict.summary()}")
     if progress.released or not if_ready:
-        _report(progress.view)
+        _report(progress.view, output)
     else:
         _report_wait(progress)
 
@@ -265,7 +288,12 @@ def watch(
 
 
 def pause(
-    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+    name: Name,
+    repo: RepoOpt = Path("."),
+    by: By = None,
+    commit: Commit = False,
+    sign: Sign = False,
+    output: Output = None,
 ) -> None:
     """Stop `advance` until `resume`.
 
@@ -275,11 +303,16 @@ def pause(
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign))
+    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign), output)
 
 
 def resume(
-    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+    name: Name,
+    repo: RepoOpt = Path("."),
+    by: By = None,
+    commit: Commit = False,
+    sign: Sign = False,
+    output: Output = None,
 ) -> None:
     """Let `advance` release steps again.
 
@@ -289,7 +322,7 @@ def resume(
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign))
+    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign), output)
 
 
 def rollback(
@@ -298,6 +331,7 @@ def rollback(
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
     commit: Commit = False,
+    output: Output = None,
     sign: Sign = False,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
@@ -312,11 +346,12 @@ def rollback(
     _report(
         api.rollout_rollback(
             repo, name, step=step, by=by, commit=commit, sign=sign, allow_unpinned=allow_unpinned
-        )
+        ),
+        output,
     )
 
 
-def list_rollouts(repo: RepoOpt = Path(".")) -> None:
+def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
     """List the rollouts under waves/ with their state and what holds each.
 
     Example:
@@ -326,7 +361,12 @@ def list_rollouts(repo: RepoOpt = Path(".")) -> None:
     from planner import api
     from planner.report import rollout as report
 
-    typer.echo(report.render_list(api.rollout_list(repo)), nl=False)
+    views = api.rollout_list(repo)
+    fmt = choose(output, None, allowed=("table", "json", "yaml", "wide"))
+    if fmt in ("json", "yaml"):
+        typer.echo(dump([report.as_dict(v) for v in views], fmt), nl=False)
+        return
+    typer.echo(report.render_list(views), nl=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from planner.report.table import percent
+from planner.report.table import RANGE_NOTES, percent
 from planner.report.text import chain_lines
+from planner.report.warnings import fix_of, folded_warnings
 
 if TYPE_CHECKING:
     from planner.guardrails import Finding
@@ -186,6 +187,7 @@ def render_plan(plan: Plan, limit: int = LIMIT) -> str:
     steps = budget.take(_steps(plan, budget))
     findings = budget.take(_findings(plan, budget))
     changes = budget.take(_rendered_changes(plan, budget))
+    warnings = budget.take(folded_warnings(plan.warnings, budget.share(0.5), budget.trimmed))
     layers = budget.take(_layers(plan, budget))
     diagram = budget.take(_diagram(plan, budget))
     lists = budget.take(_lists(plan, budget))
@@ -199,6 +201,7 @@ def render_plan(plan: Plan, limit: int = LIMIT) -> str:
         diagram,
         details,
         lists,
+        warnings,
         _footer(plan, budget.trimmed),
     ]
     return "\n".join(s for s in sections if s)
@@ -240,6 +243,13 @@ def _header(plan: Plan) -> str:
     return "\n".join(out)
 
 
+def _relative(source: str) -> str:
+    """A source as the reader knows it: an absolute path (a CI runner's) becomes its name."""
+    if source.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", source):
+        return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return source
+
+
 def _footer(plan: Plan, trimmed: Sequence[str]) -> str:
     out = []
     if trimmed:
@@ -251,8 +261,8 @@ def _footer(plan: Plan, trimmed: Sequence[str]) -> str:
         ]
     out.append(
         f"<sub>plan {code(plan.id)} · {code(plan.base[:12])}..{code(plan.head[:12])} · "
-        f"policy {text(_clip(plan.policy.source))} · "
-        f"inventory {text(_clip(plan.inventory.source))} · "
+        f"policy {text(_clip(_relative(plan.policy.source)))} · "
+        f"inventory {text(_clip(_relative(plan.inventory.source)))} · "
         f"full plan: `{JSON_COMMAND}`</sub>"
     )
     return "\n".join(out) + "\n"
@@ -273,8 +283,8 @@ def _finding(f: Finding) -> str:
         line += "<br>values: " + "; ".join(
             f"{text(_clip(k))} = {code(_clip(v))}" for k, v in f.values.items()
         )
-    if f.fix:
-        line += f"<br>fix: {text(_clip(f.fix, 500))}"
+    if fix_of(f):
+        line += f"<br>fix: {text(_clip(fix_of(f) or '', 500))}"
     return line + "\n"
 
 
@@ -299,14 +309,11 @@ def _findings(plan: Plan, budget: _Budget) -> str:
     violations, v_omitted = _findings_block(
         plan.violations, "violation", "CAUTION", "must be fixed before this rolls out:", room
     )
-    warnings, w_omitted = _findings_block(
-        plan.warnings, "warning", "WARNING", "to review:", room - len(violations) - 1
-    )
     if v_omitted:
         budget.trimmed.append(f"{v_omitted:,} violation(s)")
-    if w_omitted:
-        budget.trimmed.append(f"{w_omitted:,} warning(s)")
-    return "\n".join(b for b in (violations, warnings) if b)
+    notes = [w for w in plan.warnings if w.code in RANGE_NOTES]
+    said = "".join(f"> [!NOTE]\n> {text(_clip(w.message, 500))}\n" for w in notes)
+    return "\n".join(b for b in (violations, said) if b)
 
 
 # --------------------------------------------------------------------------- layers

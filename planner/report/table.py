@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from planner.report.findings import findings_table
+from planner.report.fit import bold, prose, table
+from planner.report.warnings import warnings_table
 
 if TYPE_CHECKING:
     from planner.plan import Plan
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from planner.waves import PreviewRow
 
 MAX_LISTED = 8
+RANGE_NOTES = ("reversed-range", "inventory-added")  # said before the plan, not only after
 
 
 def listing(names: Sequence[str], limit: int = MAX_LISTED) -> str:
@@ -52,23 +55,35 @@ def summary_line(plan: Plan) -> str:
     return line
 
 
-def render_plan(plan: Plan) -> str:
+def render_plan(
+    plan: Plan, *, width: int | None = None, colour: bool = False, wide: bool = False
+) -> str:
+    """The plan for a terminal: no wider than `width`, severities coloured when `colour`;
+    `wide` lists every name and every warning instead of grouping them."""
+    limit = 1_000_000 if wide else MAX_LISTED
     out = [
-        f"wave-planner plan {plan.id}  {plan.base[:12]}..{plan.head[:12]}",
+        bold(f"wave-planner plan {plan.id}  {plan.base[:12]}..{plan.head[:12]}", colour),
         summary_line(plan),
         "",
     ]
+    out += _range_notes(plan)
     if plan.changed_layers:
         rows = [
-            [layer.path, layer.scope.value, layer.clusters, listing(list(layer.files), 3)]
+            [
+                layer.path,
+                layer.scope.value,
+                layer.clusters,
+                listing(list(layer.files), limit if wide else 3),
+            ]
             for layer in plan.changed_layers
         ]
-        out += [tabulate(rows, headers=["changed layer", "scope", "clusters", "files"]), ""]
+        headers = ["changed layer", "scope", "clusters", "files"]
+        out += [table(rows, headers, width=width), ""]
     retargeted = [a.cluster for a in plan.affected if any(r.kind == "inventory" for r in a.reasons)]
     if retargeted:
         out += [f"inventory entries added or retargeted: {listing(retargeted)}", ""]
     if plan.waves:
-        out += [_steps_table(plan), ""]
+        out += [_steps_table(plan, width, limit if wide else 4), ""]
         out += _constraint_notes(plan)
     out += _rendered(plan)
     if plan.skipped_waves:
@@ -81,17 +96,28 @@ def render_plan(plan: Plan) -> str:
         out += [f"changed files no cluster reaches: {listing(list(plan.unowned))}", ""]
     if plan.ignored:
         out += [f"ignored changed files: {listing(list(plan.ignored))}", ""]
+    if plan.violations:
+        out += [findings_table(plan.violations, width=width, colour=colour), ""]
+    if plan.warnings and wide:
+        out += [findings_table(plan.warnings, width=width, colour=colour), ""]
+    elif plan.warnings:
+        out += [warnings_table(plan.warnings, width=width, colour=colour), ""]
     findings = [*plan.violations, *plan.warnings]
-    if findings:
-        out += [findings_table(findings), ""]
     if not plan.affected:
         out += ["no cluster is affected by this change", ""]
     elif findings or len(plan.affected) > MAX_LISTED:
         out += ["why: `wave-planner explain CLUSTER`; everything: `--format json`", ""]
+    out = [line if "\n" in line else prose(line, width) for line in out]  # tables are fitted
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _steps_table(plan: Plan) -> str:
+def _range_notes(plan: Plan) -> list[str]:
+    """What the reader must know about the range itself (reversed, inventory added)."""
+    notes = [f"note: {w.message}" for w in plan.warnings if w.code in RANGE_NOTES]
+    return [*notes, ""] if notes else []
+
+
+def _steps_table(plan: Plan, width: int | None = None, names: int = 4) -> str:
     total = plan.summary.clusters_total
     rows = []
     done = 0
@@ -106,13 +132,14 @@ def _steps_table(plan: Plan) -> str:
                 listing(list(s.regions), 4) or "-",
                 listing(list(s.compliance), 4) or "-",
                 _gates(s.bake, s.approval),
-                listing(list(s.clusters), 4),
+                listing(list(s.clusters), names),
             ]
         )
     headers = ["#", "step", "n", "fleet (cum.)", "regions", "compliance", "gates", "clusters"]
-    return tabulate(
+    return table(
         rows,
-        headers=headers,
+        headers,
+        width=width,
         colalign=("right", "left", "right", "right", "left", "left", "left", "left"),
     )
 
