@@ -10,6 +10,8 @@ repository is `SourceResolver`'s job. Pure.
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,10 +57,22 @@ class GitSource:
     url: str
 
 
+@dataclass(frozen=True)
+class AppSetDoc:
+    """An ApplicationSet: expanded per cluster by `planner.clusterwiring`, never followed as is."""
+
+    tag: str
+    text: str  # the object as canonical JSON (comparable, hashable)
+
+    def doc(self) -> Any:
+        return json.loads(self.text)
+
+
 @dataclass
 class Scan:
     follows: list[Follow] = field(default_factory=list)
     sources: list[GitSource] = field(default_factory=list)
+    appsets: list[AppSetDoc] = field(default_factory=list)
 
 
 def might_contain_objects(data: bytes) -> bool:
@@ -98,6 +112,7 @@ def scan_documents(docs: Iterable[Any]) -> Scan:
                 scan_into = scan_documents(doc["items"])  # kustomize expands List items
                 scan.follows.extend(scan_into.follows)
                 scan.sources.extend(scan_into.sources)
+                scan.appsets.extend(scan_into.appsets)
             else:
                 _scan_object(doc, scan)
     return scan
@@ -121,11 +136,9 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
     elif kind == "HelmRelease" and api.startswith(FLUX_HELM_API):
         scan.follows.extend(_helm_release(tag, spec, namespace))
     elif kind == "Application" and (api.startswith(ARGO_API) or not api):
-        scan.follows.extend(_argo_sources(tag, spec))
+        scan.follows.extend(argo_sources(tag, spec))
     elif kind == "ApplicationSet" and api.startswith(ARGO_API):
-        template = spec.get("template")
-        if isinstance(template, Mapping):
-            scan.follows.extend(_argo_sources(tag, _spec(template)))
+        scan.appsets.append(AppSetDoc(tag, json.dumps(doc, sort_keys=True, default=str)))
 
 
 def _source_ref(value: Any, namespace: str) -> SourceRef | None:
@@ -154,19 +167,51 @@ def _helm_release(tag: str, spec: Mapping[str, Any], namespace: str) -> Iterator
             yield Follow(tag, str(values).strip(), FILE, source)
 
 
-def _argo_sources(tag: str, spec: Mapping[str, Any]) -> Iterator[Follow]:
+def argo_sources(tag: str, spec: Mapping[str, Any]) -> Iterator[Follow]:
+    """What an Application spec pulls in: source paths, and Helm `valueFiles` read from this
+    repository (relative to the source path, or `$ref/...` through a `ref:` source)."""
     sources = [s for s in (spec.get("sources") or []) if isinstance(s, Mapping)]
     if isinstance(spec.get("source"), Mapping):
         sources.append(spec["source"])
+    refs = {str(s["ref"]): s for s in sources if isinstance(s.get("ref"), str)}
     for src in sources:
         path = _path(src.get("path"))
-        if path is None:
-            continue
-        directory = src.get("directory")
-        recurse = isinstance(directory, Mapping) and directory.get("recurse") is True
-        mode = CHART if "helm" in src else ARGO
         source = SourceRef("url", url=str(src.get("repoURL", "") or ""))
-        yield Follow(tag, path, mode, source, recurse=recurse)
+        if path is not None:
+            directory = src.get("directory")
+            recurse = isinstance(directory, Mapping) and directory.get("recurse") is True
+            mode = CHART if "helm" in src else ARGO
+            yield Follow(tag, path, mode, source, recurse=recurse)
+        helm = src.get("helm")
+        if isinstance(helm, Mapping):
+            yield from _value_files(tag, helm.get("valueFiles"), path, source, refs)
+
+
+_REF_VALUES = re.compile(r"^\$([A-Za-z0-9_.-]+)/(.+)$")
+
+
+def _value_files(
+    tag: str,
+    files: Any,
+    path: str | None,
+    source: SourceRef,
+    refs: Mapping[str, Mapping[str, Any]],
+) -> Iterator[Follow]:
+    for entry in files if isinstance(files, list) else []:
+        if not isinstance(entry, str) or not entry.strip() or "://" in entry:
+            continue
+        match = _REF_VALUES.match(entry.strip())
+        if match:
+            ref = refs.get(match.group(1))
+            rel = _path(match.group(2))
+            if ref is not None and rel is not None:
+                url = str(ref.get("repoURL", "") or "")
+                yield Follow(f"{tag} valueFiles", rel, FILE, SourceRef("url", url=url))
+        elif path is not None and _path(entry) is not None:
+            rel = posixpath.normpath(posixpath.join(path, entry.strip()))
+            inside = path in (".", "") or rel == path or rel.startswith(path.rstrip("/") + "/")
+            if not inside:  # a values file inside the chart folder is read with the chart
+                yield Follow(f"{tag} valueFiles", rel, FILE, source)
 
 
 _JSON_PATH = re.compile(r"^/spec/(path|source/path|sources/\d+/path)$")

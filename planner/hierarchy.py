@@ -17,7 +17,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,6 +26,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import gitops, kustomize, snapshot, yamlsafe
+from planner.appset import ClusterInfo
 from planner.snapshot import Snapshot
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -116,6 +117,7 @@ class NodeKind(StrEnum):
     FILE = "file"
     MISSING = "missing"  # referenced but absent at this revision
     EXTERNAL = "external"  # a remote reference, never fetched
+    CLUSTER = "cluster"  # one cluster's own root: its path plus what is generated for it
 
 
 _PREFIX_KINDS = {NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART, NodeKind.MISSING}
@@ -143,6 +145,8 @@ class Node:
             return self.file
         if self.kind in (NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART):
             return self.path.rstrip("/") + "/"
+        if self.kind == NodeKind.CLUSTER:
+            return f"{self.path.rstrip('/')}/ (as {self.id.split(':', 1)[1]})"
         return self.path
 
 
@@ -209,6 +213,12 @@ class Hierarchy:
         self.roots = dict(roots)  # cluster path -> node id
         self.problems = problems
         self.rules = rules
+        # Per-cluster wiring (planner.clusterwiring): cluster name -> its own root node;
+        # expanded file -> cluster -> fingerprint; files git generators read; unmodelled.
+        self.cluster_roots: dict[str, str] = {}
+        self.expanded: dict[str, dict[str, str]] = {}
+        self.expansion_inputs: dict[str, set[str]] = {}
+        self.unmodelled: list[Any] = []
         self._exact: dict[str, set[str]] = {}
         self._prefix: dict[str, list[str]] = {}
         self._index_owners()
@@ -243,7 +253,11 @@ class Hierarchy:
     def __len__(self) -> int:
         return int(self.graph.number_of_nodes())
 
-    def root_of(self, cluster_path: str) -> str | None:
+    def root_of(self, cluster_path: str, cluster: str | None = None) -> str | None:
+        """The root node of a cluster: its own (when ApplicationSets or Fleet bundles make
+        what it reads depend on who it is), else the node of its path."""
+        if cluster is not None and cluster in self.cluster_roots:
+            return self.cluster_roots[cluster]
         return self.roots.get(snapshot.normalize(cluster_path))
 
     # ---- ownership -------------------------------------------------------------------
@@ -252,6 +266,8 @@ class Hierarchy:
         for node_id, attrs in self.graph.nodes.items():
             node: Node = attrs["node"]
             kind = node.kind
+            if attrs.get("expanded"):
+                continue  # its meaning is per cluster: see `expanded`
             if kind in (NodeKind.FILE, NodeKind.MISSING):
                 exact.setdefault(node.path, set()).add(node_id)
             elif kind == NodeKind.KUSTOMIZATION:
@@ -385,13 +401,26 @@ def build_hierarchy(
     repo_urls: Iterable[str] = (),
     check_paths: Iterable[str] = (),
     cache: ParseCache | None = None,
+    clusters: Sequence[ClusterInfo] = (),
 ) -> Hierarchy:
-    """Build the graph of everything `roots` (cluster paths) read at this revision."""
+    """Build the graph of everything `roots` (cluster paths) read at this revision.
+
+    With `clusters` (the inventory of this revision), ApplicationSets and Fleet bundles are
+    expanded per cluster (`planner.clusterwiring`)."""
     builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
     for root in sorted(set(roots)):
         builder.add_root(root)
     builder.run()
-    return Hierarchy(builder.graph, snap.revision, builder.roots, builder.problems, builder.rules)
+    if builder.config.follow:
+        from planner import clusterwiring
+
+        clusterwiring.expand_clusters(builder, clusters)
+    graph = Hierarchy(builder.graph, snap.revision, builder.roots, builder.problems, builder.rules)
+    graph.cluster_roots = builder.cluster_roots
+    graph.expanded = builder.expanded
+    graph.expansion_inputs = builder.expansion_inputs
+    graph.unmodelled = builder.unmodelled
+    return graph
 
 
 class _Builder:
@@ -418,6 +447,11 @@ class _Builder:
         self._scopes: dict[str, tuple[Scope, str | None]] = {}
         self._classify = _Classifier(tuple(self.rules))
         self._located: dict[tuple[str, str, bool], str] = {}
+        self.appsets: dict[str, list[gitops.AppSetDoc]] = {}
+        self.cluster_roots: dict[str, str] = {}
+        self.expanded: dict[str, dict[str, str]] = {}
+        self.expansion_inputs: dict[str, set[str]] = {}
+        self.unmodelled: list[Any] = []
         self._prefetch()
 
     def _prefetch(self) -> None:
@@ -676,6 +710,9 @@ class _Builder:
     def _queue_follows(self, origin: str, scan: gitops.Scan) -> None:
         self.resolver.learn(scan.sources)
         self.pending.extend((origin, follow) for follow in scan.follows)
+        if scan.appsets:
+            known = self.appsets.setdefault(origin, [])
+            known.extend(a for a in scan.appsets if a not in known)
 
     def _follow(self, origin: str, follow: gitops.Follow, *, final: bool) -> bool:
         path = snapshot.normalize(follow.path)
@@ -778,6 +815,8 @@ def edges_unchanged(
     cache = cache if cache is not None else ParseCache()
     bearing = graph.edge_bearing_paths()
     for path in paths:
+        if path in graph.expanded or path in graph.expansion_inputs:
+            return False  # what it generates depends on its content
         if path not in bearing:
             continue
         if snap.symlink_target(path) is not None or other.symlink_target(path) is not None:
@@ -812,5 +851,5 @@ def _edge_facts(snap: Snapshot, path: str, follow: bool, cache: ParseCache) -> o
             facts.append(kustomize.inline_patches(doc))
     if follow:
         scan = gitops.scan_documents(parsed.docs)
-        facts.append((scan.follows, scan.sources))
+        facts.append((scan.follows, scan.sources, scan.appsets))
     return facts

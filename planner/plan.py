@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import guardrails
 from planner.changes import Change, ChangeSet
+from planner.clusterwiring import cluster_infos
 from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
@@ -202,13 +203,19 @@ def analyse(inputs: PlanInputs) -> Analysis:
         repo_urls=inputs.repo_urls,
         check_paths=check,
         cache=inputs.cache,
+        clusters=cluster_infos(inputs.inventory.clusters),
     )
     base_roots = [c.gitops_path for c in inputs.base_inventory.clusters]
     if _same_graph(inputs, head, base_roots):
         base = head
     else:
         base = build_hierarchy(
-            inputs.base, base_roots, config, repo_urls=inputs.repo_urls, cache=inputs.cache
+            inputs.base,
+            base_roots,
+            config,
+            repo_urls=inputs.repo_urls,
+            cache=inputs.cache,
+            clusters=cluster_infos(inputs.base_inventory.clusters),
         )
     impact = compute_impact(
         head=head,
@@ -230,6 +237,10 @@ def _same_graph(inputs: PlanInputs, head: Hierarchy, base_roots: Iterable[str]) 
         return False
     if set(base_roots) != {c.gitops_path for c in inputs.inventory.clusters}:
         return False
+    if (head.cluster_roots or head.expanded) and cluster_infos(
+        inputs.base_inventory.clusters
+    ) != cluster_infos(inputs.inventory.clusters):
+        return False  # generators and bundles select by name, labels and server
     return edges_unchanged(
         head,
         inputs.head,

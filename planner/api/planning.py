@@ -68,7 +68,7 @@ def explain(sources: Sources, cluster: str) -> Explanation:
             cluster=cluster,
             plan=planned,
             head=result.head,
-            root=result.head.root_of(found.gitops_path),
+            root=result.head.root_of(found.gitops_path, found.name),
             placement=result.placements[cluster],
         )
     finally:
