@@ -72,6 +72,11 @@ class _RepoView:
         return bool(decided)
 
 
+def _join(folder: str, rel: str) -> str:
+    joined = posixpath.join(folder, rel) if folder != "." else rel
+    return joined if rel.endswith("/") else snapshot.normalize(joined)
+
+
 def report_unmodelled(builder: _Builder, found: Unmodelled) -> None:
     """The one place unexpandable wiring is reported."""
     builder.unmodelled.append(found)
@@ -162,7 +167,14 @@ class _Expander:
         chart = sel.chart
         if chart is None and self._exists(f"{folder}/Chart.yaml"):
             chart = folder
-        if chart is not None:
+        if chart == folder:
+            # The bundle folder is the chart: every file of it but fleet.yaml, the overlays
+            # and the values files customizations choose (those go to their clusters only).
+            chosen = fleetbundle.all_values_files(doc, folder)
+            for path in self._below(folder, others):
+                if path not in chosen and not path.startswith(_join(folder, "overlays/")):
+                    self._edge_to(node, path, kustomize.FILE, tag)
+        elif chart is not None:
             self._edge_to(node, chart, gitops.CHART, tag)
         for values in sel.values_files:
             self._edge_to(node, values, kustomize.FILE, tag)
@@ -189,6 +201,17 @@ class _Expander:
         self.b._edge(node, target, tag, path, follow)
         return target
 
+    def _below(self, folder: str, bundles: set[str]) -> list[str]:
+        """Every file of a bundle folder but `fleet.yaml` and sub-bundles."""
+        found: list[str] = []
+        pending = [folder]
+        while pending:
+            current = pending.pop()
+            subdirs, files = self.b.snap.list_dir(current)
+            found.extend(f for f in files if f.rsplit("/", 1)[-1] not in fleetbundle.FLEET_FILES)
+            pending.extend(sub for sub in subdirs if sub not in bundles)
+        return sorted(found)
+
     def _manifests(self, folder: str, bundles: set[str]) -> list[str]:
         """Plain manifests of a bundle: its YAML/JSON files, not `overlays/`, not sub-bundles."""
         found: list[str] = []
@@ -201,7 +224,7 @@ class _Expander:
                 if name.endswith(_MANIFEST_SUFFIXES) and name not in fleetbundle.FLEET_FILES:
                     found.append(file)
             for sub in subdirs:
-                if sub in bundles or sub == posixpath.join(folder, "overlays").lstrip("./"):
+                if sub in bundles or sub == _join(folder, "overlays"):
                     continue
                 pending.append(sub)
         return sorted(found)

@@ -196,6 +196,24 @@ def _digest(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def all_values_files(doc: Any, folder: str) -> set[str]:
+    """Every values file any option or customization of the bundle names."""
+    found: set[str] = set()
+    if not isinstance(doc, Mapping):
+        return found
+    entries = [doc]
+    for key in ("targetCustomizations", "targets"):
+        if isinstance(doc.get(key), list):
+            entries.extend(e for e in doc[key] if isinstance(e, Mapping))
+    for entry in entries:
+        helm = entry.get("helm")
+        if isinstance(helm, Mapping):
+            for values in helm.get("valuesFiles") or []:
+                if isinstance(values, str) and values.strip() and not is_remote(values):
+                    found.add(_join(folder, values.strip()))
+    return found
+
+
 def bundle_folders(files: Sequence[str], root: str) -> list[str]:
     """Folders at or below `root` that hold a `fleet.yaml` (sorted)."""
     prefix = "" if root in ("", ".") else root.rstrip("/") + "/"

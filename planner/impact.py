@@ -128,6 +128,7 @@ def compute_impact(
         base, {c.name: c.gitops_path for c in base_inventory.clusters if c.name in head_names}
     )
     counts: dict[str, int] = {}
+    reached_by: dict[str, set[str]] = {}
     for layer_path, hit in sorted(
         layers.items(), key=lambda kv: (_SCOPE_ORDER[kv[1].scope], kv[0])
     ):
@@ -157,6 +158,14 @@ def compute_impact(
                 )
             )
     names = inventory.names()
+    for name, reasons in expanded.items():
+        for reason in reasons:
+            assert reason.layer is not None and reason.scope is not None
+            hit = layers.setdefault(reason.layer, _LayerHit(set(), set(), set(), reason.scope))
+            hit.files.update(reason.files)
+            reached_by.setdefault(reason.layer, set()).add(name)
+    for layer_path, names_reached in reached_by.items():
+        counts[layer_path] = max(counts.get(layer_path, 0), len(names_reached))
     changed_layers = tuple(
         ChangedLayer(path=p, scope=h.scope, files=tuple(sorted(h.files)), clusters=counts[p])
         for p, h in sorted(layers.items(), key=lambda kv: (_SCOPE_ORDER[kv[1].scope], kv[0]))
@@ -263,7 +272,8 @@ def _expanded_reason(
     head: Hierarchy, base: Hierarchy, path: str, key: str, name: str, revision: str
 ) -> Reason:
     graph = head if revision != "base" else base
-    layer = graph.layer_of(key) if key in graph else snapshot_parent(key)
+    node = graph.node(key) if key in graph else None
+    layer = node.layer if node is not None and node.layer else snapshot_parent(key)
     scope = classify(layer, graph.rules)[0]
     chain: tuple[ChainLink, ...] = ()
     root = graph.root_of("", name)

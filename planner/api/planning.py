@@ -21,6 +21,7 @@ from planner.api.inputs import (
 )
 from planner.errors import UserError
 from planner.guardrails import Validation
+from planner.clusterwiring import cluster_infos
 from planner.hierarchy import Hierarchy, build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Analysis, Explanation, Plan, analyse, assemble
@@ -119,7 +120,11 @@ def open_revision(
         origin = git_repo.origin_url() if git_repo is not None else None
         urls = repo_urls(pol, origin)
         graph = build_hierarchy(
-            snap, (c.gitops_path for c in inv.clusters), pol.hierarchy_config(), repo_urls=urls
+            snap,
+            (c.gitops_path for c in inv.clusters),
+            pol.hierarchy_config(),
+            repo_urls=urls,
+            clusters=cluster_infos(inv.clusters),
         )
         return Revision(snap, inv, pol, graph)
     finally:
