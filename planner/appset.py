@@ -25,11 +25,10 @@ never guessed. Pure.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -467,7 +466,7 @@ def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _flat_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in _flatten(_visible(row)).items()}
+    return _flatten(_visible(row))
 
 
 def _visible(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -525,8 +524,3 @@ def _selects(selector: Mapping[str, Any], labels: Mapping[str, Any], secret: boo
         if not ok:
             return False
     return True
-
-
-def cluster_infos(items: Iterable[tuple[str, Mapping[str, str], str, str]]) -> list[ClusterInfo]:
-    """`ClusterInfo`s from (name, labels, server, path) tuples, sorted by name."""
-    return sorted((ClusterInfo(n, dict(l), s, p) for n, l, s, p in items), key=lambda c: c.name)

@@ -16,7 +16,7 @@ Pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -27,13 +27,13 @@ class TemplateError(ValueError):
 _FAST = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _GO_ACTION = re.compile(r"\{\{(-?)(.*?)(-?)\}\}", re.DOTALL)
 _TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|`[^`]*`|\||\(|\)|[^\s|()"`]+)')
-_FUNCS_1 = {
+_FUNCS_1: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
     "upper": str.upper,
     "trim": str.strip,
     "toString": str,
-    "quote": lambda s: '"' + s + '"',
-    "squote": lambda s: "'" + s + "'",
+    "quote": lambda text: '"' + text + '"',
+    "squote": lambda text: "'" + text + "'",
     "title": str.title,
 }
 
@@ -179,7 +179,7 @@ def _command(words: list[str], params: Mapping[str, Any], piped: Any) -> Any:
     head, args = words[0], _args(words[1:], params)
     if piped is not _NOTHING:
         args.append(piped)
-    if head.startswith(".") or head.startswith('"') or head.startswith("`") or head == "(":
+    if head.startswith((".", '"', "`")) or head == "(":
         if args:
             raise TemplateError(f"{head} takes no arguments")
         return _operand(head, params)

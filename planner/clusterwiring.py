@@ -22,7 +22,7 @@ import hashlib
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from planner import appset, fleetbundle, gitops, kustomize, snapshot
 from planner.appset import ClusterInfo
@@ -132,7 +132,7 @@ class _Expander:
         folders = {snapshot.parent(p): p for p in bundle_files}
         for cluster in self.clusters:
             path = snapshot.normalize(cluster.path)
-            inside = [f for f in folders if f == path or path == "." or f.startswith(path + "/")]
+            inside = [f for f in folders if path in (f, ".") or f.startswith(path + "/")]
             if not inside or not self.b.snap.is_dir(path):
                 continue
             node = self.cluster_node(cluster.name)
@@ -363,11 +363,13 @@ def expanded_by(head: Hierarchy, base: Hierarchy, path: str) -> list[str]:
     return sorted(found)
 
 
-def changed_clusters(head: Hierarchy, base: Hierarchy, key: str) -> dict[str, str]:
+def changed_clusters(
+    head: Hierarchy, base: Hierarchy, key: str
+) -> dict[str, Literal["base", "head", "base+head"]]:
     """Clusters whose expansion of `key` differs between base and head, with the revision
     that holds it (`head`, `base` or `base+head`). Empty when `key` is expanded nowhere."""
     new, old = head.expanded.get(key, {}), base.expanded.get(key, {})
-    found: dict[str, str] = {}
+    found: dict[str, Literal["base", "head", "base+head"]] = {}
     for name in sorted(set(new) | set(old)):
         if new.get(name, NOTHING) != old.get(name, NOTHING):
             found[name] = (

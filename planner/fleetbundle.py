@@ -103,9 +103,9 @@ def _collect(options: Mapping[str, Any], folder: str, sel: Selection) -> None:
     helm = options.get("helm")
     if isinstance(helm, Mapping):
         chart = helm.get("chart")
-        if isinstance(chart, str) and chart.strip() and not helm.get("repo"):
-            if not is_remote(chart.strip()):
-                sel.chart = _join(folder, chart.strip())
+        local = isinstance(chart, str) and chart.strip() and not is_remote(chart.strip())
+        if local and not helm.get("repo"):
+            sel.chart = _join(folder, str(chart).strip())
         for values in helm.get("valuesFiles") or []:
             if isinstance(values, str) and values.strip() and not is_remote(values):
                 sel.values_files.append(_join(folder, values.strip()))

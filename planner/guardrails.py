@@ -776,7 +776,9 @@ def _readers(ctx: Context, layer: str) -> list[str]:
     graph = ctx.head
     nodes = {n.id for n in graph.nodes() if layer in (n.layer, n.path)}
     reached = graph.reaching(nodes)
-    return sorted(c.name for c in ctx.inventory.clusters if graph.root_of(c.gitops_path, c.name) in reached)
+    return sorted(
+        c.name for c in ctx.inventory.clusters if graph.root_of(c.gitops_path, c.name) in reached
+    )
 
 
 def _earlier_label(ctx: Context, wave: str) -> str | None:

@@ -269,7 +269,12 @@ def _expanded_reasons(
 
 
 def _expanded_reason(
-    head: Hierarchy, base: Hierarchy, path: str, key: str, name: str, revision: str
+    head: Hierarchy,
+    base: Hierarchy,
+    path: str,
+    key: str,
+    name: str,
+    revision: Literal["base", "head", "base+head"],
 ) -> Reason:
     graph = head if revision != "base" else base
     node = graph.node(key) if key in graph else None
@@ -289,7 +294,7 @@ def _expanded_reason(
         layer=layer,
         scope=scope,
         files=(path,),
-        revision=revision,  # type: ignore[arg-type]
+        revision=revision,
         chain=chain,
     )
 

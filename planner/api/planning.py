@@ -19,9 +19,9 @@ from planner.api.inputs import (
     repo_root,
     repo_urls,
 )
+from planner.clusterwiring import cluster_infos
 from planner.errors import UserError
 from planner.guardrails import Validation
-from planner.clusterwiring import cluster_infos
 from planner.hierarchy import Hierarchy, build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Analysis, Explanation, Plan, analyse, assemble
