@@ -385,7 +385,7 @@ class Hierarchy:
             return node.path
         for up in sorted(self.graph.pred[node_id]):
             up_node = self.node(up)
-            if up_node.kind != NodeKind.FILE:
+            if up_node.kind not in (NodeKind.FILE, NodeKind.CLUSTER):
                 return up_node.layer or up_node.path
         return snapshot.parent(node.path)
 
