@@ -7,10 +7,14 @@ folders and files to different clusters (`planner.fleetbundle`). For a cluster t
 one, the graph gets a node of its own (`cluster:<name>`): it reads the cluster's path as
 before, plus exactly what the generators and customizations select for *this* cluster.
 
-A file whose objects are all expanded this way (an ApplicationSet file, `fleet.yaml`, a file
-read by a git `files` generator) is not content of its own: what it means to each cluster
-is recorded as a fingerprint (`Hierarchy.expanded`), and a change to it reaches the
-clusters whose fingerprint differs between base and head (`changed_clusters`).
+A file whose objects are all expanded this way (an ApplicationSet file, `fleet.yaml`) is not
+content like any other: what it means to each cluster is recorded as a fingerprint
+(`Hierarchy.expanded`), and a change to it, or to a file a git `files` generator reads,
+reaches the clusters whose fingerprint differs between base and head (`changed_clusters`).
+An ApplicationSet's fingerprint for a cluster whose Argo CD holds it includes the set itself
+(the object is part of that cluster's desired state; a comment is not); for the clusters it
+deploys to, the Applications it generates for them. `fleet.yaml` is not an object: its
+fingerprint is the options that apply to the cluster.
 
 What cannot be expanded is reported through `report_unmodelled` (one call), never dropped.
 Pure: works on the hierarchy builder over a snapshot.
@@ -303,8 +307,9 @@ class _Expander:
                         continue  # generated for a folder that does not exist: nothing to sync
                     self.b._follow(origin, follow, final=True)
                 self.record(file, target, f"{found.tag}:{app.fingerprint()}")
-        # a holder that gets nothing still has an (empty) fingerprint to compare
-        self.prints.setdefault(file, {}).setdefault(holder_cluster, [])
+        # The set itself is an object of every cluster whose Argo CD syncs the folder
+        # holding it: a change to its fields (not to its comments) reaches that cluster.
+        self.record(file, holder_cluster, f"set:{found.text}")
 
 
 def expand_clusters(builder: _Builder, clusters: Sequence[ClusterInfo]) -> None:

@@ -47,7 +47,7 @@ CASES: list[tuple[str, dict[str, bytes | None], list[str]]] = [
                 "values/nginx/prod.yaml",
             )
         },
-        ["dev-1"],
+        ALL,  # the set is an object of every cluster that holds it
     ),
     (
         "the ref source moved to another repository: prod and dev lose this repository's values",
