@@ -814,9 +814,10 @@ def edges_unchanged(
     """
     cache = cache if cache is not None else ParseCache()
     bearing = graph.edge_bearing_paths()
+    broken = {p.file for p in graph.problems if p.code == "broken-yaml"}
     for path in paths:
-        if path in graph.expanded or path in graph.expansion_inputs:
-            return False  # what it generates depends on its content
+        if path in graph.expanded or path in graph.expansion_inputs or path in broken:
+            return False  # what it generates depends on its content, or it did not parse
         if path not in bearing:
             continue
         if snap.symlink_target(path) is not None or other.symlink_target(path) is not None:
