@@ -312,6 +312,19 @@ class _Expander:
         self.record(file, holder_cluster, f"set:{found.text}")
 
 
+def bundle_roots(snap: Any, roots: Iterable[str]) -> set[str]:
+    """Cluster paths (existing folders) at or above a `fleet.yaml`: Fleet bundle paths."""
+    folders = {
+        snapshot.parent(p) for p in snap.files() if p.rsplit("/", 1)[-1] in fleetbundle.FLEET_FILES
+    }
+    found = set()
+    for root in roots:
+        path = snapshot.normalize(root)
+        if snap.is_dir(path) and any(path in (f, ".") or f.startswith(path + "/") for f in folders):
+            found.add(path)
+    return found
+
+
 def expand_clusters(builder: _Builder, clusters: Sequence[ClusterInfo]) -> None:
     """Give each cluster reaching an ApplicationSet or a Fleet bundle its own root node."""
     if not clusters:

@@ -118,6 +118,7 @@ class NodeKind(StrEnum):
     MISSING = "missing"  # referenced but absent at this revision
     EXTERNAL = "external"  # a remote reference, never fetched
     CLUSTER = "cluster"  # one cluster's own root: its path plus what is generated for it
+    BUNDLE = "bundle"  # a cluster path holding Fleet bundles: read per cluster only
 
 
 _PREFIX_KINDS = {NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART, NodeKind.MISSING}
@@ -143,7 +144,7 @@ class Node:
     def display(self) -> str:
         if self.file:
             return self.file
-        if self.kind in (NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART):
+        if self.kind in (NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART, NodeKind.BUNDLE):
             return self.path.rstrip("/") + "/"
         if self.kind == NodeKind.CLUSTER:
             return f"{self.path.rstrip('/')}/ (as {self.id.split(':', 1)[1]})"
@@ -408,6 +409,11 @@ def build_hierarchy(
     With `clusters` (the inventory of this revision), ApplicationSets and Fleet bundles are
     expanded per cluster (`planner.clusterwiring`)."""
     builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
+    roots = list(roots)
+    if clusters and builder.config.follow:
+        from planner import clusterwiring
+
+        builder.bundle_roots = clusterwiring.bundle_roots(snap, roots)
     for root in sorted(set(roots)):
         builder.add_root(root)
     builder.run()
@@ -448,6 +454,7 @@ class _Builder:
         self._classify = _Classifier(tuple(self.rules))
         self._located: dict[tuple[str, str, bool], str] = {}
         self.appsets: dict[str, list[gitops.AppSetDoc]] = {}
+        self.bundle_roots: set[str] = set()
         self.cluster_roots: dict[str, str] = {}
         self.expanded: dict[str, dict[str, str]] = {}
         self.expansion_inputs: dict[str, set[str]] = {}
@@ -508,6 +515,7 @@ class _Builder:
             NodeKind.GENERATED,
             NodeKind.DIRECTORY,
             NodeKind.CHART,
+            NodeKind.BUNDLE,
         )
         node_id = (path.rstrip("/") + "/") if is_dir else path
         if kind == NodeKind.KUSTOMIZATION and path == ".":
@@ -593,6 +601,9 @@ class _Builder:
     # ---- expansion -------------------------------------------------------------------
     def add_root(self, path: str) -> None:
         norm = snapshot.normalize(path)
+        if norm in self.bundle_roots:  # what it deploys is decided per cluster
+            self.roots[norm] = self._add(self._make(NodeKind.BUNDLE, norm))
+            return
         self.roots[norm] = self.locate(norm, "root", origin=norm, ref=norm)
         self._mark_scan(self.roots[norm], patch=False)  # a cluster path may be one manifest file
 
