@@ -83,6 +83,8 @@ class Expansion:
     apps: list[GeneratedApp] = field(default_factory=list)
     unmodelled: list[str] = field(default_factory=list)
     inputs: set[str] = field(default_factory=set)  # repository files the generators read
+    # The Applications deployed where the set is held (no inventory destination).
+    held: list[GeneratedApp] = field(default_factory=list)
 
 
 class _Unmodelled(Exception):
@@ -109,6 +111,7 @@ def expand(doc: Mapping[str, Any], clusters: Sequence[ClusterInfo], repo: RepoVi
         result.unmodelled.append("no generators")
         return result
     ev = _Evaluator(clusters, repo, go, result.inputs)
+    index = _Index(clusters)
     for generator in generators:
         try:
             rows = ev.generator(generator)
@@ -119,19 +122,33 @@ def expand(doc: Mapping[str, Any], clusters: Sequence[ClusterInfo], repo: RepoVi
         merged = _deep_merge(template, override) if isinstance(override, Mapping) else template
         for params in rows:
             try:
-                result.apps.append(_application(merged, params, go, clusters))
+                result.apps.append(_application(merged, params, go, index))
             except (_Unmodelled, apptemplate.TemplateError) as exc:
                 result.unmodelled.append(f"template: {exc}")
                 break
     result.apps.sort(key=lambda a: (a.name, str(a.targets), a.fingerprint()))
+    result.held = [a for a in result.apps if a.targets is None]
     return result
 
 
+class _Index:
+    """Inventory clusters by server URL and by name (destinations are looked up often)."""
+
+    def __init__(self, clusters: Sequence[ClusterInfo]) -> None:
+        self.by_server: dict[str, list[str]] = {}
+        for c in clusters:
+            if c.server:
+                self.by_server.setdefault(_server_key(c.server), []).append(c.name)
+        self.names = {c.name for c in clusters}
+        self.all_servers = bool(clusters) and all(c.server for c in clusters)
+
+
+def _server_key(url: str) -> str:
+    return url.rstrip("/").lower()
+
+
 def _application(
-    template: Mapping[str, Any],
-    params: Mapping[str, Any],
-    go: bool,
-    clusters: Sequence[ClusterInfo],
+    template: Mapping[str, Any], params: Mapping[str, Any], go: bool, index: _Index
 ) -> GeneratedApp:
     visible = {k: v for k, v in params.items() if k != _CLUSTER}
     rendered = apptemplate.render_value(template, visible, go)
@@ -143,12 +160,10 @@ def _application(
     spec = rendered.get("spec") if isinstance(rendered, Mapping) else None
     if not isinstance(spec, Mapping):
         raise _Unmodelled("the template has no spec")
-    return GeneratedApp(name, spec, _targets(spec, params.get(_CLUSTER), clusters))
+    return GeneratedApp(name, spec, _targets(spec, params.get(_CLUSTER), index))
 
 
-def _targets(
-    spec: Mapping[str, Any], origin: Any, clusters: Sequence[ClusterInfo]
-) -> tuple[str, ...] | None:
+def _targets(spec: Mapping[str, Any], origin: Any, index: _Index) -> tuple[str, ...] | None:
     dest = spec.get("destination")
     server = name = ""
     if isinstance(dest, Mapping):
@@ -158,22 +173,16 @@ def _targets(
         server = ""
     if name == "in-cluster":
         name = ""
-    found = sorted(
-        c.name
-        for c in clusters
-        if (server and _same_server(c.server, server)) or (name and c.name == name)
-    )
+    found = set(index.by_server.get(_server_key(server), ())) if server else set()
+    if name and name in index.names:
+        found.add(name)
     if found:
-        return tuple(found)
+        return tuple(sorted(found))
     if isinstance(origin, str):
         return (origin,)
-    if name or (server and clusters and all(c.server for c in clusters)):
+    if name or (server and index.all_servers):
         return ()  # a cluster the inventory does not know
     return None
-
-
-def _same_server(a: str, b: str) -> bool:
-    return bool(a) and a.rstrip("/").lower() == b.rstrip("/").lower()
 
 
 # ------------------------------------------------------------------------- generators

@@ -256,9 +256,10 @@ class _Expander:
                         done.add((holder, index, cluster.name))
                         progressed = True
                         key = (holder, index)
-                        if key not in memo:
+                        first = key not in memo
+                        if first:
                             memo[key] = self._expand(holder, found)
-                        self._deliver(cluster.name, holder, found, memo[key])
+                        self._deliver(cluster.name, holder, found, memo[key], first)
             self.b.run()
             if not progressed:
                 return
@@ -289,24 +290,38 @@ class _Expander:
         return result
 
     def _deliver(
-        self, holder_cluster: str, node: str, found: gitops.AppSetDoc, result: appset.Expansion
+        self,
+        holder_cluster: str,
+        node: str,
+        found: gitops.AppSetDoc,
+        result: appset.Expansion,
+        first: bool,
     ) -> None:
+        """Applications to their clusters: those naming a cluster once (the first time the
+        set is met), those deployed where the set is held for each holding cluster."""
         file = self.b.graph.nodes[node]["node"].path
         for app in result.apps:
-            targets = (holder_cluster,) if app.targets is None else app.targets
+            if app.targets is None:
+                targets: tuple[str, ...] = (holder_cluster,)
+            elif first:
+                targets = app.targets
+            else:
+                continue
+            fingerprint = f"{found.tag}:{app.fingerprint()}"
+            tag = f"{found.tag} ({file}) -> Application {app.name}".strip()
+            follows = list(gitops.argo_sources(tag, app.spec))
             for target in targets:
                 if target not in self.by_name:
                     continue
                 origin = self.cluster_node(target)
                 self.link_root(target)
-                tag = f"{found.tag} ({file}) -> Application {app.name}".strip()
-                for follow in gitops.argo_sources(tag, app.spec):
+                for follow in follows:
                     path = snapshot.normalize(follow.path)
                     exists = not snapshot.escapes(path) and self.b.snap.exists(path)
                     if not exists and self.b.resolver.is_local(follow.source, False) is not False:
                         continue  # generated for a folder that does not exist: nothing to sync
                     self.b._follow(origin, follow, final=True)
-                self.record(file, target, f"{found.tag}:{app.fingerprint()}")
+                self.record(file, target, fingerprint)
         # The set itself is an object of every cluster whose Argo CD syncs the folder
         # holding it: a change to its fields (not to its comments) reaches that cluster.
         self.record(file, holder_cluster, f"set:{found.text}")
