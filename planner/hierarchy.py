@@ -574,6 +574,10 @@ class _Builder:
             return self._make(NodeKind.CHART, real)
         if kfile is not None:
             return self._make(NodeKind.KUSTOMIZATION, real, file=kfile)
+        if mode == "root" and self.snap.exists(
+            "Chart.yaml" if real == "." else f"{real}/Chart.yaml"
+        ):
+            return self._make(NodeKind.CHART, real)  # Argo CD renders a chart folder with Helm
         if mode == kustomize.RESOURCE:
             node = self._make(NodeKind.KUSTOMIZATION, real)
             self._problem(
@@ -636,6 +640,8 @@ class _Builder:
             self._expand_generated(node, node.path)
         elif node.kind == NodeKind.DIRECTORY:
             self._expand_directory(node, node.path)
+        elif node.kind == NodeKind.CHART and self.config.follow:
+            self._scan_chart(node)
         elif node.kind == NodeKind.FILE and self.graph.nodes[node_id].get("scan"):
             self._scan_file(node)
 
@@ -782,6 +788,22 @@ class _Builder:
         return bool(parsed.docs) and all(
             isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in parsed.docs
         )
+
+    def _scan_chart(self, node: Node) -> None:
+        """Argo CD objects a local Helm chart declares in its templates (app-of-apps)."""
+        if not self.snap.exists("Chart.yaml" if node.path == "." else f"{node.path}/Chart.yaml"):
+            return
+        from planner import clusterwiring, helmapps
+
+        found = helmapps.chart_objects(self.snap, node.path)
+        for path in found.templates:  # what the chart declares depends on their content
+            self.expansion_inputs.setdefault(path, set()).add(node.path)
+        for path, reason in found.unmodelled:
+            clusterwiring.report_unmodelled(
+                self, clusterwiring.Unmodelled(f"Helm chart {node.path}", path, reason, node.id)
+            )
+        if found.docs:
+            self._queue_follows(node.id, gitops.scan_documents(found.docs))
 
     def _expand_directory(self, node: Node, directory: str) -> None:
         """An Argo CD directory source: its manifests (and below, with recurse)."""
