@@ -181,9 +181,11 @@ class _Expander:
         elif chart is not None:
             self._edge_to(node, chart, gitops.CHART, tag)
         for values in sel.values_files:
-            self._edge_to(node, values, kustomize.FILE, tag)
+            if self.b.snap.exists(values):  # a missing one is not deployed (fingerprinted)
+                self._edge_to(node, values, kustomize.FILE, tag)
         for overlay in sel.overlays:
-            self._edge_to(node, overlay, gitops.CHART, tag)
+            if self.b.snap.is_dir(overlay):
+                self._edge_to(node, overlay, gitops.CHART, tag)
         if sel.kustomize_dir is not None:
             self._edge_to(node, sel.kustomize_dir, kustomize.RESOURCE, tag)
         elif self.b._kustomization_file(folder) is not None:
