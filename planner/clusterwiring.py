@@ -25,27 +25,17 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from planner import appset, fleetbundle, gitops, kustomize, snapshot
 from planner.appset import ClusterInfo
+from planner.wiring import Unmodelled
 
 if TYPE_CHECKING:
     from planner.hierarchy import Hierarchy, _Builder
 
 CLUSTER_PREFIX = "cluster:"
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-@dataclass(frozen=True)
-class Unmodelled:
-    """An object that can pull content in and that the planner could not expand."""
-
-    tag: str
-    file: str
-    reason: str
-    node: str
 
 
 class _RepoView:
@@ -81,9 +71,12 @@ def _join(folder: str, rel: str) -> str:
     return joined if rel.endswith("/") else snapshot.normalize(joined)
 
 
-def report_unmodelled(builder: _Builder, found: Unmodelled) -> None:
-    """The one place unexpandable wiring is reported."""
-    builder.unmodelled.append(found)
+def report_unmodelled(
+    builder: _Builder, node: str, tag: str, reason: str, paths: Iterable[str] = ()
+) -> None:
+    """The one place unexpandable wiring is reported (an `unmodelled-wiring` note on the
+    node of the file declaring it, see planner.wiring)."""
+    builder._note(node, Unmodelled(tag, reason, paths=tuple(sorted(set(paths)))))
 
 
 class _Expander:
@@ -121,10 +114,10 @@ class _Expander:
     def record(self, file: str, cluster: str, fingerprint: str) -> None:
         self.prints.setdefault(file, {}).setdefault(cluster, []).append(fingerprint)
 
-    def unmodelled(self, tag: str, file: str, reason: str, node: str) -> None:
+    def unmodelled(self, tag: str, reason: str, node: str, paths: Iterable[str] = ()) -> None:
         if (tag, reason) not in self._reported:
             self._reported.add((tag, reason))
-            report_unmodelled(self.b, Unmodelled(tag, file, reason, node))
+            report_unmodelled(self.b, node, tag, reason, paths)
 
     # ---- Fleet bundles -------------------------------------------------------------
     def fleet(self) -> None:
@@ -164,7 +157,7 @@ class _Expander:
         if file is not None:
             self.record(file, cluster.name, sel.fingerprint)
             for reason in sel.unmodelled:
-                self.unmodelled(f"Fleet bundle {folder}", file, reason, node)
+                self.unmodelled(f"Fleet bundle {folder}", reason, fleet_node, [folder])
         if not sel.deployed:
             return
         tag = f"fleet bundle {folder}"
@@ -282,9 +275,10 @@ class _Expander:
         if self.view is None:
             self.view = _RepoView(self.b, self.files)
         file = self.b.graph.nodes[holder]["node"].path
-        result = appset.expand(found.doc(), self.clusters, self.view)
+        doc = found.doc()
+        result = appset.expand(doc, self.clusters, self.view)
         for reason in result.unmodelled:
-            self.unmodelled(found.tag, file, reason, holder)
+            self.unmodelled(found.tag, reason, holder, _template_prefixes(doc))
         if result.unmodelled:
             self.b.graph.nodes[holder]["expanded"] = False
         for path in sorted(result.inputs):
@@ -311,7 +305,10 @@ class _Expander:
                 continue
             fingerprint = f"{found.tag}:{app.fingerprint()}"
             tag = f"{found.tag} ({file}) -> Application {app.name}".strip()
-            follows = list(gitops.argo_sources(tag, app.spec))
+            scanned = gitops.argo_sources(tag, app.spec)
+            for item in scanned.unmodelled:
+                self.unmodelled(item.tag, item.reason, node, item.paths)
+            follows = scanned.follows
             for target in targets:
                 if target not in self.by_name:
                     continue
@@ -362,6 +359,26 @@ def _digest(fingerprints: Iterable[str]) -> str:
 
 
 NOTHING = _digest(())  # what a cluster gets from a file that generates nothing for it
+
+
+def _template_prefixes(doc: Any) -> list[str]:
+    """Folders an ApplicationSet's template paths are known to lie in (`apps/{{name}}`:
+    `apps`); none when a path is templated from its start."""
+    template = doc.get("spec", {}).get("template", {}) if isinstance(doc, Mapping) else {}
+    spec = template.get("spec") if isinstance(template, Mapping) else None
+    if not isinstance(spec, Mapping):
+        return []
+    sources = [s for s in spec.get("sources") or [] if isinstance(s, Mapping)]
+    if isinstance(spec.get("source"), Mapping):
+        sources.append(spec["source"])
+    found = []
+    for src in sources:
+        path = src.get("path")
+        if isinstance(path, str) and path.strip():
+            prefix = gitops.literal_prefix(path) if gitops.is_templated(path) else path.strip()
+            if prefix != ".":
+                found.append(snapshot.normalize(prefix))
+    return found
 
 
 def _mark_appset_files(builder: _Builder) -> None:

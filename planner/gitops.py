@@ -5,7 +5,7 @@ Argo CD `Application` or `ApplicationSet` (spec.source(s).path) make a cluster's
 state include another folder of the same repository. This module finds those objects in
 parsed YAML documents (resources and patches alike) and says which paths they pull in and
 from which source, so the hierarchy can follow them. Deciding whether a source is *this*
-repository is `SourceResolver`'s job. Pure.
+repository is `planner.sources.SourceResolver`'s job. Pure.
 """
 
 from __future__ import annotations
@@ -17,14 +17,40 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from planner.wiring import Unmodelled
+
 FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
 FLUX_SOURCE_API = "source.toolkit.fluxcd.io/"
 FLUX_HELM_API = "helm.toolkit.fluxcd.io/"
+FLUX_EXTENSIONS_API = "source.extensions.fluxcd.io/"
+FLUX_OPERATOR_API = "fluxcd.controlplane.io/"
 ARGO_API = "argoproj.io/"
 _MARKER = re.compile(
     rb"^(?:- )?[ ]{0,4}[\"']?kind[\"']?\s*:\s*[\"']?"
-    rb"(?:Kustomization|HelmRelease|Application|ApplicationSet|GitRepository)\b",
+    rb"(?:Kustomization|HelmRelease|HelmChart|Application|ApplicationSet|GitRepository"
+    rb"|ArtifactGenerator|FluxInstance)\b",
     re.MULTILINE,
+)
+# Fields that let an object of any kind pull content from somewhere.
+_PULL_FIELDS = (b"sourceRef", b"repoURL", b"chartRef")
+# Kinds that carry such a field but pull nothing into a cluster themselves.
+_NOT_PULLING = frozenset(
+    {
+        "GitRepository",
+        "OCIRepository",
+        "HelmRepository",
+        "Bucket",
+        "ImageUpdateAutomation",
+        "ImagePolicy",
+        "ImageRepository",
+        "Receiver",
+        "Alert",
+        "Provider",
+        "AppProject",
+        "Secret",
+        "ConfigMap",
+        "CustomResourceDefinition",
+    }
 )
 
 # How a followed path is read (see hierarchy.NodeKind).
@@ -48,6 +74,7 @@ class Follow:
     mode: str
     source: SourceRef | None
     recurse: bool = False
+    target: str = ""  # a patch: the tag of the object it patches (its source is that one's)
 
 
 @dataclass
@@ -55,6 +82,27 @@ class GitSource:
     name: str
     namespace: str
     url: str
+    ref: str = ""  # canonical `spec.ref` (`branch=main`), empty: the default branch
+
+
+@dataclass(frozen=True)
+class CopyRule:
+    """One `copy` entry of an ArtifactGenerator: `@alias/from` -> `@artifact/to`."""
+
+    alias: str
+    source: str  # the path inside the alias (may hold globs)
+    dest: str  # the folder inside the artifact (normalised, "." for the root)
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    """An ExternalArtifact produced by an ArtifactGenerator, with its aliases' sources."""
+
+    name: str
+    namespace: str
+    generator: str
+    aliases: tuple[tuple[str, SourceRef], ...]
+    copy: tuple[CopyRule, ...]
 
 
 @dataclass(frozen=True)
@@ -73,6 +121,15 @@ class Scan:
     follows: list[Follow] = field(default_factory=list)
     sources: list[GitSource] = field(default_factory=list)
     appsets: list[AppSetDoc] = field(default_factory=list)
+    artifacts: list[ArtifactSpec] = field(default_factory=list)
+    unmodelled: list[Unmodelled] = field(default_factory=list)
+
+    def extend(self, other: Scan) -> None:
+        self.follows.extend(other.follows)
+        self.sources.extend(other.sources)
+        self.appsets.extend(other.appsets)
+        self.artifacts.extend(other.artifacts)
+        self.unmodelled.extend(other.unmodelled)
 
 
 def might_contain_objects(data: bytes) -> bool:
@@ -80,7 +137,11 @@ def might_contain_objects(data: bytes) -> bool:
 
     Nested mentions (a CRD's `names.kind`) do not count, so large CRD bundles are not parsed.
     """
-    return bool(_MARKER.search(data)) or (data.lstrip()[:1] in (b"{", b"[") and b"kind" in data)
+    return (
+        bool(_MARKER.search(data))
+        or any(f in data for f in _PULL_FIELDS)
+        or (data.lstrip()[:1] in (b"{", b"[") and b"kind" in data)
+    )
 
 
 def _meta(doc: Mapping[str, Any]) -> tuple[str, str]:
@@ -96,26 +157,77 @@ def _spec(doc: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _path(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip() and "{{" not in value and "$" not in value:
+    if isinstance(value, str) and value.strip() and not is_templated(value):
         return value.strip()
     return None
 
 
-def scan_documents(docs: Iterable[Any]) -> Scan:
-    """Follows and Git sources declared by these documents (resources or patches)."""
+def is_templated(value: str) -> bool:
+    """True for a path that a controller fills in (`${VAR}`, `{{name}}`, `$VAR`)."""
+    return "{{" in value or "$" in value
+
+
+def literal_prefix(value: str) -> str:
+    """The folder a templated path is known to lie in: `./apps/${X}/y` -> `apps`."""
+    cut = min((i for i in (value.find("{{"), value.find("$")) if i >= 0), default=len(value))
+    head = value[:cut].strip()
+    folder = head.rsplit("/", 1)[0] if "/" in head else ""
+    parts = [p for p in folder.split("/") if p not in ("", ".")]
+    return "/".join(parts) if parts and ".." not in parts else "."
+
+
+def _templated(scan: Scan, tag: str, field_name: str, value: str) -> None:
+    prefix = literal_prefix(value)
+    scan.unmodelled.append(
+        Unmodelled(
+            tag,
+            f"templated {field_name} {value.strip()!r} is not expanded",
+            paths=(prefix,) if prefix != "." else (),  # "." would be every change
+        )
+    )
+
+
+def scan_documents(docs: Iterable[Any], *, patch: bool = False) -> Scan:
+    """Follows, sources and unmodelled objects declared by these documents.
+
+    `patch`: the documents are patches, not objects. A patch changes the object it targets
+    for the cluster that applies it: only the fields it sets are followed (a patch without
+    `spec.path` does not mean "the source's root"), and it declares no source."""
     scan = Scan()
     for doc in docs:
         if isinstance(doc, list):  # a JSON 6902 patch
             scan.follows.extend(_json6902(doc))
         elif isinstance(doc, Mapping):
             if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-                scan_into = scan_documents(doc["items"])  # kustomize expands List items
-                scan.follows.extend(scan_into.follows)
-                scan.sources.extend(scan_into.sources)
-                scan.appsets.extend(scan_into.appsets)
+                scan.extend(scan_documents(doc["items"], patch=patch))  # kustomize expands Lists
+            elif patch:
+                _scan_patch(doc, scan)
             else:
                 _scan_object(doc, scan)
     return scan
+
+
+def _scan_patch(doc: Mapping[str, Any], scan: Scan) -> None:
+    """A strategic-merge patch: follow only the paths it sets explicitly."""
+    api, kind = str(doc.get("apiVersion", "") or ""), doc.get("kind")
+    name, namespace = _meta(doc)
+    spec = _spec(doc)
+    target = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+    tag = f"patch of {target}"
+    if kind == "Kustomization" and "path" in spec and "resources" not in doc:
+        raw = spec.get("path")
+        path = _path(raw)
+        if path is not None:
+            source = _source_ref(spec.get("sourceRef"), namespace)
+            scan.follows.append(Follow(tag, path, FLUX, source, target=target))
+        elif isinstance(raw, str) and raw.strip():
+            _templated(scan, tag, "path", raw)
+    elif kind == "Application" and (api.startswith(ARGO_API) or not api):
+        _argo_sources(tag, spec, scan)
+    elif kind == "ApplicationSet" and api.startswith(ARGO_API):
+        scan.unmodelled.append(
+            Unmodelled(tag, "a patch of an ApplicationSet is not applied before its expansion")
+        )
 
 
 def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
@@ -124,21 +236,116 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
     spec = _spec(doc)
     tag = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
     if kind == "GitRepository" and api.startswith(FLUX_SOURCE_API):
-        scan.sources.append(GitSource(name, namespace, str(spec.get("url", "") or "")))
+        scan.sources.append(
+            GitSource(name, namespace, str(spec.get("url", "") or ""), ref_text(spec.get("ref")))
+        )
+    elif kind == "ArtifactGenerator" and api.startswith(FLUX_EXTENSIONS_API):
+        scan.artifacts.extend(_artifact_generator(name, namespace, spec))
     elif kind == "Kustomization" and (
         api.startswith(FLUX_KUSTOMIZE_API) or "sourceRef" in spec or not api
     ):
-        raw = spec.get("path")
-        path = "." if raw in (None, "") else _path(raw)  # no path: the source's root
-        if path is not None and ("sourceRef" in spec or raw is not None):
-            source = _source_ref(spec.get("sourceRef"), namespace)
-            scan.follows.append(Follow(tag, path, FLUX, source))
+        _flux_kustomization(tag, spec, namespace, scan)
     elif kind == "HelmRelease" and api.startswith(FLUX_HELM_API):
-        scan.follows.extend(_helm_release(tag, spec, namespace))
+        _helm_release(tag, spec, namespace, scan)
+    elif kind == "HelmChart" and api.startswith(FLUX_SOURCE_API):
+        _helm_chart_spec(tag, spec, namespace, scan)
+    elif kind == "FluxInstance" and api.startswith(FLUX_OPERATOR_API):
+        _flux_instance(tag, spec, scan)
     elif kind == "Application" and (api.startswith(ARGO_API) or not api):
-        scan.follows.extend(argo_sources(tag, spec))
+        _argo_sources(tag, spec, scan)
     elif kind == "ApplicationSet" and api.startswith(ARGO_API):
         scan.appsets.append(AppSetDoc(tag, json.dumps(doc, sort_keys=True, default=str)))
+    elif isinstance(kind, str) and kind not in _NOT_PULLING and kind != "Kustomization":
+        _unknown_kind(tag, api, spec, scan)
+
+
+def ref_text(ref: Any) -> str:
+    """A GitRepository `spec.ref` as one comparable text (`branch=main,tag=v1`)."""
+    if not isinstance(ref, Mapping):
+        return ""
+    items = {str(k): str(v) for k, v in ref.items() if v not in (None, "")}
+    name = items.pop("name", "")
+    for prefix, key in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
+        if name.startswith(prefix):
+            items.setdefault(key, name[len(prefix) :])
+            name = ""
+    if name:
+        items["name"] = name
+    return ",".join(f"{k}={items[k]}" for k in sorted(items))
+
+
+def _flux_kustomization(tag: str, spec: Mapping[str, Any], namespace: str, scan: Scan) -> None:
+    raw = spec.get("path")
+    source = _source_ref(spec.get("sourceRef"), namespace)
+    if isinstance(raw, str) and raw.strip() and is_templated(raw):
+        _templated(scan, tag, "path", raw)
+        return
+    path = "." if raw in (None, "") else _path(raw)  # no path: the source's root
+    if path is None or ("sourceRef" not in spec and raw is None):
+        return
+    if source is not None and source.kind in ("OCIRepository", "Bucket"):
+        scan.unmodelled.append(
+            Unmodelled(
+                tag,
+                f"source {source.kind} {source.name} may be built from this repository; "
+                "its content is not traced",
+            )
+        )
+        return
+    scan.follows.append(Follow(tag, path, FLUX, source))
+
+
+def _flux_instance(tag: str, spec: Mapping[str, Any], scan: Scan) -> None:
+    """A flux-operator FluxInstance syncs `spec.sync.path` of `spec.sync.url`."""
+    sync = spec.get("sync")
+    if not isinstance(sync, Mapping):
+        return
+    raw, kind = sync.get("path"), str(sync.get("kind", "") or "GitRepository")
+    if kind != "GitRepository":
+        scan.unmodelled.append(Unmodelled(tag, f"sync source kind {kind} is not traced"))
+    elif isinstance(raw, str) and is_templated(raw):
+        _templated(scan, tag, "sync.path", raw)
+    else:
+        path = _path(raw) or "."
+        scan.follows.append(Follow(tag, path, FLUX, SourceRef("url", url=str(sync.get("url", "")))))
+
+
+def _unknown_kind(tag: str, api: str, spec: Mapping[str, Any], scan: Scan) -> None:
+    """Any other object that names a source or a repository URL: unmodelled."""
+    for key in ("sourceRef", "repoURL", "chartRef"):
+        if key in spec:
+            scan.unmodelled.append(Unmodelled(tag, f"kind {api} with spec.{key} is not modelled"))
+            return
+    source = spec.get("source")
+    if isinstance(source, Mapping) and ("repoURL" in source or "path" in source):
+        scan.unmodelled.append(Unmodelled(tag, f"kind {api} with spec.source is not modelled"))
+
+
+def _artifact_generator(
+    name: str, namespace: str, spec: Mapping[str, Any]
+) -> Iterator[ArtifactSpec]:
+    aliases: list[tuple[str, SourceRef]] = []
+    for src in spec.get("sources") or []:
+        if isinstance(src, Mapping) and src.get("alias"):
+            ref = SourceRef(
+                kind=str(src.get("kind", "") or ""),
+                name=str(src.get("name", "") or ""),
+                namespace=str(src.get("namespace", "") or namespace),
+            )
+            aliases.append((str(src["alias"]), ref))
+    for art in spec.get("artifacts") or []:
+        if not isinstance(art, Mapping) or not art.get("name"):
+            continue
+        rules = []
+        for rule in art.get("copy") or []:
+            if not isinstance(rule, Mapping):
+                continue
+            src, dst = str(rule.get("from", "") or ""), str(rule.get("to", "") or "")
+            alias, _, inner = src.removeprefix("@").partition("/")
+            dest = dst.split("@artifact", 1)[-1] if "@artifact" in dst else dst
+            parts = [p for p in dest.split("/") if p not in ("", ".")]
+            rules.append(CopyRule(alias, inner, "/".join(parts) or "."))
+        yield ArtifactSpec(str(art["name"]), namespace, name, tuple(aliases), tuple(rules))
 
 
 def _source_ref(value: Any, namespace: str) -> SourceRef | None:
@@ -151,23 +358,47 @@ def _source_ref(value: Any, namespace: str) -> SourceRef | None:
     )
 
 
-def _helm_release(tag: str, spec: Mapping[str, Any], namespace: str) -> Iterator[Follow]:
+def _helm_release(tag: str, spec: Mapping[str, Any], namespace: str, scan: Scan) -> None:
+    """A HelmRelease: its chart from a GitRepository is followed; `chartRef` to an
+    OCIRepository or a HelmChart is unmodelled; a HelmRepository chart is external.
+    `valuesFrom` ConfigMaps and Secrets are objects of the cluster's own build (a
+    kustomize generator reads their files), so they are already traced there."""
+    chart_ref = spec.get("chartRef")
+    if isinstance(chart_ref, Mapping):
+        kind = str(chart_ref.get("kind", "") or "")
+        scan.unmodelled.append(
+            Unmodelled(tag, f"chartRef {kind} {chart_ref.get('name', '')} is not traced")
+        )
+        return
     chart = spec.get("chart")
     chart_spec = chart.get("spec") if isinstance(chart, Mapping) else None
-    if not isinstance(chart_spec, Mapping):
-        return
+    if isinstance(chart_spec, Mapping):
+        _helm_chart_spec(tag, chart_spec, namespace, scan)
+
+
+def _helm_chart_spec(tag: str, chart_spec: Mapping[str, Any], namespace: str, scan: Scan) -> None:
     source = _source_ref(chart_spec.get("sourceRef"), namespace)
-    if source is None or source.kind != "GitRepository":
+    if source is None or source.kind == "HelmRepository":
+        return  # a chart from a Helm repository: external
+    if source.kind != "GitRepository":
+        scan.unmodelled.append(
+            Unmodelled(tag, f"chart source {source.kind} {source.name} is not traced")
+        )
         return
-    chart_path = _path(chart_spec.get("chart"))
+    raw = chart_spec.get("chart")
+    chart_path = _path(raw)
     if chart_path:
-        yield Follow(tag, chart_path, CHART, source)
+        scan.follows.append(Follow(tag, chart_path, CHART, source))
+    elif isinstance(raw, str) and raw.strip():
+        _templated(scan, tag, "chart", raw)
     for values in chart_spec.get("valuesFiles") or []:
         if _path(values):
-            yield Follow(tag, str(values).strip(), FILE, source)
+            scan.follows.append(Follow(tag, str(values).strip(), FILE, source))
+        elif isinstance(values, str) and values.strip():
+            _templated(scan, tag, "valuesFiles", values)
 
 
-def argo_sources(tag: str, spec: Mapping[str, Any]) -> Iterator[Follow]:
+def _argo_sources(tag: str, spec: Mapping[str, Any], scan: Scan) -> None:
     """What an Application spec pulls in: source paths, and Helm `valueFiles` read from this
     repository (relative to the source path, or `$ref/...` through a `ref:` source)."""
     sources = [s for s in (spec.get("sources") or []) if isinstance(s, Mapping)]
@@ -175,16 +406,31 @@ def argo_sources(tag: str, spec: Mapping[str, Any]) -> Iterator[Follow]:
         sources.append(spec["source"])
     refs = {str(s["ref"]): s for s in sources if isinstance(s.get("ref"), str)}
     for src in sources:
-        path = _path(src.get("path"))
-        source = SourceRef("url", url=str(src.get("repoURL", "") or ""))
+        raw = src.get("path")
+        url = str(src.get("repoURL", "") or "")
+        if isinstance(raw, str) and raw.strip() and is_templated(raw):
+            _templated(scan, tag, "path", raw)
+            continue
+        if is_templated(url):
+            scan.unmodelled.append(Unmodelled(tag, f"templated repoURL {url!r} is not expanded"))
+            continue
+        path = _path(raw)
+        source = SourceRef("url", url=url)
         if path is not None:
             directory = src.get("directory")
             recurse = isinstance(directory, Mapping) and directory.get("recurse") is True
             mode = CHART if "helm" in src else ARGO
-            yield Follow(tag, path, mode, source, recurse=recurse)
+            scan.follows.append(Follow(tag, path, mode, source, recurse=recurse))
         helm = src.get("helm")
         if isinstance(helm, Mapping):
-            yield from _value_files(tag, helm.get("valueFiles"), path, source, refs)
+            scan.follows.extend(_value_files(tag, helm.get("valueFiles"), path, source, refs))
+
+
+def argo_sources(tag: str, spec: Mapping[str, Any]) -> Scan:
+    """`_argo_sources` of one Application spec (a generated one, see planner.clusterwiring)."""
+    scan = Scan()
+    _argo_sources(tag, spec, scan)
+    return scan
 
 
 _REF_VALUES = re.compile(r"^\$([A-Za-z0-9_.-]+)/(.+)$")
@@ -228,53 +474,3 @@ def _json6902(ops: list[Any]) -> Iterator[Follow]:
             if path:
                 mode = FLUX if op["path"] == "/spec/path" else ARGO
                 yield Follow(f"patch {op['path']}", path, mode, None)
-
-
-def repo_slug(url: str) -> str:
-    """`owner/name` of a Git URL (https, ssh, scp-style), lowercased, without `.git`."""
-    text = url.strip().lower()
-    text = re.sub(r"^[a-z0-9+.-]+://", "", text)
-    text = text.split("@", 1)[-1].replace(":", "/")
-    parts = [p for p in text.removesuffix("/").removesuffix(".git").split("/") if p]
-    return "/".join(parts[-2:]) if len(parts) >= 2 else ""
-
-
-class SourceResolver:
-    """Decides whether a source is this repository.
-
-    Sound by default: a source the planner cannot rule out (unknown GitRepository, unknown
-    repository URL) counts as this repository when the path exists in it.
-    """
-
-    def __init__(self, local_names: Iterable[str], repo_urls: Iterable[str]) -> None:
-        self.local_names = frozenset(local_names)
-        self.repo_slugs = frozenset(s for s in (repo_slug(u) for u in repo_urls) if s)
-        self.git_sources: dict[tuple[str, str], GitSource] = {}
-        self.by_name: dict[str, GitSource] = {}
-
-    def learn(self, sources: Iterable[GitSource]) -> None:
-        for src in sources:
-            self.git_sources.setdefault((src.namespace, src.name), src)
-            self.by_name.setdefault(src.name, src)
-
-    def is_local(self, source: SourceRef | None, path_exists: bool) -> bool | None:
-        """True/False when decided; None while an unseen GitRepository may still be found."""
-        if source is None:
-            return path_exists
-        if source.kind == "url":
-            return self._url_is_local(source.url, path_exists)
-        if source.kind != "GitRepository":
-            return False
-        if source.name in self.local_names:
-            return True
-        found = self.git_sources.get((source.namespace, source.name)) or self.by_name.get(
-            source.name
-        )
-        if found is None:
-            return None
-        return self._url_is_local(found.url, path_exists)
-
-    def _url_is_local(self, url: str, path_exists: bool) -> bool:
-        if self.repo_slugs and url:
-            return repo_slug(url) in self.repo_slugs
-        return path_exists

@@ -85,6 +85,8 @@ def plan_findings(ctx: Context, affected: set[str]) -> list[Finding]:
     """The checks that concern the clusters a change affects."""
     clusters = [c for c in ctx.inventory.clusters if c.name in affected]
     findings = hierarchy_findings(ctx, clusters)
+    # a cluster whose path is gone is never dropped silently, affected or not
+    findings += _missing_paths(ctx, [c for c in ctx.inventory.clusters if c.name not in affected])
     findings += [f for c in clusters for f in identity_findings(ctx, c)]
     findings += [f for c in clusters for f in rule_findings(ctx.policy.identity.rules, c, ctx)]
     findings += _unplaced(ctx, clusters)
@@ -156,17 +158,39 @@ def _missing_paths(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
     for cluster in clusters:
         root = ctx.head.root_of(cluster.gitops_path)
         if root is None or ctx.head.node(root).kind == NodeKind.MISSING:
+            nearest, close = _nearest_folder(ctx.snapshot, cluster.gitops_path)
+            hint = f"; nearest existing folder: {nearest}" if nearest != "." else ""
+            fix = "create the cluster folder or set the cluster's `path` in the inventory"
+            if close:
+                fix += f" (did you mean {close}?)"
             findings.append(
                 Finding(
                     code="missing-path",
                     severity="violation",
-                    message=f"{cluster.name}: path {cluster.gitops_path} does not exist",
+                    message=f"{cluster.name}: path {cluster.gitops_path} does not exist{hint}",
                     cluster=cluster.name,
                     file=cluster.gitops_path,
-                    fix="create the cluster folder or set the cluster's `path` in the inventory",
+                    values={"nearest": nearest},
+                    fix=fix,
                 )
             )
     return findings
+
+
+def _nearest_folder(snap: Snapshot, path: str) -> tuple[str, str | None]:
+    """The deepest existing folder above `path`, and a sibling folder with a close name."""
+
+    current = snap_mod.normalize(path)
+    while current != ".":
+        parent = snap_mod.parent(current)
+        if parent == "." or snap.is_dir(parent):
+            subdirs, _ = snap.list_dir(parent)
+            names = [d.rsplit("/", 1)[-1] for d in subdirs]
+            close = difflib.get_close_matches(current.rsplit("/", 1)[-1], names, n=1)
+            prefix = "" if parent == "." else parent + "/"
+            return parent, (prefix + close[0]) if close else None
+        current = parent
+    return ".", None
 
 
 def _clusters_reaching(

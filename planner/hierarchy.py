@@ -14,6 +14,7 @@ root to a change, the layer and scope of a node, and the problems found while bu
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from collections import deque
@@ -25,9 +26,10 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from planner import gitops, kustomize, snapshot, yamlsafe
+from planner import artifacts, gitops, kustomize, snapshot, sources, yamlsafe
 from planner.appset import ClusterInfo
 from planner.snapshot import Snapshot
+from planner.wiring import Unmodelled, WiringNote, other_revision
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -208,6 +210,7 @@ class Hierarchy:
         roots: Mapping[str, str],
         problems: list[HierarchyProblem],
         rules: tuple[ScopeRule, ...],
+        wiring: list[WiringNote] | None = None,
     ) -> None:
         self.graph = graph
         self.revision = revision
@@ -215,11 +218,11 @@ class Hierarchy:
         self.problems = problems
         self.rules = rules
         # Per-cluster wiring (planner.clusterwiring): cluster name -> its own root node;
-        # expanded file -> cluster -> fingerprint; files git generators read; unmodelled.
+        # expanded file -> cluster -> fingerprint; files git generators read.
         self.cluster_roots: dict[str, str] = {}
         self.expanded: dict[str, dict[str, str]] = {}
         self.expansion_inputs: dict[str, set[str]] = {}
-        self.unmodelled: list[Any] = []
+        self.wiring = sorted(set(wiring or ()), key=lambda n: (n.file, n.tag, n.code, n.reason))
         self._exact: dict[str, set[str]] = {}
         self._prefix: dict[str, list[str]] = {}
         self._index_owners()
@@ -366,16 +369,27 @@ class Hierarchy:
         return links
 
     def cycles(self) -> list[list[str]]:
-        """Reference cycles, each as a list of node ids (kustomize refuses them)."""
+        """Reference cycles of kustomize references, each as a list of node ids (kustomize
+        refuses them). Edges of Flux and Argo CD objects never make one: a controller applies
+        each object's path on its own, and `flux bootstrap`'s Kustomization applying the
+        folder it lives in is the controller syncing itself."""
+        kustomize_edges = [
+            (u, v) for u, v, follow in self.graph.edges(data="follow") if follow is None
+        ]
+        sub: Any = nx.DiGraph(kustomize_edges)
         found = []
-        for component in nx.strongly_connected_components(self.graph):
+        for component in nx.strongly_connected_components(sub):
             if len(component) > 1:
                 found.append(sorted(component))
             else:
                 (only,) = component
-                if self.graph.has_edge(only, only):
+                if sub.has_edge(only, only):
                     found.append([only])
         return sorted(found)
+
+    def unmodelled(self) -> list[WiringNote]:
+        """Objects met that can pull content in but are not modelled (see planner.wiring)."""
+        return [note for note in self.wiring if note.unmodelled]
 
     def layer_of(self, node_id: str) -> str:
         """The folder a node belongs to, for grouping changes: scope layer, else its root."""
@@ -402,13 +416,17 @@ def build_hierarchy(
     repo_urls: Iterable[str] = (),
     check_paths: Iterable[str] = (),
     cache: ParseCache | None = None,
+    refs: Iterable[str] = (),
     clusters: Sequence[ClusterInfo] = (),
 ) -> Hierarchy:
     """Build the graph of everything `roots` (cluster paths) read at this revision.
 
-    With `clusters` (the inventory of this revision), ApplicationSets and Fleet bundles are
-    expanded per cluster (`planner.clusterwiring`)."""
+    `refs`: the GitRepository refs (`branch=main`) that mean the revision being planned
+    when no bootstrap source says so (see `sources.SourceResolver`). With `clusters` (the
+    inventory of this revision), ApplicationSets and Fleet bundles are expanded per cluster
+    (`planner.clusterwiring`)."""
     builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
+    builder.resolver.planned_refs = frozenset(refs)
     roots = list(roots)
     if clusters and builder.config.follow:
         from planner import clusterwiring
@@ -421,11 +439,12 @@ def build_hierarchy(
         from planner import clusterwiring
 
         clusterwiring.expand_clusters(builder, clusters)
-    graph = Hierarchy(builder.graph, snap.revision, builder.roots, builder.problems, builder.rules)
+    graph = Hierarchy(
+        builder.graph, snap.revision, builder.roots, builder.problems, builder.rules, builder.wiring
+    )
     graph.cluster_roots = builder.cluster_roots
     graph.expanded = builder.expanded
     graph.expansion_inputs = builder.expansion_inputs
-    graph.unmodelled = builder.unmodelled
     return graph
 
 
@@ -446,9 +465,11 @@ class _Builder:
         self.graph: Any = nx.DiGraph()
         self.roots: dict[str, str] = {}
         self.problems: list[HierarchyProblem] = []
+        self.wiring: list[WiringNote] = []
+        self.object_sources: dict[str, gitops.SourceRef | None] = {}  # object tag -> source
         self.queue: deque[str] = deque()
         self.pending: list[tuple[str, gitops.Follow]] = []
-        self.resolver = gitops.SourceResolver(config.flux_sources, repo_urls)
+        self.resolver = sources.SourceResolver(config.flux_sources, repo_urls)
         self.bytes: dict[str, bytes] = {}
         self._scopes: dict[str, tuple[Scope, str | None]] = {}
         self._classify = _Classifier(tuple(self.rules))
@@ -458,7 +479,6 @@ class _Builder:
         self.cluster_roots: dict[str, str] = {}
         self.expanded: dict[str, dict[str, str]] = {}
         self.expansion_inputs: dict[str, set[str]] = {}
-        self.unmodelled: list[Any] = []
         self._prefetch()
 
     def _prefetch(self) -> None:
@@ -668,7 +688,7 @@ class _Builder:
                     docs = yamlsafe.load_all(text.encode())
                 except yamlsafe.YamlError:
                     continue
-                self._queue_follows(node.id, gitops.scan_documents(docs))
+                self._queue_follows(node.id, gitops.scan_documents(docs, patch=True))
 
     def _reference(self, node: Node, reference: kustomize.Reference) -> None:
         assert node.file is not None
@@ -722,33 +742,71 @@ class _Builder:
             return
         if self.config.follow:
             attrs["scanned"] = True
-            self._queue_follows(node.id, gitops.scan_documents(parsed.docs))
+            patch = attrs.get("scan") == "patch"
+            self._queue_follows(node.id, gitops.scan_documents(parsed.docs, patch=patch))
 
     def _queue_follows(self, origin: str, scan: gitops.Scan) -> None:
-        self.resolver.learn(scan.sources)
+        self.resolver.learn(scan.sources, scan.artifacts)
         self.pending.extend((origin, follow) for follow in scan.follows)
         if scan.appsets:
             known = self.appsets.setdefault(origin, [])
             known.extend(a for a in scan.appsets if a not in known)
+        for follow in scan.follows:
+            if not follow.target:
+                self.object_sources.setdefault(follow.tag, follow.source)
+                self.object_sources.setdefault(_kind_name(follow.tag), follow.source)
+        for item in scan.unmodelled:
+            self._note(origin, item)
+
+    def _note(self, origin: str, item: Unmodelled) -> None:
+        """Record a wiring note (planner.wiring) on the node of the file declaring it."""
+        node: Node = self.graph.nodes[origin]["node"]
+        self.wiring.append(
+            WiringNote(item.code, origin, node.display, item.tag, item.reason, item.paths)
+        )
+
+    def _external(self, origin: str, follow: gitops.Follow, path: str) -> None:
+        target = f"remote:{_source_text(follow.source)}//{path}"
+        if target not in self.graph:
+            self.graph.add_node(
+                target, node=Node(target, NodeKind.EXTERNAL, path, Scope.SHARED, None)
+            )
+        self._edge(origin, target, follow.tag, follow.path, follow.mode)
 
     def _follow(self, origin: str, follow: gitops.Follow, *, final: bool) -> bool:
+        if follow.target and follow.source is None:
+            # a patch retargeting a path: the source is the patched object's
+            known = [
+                self.object_sources[key]
+                for key in (follow.target, _kind_name(follow.target))
+                if key in self.object_sources
+            ]
+            if not known and not final:
+                return False
+            if known and known[0] is not None:
+                follow = dataclasses.replace(follow, source=known[0])
         path = snapshot.normalize(follow.path)
         exists = not snapshot.escapes(path) and self.snap.exists(path)
-        local = self.resolver.is_local(follow.source, exists)
-        if local is None:
+        if follow.source is not None and follow.source.kind == "ExternalArtifact":
+            return self._follow_artifact(origin, follow, path, final=final)
+        decided = self.resolver.decide(follow.source, exists)
+        if decided is None:
             if not final:
                 return False
-            local = exists
-        if not local:
-            target = f"remote:{_source_text(follow.source)}//{path}"
-            if target not in self.graph:
-                self.graph.add_node(
-                    target, node=Node(target, NodeKind.EXTERNAL, path, Scope.SHARED, None)
-                )
-            self._edge(origin, target, follow.tag, follow.path, follow.mode)
+            decided = sources.LOCAL if exists else sources.EXTERNAL
+        if decided == sources.OTHER_REF and follow.source is not None and not follow.target:
+            found = self.resolver.git_source(follow.source)
+            ref = found.ref if found is not None else "?"
+            self._note(origin, other_revision(follow.tag, _source_text(follow.source), ref))
+        if decided != sources.LOCAL:
+            self._external(origin, follow, path)
             return True
+        self._locate_follow(origin, follow, path, follow.mode)
+        return True
+
+    def _locate_follow(self, origin: str, follow: gitops.Follow, path: str, how: str) -> None:
         mode = {gitops.FLUX: "flux", gitops.ARGO: gitops.ARGO, gitops.CHART: gitops.CHART}.get(
-            follow.mode, kustomize.FILE
+            how, kustomize.FILE
         )
         target = self.locate(
             path,
@@ -757,7 +815,50 @@ class _Builder:
             ref=follow.path,
             recurse=follow.recurse,
         )
-        self._edge(origin, target, follow.tag, follow.path, follow.mode)
+        self._edge(origin, target, follow.tag, follow.path, how)
+
+    def _follow_artifact(
+        self, origin: str, follow: gitops.Follow, path: str, *, final: bool
+    ) -> bool:
+        """A Flux Kustomization reading an ExternalArtifact: the repository folders the
+        ArtifactGenerator copies to `path` (see planner.artifacts)."""
+        assert follow.source is not None
+        specs = self.resolver.artifact(follow.source)
+        if not specs:
+            if not final:
+                return False
+            reason = f"no ArtifactGenerator in the repository produces {follow.source.name}"
+            self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact: {reason}"))
+            return True
+
+        def decide(source: gitops.SourceRef) -> bool | None:
+            decided = self.resolver.decide(source, True)
+            if decided is None and final:
+                return True
+            return None if decided is None else decided == sources.LOCAL
+
+        mapped = artifacts.map_paths(specs, path, decide, self.snap.exists)
+        name = follow.source.name
+        if mapped.undecided and not final:
+            return False
+        for folder in mapped.folders:
+            self._locate_follow(origin, follow, folder, gitops.FLUX)
+        for folder in mapped.contents:
+            self._locate_follow(origin, follow, folder, gitops.CHART)
+        for reason in mapped.unmodelled:
+            self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact {name}: {reason}"))
+        if not mapped.folders and not mapped.contents:
+            if mapped.external and not mapped.unmodelled:
+                self._external(origin, follow, path)
+            elif not mapped.unmodelled:
+                self._note(
+                    origin,
+                    Unmodelled(
+                        follow.tag,
+                        f"path {follow.path} of ExternalArtifact {name} maps to no "
+                        "repository folder through the generator's copy rules",
+                    ),
+                )
         return True
 
     def _expand_generated(self, node: Node, directory: str) -> None:
@@ -800,7 +901,7 @@ class _Builder:
             self.expansion_inputs.setdefault(path, set()).add(node.path)
         for path, reason in found.unmodelled:
             clusterwiring.report_unmodelled(
-                self, clusterwiring.Unmodelled(f"Helm chart {node.path}", path, reason, node.id)
+                self, node.id, f"Helm chart {node.path}", f"{path}: {reason}"
             )
         if found.docs:
             self._queue_follows(node.id, gitops.scan_documents(found.docs))
@@ -816,6 +917,12 @@ class _Builder:
         if node.recurse:
             for sub in subdirs:
                 self._expand_directory(node, sub)
+
+
+def _kind_name(tag: str) -> str:
+    """`Kustomization apps/dev-team` -> `Kustomization dev-team` (namespace left out)."""
+    kind, _, name = tag.partition(" ")
+    return f"{kind} {name.rsplit('/', 1)[-1]}"
 
 
 def _source_text(source: gitops.SourceRef | None) -> str:
@@ -885,5 +992,5 @@ def _edge_facts(snap: Snapshot, path: str, follow: bool, cache: ParseCache) -> o
             facts.append(kustomize.inline_patches(doc))
     if follow:
         scan = gitops.scan_documents(parsed.docs)
-        facts.append((scan.follows, scan.sources, scan.appsets))
+        facts.append((scan.follows, scan.sources, scan.appsets, scan.artifacts, scan.unmodelled))
     return facts

@@ -7,7 +7,9 @@ renamed file affects whoever read it at base), or when its inventory entry was a
 retargeted. Every affected cluster carries its reasons: the changed layer, its scope, the
 files, and the reference chain from the cluster's path down to the change. A changed file
 that reaches no cluster is never dropped silently: it is listed, and the `unowned` rule
-decides whether that is a warning, affects every cluster, or is an error.
+decides whether that is a warning, affects every cluster, or is an error. And when some
+object in the fleet could pull content in but is not modelled (planner.wiring), a changed file
+that reaches no cluster affects every cluster containing such an object: sound, and loud.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from planner import clusterwiring
 from planner.changes import ChangeSet
 from planner.hierarchy import Hierarchy, Link, Scope, classify
 from planner.inventory import Inventory, InventoryDiff
+from planner.wiring import WiringNote, under
 
 
 class UnownedRule(StrEnum):
@@ -64,7 +67,7 @@ class Reason(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["layer", "inventory", "unowned"]
+    kind: Literal["layer", "inventory", "unowned", "unmodelled"]
     summary: str
     layer: str | None = None
     scope: Scope | None = None
@@ -148,6 +151,17 @@ def compute_impact(
         )
     real_unowned = [p for p in unowned if p not in inventory_set]
     not_ignored = [p for p in real_unowned if not changes_mod.ignored(p, config.ignore)]
+    changed = [
+        p
+        for p in changes.content_paths()
+        if p not in inventory_set and not changes_mod.ignored(p, config.ignore)
+    ]
+    for side, graph, roots in (("head", head, roots_head), ("base", base, roots_base)):
+        if side == "base" and base is head:
+            continue
+        for name, reason in unmodelled_reasons(graph, roots, not_ignored, changed).items():
+            if not any(r.kind == "unmodelled" for r in affected.get(name, [])):
+                affected.setdefault(name, []).append(reason)
     if config.unowned == UnownedRule.ALL_CLUSTERS and not_ignored:
         for cluster in inventory.clusters:
             affected.setdefault(cluster.name, []).append(
@@ -301,6 +315,41 @@ def _expanded_reason(
 
 def snapshot_parent(path: str) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else "."
+
+
+def unmodelled_reasons(
+    graph: Hierarchy,
+    roots: dict[str, list[str]],
+    unowned: list[str],
+    changed: list[str],
+) -> dict[str, Reason]:
+    """Clusters affected because they contain an unmodelled object: every such cluster when a
+    changed file reaches no cluster; a cluster whose object is known to read below a folder
+    (`WiringNote.paths`) when a changed file lies there."""
+    notes = graph.unmodelled()
+    if not notes:
+        return {}
+    found: dict[str, Reason] = {}
+    for note in notes:
+        files = list(unowned)
+        if note.paths:
+            files += [p for p in changed if any(under(p, f) for f in note.paths)]
+        if not files:
+            continue
+        shown = tuple(sorted(set(files)))
+        for node in graph.reaching({note.node}) & roots.keys():
+            for name in roots[node]:
+                found.setdefault(name, _unmodelled_reason(note, shown))
+    return found
+
+
+def _unmodelled_reason(note: WiringNote, files: tuple[str, ...]) -> Reason:
+    what = files[0] if len(files) == 1 else f"{len(files)} files"
+    return Reason(
+        kind="unmodelled",
+        summary=f"{what} changed and {note.tag} ({note.file}) is not modelled: {note.reason}",
+        files=files,
+    )
 
 
 def _summary(scope: Scope, layer: str, files: tuple[str, ...], revision: str) -> str:

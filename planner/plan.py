@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -128,6 +129,20 @@ class Emergency(BaseModel):
     reason: str
 
 
+class RangeInfo(BaseModel):
+    """Which commits the change was computed between."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["three-dot", "two-dot", "worktree", "changed-files"] = Field(
+        description="three-dot: merge-base(base, head)..head, what a pull request shows; "
+        "two-dot: base..head as given (--two-dot)."
+    )
+    base: str = Field(description="The base revision as resolved (before the merge base).")
+    merge_base: str | None = None
+    head: str | None = None
+
+
 class Plan(BaseModel):
     """The plan, as printed by `plan --format json`."""
 
@@ -157,6 +172,9 @@ class Plan(BaseModel):
     )
     policy: SourceInfo
     inventory: SourceInfo
+    range: RangeInfo | None = Field(
+        default=None, description="How the change was computed (absent without git)."
+    )
 
     def affected_names(self) -> list[str]:
         return [a.cluster for a in self.affected]
@@ -180,6 +198,9 @@ class PlanInputs:
     inventory_paths: Sequence[str] = ()
     emergency: str | None = None
     cache: ParseCache = field(default_factory=ParseCache)
+    strict: bool = False  # unmodelled wiring is a violation, not a warning
+    refs: Sequence[str] = ()  # GitRepository refs that mean the revision planned
+    range: RangeInfo | None = None  # how the change was computed (git only)
 
 
 @dataclass
@@ -204,6 +225,7 @@ def analyse(inputs: PlanInputs) -> Analysis:
         check_paths=check,
         cache=inputs.cache,
         clusters=cluster_infos(inputs.inventory.clusters),
+        refs=inputs.refs,
     )
     base_roots = [c.gitops_path for c in inputs.base_inventory.clusters]
     if _same_graph(inputs, head, base_roots):
@@ -216,6 +238,7 @@ def analyse(inputs: PlanInputs) -> Analysis:
             repo_urls=inputs.repo_urls,
             cache=inputs.cache,
             clusters=cluster_infos(inputs.base_inventory.clusters),
+            refs=inputs.refs,
         )
     impact = compute_impact(
         head=head,
@@ -298,6 +321,7 @@ def assemble(
     )
     findings = guardrails.plan_findings(context, set(affected))
     findings.extend(_unowned_findings(impact, inputs.policy.unowned))
+    findings.extend(wiring_findings(analysis.head, inputs.inventory, strict=inputs.strict))
     findings.extend(extra)
     violations = tuple(f for f in findings if f.severity == "violation")
     warnings = tuple(f for f in findings if f.severity == "warning")
@@ -345,6 +369,7 @@ def assemble(
         membership=_membership(inputs.policy, analysis.placements),
         policy=policy_info,
         inventory=inventory_info,
+        range=inputs.range,
     )
 
 
@@ -391,9 +416,52 @@ def _scope(impact: Impact, total: int) -> str:
     for scope in _BREADTH:
         if scope in reached:
             return scope.value
+    if any(r.kind == "unmodelled" for rs in impact.affected.values() for r in rs):
+        return "unmodelled"
     if impact.affected:
         return "inventory"
     return "none"
+
+
+def wiring_findings(head: Hierarchy, inventory: Inventory, *, strict: bool) -> list[Finding]:
+    """One finding per wiring note (planner.wiring) that some inventory cluster contains:
+    `unmodelled-wiring` (a violation under `strict`) and `other-revision` warnings."""
+    if not head.wiring:
+        return []
+    roots: dict[str, list[str]] = {}
+    for cluster in inventory.clusters:
+        root = head.root_of(cluster.gitops_path)
+        if root is not None:
+            roots.setdefault(root, []).append(cluster.name)
+    findings = []
+    for note in head.wiring:
+        reached = sorted(
+            n for node in head.reaching({note.node}) & roots.keys() for n in roots[node]
+        )
+        if not reached:
+            continue
+        shown = ", ".join(reached[:5]) + (
+            f" and {len(reached) - 5} more" if len(reached) > 5 else ""
+        )
+        unmodelled = note.unmodelled
+        findings.append(
+            Finding(
+                code=note.code,
+                severity="violation" if unmodelled and strict else "warning",
+                message=f"{note.tag} in {note.file}: {note.reason} (in {shown})",
+                cluster=reached[0] if len(reached) == 1 else None,
+                file=note.file,
+                values={"object": note.tag, "reason": note.reason},
+                fix=(
+                    "the planner cannot tell what it pulls in: a changed file no cluster reaches "
+                    "affects the clusters containing it; review them by hand"
+                    if unmodelled
+                    else "another branch or tag of this repository is not this change: it "
+                    "rolls out when that ref moves"
+                ),
+            )
+        )
+    return findings
 
 
 def _unowned_findings(impact: Impact, rule: UnownedRule) -> list[Finding]:

@@ -9,11 +9,10 @@ from planner.gitops import (
     FLUX,
     GitSource,
     SourceRef,
-    SourceResolver,
     might_contain_objects,
-    repo_slug,
     scan_documents,
 )
+from planner.sources import SourceResolver, repo_slug
 
 
 def test_flux_kustomization_and_git_source() -> None:

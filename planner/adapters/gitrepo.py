@@ -130,6 +130,17 @@ class GitRepo:
             "cannot find the default branch to compare with", key="--base", fix=fix
         )
 
+    def branch_of(self, rev: str) -> str | None:
+        """The branch a revision names (`main` for `main`, `origin/main` or a checked-out
+        `HEAD`), or None for a commit, a tag or a detached HEAD."""
+        out = self.git("rev-parse", "--symbolic-full-name", rev, "--", check=False)
+        name = out.decode(errors="replace").split("\n", 1)[0].strip()
+        for prefix in ("refs/heads/", "refs/remotes/"):
+            if name.startswith(prefix):
+                rest = name[len(prefix) :]
+                return rest.split("/", 1)[1] if prefix == "refs/remotes/" and "/" in rest else rest
+        return None
+
     def head_sha(self) -> str:
         return self.resolve("HEAD", "--head")
 
@@ -144,15 +155,47 @@ class GitRepo:
         return str(value) or None
 
     # ---- changes -------------------------------------------------------------------
+    def merge_base(self, base: str, head: str) -> str:
+        """The best common ancestor of two commits (what a pull request is compared with)."""
+        out = self.git("merge-base", base, head, check=False).decode().strip()
+        if len(out) == 40:
+            return out
+        fix = "pass --two-dot to compare the two revisions as given"
+        if self.is_shallow():
+            fix = (
+                "this is a shallow clone: fetch more history (`git fetch --unshallow`; in "
+                "GitHub Actions set `fetch-depth: 0`), or " + fix
+            )
+        raise UserError.single(
+            f"revisions {base[:12]} and {head[:12]} have no common ancestor", key="--base", fix=fix
+        )
+
     def diff(self, base: str, head: str) -> ChangeSet:
-        """Changed paths between two commits, with renames detected (gitpython)."""
-        entries = self.repo.commit(base).diff(head, M=True, no_ext_diff=True, no_textconv=True)
-        return _changes(entries, self.prefix)
+        """Changed paths between two commits, with renames detected.
+
+        Plumbing with NUL-separated paths (`git diff --raw -z -M`): a file name holding a
+        newline, a tab or quotes is one path and hides nothing after it. No external diff
+        driver, no textconv, no color."""
+        return _raw_changes(self._raw_diff(base, head), self.prefix)
+
+    def _raw_diff(self, *revs: str) -> bytes:
+        return self.git(
+            "diff",
+            "--raw",
+            "-z",
+            "-M",
+            "--no-abbrev",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            "--ignore-submodules=none",
+            *revs,
+            "--",
+        )
 
     def worktree_diff(self, base: str) -> ChangeSet:
         """Uncommitted changes (staged, unstaged and untracked) against `base`."""
-        entries = self.repo.commit(base).diff(None, M=True, no_ext_diff=True, no_textconv=True)
-        changes = list(_changes(entries, self.prefix).changes)
+        changes = list(_raw_changes(self._raw_diff(base), self.prefix).changes)
         for path in sorted(self.repo.untracked_files):
             if not self.prefix or path.startswith(self.prefix + "/"):
                 rel = path[len(self.prefix) + 1 :] if self.prefix else path
@@ -233,24 +276,30 @@ _KINDS = {
 }
 
 
-def _changes(entries: Iterable[Any], prefix: str) -> ChangeSet:
-    """gitpython diff entries as a ChangeSet (a mode-only change is its own kind)."""
+def _raw_changes(out: bytes, prefix: str) -> ChangeSet:
+    """`git diff --raw -z` output as a ChangeSet (a mode-only change is its own kind)."""
+    tokens = out.decode("utf-8", errors="surrogateescape").split("\0")
     changes: list[Change] = []
-    for entry in entries:
-        letter = (entry.change_type or "M")[0]
-        if letter == "R":
-            changes.append(
-                Change(path=entry.b_path, status=ChangeStatus.RENAMED, old_path=entry.a_path)
-            )
+    i = 0
+    while i < len(tokens):
+        meta = tokens[i]
+        i += 1
+        if not meta.startswith(":"):
             continue
-        path = entry.b_path if letter in "AC" else (entry.a_path or entry.b_path)
+        old_mode, new_mode, old_sha, new_sha, status = meta[1:].split(" ", 4)
+        letter = status[:1]
+        if letter in "RC":
+            old_path, path = tokens[i], tokens[i + 1]
+            i += 2
+            if letter == "R":
+                changes.append(Change(path=path, status=ChangeStatus.RENAMED, old_path=old_path))
+            else:
+                changes.append(Change(path=path, status=ChangeStatus.ADDED))
+            continue
+        path = tokens[i]
+        i += 1
         kind = _KINDS.get(letter, ChangeStatus.MODIFIED)
-        same_blob = (
-            entry.a_blob is not None
-            and entry.b_blob is not None
-            and (entry.a_blob.hexsha == entry.b_blob.hexsha)
-        )
-        if kind == ChangeStatus.MODIFIED and same_blob and entry.a_mode != entry.b_mode:
+        if kind == ChangeStatus.MODIFIED and old_sha == new_sha and old_mode != new_mode:
             kind = ChangeStatus.MODE_ONLY
         changes.append(Change(path=path, status=kind))
     if prefix:

@@ -3,6 +3,7 @@ both sides and the policy (`Sources` -> `Workspace`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from planner.adapters.gitrepo import GitRepo
 from planner.changes import ChangeSet, parse_changed_files
 from planner.errors import UserError
 from planner.inventory import Inventory, parse_inventory
-from planner.plan import PlanInputs
+from planner.plan import PlanInputs, RangeInfo
 from planner.policy import RolloutPolicy
 from planner.repourl import is_network_url
 from planner.snapshot import Snapshot
@@ -39,6 +40,8 @@ class Sources:
     changed_files_source: str = "--changed-files"
     emergency: str | None = None
     precise: bool = False  # render traced clusters at both sides, keep those that changed
+    two_dot: bool = False  # base..head as given, not merge-base(base, head)..head
+    strict: bool = False  # unmodelled wiring is a violation
 
 
 @dataclass
@@ -61,17 +64,18 @@ class Workspace:
 def open_workspace(sources: Sources) -> Workspace:
     """Resolve revisions, read the change, the inventory at both sides and the policy."""
     repo = _open_repo(sources)
+    span: RangeInfo | None = None
+    refs: list[str] = []
     if repo is None:
         head_snap: Snapshot = files.DirectorySnapshot(sources.repo)
         base_snap: Snapshot = head_snap
         changes = _changed_files(sources)
     else:
         head_sha = None if sources.worktree else repo.resolve(sources.head, "--head")
-        base_sha = (
-            repo.resolve(sources.base, "--base")
-            if sources.base
-            else repo.default_base(head_sha or repo.head_sha())
-        )
+        base_sha, span = _base_of(repo, sources, head_sha)
+        branch = repo.branch_of("HEAD" if sources.worktree else sources.head)
+        if branch:
+            refs.append(f"branch={branch}")
         if sources.changed_files is not None:
             changes = _changed_files(sources)
         elif sources.worktree:
@@ -100,8 +104,45 @@ def open_workspace(sources: Sources) -> Workspace:
         repo_urls=urls,
         inventory_paths=inventory_paths,
         emergency=sources.emergency,
+        strict=sources.strict,
+        refs=refs,
+        range=span,
     )
     return Workspace(inputs=inputs, repo=repo, repo_url=origin)
+
+
+def _base_of(repo: GitRepo, sources: Sources, head_sha: str | None) -> tuple[str, RangeInfo]:
+    """The commit to compare with: merge-base(base, head) (three dots, what a pull request
+    shows) unless `--two-dot`; an empty range is a UserError saying how to name the base."""
+    head = head_sha or repo.head_sha()
+    if not sources.base:
+        found = repo.default_base(head)  # already the merge base with the default branch
+        span = RangeInfo(mode="three-dot", base="(default branch)", merge_base=found, head=head)
+    else:
+        given = repo.resolve(sources.base, "--base")
+        if sources.two_dot:
+            found = given
+            span = RangeInfo(mode="two-dot", base=given, merge_base=None, head=head)
+        else:
+            found = repo.merge_base(given, head)
+            span = RangeInfo(mode="three-dot", base=given, merge_base=found, head=head)
+    if sources.worktree:
+        span = span.model_copy(update={"mode": "worktree", "head": None})
+    elif sources.changed_files is not None:
+        span = span.model_copy(update={"mode": "changed-files"})
+    elif found == head:
+        raise UserError.single(
+            f"nothing to plan: the range {found[:12]}..{head[:12]} is empty "
+            + (
+                f"(--base {sources.base} is --head or a descendant of it)"
+                if sources.base
+                else "(HEAD is on the default branch, so the merge base is HEAD itself)"
+            ),
+            key="--base",
+            fix="name the base of the change: `--base origin/main` for a pull request, "
+            "`--base HEAD~1` (or the push's `before` commit) for a push to the default branch",
+        )
+    return found, span
 
 
 def _read_ahead(snap: Snapshot) -> None:
@@ -162,6 +203,7 @@ def load_inventories(
             )
         path = candidate
     path = locate_input(path, root)
+    refuse_escaping_link(path, root, "--inventory", head, base)
     rel = path_inside(path, root)
     if rel is None:
         data = files.read_yaml_inputs(path, "--inventory")
@@ -192,7 +234,34 @@ def path_inside(path: Path, root: Path) -> str | None:
     return rel.as_posix() if rel.parts else None
 
 
+def refuse_escaping_link(path: Path, root: Path, option: str, *snaps: Snapshot) -> None:
+    """A file of the repository that is a symbolic link leading out of it (on disk, or as
+    committed in one of `snaps`) is refused before anything reads it."""
+    lexical = Path(os.path.abspath(path))
+    try:
+        rel = (lexical.parent.resolve() / lexical.name).relative_to(root)
+    except ValueError:
+        return  # a file outside the repository, given on purpose
+    text = rel.as_posix()
+    escapes = lexical.is_symlink() and path_inside(lexical, root) is None
+    for snap in snaps:
+        if snap.symlink_target(text) is not None and snap.resolve(text)[0] is None:
+            escapes = True
+    if escapes:
+        raise UserError.single(
+            f"{text} is a symbolic link that leads out of the repository; it is not read",
+            file=text,
+            key=option,
+            fix=f"commit the file itself at {text}, or pass {option} with the real file",
+        )
+
+
 def _snapshot_yaml(snap: Snapshot, rel: str) -> dict[str, bytes]:
+    if snap.symlink_target(rel) is not None:
+        real, _ = snap.resolve(rel)
+        if real is None:
+            return {}
+        rel = real
     data = snap.read(rel)
     if data is not None:
         return {rel: data}
@@ -217,5 +286,8 @@ def load_policy_file(
 ) -> tuple[RolloutPolicy, str]:
     if path is None:
         return policy_mod.default_policy(inventory), "built-in default"
-    data = files.read_input(locate_input(path, root), "--policy")
+    located = locate_input(path, root)
+    if root is not None:
+        refuse_escaping_link(located, root, "--policy")
+    data = files.read_input(located, "--policy")
     return policy_mod.load_policy(data, source=str(path)), str(path)

@@ -106,8 +106,12 @@ def rollout_start(
     target: rollout_mod.Target = "argocd",
     by: str | None = None,
     commit: bool = False,
+    two_dot: bool = False,
 ) -> RolloutView:
-    """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released."""
+    """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released.
+
+    The change is merge-base(base, head)..head (what a pull request shows) unless
+    `two_dot`; the rollout records the merge base as its base."""
     root = repo.resolve()
     try:
         rollout_mod.check_rollout_name(name)
@@ -131,7 +135,7 @@ def rollout_start(
         )
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
     inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
-    current = _rollout_current(root, base, head, inputs, policy_path=policy)
+    current = _rollout_current(root, base, head, inputs, policy_path=policy, two_dot=two_dot)
     plan = current.plan
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
@@ -313,10 +317,11 @@ def _rollout_current(
     inputs: rollout_mod.Inputs,
     *,
     policy_path: Path | None = None,
+    two_dot: bool = False,
 ) -> _Current:
     """The plan of base..head with the inventory and policy of the working tree."""
     workspace = open_workspace(
-        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory)
+        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
     )
     try:
         inventory = _worktree_inventory(root, inputs.inventory)

@@ -41,6 +41,8 @@ def plan(
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     precise: opt.Precise = False,
+    two_dot: opt.TwoDot = False,
+    strict: opt.Strict = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Plan a sample change on the bundled example fleet.")
     ] = False,
@@ -68,11 +70,24 @@ def plan(
                 policy=policy,
                 emergency=why,
                 precise=precise,
+                strict=strict,
             )
             result = api.plan(sources)
     else:
         result = api.plan(
-            opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why, precise)
+            opt.sources(
+                repo,
+                base,
+                head,
+                inventory,
+                policy,
+                worktree,
+                changed_files,
+                why,
+                precise,
+                two_dot=two_dot,
+                strict=strict,
+            )
         )
     typer.echo(_render_plan(result, fmt), nl=False)
     if result.violations:
@@ -101,6 +116,7 @@ def explain(
     worktree: opt.Worktree = False,
     changed_files: opt.ChangedFiles = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    two_dot: opt.TwoDot = False,
 ) -> None:
     """Print why CLUSTER is affected (the reference chain to the change), or why not.
 
@@ -112,7 +128,7 @@ def explain(
     from planner.report import text
 
     explanation = api.explain(
-        opt.sources(repo, base, head, inventory, policy, worktree, changed_files),
+        opt.sources(repo, base, head, inventory, policy, worktree, changed_files, two_dot=two_dot),
         cluster,
     )
     typer.echo(text.render_explanation(explanation, as_json=as_json), nl=False)

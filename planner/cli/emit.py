@@ -67,6 +67,7 @@ def emit(
         bool,
         typer.Option("--check", help="Write nothing; exit 1 if --out differs (for CI)."),
     ] = False,
+    two_dot: opt.TwoDot = False,
 ) -> None:
     """Write the rollout as Argo CD ApplicationSets or Flux manifests, pinned to revisions.
 
@@ -87,7 +88,9 @@ def emit(
 
     count = parse_released(released)
     why = opt.emergency_reason(emergency, reason)
-    sources = opt.sources(repo, base, head, inventory, policy, worktree, changed_files, why)
+    sources = opt.sources(
+        repo, base, head, inventory, policy, worktree, changed_files, why, two_dot=two_dot
+    )
     result = api.emit(
         sources,
         target.value,

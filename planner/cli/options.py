@@ -63,6 +63,21 @@ Precise = Annotated[
         "those whose rendered state changed.",
     ),
 ]
+TwoDot = Annotated[
+    bool,
+    typer.Option(
+        "--two-dot",
+        help="Compare --base and --head as given (base..head) instead of from their merge "
+        "base (what a pull request shows).",
+    ),
+]
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Make unmodelled wiring (objects the planner cannot trace) a violation.",
+    ),
+]
 
 
 class Target(StrEnum):
@@ -114,6 +129,9 @@ def sources(
     changed_files: str | None,
     emergency: str | None = None,
     precise: bool = False,
+    *,
+    two_dot: bool = False,
+    strict: bool = False,
 ) -> Sources:
     """The plan inputs from the options `plan`, `explain` and `emit` share."""
     from planner import api
@@ -130,4 +148,6 @@ def sources(
         changed_files_source=source,
         emergency=emergency,
         precise=precise,
+        two_dot=two_dot,
+        strict=strict,
     )

@@ -77,6 +77,7 @@ def start(
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
     by: By = None,
     commit: Commit = False,
+    two_dot: opt.TwoDot = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -99,6 +100,7 @@ def start(
         target="flux" if target is Target.flux else "argocd",
         by=by,
         commit=commit,
+        two_dot=two_dot,
     )
     _report(view)
 
