@@ -119,3 +119,41 @@ def test_reason_names_the_application_set_chain() -> None:
     assert chain[0].kind == "cluster"
     assert "ApplicationSet argocd/guestbook" in (chain[1].field or "")
     assert chain[1].ref == "apps/guestbook/overlays/us-east"
+
+
+PULL_REQUESTS = b"""apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: previews
+  namespace: argocd
+spec:
+  generators:
+  - pullRequest:
+      github: {owner: example, repo: appset-fleet}
+  template:
+    metadata:
+      name: 'preview-{{number}}'
+    spec:
+      project: default
+      source:
+        repoURL: https://github.com/example/appset-fleet.git
+        path: 'previews/{{branch}}'
+      destination:
+        server: https://kubernetes.default.svc
+"""
+
+
+def test_a_generator_it_cannot_expand_is_unmodelled_and_never_silent() -> None:
+    from tests.wiringkit import base_files, plan_files
+
+    before = {**base_files(FLEET), "bootstrap/appsets/previews.yaml": PULL_REQUESTS}
+    after = {**before, "previews/fix-1/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\n"}
+    plan = plan_files(before, after)
+    assert sorted(plan.affected_names()) == ALL  # every cluster holding the set
+    assert {r.kind for a in plan.affected for r in a.reasons} == {"unmodelled"}
+    (warning,) = [w for w in plan.warnings if w.code == "unmodelled-wiring"]
+    assert "ApplicationSet argocd/previews" in warning.message
+    assert "pullRequest generator is not expanded" in warning.message
+    # a change elsewhere that a modelled path reaches does not drag the unmodelled set in
+    other = {**before, "apps/guestbook/overlays/us-east/kustomization.yaml": b"resources: []\n"}
+    assert plan_files(before, other).affected_names() == ["prod-us-east-1"]
