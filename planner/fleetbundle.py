@@ -24,6 +24,35 @@ from typing import Any
 from planner.appset import ClusterInfo
 
 FLEET_FILES = ("fleet.yaml", "fleet.yml")
+# The fleet.yaml keys Fleet reads for a bundle's deployment (other keys are ignored by
+# Fleet, so a change to them changes nothing a cluster gets).
+OPTIONS = frozenset(
+    {
+        "name",
+        "defaultNamespace",
+        "namespace",
+        "targetNamespace",
+        "kustomize",
+        "helm",
+        "yaml",
+        "diff",
+        "serviceAccount",
+        "forceSyncGeneration",
+        "keepResources",
+        "deleteCRDResources",
+        "deleteNamespace",
+        "ignore",
+        "correctDrift",
+        "namespaceLabels",
+        "namespaceAnnotations",
+        "downstreamResources",
+        "dependsOn",
+        "paused",
+        "rolloutStrategy",
+        "imageScans",
+        "doNotDeploy",
+    }
+)
 _OPTION_KEYS = ("clusterName", "clusterSelector", "clusterGroup", "clusterGroupSelector", "name")
 
 
@@ -83,10 +112,7 @@ def select(doc: Any, folder: str, cluster: ClusterInfo) -> Selection:
         _collect(options, folder, sel)
     sel.values_files = sorted(set(sel.values_files))
     sel.overlays = sorted(set(sel.overlays))
-    effective = [
-        {k: v for k, v in opts.items() if k not in ("targetCustomizations", "targets")}
-        for opts in variants
-    ]
+    effective = [{k: v for k, v in opts.items() if k in OPTIONS} for opts in variants]
     sel.fingerprint = _digest({"deployed": sel.deployed, "options": effective})
     return sel
 
