@@ -61,6 +61,10 @@ class RepoView(Protocol):
 
     def is_local(self, repo_url: str) -> bool: ...
 
+    def is_planned(self, revision: str) -> bool:
+        """True when a git generator's `revision` is the revision being planned."""
+        ...
+
 
 @dataclass(frozen=True)
 class GeneratedApp:
@@ -290,6 +294,9 @@ class _Evaluator:
         url = str(body.get("repoURL", "") or "")
         if not self.repo.is_local(url):
             raise _Unmodelled(f"git generator on another repository ({url or 'no repoURL'})")
+        revision = str(body.get("revision", "") or "").strip()
+        if not self.repo.is_planned(revision):
+            raise _Unmodelled(f"git generator reads revision {revision!r}, not the one planned")
         prefix = str(body.get("pathParamPrefix", "") or "")
         rows: list[dict[str, Any]] = []
         if isinstance(body.get("directories"), list):

@@ -65,6 +65,12 @@ class _RepoView:
         decided = self.builder.resolver.is_local(gitops.SourceRef("url", url=repo_url), True)
         return bool(decided)
 
+    def is_planned(self, revision: str) -> bool:
+        if revision in ("", "HEAD"):
+            return True
+        name = revision.removeprefix("refs/heads/")
+        return self.builder.resolver.ref_is_planned(f"branch={name}")
+
 
 def _join(folder: str, rel: str) -> str:
     joined = posixpath.join(folder, rel) if folder != "." else rel

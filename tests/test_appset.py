@@ -40,6 +40,9 @@ class Repo:
     def is_local(self, repo_url: str) -> bool:
         return self.local
 
+    def is_planned(self, revision: str) -> bool:
+        return revision in ("", "HEAD", "main")
+
 
 REPO = Repo(
     {
@@ -287,3 +290,9 @@ def test_glob(pattern: str, path: str, matched: bool) -> None:
 def test_expansion_is_deterministic() -> None:
     doc = yaml.safe_load(yaml.safe_dump(appset([{"clusters": {}}], "c/{{name}}", SERVER)))
     assert expand(doc, CLUSTERS, REPO) == expand(doc, list(reversed(CLUSTERS)), REPO)
+
+
+def test_git_generator_on_another_revision_is_unmodelled() -> None:
+    gen = [{"git": {"repoURL": URL, "revision": "release-1", "directories": [{"path": "*"}]}}]
+    result = expand(appset(gen, "{{path}}", SERVER), CLUSTERS, REPO)
+    assert result.unmodelled == ["git generator reads revision 'release-1', not the one planned"]
