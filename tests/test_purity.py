@@ -25,6 +25,7 @@ CORE = [
     "artifacts",
     "wiring",
     "appset",
+    "appsetgen",
     "apptemplate",
     "fleetbundle",
     "clusterwiring",
