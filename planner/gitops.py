@@ -255,6 +255,18 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
         _argo_sources(tag, spec, scan)
     elif kind == "ApplicationSet" and api.startswith(ARGO_API):
         scan.appsets.append(AppSetDoc(tag, json.dumps(doc, sort_keys=True, default=str)))
+    elif kind == "GitRepo" and api.startswith("fleet.cattle.io/"):
+        # A Fleet GitRepo deploys the bundles under `paths` to the clusters its `targets`
+        # select; bundles are modelled through the clusters' own paths, not through it.
+        paths = [p for p in spec.get("paths") or [] if isinstance(p, str) and _path(p)]
+        scan.unmodelled.append(
+            Unmodelled(
+                tag,
+                "Fleet GitRepo targets are not expanded (model its clusters with the bundle "
+                "folders as their paths)",
+                paths=tuple(sorted({p.strip().strip("/") or "." for p in paths} - {"."})),
+            )
+        )
     elif isinstance(kind, str) and kind not in _NOT_PULLING and kind != "Kustomization":
         _unknown_kind(tag, api, spec, scan)
 

@@ -103,3 +103,17 @@ def test_helpers() -> None:
     files = ["x/fleet.yaml", "x/y/fleet.yaml", "z/fleet.yml", "x/a.yaml"]
     assert bundle_folders(files, "x") == ["x", "x/y"]
     assert bundle_folders(files, ".") == ["x", "x/y", "z"]
+
+
+def test_a_fleet_gitrepo_object_is_reported_unmodelled() -> None:
+    from planner.gitops import scan_documents
+
+    doc = {
+        "apiVersion": "fleet.cattle.io/v1alpha1",
+        "kind": "GitRepo",
+        "metadata": {"name": "apps", "namespace": "fleet-default"},
+        "spec": {"repo": "https://github.com/example/fleet", "paths": ["multi-cluster/helm"]},
+    }
+    (note,) = scan_documents([doc]).unmodelled
+    assert note.tag == "GitRepo fleet-default/apps"
+    assert note.paths == ("multi-cluster/helm",)
