@@ -83,6 +83,7 @@ class GitSource:
     namespace: str
     url: str
     ref: str = ""  # canonical `spec.ref` (`branch=main`), empty: the default branch
+    includes: tuple[str, ...] = ()  # `spec.include[].toPath`: other repositories mounted here
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,13 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
     tag = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
     if kind == "GitRepository" and api.startswith(FLUX_SOURCE_API):
         scan.sources.append(
-            GitSource(name, namespace, str(spec.get("url", "") or ""), ref_text(spec.get("ref")))
+            GitSource(
+                name,
+                namespace,
+                str(spec.get("url", "") or ""),
+                ref_text(spec.get("ref")),
+                _includes(spec.get("include")),
+            )
         )
     elif kind == "ArtifactGenerator" and api.startswith(FLUX_EXTENSIONS_API):
         scan.artifacts.extend(_artifact_generator(name, namespace, spec))
@@ -269,6 +276,22 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
         )
     elif isinstance(kind, str) and kind not in _NOT_PULLING and kind != "Kustomization":
         _unknown_kind(tag, api, spec, scan)
+
+
+def _includes(value: Any) -> tuple[str, ...]:
+    """Where a GitRepository mounts other repositories (`include[].toPath`, default: the
+    included GitRepository's name)."""
+    found = []
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        repo = item.get("repository")
+        default = str(repo.get("name", "") or "") if isinstance(repo, Mapping) else ""
+        to_path = str(item.get("toPath", "") or default)
+        parts = [p for p in to_path.split("/") if p not in ("", ".")]
+        if parts:
+            found.append("/".join(parts))
+    return tuple(found)
 
 
 def ref_text(ref: Any) -> str:
@@ -371,16 +394,19 @@ def _source_ref(value: Any, namespace: str) -> SourceRef | None:
 
 
 def _helm_release(tag: str, spec: Mapping[str, Any], namespace: str, scan: Scan) -> None:
-    """A HelmRelease: its chart from a GitRepository is followed; `chartRef` to an
-    OCIRepository or a HelmChart is unmodelled; a HelmRepository chart is external.
+    """A HelmRelease: its chart from a GitRepository is followed; a chart from a
+    HelmRepository or `chartRef` to an OCIRepository (a published chart) is external.
     `valuesFrom` ConfigMaps and Secrets are objects of the cluster's own build (a
     kustomize generator reads their files), so they are already traced there."""
     chart_ref = spec.get("chartRef")
     if isinstance(chart_ref, Mapping):
         kind = str(chart_ref.get("kind", "") or "")
-        scan.unmodelled.append(
-            Unmodelled(tag, f"chartRef {kind} {chart_ref.get('name', '')} is not traced")
-        )
+        # a chart published to an OCI registry is external, like a HelmRepository chart; a
+        # HelmChart object in the repository is scanned on its own
+        if kind not in ("OCIRepository", "HelmChart"):
+            scan.unmodelled.append(
+                Unmodelled(tag, f"chartRef {kind} {chart_ref.get('name', '')} is not traced")
+            )
         return
     chart = spec.get("chart")
     chart_spec = chart.get("spec") if isinstance(chart, Mapping) else None

@@ -798,11 +798,21 @@ class _Builder:
             found = self.resolver.git_source(follow.source)
             ref = found.ref if found is not None else "?"
             self._note(origin, other_revision(follow.tag, _source_text(follow.source), ref))
+        if decided == sources.LOCAL and not exists and self._in_include(follow, path):
+            decided = sources.EXTERNAL  # another repository mounted by `spec.include`
         if decided != sources.LOCAL:
             self._external(origin, follow, path)
             return True
         self._locate_follow(origin, follow, path, follow.mode)
         return True
+
+    def _in_include(self, follow: gitops.Follow, path: str) -> bool:
+        if follow.source is None or follow.source.kind != "GitRepository":
+            return False
+        found = self.resolver.git_source(follow.source)
+        return found is not None and any(
+            path == inc or path.startswith(inc + "/") for inc in found.includes
+        )
 
     def _locate_follow(self, origin: str, follow: gitops.Follow, path: str, how: str) -> None:
         mode = {gitops.FLUX: "flux", gitops.ARGO: gitops.ARGO, gitops.CHART: gitops.CHART}.get(

@@ -153,3 +153,12 @@ def test_an_unaffected_cluster_whose_path_is_missing_is_not_dropped(repo: Path) 
     plan = json.loads(out)
     assert [a["cluster"] for a in plan["affected"]] == ["dev-1"]
     assert [v["cluster"] for v in plan["violations"] if v["code"] == "missing-path"] == ["prod-1"]
+
+
+def test_worktree_changes_with_a_strange_untracked_name(repo: Path) -> None:
+    strange = "clusters/dev-1/new\nfile.yaml"
+    _write(repo, {strange: "x: 1\n", "base/ns.yaml": FILES["base/ns.yaml"] + "# wip\n"})
+    plan = api.plan(api.Sources(repo=repo, base="HEAD", worktree=True))
+    assert strange in plan.changed_files and "base/ns.yaml" in plan.changed_files
+    assert plan.range is not None and plan.range.mode == "worktree"
+    assert plan.affected_names() == ["dev-1", "prod-1"]

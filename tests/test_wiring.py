@@ -53,9 +53,9 @@ def _ks(
                 "apiVersion": "helm.toolkit.fluxcd.io/v2",
                 "kind": "HelmRelease",
                 "metadata": {"name": "a"},
-                "spec": {"chartRef": {"kind": "OCIRepository", "name": "podinfo"}},
+                "spec": {"chart": {"spec": {"chart": "c", "sourceRef": {"kind": "Bucket"}}}},
             },
-            "chartRef OCIRepository",
+            "chart source Bucket",
         ),
         (
             {
@@ -101,6 +101,14 @@ def test_objects_that_pull_nothing_are_not_reported() -> None:
             },
         },
     ]
+    docs.append(
+        {
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": {"name": "oci"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "podinfo"}},
+        }
+    )
     scan = scan_documents(docs)
     assert not scan.unmodelled and not scan.follows
 
@@ -308,3 +316,18 @@ def test_a_root_templated_path_does_not_claim_every_change() -> None:
     fleet["clusters/prod-a/apps.yaml"] = _ks("${APP_PATH}")
     head = dict(fleet, **{"clusters/prod-b/cm.yaml": "kind: ConfigMap\n# b\n"})
     assert plan_files(fleet, head).affected_names() == ["prod-b"]
+
+
+def test_a_path_inside_an_included_repository_is_external_not_missing() -> None:
+    files = {
+        "clusters/prod/flux-system/gotk-sync.yaml": (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata: {name: flux-system, namespace: flux-system}\n"
+            "spec:\n  url: https://github.com/example/fleet\n  include:\n"
+            "  - repository: {name: shared}\n    toPath: vendor/shared\n"
+        ),
+        "clusters/prod/apps.yaml": _ks("./vendor/shared/apps"),
+    }
+    h = graph_of(files, ["clusters/prod"])
+    assert h.problems == []
+    assert any(n.startswith("remote:") for n in h.graph.nodes)

@@ -196,7 +196,9 @@ class GitRepo:
     def worktree_diff(self, base: str) -> ChangeSet:
         """Uncommitted changes (staged, unstaged and untracked) against `base`."""
         changes = list(_raw_changes(self._raw_diff(base), self.prefix).changes)
-        for path in sorted(self.repo.untracked_files):
+        out = self.git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
+        untracked = [p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p]
+        for path in sorted(untracked):
             if not self.prefix or path.startswith(self.prefix + "/"):
                 rel = path[len(self.prefix) + 1 :] if self.prefix else path
                 changes.append(Change(path=rel, status=ChangeStatus.ADDED))
