@@ -17,6 +17,7 @@ from planner.cli import app
 from planner.emit.argocd import Strategy
 from planner.emit.argocd import render as argocd_render
 from planner.emit.flux import render as flux_render
+from planner.emitrecord import INPUTS_FILE
 from planner.plan import Plan
 from tests.emitkit import (
     argocd_elements,
@@ -151,7 +152,13 @@ def test_switching_strategy_removes_only_generated_files(demo: DemoRepo, tmp_pat
     code, output = emit(demo, out, "--target", "argocd", "--argocd-strategy", "rolling-sync")
     assert code == 0, output
     assert "3 removed" in output
-    assert sorted(tree(out)) == [MANIFEST, "kustomization.yaml", "notes.yaml", "wave-rollout.yaml"]
+    assert sorted(tree(out)) == [
+        INPUTS_FILE,
+        MANIFEST,
+        "kustomization.yaml",
+        "notes.yaml",
+        "wave-rollout.yaml",
+    ]
     assert (out / "notes.yaml").read_text() == "kept: true\n"
 
 

@@ -43,6 +43,13 @@ CORE = [
     "report/graph",
     "rollout",
     "precise",
+    "applied",
+    "nesting",
+    "pinning",
+    "fleetview",
+    "emitrecord",
+    "appsetpins",
+    "artifacts",
 ]
 FORBIDDEN = (
     "planner.adapters",

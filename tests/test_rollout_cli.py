@@ -228,7 +228,9 @@ def check_only_step_changed(
         assert all("revision: " in b or "commit: " in b or "\t" in b for b in edits), edits
         assert all(any(c in b for c in clusters) or "\t" not in b for b in edits), edits
         assert any(c in after[path].decode() for c in clusters), path
-    assert sum(1 for p in changed if p.endswith("sync.yaml")) in (0, len(clusters))
+    for folder in (f"waves/{name}/", "waves/fleet/"):  # the rollout's and the fleet view
+        syncs = [p for p in changed if p.startswith(folder) and p.endswith("sync.yaml")]
+        assert len(syncs) in (0, len(clusters))
 
 
 def status(run: Run, name: str, minute: int = 0, code: int = 0) -> dict[str, Any]:

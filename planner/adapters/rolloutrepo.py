@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,12 +88,13 @@ def write(root: Path, state: ro.Rollout, manifests: Mapping[str, bytes] | None =
     return sorted(written)
 
 
-def commit(root: Path, name: str, message: str) -> str:
-    """Commit the rollout's folder (only it), without running hooks; the new commit's SHA."""
-    rel = relative(root, folder(root, name))
-    _git(root, "add", "--all", "--", rel)
+def commit(root: Path, name: str, message: str, extra: Sequence[str] = ()) -> str:
+    """Commit the rollout's folder (and `extra` paths, e.g. the fleet view), without
+    running hooks; the new commit's SHA."""
+    paths = [relative(root, folder(root, name)), *extra]
+    _git(root, "add", "--all", "--", *paths)
     _git(root, "-c", "core.hooksPath=/dev/null", "commit", "--no-verify", "--quiet",
-         "-m", message, "--", rel)  # fmt: skip
+         "-m", message, "--", *paths)  # fmt: skip
     return _git(root, "rev-parse", "HEAD").strip()
 
 

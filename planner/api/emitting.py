@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,12 +17,15 @@ from planner.emit import Rollout, parse_released, prepare, unplaced
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
+from planner.nesting import PinContext
+from planner.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
 from planner.plan import Plan, assemble
 from planner.repourl import resolve_repo_url
 
 if TYPE_CHECKING:
-    pass
+    from planner.plan import PlanInputs
 
 # -------------------------------------------------------------------------------- emit
 
@@ -49,14 +53,24 @@ class EmitResult:
     rollout: Rollout | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
     diff: TreeDiff | None = None
+    leaks: tuple[Leak, ...] = ()  # nested objects that cannot be pinned
+    allow_unpinned: bool = False
 
     @property
     def refused(self) -> bool:
-        return bool(self.plan.violations or self.unplaced)
+        return bool(
+            self.plan.violations or self.unplaced or (self.leaks and not self.allow_unpinned)
+        )
+
+    plain_folders: tuple[str, ...] = ()  # Argo CD: patched paths without a kustomization
+    stale: tuple[str, ...] = ()  # why the recorded inputs no longer hold (`--check`)
+    recorded: Record | None = None  # the inputs `--check` regenerated from
 
     @property
     def drift(self) -> bool:
-        return self.checked and self.diff is not None and not self.diff.clean
+        return self.checked and (
+            bool(self.stale) or (self.diff is not None and not self.diff.clean)
+        )
 
 
 def emit(
@@ -64,18 +78,46 @@ def emit(
     target: EmitTarget | str,
     out: Path,
     *,
-    released: int | str = 0,
-    strategy: ArgoStrategy | str = "list",
+    released: int | str | None = None,
+    strategy: ArgoStrategy | str | None = None,
     check: bool = False,
+    allow_unpinned: bool = False,
 ) -> EmitResult:
-    """Render the plan pinned by `--released K|all` as manifests; write them to `out`
-    atomically (or, with `check`, only compare). Never touches files it did not generate."""
+    """Render the plan pinned by `--released K|all` (default 0) as manifests; write them to
+    `out` atomically, with the record of their inputs (planner.emitrecord). With `check`,
+    only compare: against what the recorded inputs generate when `out` holds a record
+    (stale only when an input changed), else against the plan of `sources`. Never touches
+    files it did not generate."""
     target = EmitTarget(target)
-    strategy = ArgoStrategy(strategy)
     if isinstance(released, str):
         released = parse_released(released)
     if out.exists() and not out.is_dir():
         raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
+    if check:
+        record = _read_record(out)
+        if record is not None and record.target == target.value:
+            return _check_recorded(sources, target, out, record, released, strategy, allow_unpinned)
+    return _emit(
+        sources,
+        target,
+        out,
+        released=0 if released is None else released,
+        strategy=ArgoStrategy(strategy or "list"),
+        check=check,
+        allow_unpinned=allow_unpinned,
+    )
+
+
+def _emit(
+    sources: Sources,
+    target: EmitTarget,
+    out: Path,
+    *,
+    released: int | str,
+    strategy: ArgoStrategy,
+    check: bool,
+    allow_unpinned: bool,
+) -> EmitResult:
     workspace, result = analysis(sources)
     try:
         planned = assemble(workspace.inputs, result)
@@ -90,11 +132,115 @@ def emit(
         else:
             url = resolve_repo_url(policy.flux.url, workspace.repo_url, setting="flux.url")
         rollout = prepare(planned, workspace.inputs.inventory, policy.labels, released, url)
+        rollout = with_nested_pins(rollout, workspace.inputs, target.value)
+        found = tuple(leaks(rollout.pins, rollout.head))
+        if found and not allow_unpinned:
+            return EmitResult(
+                planned, target, out, check, (), rollout, leaks=found, allow_unpinned=False
+            )
         if target is EmitTarget.argocd:
             rendered = argocd_emit.render(rollout, policy.argocd, strategy)
         else:
             rendered = flux_emit.render(rollout, policy.flux)
+        rendered[INPUTS_FILE] = Record(
+            target=target.value,
+            strategy=strategy.value,
+            released=released,
+            base=planned.base,
+            head=planned.head,
+            inventory_digest=planned.inventory.digest,
+            policy_digest=planned.policy.digest,
+            emergency=sources.emergency,
+        ).dump()
         diff = files.check_tree(out, rendered) if check else files.write_tree(out, rendered)
-        return EmitResult(planned, target, out, check, (), rollout, rendered, diff)
+        return EmitResult(
+            planned,
+            target,
+            out,
+            check,
+            (),
+            rollout,
+            rendered,
+            diff,
+            found,
+            allow_unpinned,
+            tuple(plain_folders(rollout.pins)) if target is EmitTarget.argocd else (),
+        )
     finally:
         workspace.close()
+
+
+def with_nested_pins(rollout: Rollout, inputs: PlanInputs, target: str) -> Rollout:
+    """The rollout with the patches that pin every nested object (planner.nesting)."""
+    policy = inputs.policy
+    context = PinContext(frozenset(policy.flux_sources), tuple(inputs.repo_urls))
+    pins = pin_rollout_nesting(
+        rollout.elements(),
+        inputs.base,
+        inputs.head,
+        context,
+        target=target,
+        flux_namespace=policy.flux.namespace,
+    )
+    return dataclasses.replace(rollout, pins=pins)
+
+
+def _read_record(out: Path) -> Record | None:
+    path = out / INPUTS_FILE
+    try:
+        return parse(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def _check_recorded(
+    sources: Sources,
+    target: EmitTarget,
+    out: Path,
+    record: Record,
+    released: int | str | None,
+    strategy: ArgoStrategy | str | None,
+    allow_unpinned: bool,
+) -> EmitResult:
+    """`--check` against the recorded inputs: stale when one changed, else regenerate from
+    them and compare. Without `--base`, the recorded base is the base."""
+    if sources.base is None:
+        sources = dataclasses.replace(sources, base=record.base)
+    workspace, result = analysis(sources)
+    try:
+        now = assemble(workspace.inputs, result)
+        changed: list[str] = []
+        if workspace.repo is not None and now.head != record.head:
+            try:
+                paths = workspace.repo.diff(record.head, now.head).files()
+            except Exception:  # the recorded head is not in this repository any more
+                paths = ["(the recorded head is not in the repository)"]
+            snap = workspace.inputs.head
+            generated_dirs = sorted(
+                {p.rsplit("/", 1)[0] for p in snap.files() if p.endswith("/" + files.MANIFEST)}
+            )
+            changed = [p for p in paths if not generated(p, generated_dirs)]
+    finally:
+        workspace.close()
+    reasons = stale_reasons(
+        record,
+        base=now.base,
+        inventory_digest=now.inventory.digest,
+        policy_digest=now.policy.digest,
+        changed_since_head=changed,
+    )
+    if reasons:
+        return EmitResult(now, target, out, True, stale=tuple(reasons), recorded=record)
+    again = dataclasses.replace(
+        sources, base=record.base, head=record.head, emergency=record.emergency
+    )
+    found = _emit(
+        again,
+        target,
+        out,
+        released=record.released if released is None else released,
+        strategy=ArgoStrategy(strategy or record.strategy),
+        check=True,
+        allow_unpinned=allow_unpinned,
+    )
+    return dataclasses.replace(found, recorded=record)

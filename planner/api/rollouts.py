@@ -28,7 +28,9 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.errors import Refusal, UserError
 from planner.inventory import Inventory, parse_inventory
-from planner.plan import Plan, analyse, assemble
+from planner.nesting import PinContext, Pins
+from planner.pinning import Wanted, fleet_pins, leaks
+from planner.plan import Plan, PlanInputs, analyse, assemble
 from planner.policy import RolloutPolicy
 from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
@@ -53,9 +55,12 @@ class _Current:
     inventory: Inventory
     policy: RolloutPolicy
     repo_url: str | None
+    pins: dict[str, dict[tuple[str, str], Pins]] = dataclasses.field(default_factory=dict)
 
 
-def rollout_manifests(current: _Current, target: str, released: frozenset[str]) -> dict[str, bytes]:
+def rollout_manifests(
+    current: _Current, target: str, released: frozenset[str], *, allow_unpinned: bool = False
+) -> dict[str, bytes]:
     """THE SEAM to the emitters: the files of the plan pinned with `released` step names.
 
     Same renderers as `emit` (planner.emit.argocd / flux, list strategy), but a rollout's
@@ -76,6 +81,14 @@ def rollout_manifests(current: _Current, target: str, released: frozenset[str]) 
     fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
+    pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
+    found = leaks(pinned.pins, pinned.head)
+    if found and not allow_unpinned:
+        raise Refusal(
+            "nested objects cannot be pinned: "
+            + "; ".join(leak.message() for leak in found)
+            + " (pass --allow-unpinned to write anyway, knowingly)"
+        )
     if target == "argocd":
         return argocd_emit.render(pinned, policy.argocd, ArgoStrategy.list)
     return flux_emit.render(pinned, policy.flux)
@@ -107,6 +120,7 @@ def rollout_start(
     by: str | None = None,
     commit: bool = False,
     two_dot: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released.
 
@@ -164,7 +178,9 @@ def rollout_start(
     if policy_copy is not None:
         files.atomic_write(root / policy_copy[0], policy_copy[1])
         written.append(policy_copy[0])
-    written += rolloutrepo.write(root, state, rollout_manifests(current, target, frozenset()))
+    written += rolloutrepo.write(
+        root, state, rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
+    )
     return _finish(root, state, now, written, commit)
 
 
@@ -196,6 +212,7 @@ def rollout_advance(
     force: bool = False,
     reason: str | None = None,
     commit: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Release the next step (its clusters' elements move to head), or refuse."""
     if approve and not by:
@@ -214,12 +231,20 @@ def rollout_advance(
         state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
     )
     new = _accepted(outcome)
-    manifests = rollout_manifests(current, new.target, rollout_mod.released(new))
+    manifests = rollout_manifests(
+        current, new.target, rollout_mod.released(new), allow_unpinned=allow_unpinned
+    )
     return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
 
 
 def rollout_rollback(
-    repo: Path, name: str, *, step: str | None = None, by: str | None = None, commit: bool = False
+    repo: Path,
+    name: str,
+    *,
+    step: str | None = None,
+    by: str | None = None,
+    commit: bool = False,
+    allow_unpinned: bool = False,
 ) -> RolloutView:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -235,7 +260,9 @@ def rollout_rollback(
     new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
     steps_now = {s.name for s in current.plan.waves}
     released = rollout_mod.released(new) & steps_now
-    manifests = rollout_manifests(current, new.target, frozenset(released))
+    manifests = rollout_manifests(
+        current, new.target, frozenset(released), allow_unpinned=allow_unpinned
+    )
     return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
 
 
@@ -276,8 +303,15 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
 def _finish(
     root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
 ) -> RolloutView:
+    from planner.api.fleet import folder, refresh_fleet_view
+
+    view = refresh_fleet_view(root, state.target)
+    written = sorted({*written, *view})
+    extra = (rolloutrepo.relative(root, folder(root, state.target)),)
     sha = (
-        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state)) if commit else None
+        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state), extra=extra)
+        if commit
+        else None
     )
     gate = rollout_mod.next_gate(state, now)
     return RolloutView(state, gate, now, written=tuple(written), commit=sha)
@@ -339,9 +373,30 @@ def _rollout_current(
             repo_urls=urls,
         )
         planned = assemble(plan_inputs, analyse(plan_inputs))
-        return _Current(planned, inventory, policy, workspace.repo_url)
+        return _Current(
+            planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
+        )
     finally:
         workspace.close()
+
+
+def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
+    """Nested pins of every cluster at head, and of affected clusters at base, per target."""
+    affected = set(plan.affected_names())
+    wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]
+    wanted += [
+        Wanted(c.name, c.gitops_path, plan.base)
+        for c in inputs.inventory.clusters
+        if c.name in affected
+    ]
+    context = PinContext(frozenset(inputs.policy.flux_sources), tuple(inputs.repo_urls))
+    snaps = {plan.base: inputs.base, plan.head: inputs.head}
+    return {
+        target: fleet_pins(
+            snaps, wanted, context, target=target, flux_namespace=inputs.policy.flux.namespace
+        )
+        for target in ("argocd", "flux")
+    }
 
 
 def _worktree_inventory(root: Path, rel: str) -> Inventory:

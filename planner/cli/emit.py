@@ -48,26 +48,35 @@ def emit(
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     released: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--released",
             metavar="K|all",
-            help="Steps released so far: their clusters run head, later steps stay on base.",
+            help="Steps released so far (default 0): their clusters run head, later steps "
+            "stay on base. With --check: the recorded value unless given.",
         ),
-    ] = "0",
+    ] = None,
     argocd_strategy: Annotated[
-        ArgoStrategy,
+        ArgoStrategy | None,
         typer.Option(
             "--argocd-strategy",
             help="list: one ApplicationSet per wave; rolling-sync: one ApplicationSet using "
             "Argo CD progressive sync.",
         ),
-    ] = ArgoStrategy.list,
+    ] = None,
     check: Annotated[
         bool,
         typer.Option("--check", help="Write nothing; exit 1 if --out differs (for CI)."),
     ] = False,
     two_dot: opt.TwoDot = False,
+    allow_unpinned: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unpinned",
+            help="Write even when a nested object that applies this repository cannot be "
+            "pinned (it is listed as a warning).",
+        ),
+    ] = False,
 ) -> None:
     """Write the rollout as Argo CD ApplicationSets or Flux manifests, pinned to revisions.
 
@@ -86,7 +95,7 @@ def emit(
     from planner import api
     from planner.emit import parse_released
 
-    count = parse_released(released)
+    count = parse_released(released) if released is not None else None
     why = opt.emergency_reason(emergency, reason)
     sources = opt.sources(
         repo, base, head, inventory, policy, worktree, changed_files, why, two_dot=two_dot
@@ -96,8 +105,9 @@ def emit(
         target.value,
         out,
         released=count,
-        strategy=argocd_strategy.value,
+        strategy=argocd_strategy.value if argocd_strategy is not None else None,
         check=check,
+        allow_unpinned=allow_unpinned,
     )
     typer.echo(render_result(result), nl=False)
     if result.refused or result.drift:
@@ -108,6 +118,11 @@ def render_result(result: EmitResult) -> str:
     """What `emit` prints: refusal reasons, or a summary and the drift or changes."""
     plan = result.plan
     lines: list[str] = []
+    if result.stale:
+        lines.append(f"emit {result.target.value} --check: {result.out} is stale:")
+        lines.extend(f"  {reason}" for reason in result.stale)
+        lines.append("run emit without --check to regenerate it")
+        return "\n".join(lines) + "\n"
     if result.refused:
         lines.append(f"emit {result.target.value}: refused, nothing was written to {result.out}")
         lines.extend(f"violation [{v.code}] {v.message}" for v in plan.violations)
@@ -117,6 +132,9 @@ def render_result(result: EmitResult) -> str:
             for name in result.unplaced
             if name not in reported
         )
+        lines.extend(f"violation [unpinned] {leak.message()}" for leak in result.leaks)
+        if result.leaks:
+            lines.append("(pass --allow-unpinned to write anyway, knowingly)")
         return "\n".join(lines) + "\n"
     rollout = result.rollout
     assert rollout is not None
@@ -134,10 +152,24 @@ def render_result(result: EmitResult) -> str:
     )
     if rollout.emergency is not None:
         lines.append(f"  emergency: {rollout.emergency}")
+    lines.extend(
+        f"warning [unpinned, allowed by --allow-unpinned] {leak.message()}" for leak in result.leaks
+    )
+    lines.extend(
+        f"warning [kustomization-needed] {folder}/ has no kustomization file: Argo CD applies "
+        "source.kustomize.patches only to a path with one (add a kustomization.yaml listing "
+        "its manifests)"
+        for folder in result.plain_folders
+    )
     diff = result.diff
     if result.checked:
         if diff.clean:
             lines.append(f"{result.out}: up to date ({len(result.files)} generated files)")
+            if result.recorded is not None:
+                lines.append(
+                    f"  (from the recorded inputs: base {result.recorded.base[:12]}, "
+                    f"head {result.recorded.head[:12]}, released {result.recorded.released})"
+                )
         else:
             lines.append(f"{result.out}: out of date; run emit without --check to update:")
             lines.extend(f"  {line}" for line in diff.lines())

@@ -54,6 +54,15 @@ def _report(view: RolloutView) -> None:
     typer.echo(report.gate_line(view.gate))
 
 
+AllowUnpinned = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unpinned",
+        help="Write even when a nested object that applies this repository cannot be pinned.",
+    ),
+]
+
+
 def start(
     *,
     name: Annotated[str, typer.Option("--name", help="Name of the rollout (a DNS label).")],
@@ -78,6 +87,7 @@ def start(
     by: By = None,
     commit: Commit = False,
     two_dot: opt.TwoDot = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Plan a change and write its rollout under waves/NAME/ with nothing released.
 
@@ -101,6 +111,7 @@ def start(
         by=by,
         commit=commit,
         two_dot=two_dot,
+        allow_unpinned=allow_unpinned,
     )
     _report(view)
 
@@ -149,6 +160,7 @@ def advance(
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Release the next step: its clusters' elements move to the head revision.
 
@@ -163,7 +175,14 @@ def advance(
     from planner import api
 
     view = api.rollout_advance(
-        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit
+        repo,
+        name,
+        approve=approve,
+        by=by,
+        force=force,
+        reason=reason,
+        commit=commit,
+        allow_unpinned=allow_unpinned,
     )
     _report(view)
 
@@ -198,6 +217,7 @@ def rollback(
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
     commit: Commit = False,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
 
@@ -207,7 +227,11 @@ def rollback(
     """
     from planner import api
 
-    _report(api.rollout_rollback(repo, name, step=step, by=by, commit=commit))
+    _report(
+        api.rollout_rollback(
+            repo, name, step=step, by=by, commit=commit, allow_unpinned=allow_unpinned
+        )
+    )
 
 
 def list_rollouts(repo: RepoOpt = Path(".")) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from planner.errors import UserError
 from planner.inventory import Inventory, LabelRoles
@@ -58,6 +59,8 @@ class Rollout:
     waves: dict[str, list[Element]]  # policy order, clusters sorted by name
     regions: dict[str, str]  # cluster -> region ("" when it has none): the shard key
     repo_url: str
+    # (cluster, revision) -> planner.nesting.Pins: patches pinning nested objects
+    pins: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def annotations(self) -> dict[str, str]:
         """What every emitted object says about the plan it came from."""
@@ -73,6 +76,11 @@ class Rollout:
 
     def elements(self) -> list[Element]:
         return [e for wave in self.waves.values() for e in wave]
+
+    def patches(self, element: Element) -> list[dict[str, Any]]:
+        """The `patches` entries that pin what `element`'s entry path applies."""
+        found = self.pins.get((element.cluster, element.revision))
+        return list(found.entries()) if found is not None else []
 
 
 def released_steps(plan: Plan, released: int | str) -> frozenset[str]:

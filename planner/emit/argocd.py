@@ -114,13 +114,16 @@ def application_set(
 ) -> dict[str, Any]:
     """One ApplicationSet (a whole wave, a shard of one, or the rolling-sync fleet)."""
     named = any(not e.server for e in elements)
+    patches, slots = pin_slots(elements, rollout)
     labels = dict(MANAGED_BY)
     if wave is not None:
         labels[WAVE_LABEL] = wave
     spec: dict[str, Any] = {
         "goTemplate": True,
         "goTemplateOptions": ["missingkey=error"],
-        "generators": [{"list": {"elements": [_element(e, named=named) for e in elements]}}],
+        "generators": [
+            {"list": {"elements": [_element(e, named=named, slots=slots) for e in elements]}}
+        ],
     }
     if steps:
         spec["strategy"] = {
@@ -140,7 +143,7 @@ def application_set(
     # Deleting or regenerating an ApplicationSet (or moving a cluster between shards)
     # must never cascade into deleting what runs on the clusters.
     spec["syncPolicy"] = {"preserveResourcesOnDeletion": True}
-    spec["template"] = _template(rollout, settings, named=named)
+    spec["template"] = _template(rollout, settings, named=named, patches=patches)
     return {
         "apiVersion": API_VERSION,
         "kind": "ApplicationSet",
@@ -154,7 +157,58 @@ def application_set(
     }
 
 
-def _element(element: Element, *, named: bool) -> dict[str, str]:
+NO_PIN = "~none"  # a slot value that names no object (never a valid object name)
+
+
+def pin_slots(
+    elements: Sequence[Element], rollout: Rollout
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+    """The template's `source.kustomize.patches` and per-cluster slot parameters.
+
+    When every cluster of the ApplicationSet needs the same patches (the revision is the
+    `{{.revision}}` parameter), they are written into the template as they are. Otherwise
+    each distinct patch (same operations, any object name) gets as many slots as the most
+    any cluster needs; a slot is a target name parameter `{{.pinN}}`, set per element to
+    one child's name or to `~none`, which names nothing.
+    """
+    lists = {e.cluster: rollout.patches(e) for e in elements}
+    distinct = {dump(entries) for entries in lists.values()}
+    if len(distinct) <= 1:
+        return (next(iter(lists.values())) if lists else []), {}
+    counts: dict[tuple[str, str, str], int] = {}
+    names: dict[str, dict[tuple[str, str, str], list[str]]] = {}
+    for cluster, entries in lists.items():
+        mine: dict[tuple[str, str, str], list[str]] = {}
+        for entry in entries:
+            target = entry["target"]
+            key = (target["group"], target["kind"], entry["patch"])
+            mine.setdefault(key, []).append(target["name"])
+        names[cluster] = mine
+        for key, found in mine.items():
+            counts[key] = max(counts.get(key, 0), len(found))
+    patches: list[dict[str, Any]] = []
+    slots: dict[str, dict[str, str]] = {cluster: {} for cluster in lists}
+    number = 0
+    for key in sorted(counts):
+        group, kind, text = key
+        for index in range(counts[key]):
+            number += 1
+            slot = f"pin{number}"
+            patches.append(
+                {
+                    "patch": text,
+                    "target": {"group": group, "kind": kind, "name": f"{{{{.{slot}}}}}"},
+                }
+            )
+            for cluster in lists:
+                found = names[cluster].get(key, [])
+                slots[cluster][slot] = found[index] if index < len(found) else NO_PIN
+    return patches, slots
+
+
+def _element(
+    element: Element, *, named: bool, slots: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
     out = {
         "cluster": element.cluster,
         "server": element.server,
@@ -165,23 +219,33 @@ def _element(element: Element, *, named: bool) -> dict[str, str]:
     }
     if named:
         out["destinationName"] = "" if element.server else element.cluster
+    out.update(slots.get(element.cluster, {}))
     return out
 
 
-def _template(rollout: Rollout, settings: ArgoCDSettings, *, named: bool) -> dict[str, Any]:
+def _template(
+    rollout: Rollout,
+    settings: ArgoCDSettings,
+    *,
+    named: bool,
+    patches: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     destination: dict[str, str] = {"server": "{{.server}}"}
     if named:
         # Clusters without a server in the inventory are addressed by their Argo CD name.
         destination["name"] = "{{.destinationName}}"
     if settings.destination_namespace:
         destination["namespace"] = settings.destination_namespace
+    source: dict[str, Any] = {
+        "repoURL": rollout.repo_url,
+        "targetRevision": "{{.revision}}",
+        "path": "{{.path}}",
+    }
+    if patches:
+        source["kustomize"] = {"patches": list(patches)}
     spec: dict[str, Any] = {
         "project": settings.project,
-        "source": {
-            "repoURL": rollout.repo_url,
-            "targetRevision": "{{.revision}}",
-            "path": "{{.path}}",
-        },
+        "source": source,
         "destination": destination,
     }
     if settings.syncPolicy is not None:

@@ -100,6 +100,9 @@ def kustomization(element: Element, rollout: Rollout, settings: FluxSettings) ->
         "prune": settings.prune,
         "sourceRef": {"kind": "GitRepository", "name": element.cluster},
     }
+    patches = rollout.patches(element)
+    if patches:
+        spec["patches"] = patches
     if settings.kubeconfig:
         spec["kubeConfig"] = {"secretRef": {"name": f"{element.cluster}-kubeconfig"}}
     return {

@@ -87,6 +87,8 @@ def _lines(value: Any, indent: str, out: list[str]) -> None:
                 _lines(item, indent + "  ", first)
                 first[0] = f"{indent}- " + first[0][len(indent) + 2 :]
                 out.extend(first)
+            elif block_text(item):
+                _block_lines(f"{indent}-", item, indent, out)
             elif _is_block(item):
                 out.append(f"{indent}-")
                 _lines(item, indent + "  ", out)
@@ -94,8 +96,29 @@ def _lines(value: Any, indent: str, out: list[str]) -> None:
                 out.append(f"{indent}- {_inline(item)}")
 
 
+def block_text(value: Any) -> bool:
+    """A multi-line string written as a literal block (`|`): printable lines, one final
+    line break, no line starting with a space first (patch texts, read back unchanged)."""
+    if not isinstance(value, str) or not value.endswith("\n") or value.endswith("\n\n"):
+        return False
+    lines = value[:-1].split("\n")
+    return (
+        len(lines) > 1
+        and bool(lines[0])
+        and not lines[0].startswith(" ")
+        and all(_PRINTABLE.fullmatch(line) and line == line.rstrip() for line in lines)
+    )
+
+
+def _block_lines(head: str, value: str, indent: str, out: list[str]) -> None:
+    out.append(f"{head} |")
+    out.extend(f"{indent}  {line}" if line else "" for line in value[:-1].split("\n"))
+
+
 def _member(head: str, item: Any, indent: str, out: list[str]) -> None:
-    if _is_block(item):
+    if block_text(item):
+        _block_lines(head, item, indent, out)
+    elif _is_block(item):
         out.append(head)
         _lines(item, indent + "  ", out)
     else:

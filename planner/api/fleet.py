@@ -1,0 +1,102 @@
+"""The applied fleet view `waves/fleet/<target>/`: composed (planner.fleetview), pinned
+through nested objects (planner.nesting), rendered by the emitters and written atomically.
+
+Every `rollout` command calls `refresh_fleet_view` after writing its own state, so the one
+folder Argo CD or Flux point at always carries every rollout's pins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.adapters import files, rolloutrepo
+from planner.adapters.gitrepo import GitRepo
+from planner.emit import Rollout
+from planner.emit import argocd as argocd_emit
+from planner.emit import flux as flux_emit
+from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.fleetview import FLEET_DIR, FleetView, compose
+from planner.inventory import Inventory
+from planner.nesting import PinContext, Pins
+from planner.pinning import Wanted, fleet_pins
+from planner.policy import RolloutPolicy
+from planner.repourl import resolve_repo_url
+
+VIEW_ANNOTATION = "wave-planner.io/view"
+
+
+@dataclass(frozen=True)
+class _FleetRollout(Rollout):
+    """Emitter input for the fleet view: it belongs to no single plan."""
+
+    def annotations(self) -> dict[str, str]:
+        return {VIEW_ANNOTATION: "fleet"}
+
+
+def folder(root: Path, target: str) -> Path:
+    """`waves/fleet/<target>/`."""
+    return root / rolloutrepo.WAVES_DIR / FLEET_DIR / target
+
+
+def refresh_fleet_view(root: Path, target: str) -> list[str]:
+    """Recompose and write `waves/fleet/<target>/`; the paths written (repository-relative)."""
+    from planner.api.inputs import load_policy_file, repo_urls
+    from planner.api.rollouts import _worktree_inventory
+
+    rollouts = rolloutrepo.read_all(root)
+    mine = [r for r in rollouts if r.target == target]
+    if not mine:
+        return []
+    newest = max(mine, key=lambda r: (r.started_at, r.name))
+    inventory = _worktree_inventory(root, newest.inputs.inventory)
+    policy_path = root / newest.inputs.policy if newest.inputs.policy else None
+    policy, _ = load_policy_file(policy_path, inventory)
+    view = compose(rollouts, inventory, target)
+    assert view is not None
+    repo = GitRepo(root)
+    try:
+        origin = repo.origin_url()
+        if target == "argocd":
+            url = resolve_repo_url(policy.argocd.repoURL, origin, setting="argocd.repoURL")
+        else:
+            url = resolve_repo_url(policy.flux.url, origin, setting="flux.url")
+        snaps = {rev: repo.snapshot(rev) for rev in sorted(view.revisions())}
+        context = PinContext(frozenset(policy.flux_sources), tuple(repo_urls(policy, origin)))
+        wanted = [Wanted(e.cluster, e.path, e.revision) for w in view.waves.values() for e in w]
+        pins = fleet_pins(
+            snaps, wanted, context, target=target, flux_namespace=policy.flux.namespace
+        )
+    finally:
+        repo.close()
+    rendered = render_view(view, url, pins, policy, inventory)
+    out = folder(root, target)
+    diff = files.write_tree(out, rendered)
+    return sorted(
+        rolloutrepo.relative(root, out / p) for p in (*diff.added, *diff.changed, *diff.removed)
+    )
+
+
+def render_view(
+    view: FleetView,
+    url: str,
+    pins: dict[tuple[str, str], Pins],
+    policy: RolloutPolicy,
+    inventory: Inventory,
+) -> dict[str, bytes]:
+    """The fleet view's files, by the same emitters as `emit` (list strategy)."""
+    rollout = _FleetRollout(
+        plan_id="fleet",
+        base=view.default,
+        head=view.default,
+        emergency=None,
+        steps=(),
+        released=(),
+        waves={w: list(e) for w, e in view.waves.items()},
+        regions={c.name: policy.labels.value(c.labels, "region") or "" for c in inventory.clusters},
+        repo_url=url,
+        pins=dict(pins),
+    )
+    if view.target == "argocd":
+        return argocd_emit.render(rollout, policy.argocd, ArgoStrategy.list)
+    return flux_emit.render(rollout, policy.flux)

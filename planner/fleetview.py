@@ -1,0 +1,93 @@
+"""The applied fleet view: one set of pins for the whole fleet, composed from the rollouts.
+
+Argo CD or Flux point at one folder only, `waves/fleet/<target>/`. Its pins come from every
+rollout of that target under `waves/`, oldest first (by start time, then name), a later
+rollout overriding an earlier one on the clusters it affects:
+
+- an active rollout (pending, in progress, paused, halted) pins its affected clusters by the
+  revision-pinning rule: released steps run its head, the others its base;
+- a rollout rolled back entirely keeps its affected clusters on its base (nothing of the
+  change runs until a new rollout releases it);
+- a complete rollout pins nothing any more: it folds into the default;
+- every other cluster (in no rollout, or folded) runs the default: the head of the newest
+  rollout.
+
+Active rollouts never overlap on a cluster (`planner.rollout.conflicts` refuses that at
+start), so the order only matters between finished ones. Membership (which wave lists which
+cluster) is the newest rollout's. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from planner import rollout as ro
+from planner.emit import Element
+from planner.inventory import Inventory
+
+FLEET_DIR = "fleet"  # waves/fleet/<target>/
+
+
+@dataclass(frozen=True)
+class FleetView:
+    """The composed pins: elements per wave (policy order), and where each pin comes from."""
+
+    target: str
+    default: str  # the head every cluster in no rollout runs
+    waves: dict[str, list[Element]]
+    sources: dict[str, str]  # cluster -> rollout name whose pin it carries ("" for default)
+
+    def revisions(self) -> set[str]:
+        return {e.revision for wave in self.waves.values() for e in wave}
+
+
+def compose(rollouts: Sequence[ro.Rollout], inventory: Inventory, target: str) -> FleetView | None:
+    """The fleet view of `target`, or None when no rollout of that target exists."""
+    mine = sorted((r for r in rollouts if r.target == target), key=lambda r: (r.started_at, r.name))
+    if not mine:
+        return None
+    newest = mine[-1]
+    default = newest.head
+    revision: dict[str, str] = {}
+    step_of: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for item in mine:
+        state = ro.state_of(item)
+        if state == "complete":
+            for cluster in item.affected():
+                revision.pop(cluster, None)
+                step_of.pop(cluster, None)
+                source.pop(cluster, None)
+            continue
+        pins = ro.pins(item)
+        for step in item.steps:
+            for cluster in step.clusters:
+                revision[cluster] = item.base if state == "rolled-back" else pins[cluster]
+                step_of[cluster] = step.name
+                source[cluster] = item.name
+    clusters = inventory.by_name()
+    waves: dict[str, list[Element]] = {}
+    for member in newest.membership:
+        elements = []
+        for name in member.clusters:
+            found = clusters.get(name)
+            if found is None:
+                continue  # gone from the inventory: the rollouts' drift check reports it
+            elements.append(
+                Element(
+                    cluster=name,
+                    server=found.server or "",
+                    path=found.gitops_path,
+                    revision=revision.get(name, default),
+                    wave=member.wave,
+                    step=step_of.get(name, ""),
+                )
+            )
+        waves[member.wave] = elements
+    return FleetView(
+        target=target,
+        default=default,
+        waves=waves,
+        sources={name: source.get(name, "") for name in clusters},
+    )
