@@ -76,3 +76,6 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".")
     session.run("python", "benchmarks/bench.py", *session.posargs)
+    # precise mode at 1,000 and 10,000: one region cold and warm, a pruned base reformat,
+    # the base change reaching every cluster (run at 1,000, extrapolated at 10,000)
+    session.run("python", "benchmarks/precise_bench.py")

@@ -10,6 +10,7 @@ anything else escaping the core is a bug (exit 3).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +21,17 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="BaseModel")
 
 
+MAX_SHOWN = 2000  # characters of one field of an error line
+_LONG_WORD = re.compile(r"\S{120,}")
+
+
+def cut(text: str) -> str:
+    """A text fit for one error line: each huge word (a 64 MiB label value...) shortened to
+    its start and its length, the whole bounded."""
+    text = _LONG_WORD.sub(lambda m: f"{m.group()[:60]}...({len(m.group())} characters)", text)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the tool's input: where, what, and how to fix it."""
@@ -28,6 +40,12 @@ class Problem:
     file: str | None = None
     key: str | None = None
     fix: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("message", "file", "key", "fix"):
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > MAX_SHOWN:
+                object.__setattr__(self, name, cut(value))
 
     def __str__(self) -> str:
         where = ": ".join(part for part in (self.file, self.key) if part)

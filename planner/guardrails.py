@@ -17,15 +17,14 @@ docs/guardrails.md. Pure.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from planner import saferegex, yamlsafe
 from planner import snapshot as snap_mod
-from planner import yamlsafe
 from planner.hierarchy import Hierarchy, HierarchyProblem, NodeKind, Scope
 from planner.impact import ChangedLayer
 from planner.inventory import Cluster, Inventory
@@ -526,7 +525,7 @@ def rule_findings(rules: Sequence[IdentityRule], cluster: Cluster, ctx: Context)
                 )
             )
     for rule in rules:
-        if rule.name_matches and not re.search(rule.name_matches, cluster.name):
+        if rule.name_matches and not saferegex.search(rule.name_matches, cluster.name):
             continue
         if rule.selector is not None and not rule.selector.matches(cluster.labels):
             continue

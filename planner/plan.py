@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from planner import guardrails
 from planner.changes import Change, ChangeSet
 from planner.clusterwiring import cluster_infos
+from planner.diff_groups import DiffGroup, group_of
 from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
@@ -73,6 +74,9 @@ class AffectedCluster(BaseModel):
     reasons: tuple[Reason, ...]
     render: RenderSummary | None = Field(
         default=None, description="Precise mode: the rendered objects that changed."
+    )
+    diff_group: str | None = Field(
+        default=None, description="Precise mode: the id of the cluster's group in `diff_groups`."
     )
 
 
@@ -172,6 +176,10 @@ class Plan(BaseModel):
     )
     policy: SourceInfo
     inventory: SourceInfo
+    diff_groups: tuple[DiffGroup, ...] = Field(
+        default=(),
+        description="Precise mode: affected clusters grouped by rendered change, largest first.",
+    )
     range: RangeInfo | None = Field(
         default=None, description="How the change was computed (absent without git)."
     )
@@ -297,9 +305,11 @@ def assemble(
     *,
     renders: Mapping[str, RenderSummary] | None = None,
     findings: Iterable[Finding] = (),
+    diff_groups: Sequence[DiffGroup] = (),
 ) -> Plan:
     """The plan of an analysis; precise mode passes the render summaries and its warnings."""
     renders = renders or {}
+    group_ids = group_of(diff_groups)
     extra = list(findings)
     impact = analysis.impact
     affected = sorted(impact.affected)
@@ -354,6 +364,7 @@ def assemble(
                 else f"emergency: {inputs.emergency}",
                 reasons=impact.affected[name],
                 render=renders.get(name),
+                diff_group=group_ids.get(name),
             )
             for name in affected
         ),
@@ -369,6 +380,7 @@ def assemble(
         membership=_membership(inputs.policy, analysis.placements),
         policy=policy_info,
         inventory=inventory_info,
+        diff_groups=tuple(g for g in diff_groups if any(c in impact.affected for c in g.clusters)),
         range=inputs.range,
     )
 

@@ -16,15 +16,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from planner import changes, yamlsafe
+from planner import changes, saferegex, yamlsafe
+from planner.approvals import ApprovalSpec
 from planner.errors import Problem, UserError, validate_model
+from planner.gates import GateSpec
 from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
+from planner.notify import Webhook
 from planner.repourl import check_policy_url
 from planner.selector import LabelSelector, Requirement
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+MAX_DURATION = 3650 * 86400
 
 
 def duration_seconds(text: str) -> int:
@@ -33,7 +39,10 @@ def duration_seconds(text: str) -> int:
     if not text.strip() or not match:
         raise ValueError(f"{text!r} is not a duration like 30m, 2h, 1d or 1h30m")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if total > MAX_DURATION:
+        raise ValueError(f"{text.strip()[:64]!r} is longer than the limit of 3650d (10 years)")
+    return total
 
 
 def _check_duration(text: str) -> str:
@@ -98,15 +107,42 @@ class Wave(BaseModel):
     order: tuple[str, ...] = Field(
         default=(), description="Explicit group order for group_by (others follow, smallest first)."
     )
-    approval: Literal["required", "none"] = Field(
-        default="none", description="`required`: releasing a step of this wave needs --approve."
+    approval: Literal["required", "each-step", "none"] | ApprovalSpec = Field(
+        default="none",
+        description="`required`: the wave's first step needs --approve (once per wave); "
+        "`each-step`: every step does; `{required: true, signers: FILE}`: a signed approval.",
+    )
+    gates: tuple[GateSpec, ...] = Field(
+        default=(), description="Evidence each step must show after its bake (planner.gates)."
+    )
+    on_failure: Literal["halt", "rollback"] = Field(
+        default="halt", description="When a gate fails: hold the rollout, or roll the step back."
     )
 
     @model_validator(mode="after")
     def _check(self) -> Wave:
         if self.selector is None and not self.any_of:
             raise ValueError(f"wave {self.name!r} needs a selector (or any_of)")
+        names = [g.name for g in self.gates]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"wave {self.name!r}: gate names must be unique: {duplicates}")
         return self
+
+    def step_approval(self, index: int) -> str:
+        """`required` or `none` for the wave's step number `index` (1-based)."""
+        approval = self.approval
+        if isinstance(approval, ApprovalSpec):
+            needed = approval.required and (approval.each_step or index == 1)
+        else:
+            needed = approval == "each-step" or (approval == "required" and index == 1)
+        return "required" if needed else "none"
+
+    @property
+    def signers(self) -> str | None:
+        """The allowed-signers file when approvals must be signed."""
+        approval = self.approval
+        return approval.signers if isinstance(approval, ApprovalSpec) else None
 
     def selectors(self) -> tuple[LabelSelector, ...]:
         return ((self.selector,) if self.selector is not None else ()) + self.any_of
@@ -203,9 +239,9 @@ class IdentityRule(BaseModel):
     def _check(self) -> IdentityRule:
         if self.name_matches is not None:
             try:
-                re.compile(self.name_matches)
-            except re.error as exc:
-                raise ValueError(f"name_matches is not a regular expression: {exc}") from None
+                saferegex.compile_pattern(self.name_matches)
+            except ValueError as exc:
+                raise ValueError(f"name_matches: {exc}") from None
         if (self.label is None) != (not self.one_of):
             raise ValueError("`label` and `one_of` go together")
         if not self.require and self.label is None:
@@ -302,6 +338,9 @@ class RolloutPolicy(BaseModel):
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
     flux: FluxSettings = Field(default_factory=FluxSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
+    notify: tuple[Webhook, ...] = Field(
+        default=(), description="Webhooks that get one JSON event per rollout action."
+    )
 
     @model_validator(mode="after")
     def _unique_waves(self) -> RolloutPolicy:
@@ -318,7 +357,17 @@ class RolloutPolicy(BaseModel):
         return ImpactConfig(unowned=self.unowned, ignore=self.ignore)
 
     def digest(self) -> str:
-        canon = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        # Keys added later count only when set, so a policy that does not use them keeps
+        # the digest (and the plan ids) it always had.
+        if not data.get("notify"):
+            data.pop("notify", None)
+        for wave in data["waves"]:
+            if not wave.get("gates"):
+                wave.pop("gates", None)
+            if wave.get("on_failure") == "halt":
+                wave.pop("on_failure", None)
+        canon = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canon.encode()).hexdigest()
 
     def wave(self, name: str) -> Wave:

@@ -28,7 +28,7 @@ import fnmatch
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -37,6 +37,7 @@ from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, NodeKind
 from planner.impact import Reason
 from planner.plan import Analysis, PlanInputs, RenderSummary
+from planner.render_diff import ClusterDiff, DiffMemo, cluster_diff
 from planner.snapshot import Snapshot
 
 KEY_VERSION = "wave-planner-render-1"
@@ -173,6 +174,11 @@ class UnitBuilder:
             found[node_id] = unit
             pending.extend(follows)
         return list(found.values())
+
+    def layer(self, node_id: str) -> Unit | None:
+        """The unit of one folder rendered on its own (a layer, for pruning)."""
+        made = self._unit(node_id, None) if node_id in self.graph else None
+        return made[0] if made is not None else None
 
     def _unit(self, node_id: str, mode: str | None) -> tuple[Unit, list[tuple[str, str]]] | None:
         memo = (node_id, mode)
@@ -480,6 +486,7 @@ class PreciseResult:
     renders: dict[str, RenderSummary]
     findings: list[Finding] = field(default_factory=list)
     rendered_units: int = 0
+    diffs: dict[str, ClusterDiff] = field(default_factory=dict)  # rendered, changed clusters
 
 
 def candidates(analysis: Analysis) -> list[str]:
@@ -491,8 +498,18 @@ def candidates(analysis: Analysis) -> list[str]:
     )
 
 
-def refine(inputs: PlanInputs, analysis: Analysis, renderer: Renderer) -> PreciseResult:
-    """Render the candidates at base and head and keep those whose state changed."""
+def refine(
+    inputs: PlanInputs,
+    analysis: Analysis,
+    renderer: Renderer,
+    *,
+    spared: Collection[str] = (),
+) -> PreciseResult:
+    """Render the candidates at base and head and keep those whose state changed.
+
+    `spared`: candidates already known to render the same (layer pruning); not rendered.
+    Each cluster that changed gets its unified diff (`diffs`).
+    """
     names = candidates(analysis)
     head_units = UnitBuilder(analysis.head, inputs.head)
     base_units = UnitBuilder(analysis.base, inputs.base)
@@ -501,6 +518,8 @@ def refine(inputs: PlanInputs, analysis: Analysis, renderer: Renderer) -> Precis
     plans: dict[str, tuple[list[Unit] | None, list[Unit] | None]] = {}
     jobs: dict[str, RenderJob] = {}
     for name in names:
+        if name in spared:
+            continue
         base = base_units.cluster(base_paths[name], name) if name in base_paths else None
         head = head_units.cluster(head_paths[name], name)
         plans[name] = (base, head)
@@ -515,11 +534,16 @@ def refine(inputs: PlanInputs, analysis: Analysis, renderer: Renderer) -> Precis
         renders={},
         rendered_units=len(jobs),
     )
+    memo = DiffMemo()
     for name in names:
+        if name in spared:
+            del result.affected[name]
+            result.traced_unchanged.append(name)
+            continue
         base, head = plans[name]
-        summary = compare(
-            cluster_state(base, outputs, inputs.base), cluster_state(head, outputs, inputs.head)
-        )
+        before = cluster_state(base, outputs, inputs.base)
+        after = cluster_state(head, outputs, inputs.head)
+        summary = compare(before, after)
         if summary is None:
             del result.affected[name]
             result.traced_unchanged.append(name)
@@ -527,6 +551,8 @@ def refine(inputs: PlanInputs, analysis: Analysis, renderer: Renderer) -> Precis
         result.renders[name] = summary
         if summary.failed is not None:
             result.findings.append(_failure(name, summary.failed))
+        else:
+            result.diffs[name] = cluster_diff(before.objects, after.objects, memo)
     return result
 
 

@@ -43,10 +43,11 @@ from planner.policy import duration_seconds
 SCHEMA_VERSION = 1
 Target = Literal["argocd", "flux"]
 StepState = Literal["pending", "released", "rolled-back"]
-Action = Literal["start", "advance", "rollback", "pause", "resume"]
+Action = Literal["start", "advance", "rollback", "pause", "resume", "gate"]
 RolloutState = Literal["pending", "in-progress", "paused", "halted", "complete", "rolled-back"]
 ACTIVE_STATES: frozenset[str] = frozenset({"pending", "in-progress", "paused", "halted"})
 
+MIN_YEAR, MAX_YEAR = 1970, 9000  # with bakes of at most 10 years, no date overflows
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -96,7 +97,12 @@ def parse_time(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 time like 2024-01-02T10:00:00Z") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    value = value.astimezone(UTC)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(
+            f"{text.strip()[:64]!r} is out of range: times are between {MIN_YEAR} and {MAX_YEAR}"
+        )
+    return value
 
 
 def format_time(value: datetime) -> str:
@@ -232,7 +238,7 @@ Outcome = Rollout | Refused
 class Gate:
     """What holds the next step (`open` when nothing does)."""
 
-    kind: Literal["open", "done", "paused", "halted", "bake", "approval"]
+    kind: Literal["open", "done", "paused", "halted", "bake", "approval", "gate"]
     step: str | None
     text: str
     seconds_left: int | None = None
@@ -361,11 +367,13 @@ def advance(
     by: str | None = None,
     force: bool = False,
     reason: str | None = None,
+    failing: str | None = None,
 ) -> Outcome:
     """Release the next step, or refuse with the gate that holds it and the time left.
 
-    `force` with a `reason` overrides the bake time and a halt after rollback; it never
-    overrides a pause or a required approval (`approve` with `by` naming the approver).
+    `force` with a `reason` overrides the bake time, a halt after rollback and `failing`
+    gates (their verdict, from `planner.gates`); it never overrides a pause or a required
+    approval (`approve` with `by` naming the approver).
     """
     step = next_step(rollout)
     if step is None:
@@ -378,11 +386,12 @@ def advance(
         )
     forcing = force and bool(reason)
     overridden: list[str] = []
-    for gate in (_halt(rollout), _bake(rollout, now)):
+    failed = Gate("gate", step.name, failing) if failing else None
+    for gate in (_halt(rollout), _bake(rollout, now), failed):
         if gate is None:
             continue
         if not forcing:
-            hint = "or override with --force --reason TEXT" if gate.kind == "bake" else ""
+            hint = "or override with --force --reason TEXT" if gate.kind in ("bake", "gate") else ""
             return Refused(
                 f"cannot release {step.name}: {gate.text}",
                 gate.kind,
@@ -648,6 +657,10 @@ def commit_message(state: Rollout) -> str:
     elif event.action == "rollback":
         back = [s.name for s in state.steps if s.rolled_back_at == event.at]
         subject = f"rollout {state.name}: roll back {', '.join(back)} to {state.base[:12]}"
+    elif event.action == "gate":
+        verdict = event.detail.split(": ")
+        what = "passed" if verdict[0] == "passed" else ": ".join(verdict[:2])
+        subject = f"rollout {state.name}: gates of {event.step} {what}"
     elif event.action == "start":
         subject = f"rollout {state.name}: start ({len(state.steps)} steps, nothing released)"
     else:
@@ -681,3 +694,4 @@ class RolloutView:
     drift: tuple[str, ...] = ()
     written: tuple[str, ...] = ()
     commit: str | None = None
+    notes: tuple[str, ...] = ()  # interrupted writes completed or pending, a stale lock

@@ -164,7 +164,7 @@ def plan_steps(
                     wave=wave.name,
                     clusters=tuple(members_of_step),
                     bake=wave.bake,
-                    approval=wave.approval,
+                    approval=wave.step_approval(index),
                     group=group,
                     notes=tuple(notes),
                 )

@@ -32,7 +32,10 @@ from tests.fleetrepo import FleetRepo
 
 def _script(path: Path, marker: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'#!/bin/sh\necho "$0 $*" >> "{marker}"\ncat 2>/dev/null || true\n')
+    path.write_text(
+        f'#!/bin/sh\necho "$0 $* (from: $(ps -o args= $PPID))" >> "{marker}"\n'
+        "cat 2>/dev/null || true\n"
+    )
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
@@ -261,4 +264,109 @@ def test_policy_loader_refuses_python_tags(tmp_path: Path) -> None:
     data = f"waves: !!python/object/apply:os.system ['touch {marker}']\n".encode()
     with pytest.raises(UserError):
         load_policy(data, source="rollout.yaml")
+    assert not marker.exists()
+
+
+# ------------------------------------------------ writing commands run nothing either
+
+WRITE_HOOKS = (
+    *HOOKS,
+    "pre-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-rewrite",
+    "pre-merge-commit",
+    "post-index-change",
+)
+
+
+def test_every_command_runs_no_hook_filter_fsmonitor_or_signing_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fleet whose clone brings hooks (also through core.hooksPath), clean/smudge/process
+    filters, an fsmonitor, a gpg program with signing on, an external diff and a pager:
+    planning the work tree, emitting, and every rollout command with --commit run none."""
+    from tests.test_rollout_cli import git, start_args, write_fleet
+    from tests.test_rollout_faults import NAME
+
+    write_fleet(tmp_path / "src")
+    from tests.fleetrepo import build_fleet_repo
+
+    built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
+    repo = built.path
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    git(repo, "config", "user.name", "Release Manager")
+    git(repo, "config", "user.email", "rm@example.com")
+    git(repo, "remote", "add", "origin", "https://git.example.com/platform/fleet.git")
+    (repo / ".gitattributes").write_text("* filter=evil diff=evil\n")
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-qm", "attributes")
+    marker = tmp_path / "EXECUTED"
+    evil = tmp_path / "evil.sh"
+    _script(evil, marker)
+    for hook in WRITE_HOOKS:
+        _script(repo / ".git/hooks" / hook, marker)
+        _script(tmp_path / "hooks" / hook, marker)
+    for key, value in {
+        "core.hooksPath": str(tmp_path / "hooks"),
+        "filter.evil.clean": str(evil),
+        "filter.evil.smudge": str(evil),
+        "filter.evil.process": str(evil),
+        "filter.evil.required": "true",
+        "diff.evil.textconv": str(evil),
+        "diff.external": str(evil),
+        "core.fsmonitor": str(evil),
+        "core.pager": str(evil),
+        "gpg.program": str(evil),
+        "gpg.ssh.program": str(evil),
+        "commit.gpgSign": "true",
+        "core.editor": str(evil),
+    }.items():
+        git(repo, "config", key, value)
+    settings = repo / "regions/eu-west/settings.yaml"
+    original = settings.read_bytes()
+    settings.write_bytes(original.replace(b"v2", b"v9"))
+    head = "HEAD~1"
+    policy = str(repo / "rollout.yaml")
+    commands = [
+        ["plan", "--repo", str(repo), "--base", built.base, "--worktree", "--policy", policy],
+        ["emit", "--target", "flux", "--out", str(tmp_path / "out"), "--repo", str(repo),
+         "--base", built.base, "--head", "HEAD", "--policy", policy],
+    ]  # fmt: skip
+    for args in commands:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert not marker.exists(), f"{args[0]} ran {marker.read_text()}"
+    settings.write_bytes(original)
+    env = {"WAVE_PLANNER_NOW": "2024-01-03T09:00:00Z"}
+    rollout = [
+        [*start_args(built, NAME, built.base, head, "argocd"), "--commit"],
+        ["advance", NAME, "--commit"],
+        ["pause", NAME, "--commit"],
+        ["resume", NAME, "--commit"],
+        ["rollback", NAME, "--commit"],
+        ["status", NAME],
+        ["list"],
+    ]
+    for minute, args in enumerate(rollout):
+        env["WAVE_PLANNER_NOW"] = f"2024-01-03T09:{minute:02d}:00Z"
+        result = CliRunner().invoke(app, ["rollout", *args, "--repo", str(repo)], env=env)
+        assert result.exit_code == 0, (args, result.output)
+        assert not marker.exists(), f"rollout {args[0]} ran {marker.read_text()}"
+    # --sign uses the standard signing program with the user's key, never gpg.program:
+    # here there is no key, so the commit fails (exit 2) and nothing changes.
+    env["WAVE_PLANNER_NOW"] = "2024-01-03T10:00:00Z"
+    signed = CliRunner().invoke(
+        app, ["rollout", "pause", NAME, "--commit", "--sign", "--repo", str(repo)], env=env
+    )
+    assert signed.exit_code in (0, 2), signed.output
+    assert not marker.exists(), f"--sign ran {marker.read_text()}"
+    log = subprocess.run(
+        ["git", "-C", str(repo), "-c", "core.fsmonitor=false", "-c", "gpg.program=gpg", "log",
+         "--format=%s|%G?", "-6"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert log.count(f"rollout {NAME}:") >= 5
+    assert "|N" in log  # not signed: signing is only ever an explicit --sign
     assert not marker.exists()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner import snapshot as snap_mod
-from planner.errors import UserError
+from planner.errors import Problem, Refusal, UserError
 
 MANIFEST = ".wave-planner-manifest.json"
 
@@ -98,17 +98,123 @@ class TreeDiff:
 
 
 def _manifest(out: Path) -> list[str]:
-    try:
-        data = json.loads((out / MANIFEST).read_text())
-    except (OSError, ValueError):
+    """The files the planner generated in `out`, each confined to `out`.
+
+    No manifest: nothing is known as generated. A manifest that is not the planner's JSON,
+    or an entry that is absolute, climbs out with `..`, goes through `.git`, or resolves
+    (symbolic links included) outside `out`: bad input, and nothing is deleted.
+    """
+    path = out / MANIFEST
+    if not path.exists() and not path.is_symlink():
         return []
+    shown = str(path)
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise ValueError("not a regular file")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise UserError.single(
+            f"the manifest of generated files cannot be read ({exc})",
+            file=shown,
+            fix="restore it with git, or delete it (files it listed are then protected)",
+        ) from None
     files = data.get("files") if isinstance(data, dict) else None
-    return [f for f in files or [] if isinstance(f, str)]
+    if not isinstance(files, list):
+        raise UserError.single(
+            'expected {"files": [...]} (the manifest of generated files)',
+            file=shown,
+            fix="restore it with git, or delete it (files it listed are then protected)",
+        )
+    problems = []
+    entries = []
+    base = out.resolve()
+    for i, entry in enumerate(files):
+        why = _unconfined(base, entry)
+        if why:
+            problems.append(
+                Problem(
+                    f"{entry!r:.200} {why}: nothing was deleted",
+                    file=shown,
+                    key=f"files[{i}]",
+                    fix="remove the entry; the manifest may only list files inside its folder",
+                )
+            )
+        else:
+            entries.append(entry)
+    if problems:
+        raise UserError(problems)
+    return entries
+
+
+def _unconfined(base: Path, entry: object) -> str | None:
+    """Why a manifest entry is not a file inside `base` (None: it is)."""
+    if not isinstance(entry, str) or not entry:
+        return "is not a path"
+    if "\0" in entry or "\\" in entry or entry.startswith("/") or os.path.isabs(entry):
+        return "is an absolute or invalid path"
+    parts = entry.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "is not a plain relative path (it climbs out of the folder)"
+    if any(p.lower() == ".git" for p in parts) or parts[-1] == MANIFEST:
+        return "names a file the planner never generates"
+    try:
+        resolved = (base / entry).resolve()
+    except (OSError, RuntimeError):
+        return "cannot be resolved (a symbolic link loop)"
+    if not resolved.is_relative_to(base) or resolved == base:
+        return "resolves outside the output folder (through a symbolic link)"
+    return None
 
 
 def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
+    if str(out).strip() == "":
+        raise UserError.single("an empty --out", key="--out", fix="pass a folder")
+    resolved = out.resolve()
+    if resolved == Path(resolved.anchor):
+        raise UserError.single(
+            f"{out} is the root of the file system",
+            key="--out",
+            fix="pass a folder of its own, e.g. waves/argocd",
+        )
+
+
+check_out_folder = _check_out_dir
+
+
+def _check_targets(out: Path, files: Mapping[str, bytes]) -> None:
+    """Every generated path stays inside `out`, even through symbolic links in between."""
+    base = out.resolve()
+    problems = []
+    for rel in sorted(files):
+        if snap_mod.escapes(snap_mod.normalize(rel)) or rel.startswith("/"):
+            raise ValueError(f"generated path {rel!r} leaves the output folder")
+        parent = (out / rel).parent
+        if parent.exists() and not parent.resolve().is_relative_to(base):
+            problems.append(
+                Problem(
+                    f"{parent} leads outside {out} (a symbolic link): nothing was written",
+                    key="--out",
+                    fix="remove the symbolic link, or pass another folder",
+                )
+            )
+    if problems:
+        raise UserError(problems)
+
+
+class Unmanaged(Refusal):
+    """Files in the output folder the planner did not generate and would overwrite."""
+
+    def __init__(self, out: Path, paths: list[str]) -> None:
+        self.paths = paths
+        shown = ", ".join(str(out / p) for p in paths[:10])
+        more = f" (+{len(paths) - 10} more)" if len(paths) > 10 else ""
+        super().__init__(
+            f"{shown}{more}: not generated by wave-planner (not in {out / MANIFEST}), so it is "
+            "neither overwritten nor deleted; nothing was written. Move it away, or pass "
+            "--adopt to let wave-planner take it over"
+        )
 
 
 def check_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
@@ -122,17 +228,38 @@ def check_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
         elif target.read_bytes() != data:
             changed.append(rel)
     removed = sorted(set(_manifest(out)) - set(files))
-    removed = [r for r in removed if (out / r).exists()]
+    removed = [r for r in removed if (out / r).exists() or (out / r).is_symlink()]
     return TreeDiff(tuple(added), tuple(changed), tuple(removed))
 
 
-def write_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
-    """Write generated files atomically; delete only stale files this tool generated."""
+def plan_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) -> TreeDiff:
+    """What writing `files` to `out` would change, refusing what must not happen.
+
+    Bad input (UserError): `out` is a file or `/`, a manifest entry or a generated path
+    leaves `out`. Refused (`Unmanaged`, exit 1): a file the planner did not generate would
+    be overwritten, unless `adopt`.
+    """
     _check_out_dir(out)
-    for rel in files:
-        if snap_mod.escapes(snap_mod.normalize(rel)) or rel.startswith("/"):
-            raise ValueError(f"generated path {rel!r} leaves the output folder")
+    _check_targets(out, files)
     diff = check_tree(out, files)
+    if not adopt:
+        known = set(_manifest(out))
+        clash = [rel for rel in diff.changed if rel not in known] + [
+            rel for rel in diff.added if (out / rel).is_symlink() or (out / rel).exists()
+        ]
+        if clash:
+            raise Unmanaged(out, sorted(clash))
+    return diff
+
+
+def manifest_bytes(files: Iterable[str]) -> bytes:
+    manifest = {"generated_by": "wave-planner", "files": sorted(files)}
+    return (json.dumps(manifest, indent=2) + "\n").encode()
+
+
+def write_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) -> TreeDiff:
+    """Write generated files atomically; delete only stale files this tool generated."""
+    diff = plan_tree(out, files, adopt=adopt)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".{MANIFEST}.probe"
@@ -147,9 +274,29 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
     for rel in diff.removed:
         (out / rel).unlink(missing_ok=True)
         _prune_empty(out, (out / rel).parent)
-    manifest = {"generated_by": "wave-planner", "files": sorted(files)}
-    atomic_write(out / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    atomic_write(out / MANIFEST, manifest_bytes(files))
+    _drop_leftovers(out, [*files, MANIFEST])
     return diff
+
+
+def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:
+    """Remove temporary files an interrupted earlier write of these files left behind
+    (`.<name>.<random>.tmp`), so none is ever committed by a `git add`."""
+    by_folder: dict[Path, set[str]] = {}
+    for rel in generated:
+        target = out / rel
+        by_folder.setdefault(target.parent, set()).add(target.name)
+    for folder, names in by_folder.items():
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            stem = entry.name
+            if stem.startswith(".") and stem.endswith(".tmp") and entry.is_file():
+                owner = stem[1:].rsplit(".", 2)[0]
+                if owner in names:
+                    entry.unlink(missing_ok=True)
 
 
 def _prune_empty(out: Path, folder: Path) -> None:

@@ -19,12 +19,13 @@ from typing import Any
 
 from planner import snapshot as snap_mod
 from planner.adapters.files import DirectorySnapshot
+from planner.adapters.gitsafe import SAFE_CONFIG, SAFE_OPTIONS, filter_options, safe_env
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.errors import UserError
 
 SYMLINK_MODE = "120000"
-_SAFE_OPTIONS = ("core.fsmonitor=false", "core.quotepath=false", "diff.external=", "core.pager=cat")
-_SAFE_CONFIG = tuple(arg for option in _SAFE_OPTIONS for arg in ("-c", option))
+_SAFE_OPTIONS = SAFE_OPTIONS  # no hooks, fsmonitor, external diff, pager, signing program
+_SAFE_CONFIG = SAFE_CONFIG
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,11 @@ class GitRepo:
                 key="--repo",
                 fix="pass the folder of a git clone of the fleet repository",
             ) from None
-        # Plumbing only, never a pager, a diff driver, textconv or an fsmonitor hook.
-        self.repo.git.set_persistent_git_options(c=list(_SAFE_OPTIONS))
         self.git_dir = Path(self.repo.git_dir).resolve()
+        # Plumbing only: no hook, pager, diff driver, textconv, fsmonitor or filter.
+        filters = filter_options(self.git_dir)
+        self._safe = (*_SAFE_CONFIG, *filters)
+        self.repo.git.set_persistent_git_options(c=[*_SAFE_OPTIONS, *filters[1::2]])
         tree = self.repo.working_tree_dir
         self.work_tree = Path(tree).resolve() if tree else None
         self.prefix = self._prefix()
@@ -70,9 +73,9 @@ class GitRepo:
 
     # ---- plumbing ------------------------------------------------------------------
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+        env = safe_env()
         proc = subprocess.run(
-            ["git", f"--git-dir={self.git_dir}", *_SAFE_CONFIG, *args],
+            ["git", f"--git-dir={self.git_dir}", *self._safe, *args],
             input=input,
             capture_output=True,
             env=env,
@@ -225,10 +228,11 @@ class GitRepo:
         """One blob through the persistent `git cat-file --batch` process."""
         if self._cat is None:
             self._cat = subprocess.Popen(
-                ["git", f"--git-dir={self.git_dir}", *_SAFE_CONFIG, "cat-file", "--batch"],
+                ["git", f"--git-dir={self.git_dir}", *self._safe, "cat-file", "--batch"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env=safe_env(),
             )
         assert self._cat.stdin is not None and self._cat.stdout is not None
         self._cat.stdin.write(sha.encode() + b"\n")

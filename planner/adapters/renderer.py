@@ -4,7 +4,9 @@
 unit at a time in a temporary folder holding only the files that unit reads (written from
 git objects, never from a checkout), with `--load-restrictor` from the policy. It never
 runs exec plugins or Helm (no `--enable-alpha-plugins`, `--enable-exec`, `--enable-helm`;
-a configured command that asks for them is refused) and never reaches the network: remote
+a configured command that asks for them is refused, however the flag is spelt: flags are
+normalised first, `--enable_helm` and `-enable-helm` being `--enable-helm`; no policy option
+widens this) and never reaches the network: remote
 references are refused before rendering, and the process runs with an unreachable proxy,
 git limited to local files and an empty home, so anything that slips through fails fast.
 
@@ -29,12 +31,48 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from planner.adapters.progress import Progress
 from planner.errors import UserError
 from planner.policy import RenderSettings
 from planner.precise import RenderJob, RenderOutput
 
 ENV_CACHE = "WAVE_PLANNER_CACHE"
-FORBIDDEN_FLAGS = ("--enable-alpha-plugins", "--enable-exec", "--enable-helm", "--helm-command")
+FORBIDDEN_FLAGS = (
+    "--enable-alpha-plugins",
+    "--enable-exec",
+    "--enable-helm",
+    "--helm-command",
+    "--helm-api-versions",
+    "--helm-kube-version",
+    "--helm-debug",
+    "--enable-star",
+    "--network",
+    "--network-name",
+    "--mount",
+    "--env",
+    "--as-current-user",
+)
+
+
+def normalise_flag(arg: str) -> str:
+    """A flag as kustomize's flag parser reads it: `--Enable_Helm=true`, `-enable-helm` and
+    `--enable-helm` are all `--enable-helm`."""
+    name = arg.split("=", 1)[0].strip().lower().replace("_", "-")
+    return "--" + name.lstrip("-") if name.startswith("-") else name
+
+
+def forbidden_flags(argv: Sequence[str]) -> list[str]:
+    """The arguments (or words inside an argument, e.g. of `sh -c "..."`) that would let
+    the renderer run plugins, Helm, containers or reach the network."""
+    bad = []
+    for arg in argv:
+        for word in arg.split():
+            if normalise_flag(word) in FORBIDDEN_FLAGS:
+                bad.append(arg)
+                break
+    return bad
+
+
 INSTALL_FIX = (
     "install kubectl (it includes kustomize: https://kubernetes.io/docs/tasks/tools/) or "
     "kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/) on PATH, or set "
@@ -58,7 +96,7 @@ def find_command(
     """The configured renderer, else `kubectl kustomize`, else `kustomize build`."""
     if settings.command:
         argv = tuple(settings.command)
-        bad = [a for a in argv if a.split("=", 1)[0] in FORBIDDEN_FLAGS]
+        bad = forbidden_flags(argv)
         if bad:
             raise UserError.single(
                 f"render.command asks for {', '.join(bad)}: precise mode never runs plugins "
@@ -164,11 +202,22 @@ class KustomizeRenderer:
         settings: RenderSettings,
         command: Command | None = None,
         cache: RenderCache | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.settings = settings
         self.command = command or find_command(settings)
         self.cache = cache if cache is not None else RenderCache(default_cache_dir())
+        self.progress = progress
         self.invocations = 0  # renderer processes started (a warm run starts none)
+        self.total = 0  # units asked for, over every call
+        self.done = 0
+        self.hits = 0  # answered from the cache
+
+    def _advance(self, hit: bool) -> None:
+        self.done += 1
+        self.hits += hit
+        if self.progress is not None:
+            self.progress.update(self.done, self.total, self.hits)
 
     def key(self, unit_key: str) -> str:
         text = f"{self.command.identity}\n{self.settings.load_restrictor}\n{unit_key}"
@@ -177,10 +226,12 @@ class KustomizeRenderer:
     def render(self, jobs: Sequence[RenderJob]) -> dict[str, RenderOutput]:
         outputs: dict[str, RenderOutput] = {}
         misses: list[RenderJob] = []
+        self.total += len(jobs)
         for job in jobs:
             cached = self.cache.get(self.key(job.unit.key))
             if cached is not None:
                 outputs[job.unit.key] = cached
+                self._advance(True)
             else:
                 misses.append(job)
         if not misses:
@@ -195,6 +246,7 @@ class KustomizeRenderer:
                 )
                 for job, (output, cacheable) in zip(misses, done, strict=True):
                     outputs[job.unit.key] = output
+                    self._advance(False)
                     if cacheable:
                         self.cache.put(self.key(job.unit.key), output)
         finally:

@@ -4,22 +4,24 @@ Every rollout lives under `waves/<name>/` of the fleet repository: `rollout.yaml
 state, `planner.rollout.Rollout`) and the wave manifests of the revision-pinning model under
 `waves/<name>/<target>/` (with the manifest of generated files, so hand-kept files there are
 never touched). State is read from the working tree, so a step written but not committed is
-valid input for the next command. Writes are atomic (`planner.adapters.files`); `commit`
-runs git without hooks and commits only the rollout's folder. The clock and the actor
-(who runs the command) are read here too, as they are the world.
+valid input for the next command. A step is written as one transaction under the lock of
+`waves/` (`planner.adapters.transaction`, `planner.adapters.lock`); `--commit` commits only
+the rollout's folder through git plumbing, running nothing (`planner.adapters.gitsafe`).
+The clock and the actor (who runs the command) are read here too, as they are the world.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from planner import rollout as ro
-from planner.adapters import files
-from planner.errors import UserError
+from planner import rolloutaudit as audit
+from planner.adapters import files, gitsafe, lock, transaction
+from planner.errors import Problem, UserError
 
 WAVES_DIR = "waves"
 STATE_FILE = "rollout.yaml"
@@ -65,7 +67,52 @@ def read(root: Path, name: str) -> ro.Rollout:
             key="NAME",
             fix=f"known rollouts: {', '.join(known)}" if known else "start one: rollout start",
         )
-    return ro.load_state(files.read_input(path, "NAME"), source=relative(root, path))
+    source = relative(root, path)
+    state = ro.load_state(files.read_input(path, "NAME"), source=source)
+    problems = _confinement(root, name, state, source) + audit.audit(state, source=source)
+    if problems:
+        raise UserError(problems)
+    return state
+
+
+def _confinement(root: Path, name: str, state: ro.Rollout, source: str) -> list[Problem]:
+    """`name:` is the folder's; the inputs are plain relative paths inside the repository."""
+    problems = []
+    if state.name != name:
+        problems.append(
+            Problem(
+                f"says {state.name!r} but the file is in waves/{name}/: a state file never "
+                "names another rollout",
+                file=source,
+                key="name",
+                fix=f"restore the file with git; the name must be {name!r}",
+            )
+        )
+    base = root.resolve()
+    for key, value in (("inputs.inventory", state.inputs.inventory),
+                       ("inputs.policy", state.inputs.policy)):  # fmt: skip
+        if value is None:
+            continue
+        parts = value.split("/")
+        resolved = (base / value).resolve() if value else base
+        if (
+            not value
+            or value.startswith("/")
+            or "\\" in value
+            or "\0" in value
+            or any(p in ("", ".", "..", ".git") for p in parts)
+            or not resolved.is_relative_to(base)
+            or resolved == base
+        ):
+            problems.append(
+                Problem(
+                    f"{value!r:.200} is not a path inside the repository",
+                    file=source,
+                    key=key,
+                    fix="restore the file with git; inputs are paths relative to the repository",
+                )
+            )
+    return problems
 
 
 def read_all(root: Path) -> list[ro.Rollout]:
@@ -73,44 +120,95 @@ def read_all(root: Path) -> list[ro.Rollout]:
 
 
 def write(root: Path, state: ro.Rollout, manifests: Mapping[str, bytes] | None = None) -> list[str]:
-    """Write the manifests (when given), then the state file; the paths written, sorted."""
+    """Write the manifests (when given) and the state file as one transaction; the paths
+    written, sorted."""
+    return save(root, state, manifests)[0]
+
+
+def save(
+    root: Path,
+    state: ro.Rollout,
+    manifests: Mapping[str, bytes] | None = None,
+    *,
+    extra: Mapping[str, bytes] | None = None,
+    trees: Mapping[str, Mapping[str, bytes]] | None = None,
+    message: str | None = None,
+    sign: bool = False,
+    adopt: bool = False,
+    command: str = "wave-planner rollout",
+) -> tuple[list[str], str | None]:
+    """Write a step: the manifests, any `extra` files (repository paths under `waves/<dir>/`),
+    any other generated `trees` ({repository folder under `waves/`: {path: bytes}}, e.g. a
+    composed fleet view, with their own manifest of generated files) and the state, all or
+    nothing (`planner.adapters.transaction`); with `message`, commit every folder written
+    through plumbing (`planner.adapters.gitsafe`). A failure at any point,
+    the commit included, leaves the work tree as it was. Returns (paths written, commit SHA).
+    """
+    waves = root / WAVES_DIR
     base = folder(root, state.name)
-    written: list[str] = []
+    txn = transaction.Transaction(waves, command)
+    generated = dict(trees or {})
     if manifests is not None:
-        out = base / state.target
-        diff = files.write_tree(out, manifests)
-        written += [relative(root, out / p) for p in (*diff.added, *diff.changed, *diff.removed)]
-    path = state_path(root, state.name)
-    data = ro.dump_state(state)
-    if not path.is_file() or path.read_bytes() != data:
-        files.atomic_write(path, data)
-        written.append(relative(root, path))
-    return sorted(written)
+        generated[relative(root, base / state.target)] = manifests
+    for folder_rel, tree in sorted(generated.items()):
+        out = root / folder_rel
+        diff = files.plan_tree(out, tree, adopt=adopt)
+        for rel in (*diff.added, *diff.changed):
+            txn.put(out / rel, tree[rel])
+        for rel in diff.removed:
+            txn.remove(out / rel)
+        txn.put(out / files.MANIFEST, files.manifest_bytes(tree))
+    for rel, data in (extra or {}).items():
+        txn.put(root / rel, data)
+    txn.put(state_path(root, state.name), ro.dump_state(state))
+    written = [relative(root, p) for p in txn.changed()]
+    written = [p for p in written if not p.endswith("/" + files.MANIFEST)]
+    if not written and message is None:
+        return [], None
+    txn.prepare()
+    prepared = None
+    try:
+        if message is not None:
+            staged = {f"{WAVES_DIR}/{top}": path for top, path in txn.staged.items()}
+            prepared = gitsafe.prepare_commit(root, staged, message, sign=sign)
+    except BaseException:
+        txn.abort()
+        raise
+    txn.commit()
+    try:
+        if prepared is not None:
+            gitsafe.publish(prepared)
+    except BaseException:
+        txn.undo()
+        raise
+    txn.finish()
+    return sorted(written), prepared.sha if prepared is not None else None
 
 
-def commit(root: Path, name: str, message: str, extra: Sequence[str] = ()) -> str:
-    """Commit the rollout's folder (and `extra` paths, e.g. the fleet view), without
-    running hooks; the new commit's SHA."""
-    paths = [relative(root, folder(root, name)), *extra]
-    _git(root, "add", "--all", "--", *paths)
-    _git(root, "-c", "core.hooksPath=/dev/null", "commit", "--no-verify", "--quiet",
-         "-m", message, "--", *paths)  # fmt: skip
-    return _git(root, "rev-parse", "HEAD").strip()
+@contextmanager
+def locked(root: Path, command: str) -> Iterator[list[str]]:
+    """Hold the lock of `waves/` and complete or drop any interrupted transaction first;
+    yields the recovery notes (what was completed or dropped)."""
+    waves = root / WAVES_DIR
+    with lock.hold(waves, command):
+        yield transaction.recover(waves)
 
 
-def _git(root: Path, *args: str) -> str:
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
-    proc = subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, env=env, check=False
-    )
-    if proc.returncode != 0:
-        raise UserError.single(
-            f"git {args[-1] if args[0] == 'add' else 'commit'} failed: {proc.stderr.strip()}",
-            key="--commit",
-            fix="commit the rollout's files yourself, or fix the git configuration "
-            "(user.name, user.email)",
+def interrupted(root: Path) -> list[str]:
+    """Read-only: interrupted transactions and a stale lock, for `status` to report."""
+    waves = root / WAVES_DIR
+    notes = [
+        f"{item.describe()} is pending in {item.area}: the next writing command "
+        + ("completes it" if item.journal else "drops it")
+        for item in transaction.pending(waves)
+    ]
+    holder = lock.read_holder(lock.lock_path(waves))
+    if holder is not None and not lock.alive(holder):
+        notes.append(
+            f"{lock.lock_path(waves)} is a stale lock of {holder.describe()} (that process is "
+            "gone): check that nothing runs, then remove it"
         )
-    return proc.stdout
+    return notes
 
 
 def now() -> datetime:

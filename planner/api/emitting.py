@@ -81,6 +81,7 @@ def emit(
     released: int | str | None = None,
     strategy: ArgoStrategy | str | None = None,
     check: bool = False,
+    adopt: bool = False,
     allow_unpinned: bool = False,
 ) -> EmitResult:
     """Render the plan pinned by `--released K|all` (default 0) as manifests; write them to
@@ -93,6 +94,7 @@ def emit(
         released = parse_released(released)
     if out.exists() and not out.is_dir():
         raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
+    files.check_out_folder(out)
     if check:
         record = _read_record(out)
         if record is not None and record.target == target.value:
@@ -105,6 +107,7 @@ def emit(
         strategy=ArgoStrategy(strategy or "list"),
         check=check,
         allow_unpinned=allow_unpinned,
+        adopt=adopt,
     )
 
 
@@ -117,6 +120,7 @@ def _emit(
     strategy: ArgoStrategy,
     check: bool,
     allow_unpinned: bool,
+    adopt: bool = False,
 ) -> EmitResult:
     workspace, result = analysis(sources)
     try:
@@ -152,7 +156,16 @@ def _emit(
             policy_digest=planned.policy.digest,
             emergency=sources.emergency,
         ).dump()
-        diff = files.check_tree(out, rendered) if check else files.write_tree(out, rendered)
+        if check:
+            diff = files.check_tree(out, rendered)
+        elif out.resolve().parent.name == "waves":
+            # A folder of a fleet repository's waves/: one writer at a time, as rollouts.
+            from planner.adapters import lock
+
+            with lock.hold(out.resolve().parent, f"emit --out {out}"):
+                diff = files.write_tree(out, rendered, adopt=adopt)
+        else:
+            diff = files.write_tree(out, rendered, adopt=adopt)
         return EmitResult(
             planned,
             target,

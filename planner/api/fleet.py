@@ -1,8 +1,9 @@
 """The applied fleet view `waves/fleet/<target>/`: composed (planner.fleetview), pinned
 through nested objects (planner.nesting), rendered by the emitters and written atomically.
 
-Every `rollout` command calls `refresh_fleet_view` after writing its own state, so the one
-folder Argo CD or Flux point at always carries every rollout's pins.
+Every `rollout` command renders the view (`view_files`) with its new state and writes it in
+the same transaction as the step (planner.adapters.rolloutrepo.save), so the one folder
+Argo CD or Flux point at always carries every rollout's pins.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
 from planner.emit import Rollout
@@ -41,13 +43,27 @@ def folder(root: Path, target: str) -> Path:
 
 def refresh_fleet_view(root: Path, target: str) -> list[str]:
     """Recompose and write `waves/fleet/<target>/`; the paths written (repository-relative)."""
+    rendered = view_files(root, target, rolloutrepo.read_all(root))
+    if rendered is None:
+        return []
+    out = folder(root, target)
+    diff = files.write_tree(out, rendered)
+    return sorted(
+        rolloutrepo.relative(root, out / p) for p in (*diff.added, *diff.changed, *diff.removed)
+    )
+
+
+def view_files(
+    root: Path, target: str, rollouts: list[rollout_mod.Rollout]
+) -> dict[str, bytes] | None:
+    """The files of `waves/fleet/<target>/` composed from `rollouts` (None: no rollout has
+    that target), rendered in memory so a step can write them in its transaction."""
     from planner.api.inputs import load_policy_file, repo_urls
     from planner.api.rollouts import _worktree_inventory
 
-    rollouts = rolloutrepo.read_all(root)
     mine = [r for r in rollouts if r.target == target]
     if not mine:
-        return []
+        return None
     newest = max(mine, key=lambda r: (r.started_at, r.name))
     inventory = _worktree_inventory(root, newest.inputs.inventory)
     policy_path = root / newest.inputs.policy if newest.inputs.policy else None
@@ -69,12 +85,7 @@ def refresh_fleet_view(root: Path, target: str) -> list[str]:
         )
     finally:
         repo.close()
-    rendered = render_view(view, url, pins, policy, inventory)
-    out = folder(root, target)
-    diff = files.write_tree(out, rendered)
-    return sorted(
-        rolloutrepo.relative(root, out / p) for p in (*diff.added, *diff.changed, *diff.removed)
-    )
+    return render_view(view, url, pins, policy, inventory)
 
 
 def render_view(

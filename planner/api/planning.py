@@ -31,6 +31,7 @@ from planner.snapshot import Snapshot
 from planner.waves import PreviewRow, place, preview_rows
 
 if TYPE_CHECKING:
+    from planner.adapters.progress import Progress
     from planner.precise import Renderer
 
 # -------------------------------------------------------------------------------- plan
@@ -166,29 +167,43 @@ def validate(
 # ------------------------------------------------------------------------ precise mode
 
 
-def precise_plan(sources: Sources, renderer: Renderer | None = None) -> Plan:
+def precise_plan(
+    sources: Sources,
+    renderer: Renderer | None = None,
+    *,
+    prune: bool = True,
+    progress: Progress | None = None,
+) -> Plan:
     """The plan, with every traced cluster rendered at base and head (`plan --precise`).
 
     Clusters whose rendered state did not change move to `traced_unchanged` (and
-    `unaffected`); the others carry a `render` summary. Without a renderer on PATH this
-    raises a UserError (exit 2) before any work.
+    `unaffected`); the others carry a `render` summary and the id of their `diff_groups`
+    entry (clusters grouped by rendered change). A changed layer that renders the same at
+    both revisions spares the clusters above it (`prune=False` renders them all). Without a
+    renderer on PATH this raises a UserError (exit 2) before any work. `progress` is told
+    how the renders advance (the CLI's progress bar).
     """
-    from planner import precise
+    from planner import diff_groups, layer_pruning, precise
     from planner.adapters.renderer import KustomizeRenderer
 
     workspace = open_workspace(sources)
     try:
         inputs = workspace.inputs
-        chosen = renderer or KustomizeRenderer(inputs.policy.render)
+        chosen = renderer or KustomizeRenderer(inputs.policy.render, progress=progress)
         traced = analyse(inputs)
-        result = precise.refine(inputs, traced, chosen)
+        pruning = layer_pruning.prune(inputs, traced, chosen) if prune else layer_pruning.Pruning()
+        result = precise.refine(inputs, traced, chosen, spared=pruning.spared)
         refined = precise.pruned(traced, result, inputs.inventory.names())
+        groups = diff_groups.group_diffs(
+            result.diffs, inputs.inventory.by_name(), inputs.policy.labels
+        )
         return assemble(
             inputs,
             refined,
             result.traced_unchanged,
             renders=result.renders,
             findings=result.findings,
+            diff_groups=groups,
         )
     finally:
         workspace.close()

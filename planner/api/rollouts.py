@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
+from planner.api import gating, notifying
+from planner.api import rollouttrust as trust
 from planner.api.inputs import (
     DEFAULT_INVENTORY,
     Sources,
@@ -119,6 +121,8 @@ def rollout_start(
     target: rollout_mod.Target = "argocd",
     by: str | None = None,
     commit: bool = False,
+    sign: bool = False,
+    adopt: bool = False,
     two_dot: bool = False,
     allow_unpinned: bool = False,
 ) -> RolloutView:
@@ -131,6 +135,28 @@ def rollout_start(
         rollout_mod.check_rollout_name(name)
     except ValueError as exc:
         raise UserError.single(str(exc), key="--name") from None
+    by = trust.check_by(by)
+    with rolloutrepo.locked(root, f"rollout start {name}") as notes:
+        return _start(root, name, base, head, inventory, policy, target, by, commit, sign,
+                      adopt, notes, two_dot, allow_unpinned)  # fmt: skip
+
+
+def _start(
+    root: Path,
+    name: str,
+    base: str | None,
+    head: str,
+    inventory: Path | None,
+    policy: Path | None,
+    target: rollout_mod.Target,
+    by: str | None,
+    commit: bool,
+    sign: bool,
+    adopt: bool,
+    notes: list[str],
+    two_dot: bool = False,
+    allow_unpinned: bool = False,
+) -> RolloutView:
     if rolloutrepo.exists(root, name):
         raise UserError.single(
             f"a rollout named {name!r} already exists in {rolloutrepo.WAVES_DIR}/",
@@ -174,14 +200,11 @@ def rollout_start(
     state = rollout_mod.start(
         plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, by)
     )
-    written: list[str] = []
-    if policy_copy is not None:
-        files.atomic_write(root / policy_copy[0], policy_copy[1])
-        written.append(policy_copy[0])
-    written += rolloutrepo.write(
-        root, state, rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
-    )
-    return _finish(root, state, now, written, commit)
+    extra = dict([policy_copy]) if policy_copy is not None else None
+    manifests = rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
+    view = _finish(root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt)
+    notifying.notify_action(current.policy, current, view)
+    return view
 
 
 def rollout_status(repo: Path, name: str) -> RolloutView:
@@ -189,8 +212,11 @@ def rollout_status(repo: Path, name: str) -> RolloutView:
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
     now = rolloutrepo.now()
-    _, changes = _rollout_drift(root, state)
-    return RolloutView(state, rollout_mod.next_gate(state, now), now, tuple(changes))
+    current, changes = _rollout_drift(root, state)
+    trust.verify(root, state, None if changes else current.plan)
+    notes = tuple(rolloutrepo.interrupted(root))
+    gate = rollout_mod.next_gate(state, now)
+    return RolloutView(state, gate, now, tuple(changes), notes=notes)
 
 
 def rollout_list(repo: Path) -> list[RolloutView]:
@@ -212,29 +238,17 @@ def rollout_advance(
     force: bool = False,
     reason: str | None = None,
     commit: bool = False,
+    approval: str | None = None,
     allow_unpinned: bool = False,
 ) -> RolloutView:
-    """Release the next step (its clusters' elements move to head), or refuse."""
-    if approve and not by:
-        raise UserError.single(
-            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
-        )
-    if force and not (reason and reason.strip()):
-        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    root = repo.resolve()
-    state = rolloutrepo.read(root, name)
-    current, changes = _rollout_drift(root, state)
-    if changes:
-        raise Refusal(_drift_message(state, changes))
-    now = rolloutrepo.now()
-    outcome = rollout_mod.advance(
-        state, now, _actor(root, by), approve=approve, by=by, force=force, reason=reason
-    )
-    new = _accepted(outcome)
-    manifests = rollout_manifests(
-        current, new.target, rollout_mod.released(new), allow_unpinned=allow_unpinned
-    )
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    """Release the next step (its clusters' elements move to head), or refuse.
+
+    The gates of the step released before it are evaluated first (`planner.api.gating`).
+    """
+    return gating.rollout_step(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
+        approval=approval, allow_unpinned=allow_unpinned,
+    ).view  # fmt: skip
 
 
 def rollout_rollback(
@@ -244,6 +258,7 @@ def rollout_rollback(
     step: str | None = None,
     by: str | None = None,
     commit: bool = False,
+    sign: bool = False,
     allow_unpinned: bool = False,
 ) -> RolloutView:
     """Pin every released cluster (or one step's) back to the base revision.
@@ -251,33 +266,38 @@ def rollout_rollback(
     A whole rollback is allowed even when the repository drifted (it is the way out); one
     step's rollback needs the plan to still match.
     """
+    by = trust.check_by(by)
     root = repo.resolve()
-    state = rolloutrepo.read(root, name)
-    current, changes = _rollout_drift(root, state)
-    if changes and step is not None:
-        raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
-    now = rolloutrepo.now()
-    new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
-    steps_now = {s.name for s in current.plan.waves}
-    released = rollout_mod.released(new) & steps_now
-    manifests = rollout_manifests(
-        current, new.target, frozenset(released), allow_unpinned=allow_unpinned
-    )
-    return _finish(root, new, now, rolloutrepo.write(root, new, manifests), commit)
+    with rolloutrepo.locked(root, f"rollout rollback {name}") as notes:
+        state = rolloutrepo.read(root, name)
+        current, changes = _rollout_drift(root, state)
+        trust.verify(root, state, None if changes else current.plan)
+        if changes and step is not None:
+            raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
+        now = trust.now_after(state)
+        new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
+        steps_now = {s.name for s in current.plan.waves}
+        released = rollout_mod.released(new) & steps_now
+        manifests = rollout_manifests(
+            current, new.target, frozenset(released), allow_unpinned=allow_unpinned
+        )
+        view = _finish(root, new, now, manifests, commit, sign, notes)
+        notifying.notify_action(current.policy, current, view)
+        return view
 
 
 def rollout_pause(
-    repo: Path, name: str, *, by: str | None = None, commit: bool = False
+    repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
 ) -> RolloutView:
     """Stop `advance` until `resume` (the manifests do not change)."""
-    return _rollout_toggle(repo, name, rollout_mod.pause, by, commit)
+    return _rollout_toggle(repo, name, rollout_mod.pause, by, commit, sign)
 
 
 def rollout_resume(
-    repo: Path, name: str, *, by: str | None = None, commit: bool = False
+    repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
 ) -> RolloutView:
     """Let `advance` release steps again."""
-    return _rollout_toggle(repo, name, rollout_mod.resume, by, commit)
+    return _rollout_toggle(repo, name, rollout_mod.resume, by, commit, sign)
 
 
 def _rollout_toggle(
@@ -286,12 +306,17 @@ def _rollout_toggle(
     transition: Callable[[rollout_mod.Rollout, datetime, str], rollout_mod.Outcome],
     by: str | None,
     commit: bool,
+    sign: bool = False,
 ) -> RolloutView:
+    by = trust.check_by(by)
     root = repo.resolve()
-    state = rolloutrepo.read(root, name)
-    now = rolloutrepo.now()
-    new = _accepted(transition(state, now, _actor(root, by)))
-    return _finish(root, new, now, rolloutrepo.write(root, new), commit)
+    action = "pause" if transition is rollout_mod.pause else "resume"
+    with rolloutrepo.locked(root, f"rollout {action} {name}") as notes:
+        state = rolloutrepo.read(root, name)
+        trust.verify(root, state, None)
+        now = trust.now_after(state)
+        new = _accepted(transition(state, now, _actor(root, by)))
+        return _finish(root, new, now, None, commit, sign, notes)
 
 
 def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
@@ -300,33 +325,61 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
     return outcome
 
 
-def _finish(
-    root: Path, state: rollout_mod.Rollout, now: datetime, written: list[str], commit: bool
+def _finish_written(
+    root: Path,
+    state: rollout_mod.Rollout,
+    now: datetime,
+    manifests: dict[str, bytes] | None,
+    commit: bool,
 ) -> RolloutView:
-    from planner.api.fleet import folder, refresh_fleet_view
+    """The gating path's finish: the step (state, manifests, fleet view) as one transaction
+    and, with `commit`, its commit; all of it, or nothing."""
+    return _finish(root, state, now, manifests, commit, False, [])
 
-    view = refresh_fleet_view(root, state.target)
-    written = sorted({*written, *view})
-    extra = (rolloutrepo.relative(root, folder(root, state.target)),)
-    sha = (
-        rolloutrepo.commit(root, state.name, rollout_mod.commit_message(state), extra=extra)
-        if commit
-        else None
-    )
+
+def _finish(
+    root: Path,
+    state: rollout_mod.Rollout,
+    now: datetime,
+    manifests: dict[str, bytes] | None,
+    commit: bool,
+    sign: bool,
+    notes: list[str],
+    *,
+    extra: dict[str, bytes] | None = None,
+    adopt: bool = False,
+) -> RolloutView:
+    """Write the step as one transaction (and commit it): all of it, or nothing."""
+    from planner.api.fleet import folder, view_files
+
+    others = [r for r in rolloutrepo.read_all(root) if r.name != state.name]
+    view = view_files(root, state.target, [*others, state])
+    trees = {rolloutrepo.relative(root, folder(root, state.target)): view} if view else None
     gate = rollout_mod.next_gate(state, now)
-    return RolloutView(state, gate, now, written=tuple(written), commit=sha)
+    written, sha = rolloutrepo.save(
+        root,
+        state,
+        manifests,
+        extra=extra,
+        trees=trees,
+        message=rollout_mod.commit_message(state) if commit else None,
+        sign=sign,
+        adopt=adopt,
+        command=f"rollout {state.history[-1].action} {state.name}",
+    )
+    return RolloutView(state, gate, now, written=tuple(written), commit=sha, notes=tuple(notes))
 
 
 def _actor(root: Path, by: str | None) -> str:
     """`--by`, else git's user.name, else `unknown`."""
     if by and by.strip():
-        return by.strip()
+        return trust.check_by(by) or "unknown"
     try:
         repo = GitRepo(root)
     except UserError:
         return "unknown"
     try:
-        return repo.user_name() or "unknown"
+        return trust.clean_actor(repo.user_name())
     finally:
         repo.close()
 

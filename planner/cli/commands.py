@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from planner.cli import options as opt
-from planner.cli.options import PlanFormat
+from planner.cli.options import PlanFormat, ReportFormat
 
 if TYPE_CHECKING:
+    from planner import api
     from planner.plan import Plan
 
 EXIT_VIOLATIONS = 1
@@ -37,7 +38,7 @@ def plan(
     policy: opt.Policy = None,
     worktree: opt.Worktree = False,
     changed_files: opt.ChangedFiles = None,
-    fmt: opt.Format = PlanFormat.table,
+    fmt: opt.PlanReport = ReportFormat.table,
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     precise: opt.Precise = False,
@@ -72,9 +73,9 @@ def plan(
                 precise=precise,
                 strict=strict,
             )
-            result = api.plan(sources)
+            result = _planned(sources, fmt)
     else:
-        result = api.plan(
+        result = _planned(
             opt.sources(
                 repo,
                 base,
@@ -87,17 +88,40 @@ def plan(
                 precise,
                 two_dot=two_dot,
                 strict=strict,
-            )
+            ),
+            fmt,
         )
     typer.echo(_render_plan(result, fmt), nl=False)
     if result.violations:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 
-def _render_plan(result: Plan, fmt: PlanFormat) -> str:
-    if fmt == PlanFormat.json:
+def _planned(sources: api.Sources, fmt: ReportFormat) -> Plan:
+    """The plan; precise mode draws its progress bar on a terminal (never for JSON)."""
+    from planner import api
+
+    if not sources.precise:
+        return api.plan(sources)
+    import sys
+
+    from planner.adapters.progress import for_terminal
+
+    bar = for_terminal(sys.stderr, enabled=fmt != ReportFormat.json)
+    try:
+        return api.precise_plan(sources, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _render_plan(result: Plan, fmt: ReportFormat) -> str:
+    if fmt == ReportFormat.json:
         return result.model_dump_json(indent=2) + "\n"
-    if fmt == PlanFormat.markdown:
+    if fmt == ReportFormat.html:
+        from planner.report import html
+
+        return html.render_plan(result)
+    if fmt == ReportFormat.markdown:
         from planner.report import markdown
 
         return markdown.render_plan(result)

@@ -36,7 +36,7 @@ def emit(
     *,
     target: Annotated[opt.Target, typer.Option("--target", help="What to write.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Folder to write (files it did not generate are kept).")
+        str, typer.Option("--out", help="Folder to write (files it did not generate are kept).")
     ],
     repo: opt.Repo = Path("."),
     base: opt.Base = None,
@@ -68,6 +68,13 @@ def emit(
         bool,
         typer.Option("--check", help="Write nothing; exit 1 if --out differs (for CI)."),
     ] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Take over files in --out that wave-planner did not write (else exit 1).",
+        ),
+    ] = False,
     two_dot: opt.TwoDot = False,
     allow_unpinned: Annotated[
         bool,
@@ -94,7 +101,12 @@ def emit(
     """
     from planner import api
     from planner.emit import parse_released
+    from planner.errors import UserError
 
+    if not out.strip():
+        raise UserError.single(
+            "--out is empty", key="--out", fix="pass a folder, e.g. waves/argocd"
+        )
     count = parse_released(released) if released is not None else None
     why = opt.emergency_reason(emergency, reason)
     sources = opt.sources(
@@ -103,10 +115,11 @@ def emit(
     result = api.emit(
         sources,
         target.value,
-        out,
+        Path(out),
         released=count,
         strategy=argocd_strategy.value if argocd_strategy is not None else None,
         check=check,
+        adopt=adopt,
         allow_unpinned=allow_unpinned,
     )
     typer.echo(render_result(result), nl=False)

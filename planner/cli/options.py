@@ -94,15 +94,52 @@ class PlanFormat(StrEnum):
 Format = Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
+MAX_CHANGED_FILES = 16 * 1024 * 1024  # 16 MiB: far more than any real change list
+
+
+def _cap(size: int, source: str) -> None:
+    if size > MAX_CHANGED_FILES:
+        raise UserError.single(
+            f"{source} is larger than {MAX_CHANGED_FILES // (1024 * 1024)} MiB",
+            key="--changed-files",
+            fix="pass the list of changed paths only (one per line)",
+        )
+
+
+class ReportFormat(StrEnum):
+    """`plan`'s formats: the shared ones and a self-contained HTML report."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+PlanReport = Annotated[
+    ReportFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (html: one self-contained page, best with --precise).",
+    ),
+]
+
+
 def read_changed_files(value: str | None) -> tuple[str | None, str]:
     """The text of a changed-files list (`-` reads stdin)."""
     if value is None:
         return None, "--changed-files"
     if value == "-":
-        return sys.stdin.read(), "stdin"
+        text = sys.stdin.read(MAX_CHANGED_FILES + 1)
+        _cap(len(text.encode("utf-8", errors="replace")), "stdin")
+        return text, "stdin"
     from planner.adapters.files import read_input
 
-    data = read_input(Path(value), "--changed-files")
+    path = Path(value)
+    if path.is_file():
+        _cap(path.stat().st_size, value)
+    data = read_input(path, "--changed-files")
+    _cap(len(data), value)
     try:
         return data.decode("utf-8"), value
     except UnicodeDecodeError:

@@ -16,6 +16,7 @@ import typer
 from planner.cli import options as opt
 
 if TYPE_CHECKING:
+    from planner.api import gating
     from planner.rollout import RolloutView
 
 EXIT_DRIFT = 1
@@ -38,6 +39,14 @@ By = Annotated[str | None, typer.Option("--by", help="Who does this (default: gi
 Commit = Annotated[
     bool, typer.Option("--commit", help="Commit the rollout's folder with a descriptive message.")
 ]
+Sign = Annotated[
+    bool,
+    typer.Option(
+        "--sign",
+        help="With --commit: sign the commit with your configured key (user.signingkey, "
+        "gpg or ssh-keygen from PATH; never a program the repository names).",
+    ),
+]
 
 
 def _report(view: RolloutView) -> None:
@@ -46,6 +55,8 @@ def _report(view: RolloutView) -> None:
     state = view.state
     event = state.history[-1]
     what = event.action + (f" {event.step}" if event.step else "")
+    for note in view.notes:
+        typer.echo(note, err=True)
     typer.echo(f"rollout {state.name}: {what}" + (f": {event.detail}" if event.detail else ""))
     for path in view.written:
         typer.echo(f"  wrote {path}")
@@ -86,6 +97,14 @@ def start(
     target: Annotated[Target, typer.Option("--target", help="Manifests to write.")] = Target.argocd,
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Take over files already in waves/NAME/TARGET/ that wave-planner did not write.",
+        ),
+    ] = False,
     two_dot: opt.TwoDot = False,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
@@ -110,6 +129,8 @@ def start(
         target="flux" if target is Target.flux else "argocd",
         by=by,
         commit=commit,
+        sign=sign,
+        adopt=adopt,
         two_dot=two_dot,
         allow_unpinned=allow_unpinned,
     )
@@ -141,6 +162,8 @@ def status(
         StatusFormat.markdown: report.render_markdown,
     }[fmt]
     typer.echo(render(view), nl=False)
+    for note in view.notes:
+        typer.echo(f"note: {note}", err=True)
     if view.drift:
         for change in view.drift:
             typer.echo(f"drift: {change}", err=True)
@@ -156,38 +179,94 @@ def advance(
     ] = False,
     by: By = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Release before the bake time is over (with --reason).")
+        bool,
+        typer.Option(
+            "--force",
+            help="Release before the bake is over or past a failing gate (with --reason).",
+        ),
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why --force (recorded).")] = None,
     commit: Commit = False,
+    if_ready: Annotated[
+        bool,
+        typer.Option(
+            "--if-ready",
+            help="Release only when ready; otherwise exit 0 saying what the rollout waits for.",
+        ),
+    ] = False,
+    approval: Annotated[
+        str | None,
+        typer.Option(
+            "--approval",
+            metavar="REV",
+            help="A signed commit or tag approving the step's wave (waves with signers).",
+        ),
+    ] = None,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Release the next step: its clusters' elements move to the head revision.
 
-    Refused (exit 1, with the reason and the time left) while the previous step bakes, when
-    the step needs approval and no --approve --by WHO is given, while paused, or when the
-    repository no longer matches the rollout.
+    The gates of the step released before it are evaluated first. Refused (exit 1, with the
+    reason and the time left) while the previous step bakes, when one of its gates fails
+    (the gate, the clusters and the evidence are named and recorded), when the step needs
+    approval and none is given, while paused, or when the repository no longer matches the
+    rollout. With --if-ready a bake, a missing approval or a failing gate is not an error:
+    the command exits 0 and says what the rollout waits for (for a scheduled job).
 
     Example:
 
       wave-planner rollout advance cve-2026-1234 --repo fleet --approve --by alice --commit
     """
-    from planner import api
+    from planner.api import gating
 
-    view = api.rollout_advance(
-        repo,
-        name,
-        approve=approve,
-        by=by,
-        force=force,
-        reason=reason,
-        commit=commit,
-        allow_unpinned=allow_unpinned,
-    )
-    _report(view)
+    progress = gating.rollout_step(
+        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
+        approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
+    )  # fmt: skip
+    if progress.verdict is not None and progress.released:
+        typer.echo(f"gates of {progress.verdict.step}: {progress.verdict.summary()}")
+    if progress.released or not if_ready:
+        _report(progress.view)
+    else:
+        _report_wait(progress)
 
 
-def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def _report_wait(progress: gating.Progress) -> None:
+    """What --if-ready waits for (and what it recorded, e.g. a failed gate)."""
+    view = progress.view
+    for path in view.written:
+        typer.echo(f"  wrote {path}")
+    if view.commit:
+        typer.echo(f"  committed {view.commit[:12]}")
+    typer.echo(progress.line())
+
+
+def watch(
+    name: Name,
+    *,
+    repo: RepoOpt = Path("."),
+    by: By = None,
+    commit: Commit = False,
+    poll: Annotated[
+        int, typer.Option("--poll", min=1, help="Longest sleep between two checks (seconds).")
+    ] = 60,
+) -> None:
+    """Advance the rollout whenever it is ready, in the foreground, with a live status line.
+
+    Stops at an approval, a failing gate, a pause, a halt or the end (exit 0).
+
+    Example:
+
+      wave-planner rollout watch cve-2026-1234 --repo fleet --commit
+    """
+    from planner.api import watching
+
+    watching.rollout_watch(repo, name, echo=typer.echo, by=by, commit=commit, poll=poll)
+
+
+def pause(
+    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+) -> None:
     """Stop `advance` until `resume`.
 
     Example:
@@ -196,10 +275,12 @@ def pause(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit =
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit))
+    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign))
 
 
-def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False) -> None:
+def resume(
+    name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit = False, sign: Sign = False
+) -> None:
     """Let `advance` release steps again.
 
     Example:
@@ -208,7 +289,7 @@ def resume(name: Name, repo: RepoOpt = Path("."), by: By = None, commit: Commit 
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit))
+    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign))
 
 
 def rollback(
@@ -217,6 +298,7 @@ def rollback(
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
     commit: Commit = False,
+    sign: Sign = False,
     allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Pin every released cluster (or one step's) back to the base revision.
@@ -229,7 +311,7 @@ def rollback(
 
     _report(
         api.rollout_rollback(
-            repo, name, step=step, by=by, commit=commit, allow_unpinned=allow_unpinned
+            repo, name, step=step, by=by, commit=commit, sign=sign, allow_unpinned=allow_unpinned
         )
     )
 
@@ -249,7 +331,7 @@ def list_rollouts(repo: RepoOpt = Path(".")) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `rollout` command group to the app."""
-    for command in (start, status, advance, pause, resume, rollback):
+    for command in (start, status, advance, watch, pause, resume, rollback):
         rollout_app.command(name=command.__name__)(command)
     rollout_app.command(name="list")(list_rollouts)
     app.add_typer(rollout_app)

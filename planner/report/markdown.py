@@ -185,6 +185,7 @@ def render_plan(plan: Plan, limit: int = LIMIT) -> str:
     budget = _Budget(limit - len(header) - len(_footer(plan, ["x" * _TRIM_NOTE_MAX])) - 2)
     steps = budget.take(_steps(plan, budget))
     findings = budget.take(_findings(plan, budget))
+    changes = budget.take(_rendered_changes(plan, budget))
     layers = budget.take(_layers(plan, budget))
     diagram = budget.take(_diagram(plan, budget))
     lists = budget.take(_lists(plan, budget))
@@ -194,6 +195,7 @@ def render_plan(plan: Plan, limit: int = LIMIT) -> str:
         findings,
         layers,
         steps,
+        changes,
         diagram,
         details,
         lists,
@@ -595,4 +597,19 @@ def _details(plan: Plan, budget: _Budget) -> str:
     section, omitted = _fit(head, blocks, len(entries), more, budget.left)
     if omitted:
         budget.trimmed.append(f"explanations of {omitted:,} cluster(s)")
+    return section
+
+
+# --------------------------------------------------------------- rendered changes (precise)
+
+
+def _rendered_changes(plan: Plan, budget: _Budget) -> str:
+    """Precise mode's diff groups (`planner.report.diff_comment`), up to 60% of what is left."""
+    if not plan.diff_groups:
+        return ""
+    from planner.report import diff_comment
+
+    section, omitted = diff_comment.render_groups(plan, budget.share(0.6))
+    if omitted:
+        budget.trimmed.append(f"{omitted:,} group(s) of rendered changes")
     return section

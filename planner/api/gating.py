@@ -1,0 +1,460 @@
+"""Advancing on evidence: gates, signed approvals, `--if-ready`, `watch` and notifications.
+
+`rollout advance` releases the next step once the pure rules agree (pause, halt, bake:
+`planner.rollout`), the gates of the step released before it pass (evaluated here, through
+`planner.adapters.probes`, after its bake) and its approval is there (a name, or a signed
+commit or tag verified by `planner.adapters.signing`). A failing gate is recorded in the
+history (and, with `on_failure: rollback`, the failing step is pinned back to base) before
+`advance` refuses; `--force --reason` releases anyway and says so. `--if-ready` never
+refuses for a gate, an approval or the time: it exits 0 saying what it waits for. `watch`
+repeats `--if-ready` in the foreground until an approval, a failing gate or the end; its
+clock and its sleep are parameters so that it is testable without waiting.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planner import approvals, gates, notify
+from planner import rollout as ro
+from planner.api import notifying
+from planner.errors import Refusal, UserError
+
+if TYPE_CHECKING:
+    from planner.api.rollouts import _Current
+    from planner.policy import RolloutPolicy
+
+Evaluator = Callable[[Sequence[gates.GateSpec], gates.Target], gates.Verdict]
+WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What one `advance` (or `--if-ready`) did: released, or what it waits for."""
+
+    view: ro.RolloutView
+    released: str | None = None
+    waiting: ro.Gate | None = None
+    verdict: gates.Verdict | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def line(self) -> str:
+        """One status line: what happened, or what the rollout waits for."""
+        state = self.view.state
+        if self.released:
+            done = "; every step is released" if self.view.gate.kind == "done" else ""
+            return f"rollout {state.name}: released {self.released}{done}"
+        gate = self.waiting or self.view.gate
+        if gate.kind == "done" and self.verdict is not None:
+            return (
+                f"rollout {state.name}: {ro.state_of(state)}; gates of the last step "
+                f"{self.verdict.step} passed: {self.verdict.summary()}"
+            )
+        if gate.kind == "done":
+            return f"rollout {state.name}: {ro.state_of(state)}, nothing left to release"
+        left = f" (time left {ro.format_duration(gate.seconds_left)})" if gate.seconds_left else ""
+        return f"rollout {state.name}: waiting for {gate.kind}: {gate.text}{left}"
+
+
+def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.Target) -> gates.Verdict:
+    from planner.adapters import probes
+
+    return probes.evaluate(specs, target)
+
+
+def step_target(current: _Current, step: ro.Step) -> gates.Target:
+    """A step as its gates see it: names, wave and every cluster's labels."""
+    clusters = current.inventory.by_name()
+    labels = {c: dict(clusters[c].labels) for c in step.clusters if c in clusters}
+    return gates.Target(step.name, step.wave, step.clusters, labels)
+
+
+def _gated_step(state: ro.Rollout, policy: RolloutPolicy) -> ro.Step | None:
+    """The released step whose gates hold the next one (the most recently released)."""
+    previous = ro.last_released(state)
+    if previous is None:
+        return None
+    try:
+        wave = policy.wave(previous.wave)
+    except KeyError:
+        return None
+    return previous if wave.gates else None
+
+
+def _already_recorded(state: ro.Rollout, step: str, verdict: gates.Verdict) -> bool:
+    last = state.history[-1] if state.history else None
+    return (
+        last is not None
+        and last.action == "gate"
+        and last.step == step
+        and last.detail.startswith(_failed_prefix(verdict))
+    )
+
+
+def _failed_prefix(verdict: gates.Verdict) -> str:
+    return f"failed: {', '.join(verdict.failing_gates())}"
+
+
+def _record(state: ro.Rollout, now: datetime, actor: str, step: str, detail: str) -> ro.Rollout:
+    event = ro.Event(at=ro.format_time(now), actor=actor, action="gate", step=step, detail=detail)
+    return state.model_copy(update={"history": (*state.history, event)})
+
+
+def attempt(
+    root: Path,
+    state: ro.Rollout,
+    current: _Current,
+    now: datetime,
+    actor: str,
+    *,
+    approve: bool,
+    by: str | None,
+    force: bool,
+    reason: str | None,
+    commit: bool,
+    if_ready: bool,
+    approval_ref: str | None,
+    evaluate: Evaluator | None,
+    finish: Callable[..., ro.RolloutView],
+    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+) -> Progress:
+    """One `advance`: release the next step, wait (`if_ready`), or refuse."""
+    policy = current.policy
+    hooks = policy.notify
+    forcing = force and bool(reason)
+    step = ro.next_step(state)
+    gate = ro.next_gate(state, now)
+    if gate.kind == "done" and if_ready:
+        return _final_gates(
+            root, state, current, now, actor, gate, evaluate, commit=commit, finish=finish,
+            manifests=manifests,
+        )  # fmt: skip
+    if gate.kind in ("done", "paused") or (gate.kind in ("halted", "bake") and not forcing):
+        return _hold(state, now, gate, if_ready, hooks, current, actor, approve, by, force, reason)
+    assert step is not None
+    # The gates of the step released before this one, after its bake.
+    verdict: gates.Verdict | None = None
+    gated = _gated_step(state, policy)
+    if gated is not None:
+        specs = policy.wave(gated.wave).gates
+        verdict = (evaluate or _default_evaluator)(specs, step_target(current, gated))
+        if not verdict.passed:
+            return _gate_failed(
+                root, state, current, now, actor, gated, verdict,
+                forcing=forcing, if_ready=if_ready, commit=commit, finish=finish,
+                manifests=manifests,
+                release=lambda s: attempt_release(
+                    root, s, current, now, actor, step, verdict, approve=approve, by=by,
+                    force=force, reason=reason, commit=commit, if_ready=if_ready,
+                    approval_ref=approval_ref, finish=finish, manifests=manifests,
+                ),
+            )  # fmt: skip
+    return attempt_release(
+        root, state, current, now, actor, step, verdict, approve=approve, by=by, force=force,
+        reason=reason, commit=commit, if_ready=if_ready, approval_ref=approval_ref,
+        finish=finish, manifests=manifests,
+    )  # fmt: skip
+
+
+def attempt_release(
+    root: Path,
+    state: ro.Rollout,
+    current: _Current,
+    now: datetime,
+    actor: str,
+    step: ro.Step,
+    verdict: gates.Verdict | None,
+    *,
+    approve: bool,
+    by: str | None,
+    force: bool,
+    reason: str | None,
+    commit: bool,
+    if_ready: bool,
+    approval_ref: str | None,
+    finish: Callable[..., ro.RolloutView],
+    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+) -> Progress:
+    """Check the step's approval, then release it (gates passed, or forced past)."""
+
+    policy = current.policy
+    approver = by if approve else None
+    if step.approval == "required":
+        try:
+            wave = policy.wave(step.wave)
+        except KeyError:
+            wave = None
+        signers = wave.signers if wave is not None else None
+        if signers:
+            approver = _signed_approver(root, state, step, signers, approve, by, approval_ref)
+        elif approval_ref:
+            raise UserError.single(
+                f"wave {step.wave} takes a named approval, not a signed one",
+                key="--approval",
+                fix="use --approve --by WHO, or set `approval: {required: true, signers: FILE}`",
+            )
+        if approver is None:
+            text = (
+                f"step {step.name} (wave {step.wave}) needs a signed approval: a commit or tag "
+                f"signed by a key in {signers} whose message has the line "
+                f"{approvals.trailer(state.name, step.wave)!r} (--approval REV, or the tag "
+                f"{approvals.tag_name(state.name, step.wave)})"
+                if signers
+                else f"step {step.name} (wave {step.wave}) needs approval: pass --approve --by WHO"
+            )
+            waiting = ro.Gate("approval", step.name, text)
+            return _hold(
+                state, now, waiting, if_ready, policy.notify, current, actor, approve, by, force,
+                reason,
+            )  # fmt: skip
+    failing = verdict.refusal() if verdict is not None and not verdict.passed else None
+    before = state
+    if verdict is not None and verdict.passed:
+        before = _record(state, now, actor, verdict.step, f"passed: {verdict.summary()}")
+    outcome = ro.advance(
+        before, now, actor, approve=approver is not None, by=approver, force=force,
+        reason=reason, failing=failing,
+    )  # fmt: skip
+    if isinstance(outcome, ro.Refused):
+        if if_ready:
+            waiting = ro.Gate(outcome.gate, outcome.step, outcome.reason)  # type: ignore[arg-type]
+            return Progress(ro.RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+        notifying.refusal(current, state, step, now, actor, outcome.message())
+        raise Refusal(outcome.message())
+    new = outcome
+    view = finish(root, new, now, manifests(current, new.target, ro.released(new)), commit)
+    events = [
+        notifying.event(current, new, "release", step.name, step.clusters, actor, view.commit)
+    ]
+    if ro.state_of(new) == "complete":
+        text = f"every step released: {len(new.affected())} cluster(s) run {new.head[:12]}"
+        events.append(
+            notifying.event(current, new, "completion", None, (), actor, view.commit, text)
+        )
+    warnings = notifying.send(policy, events)
+    return Progress(view, released=step.name, verdict=verdict, warnings=warnings)
+
+
+def _signed_approver(
+    root: Path,
+    state: ro.Rollout,
+    step: ro.Step,
+    signers: str,
+    approve: bool,
+    by: str | None,
+    approval_ref: str | None,
+) -> str | None:
+    from planner.adapters import signing
+
+    if approve and by and not approval_ref:
+        raise Refusal(
+            f"wave {step.wave} needs a signed approval; a free-text --by {by} is refused "
+            f"(sign a commit or tag whose message has the line "
+            f"{approvals.trailer(state.name, step.wave)!r} and pass --approval REV)"
+        )
+    ref = approval_ref
+    if ref is None:
+        tag = approvals.tag_name(state.name, step.wave)
+        if not signing.ref_exists(root, f"refs/tags/{tag}"):
+            return None
+        ref = f"refs/tags/{tag}"
+    allowed = signing.signers_at(root, state.base, signers)
+    signature = signing.verify(root, ref, allowed)
+    why = approvals.check(signature, state.name, step.wave)
+    if why is not None:
+        raise Refusal(f"approval refused: {why}")
+    return f"{signature.principal} (signed {signature.sha[:12]})"
+
+
+def _gate_failed(
+    root: Path,
+    state: ro.Rollout,
+    current: _Current,
+    now: datetime,
+    actor: str,
+    gated: ro.Step,
+    verdict: gates.Verdict,
+    *,
+    forcing: bool,
+    if_ready: bool,
+    commit: bool,
+    finish: Callable[..., ro.RolloutView],
+    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+    release: Callable[[ro.Rollout], Progress],
+) -> Progress:
+    """Record a failed verdict; roll back (`on_failure: rollback`); refuse, wait or force."""
+
+    policy = current.policy
+    wave = policy.wave(gated.wave)
+    detail = f"{_failed_prefix(verdict)}: {verdict.summary()}"
+    if forcing:
+        return release(_record(state, now, actor, gated.name, detail))
+    repeat = if_ready and _already_recorded(state, gated.name, verdict)
+    following = ro.next_step(state)
+    waiting = ro.Gate("gate", following.name if following else None, verdict.refusal())
+    if repeat:
+        return Progress(ro.RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+    new = _record(state, now, actor, gated.name, detail)
+    failing = _failing(verdict, gated)
+    events = [
+        notifying.event(
+            current, new, "gate-failure", gated.name, failing, actor, None, verdict.refusal()
+        )
+    ]
+    out: dict[str, bytes] | None = None
+    if wave.on_failure == "rollback":
+        rolled = ro.rollback(new, now, actor, step=gated.name)
+        if isinstance(rolled, ro.Rollout):
+            last = rolled.history[-1]
+            why = f"{last.detail}: gate(s) {', '.join(verdict.failing_gates())} failed"
+            rolled = rolled.model_copy(
+                update={"history": (*rolled.history[:-1], last.model_copy(update={"detail": why}))}
+            )
+            new = rolled
+            out = manifests(current, new.target, ro.released(new))
+            events.append(
+                notifying.event(
+                    current, new, "rollback", gated.name, gated.clusters, actor, None, why
+                )
+            )
+    view = finish(root, new, now, out, commit)
+    warnings = notifying.send(policy, events)
+    message = verdict.refusal()
+    if wave.on_failure == "rollback":
+        message += f"; step {gated.name} was rolled back (on_failure: rollback)"
+    if if_ready:
+        waiting = ro.Gate("gate", waiting.step, message)
+        return Progress(view, waiting=waiting, verdict=verdict, warnings=warnings)
+    raise Refusal(
+        f"cannot release {waiting.step}: {message} (or override with --force --reason TEXT)"
+    )
+
+
+def _final_gates(
+    root: Path,
+    state: ro.Rollout,
+    current: _Current,
+    now: datetime,
+    actor: str,
+    done: ro.Gate,
+    evaluate: Evaluator | None,
+    *,
+    commit: bool,
+    finish: Callable[..., ro.RolloutView],
+    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+) -> Progress:
+    """Every step is out: the last one's gates still run once, after its bake."""
+
+    last = _gated_step(state, current.policy)
+    history = state.history
+    if last is None or (
+        history and history[-1].action == "gate" and history[-1].step == last.name
+        and history[-1].detail.startswith("passed: ")
+    ):  # fmt: skip
+        return Progress(ro.RolloutView(state, done, now))
+    opens = ro.parse_time(last.released_at or state.started_at).timestamp() + last.bake_seconds
+    left = int(opens - now.timestamp() + 0.999)
+    if left > 0:
+        baking = ro.Gate(
+            "bake", None, f"the last step {last.name} is baking before its gates are checked",
+            seconds_left=left,
+        )  # fmt: skip
+        return Progress(ro.RolloutView(state, baking, now), waiting=baking)
+    specs = current.policy.wave(last.wave).gates
+    verdict = (evaluate or _default_evaluator)(specs, step_target(current, last))
+    if not verdict.passed:
+        return _gate_failed(
+            root, state, current, now, actor, last, verdict, forcing=False, if_ready=True,
+            commit=commit, finish=finish, manifests=manifests, release=lambda s: Progress(
+                ro.RolloutView(s, done, now)),
+        )  # fmt: skip
+    new = _record(state, now, actor, last.name, f"passed: {verdict.summary()}")
+    view = finish(root, new, now, None, commit)
+    return Progress(view, verdict=verdict)
+
+
+def _failing(verdict: gates.Verdict, step: ro.Step) -> tuple[str, ...]:
+    return tuple(verdict.failing_clusters()) or step.clusters
+
+
+def _hold(
+    state: ro.Rollout,
+    now: datetime,
+    gate: ro.Gate,
+    if_ready: bool,
+    hooks: Sequence[notify.Webhook],
+    current: _Current,
+    actor: str,
+    approve: bool,
+    by: str | None,
+    force: bool,
+    reason: str | None,
+) -> Progress:
+    """Nothing to release: wait (`if_ready`), or refuse like the pure rules do."""
+    if if_ready:
+        return Progress(ro.RolloutView(state, gate, now), waiting=gate)
+    if gate.kind == "approval":
+        message = f"cannot release {gate.step}: {gate.text}"
+        if force:
+            message += " (--force does not replace an approval)"
+    else:
+        outcome = ro.advance(state, now, actor, approve=approve, by=by, force=force, reason=reason)
+        message = outcome.message() if isinstance(outcome, ro.Refused) else gate.text
+    step = state.step(gate.step) if gate.step else None
+    if step is not None and gate.kind != "done":
+        notifying.refusal(current, state, step, now, actor, message)
+    raise Refusal(message)
+
+
+# ------------------------------------------------------------------ in the repository
+
+
+def rollout_step(
+    repo: Path,
+    name: str,
+    *,
+    approve: bool = False,
+    by: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
+    commit: bool = False,
+    approval: str | None = None,
+    if_ready: bool = False,
+    now: datetime | None = None,
+    evaluate: Evaluator | None = None,
+    allow_unpinned: bool = False,
+) -> Progress:
+    """`rollout advance [--if-ready]` on a fleet repository."""
+    from planner.adapters import rolloutrepo
+    from planner.api import rollouts
+
+    if approve and not by and not approval:
+        raise UserError.single(
+            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
+        )
+    if force and not (reason and reason.strip()):
+        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
+    from planner.api import rollouttrust as trust
+
+    by = trust.check_by(by)
+    reason = trust.check_reason(reason)
+    root = repo.resolve()
+    with rolloutrepo.locked(root, f"rollout advance {name}"):
+        state = rolloutrepo.read(root, name)
+        current, changes = rollouts._rollout_drift(root, state)
+        trust.verify(root, state, None if changes else current.plan)
+        if changes:
+            raise Refusal(rollouts._drift_message(state, changes))
+        when = now if now is not None else trust.now_after(state)
+        return attempt(
+            root, state, current, when, rollouts._actor(root, None if approval else by),
+            approve=approve or approval is not None, by=by, force=force, reason=reason,
+            commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
+            finish=rollouts._finish_written,
+            manifests=functools.partial(rollouts.rollout_manifests, allow_unpinned=allow_unpinned),
+        )  # fmt: skip
