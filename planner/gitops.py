@@ -10,6 +10,8 @@ repository is `planner.sources.SourceResolver`'s job. Pure.
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,16 +106,29 @@ class ArtifactSpec:
     copy: tuple[CopyRule, ...]
 
 
+@dataclass(frozen=True)
+class AppSetDoc:
+    """An ApplicationSet: expanded per cluster by `planner.clusterwiring`, never followed as is."""
+
+    tag: str
+    text: str  # the object as canonical JSON (comparable, hashable)
+
+    def doc(self) -> Any:
+        return json.loads(self.text)
+
+
 @dataclass
 class Scan:
     follows: list[Follow] = field(default_factory=list)
     sources: list[GitSource] = field(default_factory=list)
+    appsets: list[AppSetDoc] = field(default_factory=list)
     artifacts: list[ArtifactSpec] = field(default_factory=list)
     unmodelled: list[Unmodelled] = field(default_factory=list)
 
     def extend(self, other: Scan) -> None:
         self.follows.extend(other.follows)
         self.sources.extend(other.sources)
+        self.appsets.extend(other.appsets)
         self.artifacts.extend(other.artifacts)
         self.unmodelled.extend(other.unmodelled)
 
@@ -210,6 +225,10 @@ def _scan_patch(doc: Mapping[str, Any], scan: Scan) -> None:
             _templated(scan, tag, "path", raw)
     elif kind == "Application" and (api.startswith(ARGO_API) or not api):
         _argo_sources(tag, spec, scan)
+    elif kind == "ApplicationSet" and api.startswith(ARGO_API):
+        scan.unmodelled.append(
+            Unmodelled(tag, "a patch of an ApplicationSet is not applied before its expansion")
+        )
 
 
 def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
@@ -242,9 +261,19 @@ def _scan_object(doc: Mapping[str, Any], scan: Scan) -> None:
     elif kind == "Application" and (api.startswith(ARGO_API) or not api):
         _argo_sources(tag, spec, scan)
     elif kind == "ApplicationSet" and api.startswith(ARGO_API):
-        template = spec.get("template")
-        if isinstance(template, Mapping):
-            _argo_sources(tag, _spec(template), scan)
+        scan.appsets.append(AppSetDoc(tag, json.dumps(doc, sort_keys=True, default=str)))
+    elif kind == "GitRepo" and api.startswith("fleet.cattle.io/"):
+        # A Fleet GitRepo deploys the bundles under `paths` to the clusters its `targets`
+        # select; bundles are modelled through the clusters' own paths, not through it.
+        paths = [p for p in spec.get("paths") or [] if isinstance(p, str) and _path(p)]
+        scan.unmodelled.append(
+            Unmodelled(
+                tag,
+                "Fleet GitRepo targets are not expanded (model its clusters with the bundle "
+                "folders as their paths)",
+                paths=tuple(sorted({p.strip().strip("/") or "." for p in paths} - {"."})),
+            )
+        )
     elif isinstance(kind, str) and kind not in _NOT_PULLING and kind != "Kustomization":
         _unknown_kind(tag, api, spec, scan)
 
@@ -408,9 +437,12 @@ def _helm_chart_spec(tag: str, chart_spec: Mapping[str, Any], namespace: str, sc
 
 
 def _argo_sources(tag: str, spec: Mapping[str, Any], scan: Scan) -> None:
+    """What an Application spec pulls in: source paths, and Helm `valueFiles` read from this
+    repository (relative to the source path, or `$ref/...` through a `ref:` source)."""
     sources = [s for s in (spec.get("sources") or []) if isinstance(s, Mapping)]
     if isinstance(spec.get("source"), Mapping):
         sources.append(spec["source"])
+    refs = {str(s["ref"]): s for s in sources if isinstance(s.get("ref"), str)}
     for src in sources:
         raw = src.get("path")
         url = str(src.get("repoURL", "") or "")
@@ -421,12 +453,49 @@ def _argo_sources(tag: str, spec: Mapping[str, Any], scan: Scan) -> None:
             scan.unmodelled.append(Unmodelled(tag, f"templated repoURL {url!r} is not expanded"))
             continue
         path = _path(raw)
-        if path is None:
+        source = SourceRef("url", url=url)
+        if path is not None:
+            directory = src.get("directory")
+            recurse = isinstance(directory, Mapping) and directory.get("recurse") is True
+            mode = CHART if "helm" in src else ARGO
+            scan.follows.append(Follow(tag, path, mode, source, recurse=recurse))
+        helm = src.get("helm")
+        if isinstance(helm, Mapping):
+            scan.follows.extend(_value_files(tag, helm.get("valueFiles"), path, source, refs))
+
+
+def argo_sources(tag: str, spec: Mapping[str, Any]) -> Scan:
+    """`_argo_sources` of one Application spec (a generated one, see planner.clusterwiring)."""
+    scan = Scan()
+    _argo_sources(tag, spec, scan)
+    return scan
+
+
+_REF_VALUES = re.compile(r"^\$([A-Za-z0-9_.-]+)/(.+)$")
+
+
+def _value_files(
+    tag: str,
+    files: Any,
+    path: str | None,
+    source: SourceRef,
+    refs: Mapping[str, Mapping[str, Any]],
+) -> Iterator[Follow]:
+    for entry in files if isinstance(files, list) else []:
+        if not isinstance(entry, str) or not entry.strip() or "://" in entry:
             continue
-        directory = src.get("directory")
-        recurse = isinstance(directory, Mapping) and directory.get("recurse") is True
-        mode = CHART if "helm" in src else ARGO
-        scan.follows.append(Follow(tag, path, mode, SourceRef("url", url=url), recurse=recurse))
+        match = _REF_VALUES.match(entry.strip())
+        if match:
+            ref = refs.get(match.group(1))
+            rel = _path(match.group(2))
+            if ref is not None and rel is not None:
+                url = str(ref.get("repoURL", "") or "")
+                yield Follow(f"{tag} valueFiles", rel, FILE, SourceRef("url", url=url))
+        elif path is not None and _path(entry) is not None:
+            rel = posixpath.normpath(posixpath.join(path, entry.strip()))
+            inside = path in (".", "") or rel == path or rel.startswith(path.rstrip("/") + "/")
+            if not inside:  # a values file inside the chart folder is read with the chart
+                yield Follow(f"{tag} valueFiles", rel, FILE, source)
 
 
 _JSON_PATH = re.compile(r"^/spec/(path|source/path|sources/\d+/path)$")

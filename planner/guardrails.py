@@ -123,7 +123,7 @@ def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findin
     """Problems in the repository that the given clusters reach, as violations."""
     roots: dict[str, list[str]] = {}
     for cluster in clusters:
-        root = ctx.head.root_of(cluster.gitops_path)
+        root = ctx.head.root_of(cluster.gitops_path, cluster.name)
         if root is not None:
             roots.setdefault(root, []).append(cluster.name)
     findings = _missing_paths(ctx, clusters)
@@ -232,7 +232,7 @@ def _problem_finding(problem: HierarchyProblem, reached: list[str]) -> Finding:
 
 def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
     """A cluster folder must not read another cluster's folder."""
-    root = ctx.head.root_of(cluster.gitops_path)
+    root = ctx.head.root_of(cluster.gitops_path, cluster.name)
     if root is None:
         return []
     own = ctx.head.node(root).layer
@@ -240,7 +240,10 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
         {
             n.layer
             for n in (ctx.head.node(i) for i in ctx.head.closure(root))
-            if n.scope == Scope.CLUSTER and n.layer and n.layer != own
+            if n.scope == Scope.CLUSTER
+            and n.layer
+            and n.layer != own
+            and n.layer.rsplit("/", 1)[-1] != cluster.name  # its own folder, generated for it
         }
     )
     return [
@@ -258,7 +261,7 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
 
 def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]:
     """A region layer must not pull in another environment than the cluster's own."""
-    root = ctx.head.root_of(cluster.gitops_path)
+    root = ctx.head.root_of(cluster.gitops_path, cluster.name)
     if root is None:
         return []
     graph = ctx.head
@@ -329,7 +332,7 @@ LITERALS = {"environment": "ENVIRONMENT", "region": "REGION", "compliance": "COM
 
 
 def identity_of(ctx: Context, cluster: Cluster) -> Identity:
-    root = ctx.head.root_of(cluster.gitops_path)
+    root = ctx.head.root_of(cluster.gitops_path, cluster.name)
     layers: dict[str, list[str]] = {}
     literals: dict[str, str] = {}
     literal_file = None
@@ -813,7 +816,9 @@ def _readers(ctx: Context, layer: str) -> list[str]:
     graph = ctx.head
     nodes = {n.id for n in graph.nodes() if layer in (n.layer, n.path)}
     reached = graph.reaching(nodes)
-    return sorted(c.name for c in ctx.inventory.clusters if graph.root_of(c.gitops_path) in reached)
+    return sorted(
+        c.name for c in ctx.inventory.clusters if graph.root_of(c.gitops_path, c.name) in reached
+    )
 
 
 def _earlier_label(ctx: Context, wave: str) -> str | None:

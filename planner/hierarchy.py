@@ -18,7 +18,7 @@ import dataclasses
 import fnmatch
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import artifacts, gitops, kustomize, snapshot, sources, yamlsafe
+from planner.appset import ClusterInfo
 from planner.snapshot import Snapshot
 from planner.wiring import Unmodelled, WiringNote, other_revision
 
@@ -117,6 +118,8 @@ class NodeKind(StrEnum):
     FILE = "file"
     MISSING = "missing"  # referenced but absent at this revision
     EXTERNAL = "external"  # a remote reference, never fetched
+    CLUSTER = "cluster"  # one cluster's own root: its path plus what is generated for it
+    BUNDLE = "bundle"  # a cluster path holding Fleet bundles: read per cluster only
 
 
 _PREFIX_KINDS = {NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART, NodeKind.MISSING}
@@ -142,8 +145,10 @@ class Node:
     def display(self) -> str:
         if self.file:
             return self.file
-        if self.kind in (NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART):
+        if self.kind in (NodeKind.GENERATED, NodeKind.DIRECTORY, NodeKind.CHART, NodeKind.BUNDLE):
             return self.path.rstrip("/") + "/"
+        if self.kind == NodeKind.CLUSTER:
+            return f"{self.path.rstrip('/')}/ (as {self.id.split(':', 1)[1]})"
         return self.path
 
 
@@ -211,6 +216,11 @@ class Hierarchy:
         self.roots = dict(roots)  # cluster path -> node id
         self.problems = problems
         self.rules = rules
+        # Per-cluster wiring (planner.clusterwiring): cluster name -> its own root node;
+        # expanded file -> cluster -> fingerprint; files git generators read.
+        self.cluster_roots: dict[str, str] = {}
+        self.expanded: dict[str, dict[str, str]] = {}
+        self.expansion_inputs: dict[str, set[str]] = {}
         self.wiring = sorted(set(wiring or ()), key=lambda n: (n.file, n.tag, n.code, n.reason))
         self._exact: dict[str, set[str]] = {}
         self._prefix: dict[str, list[str]] = {}
@@ -250,7 +260,11 @@ class Hierarchy:
     def __len__(self) -> int:
         return int(self.graph.number_of_nodes())
 
-    def root_of(self, cluster_path: str) -> str | None:
+    def root_of(self, cluster_path: str, cluster: str | None = None) -> str | None:
+        """The root node of a cluster: its own (when ApplicationSets or Fleet bundles make
+        what it reads depend on who it is), else the node of its path."""
+        if cluster is not None and cluster in self.cluster_roots:
+            return self.cluster_roots[cluster]
         return self.roots.get(snapshot.normalize(cluster_path))
 
     # ---- ownership -------------------------------------------------------------------
@@ -259,6 +273,8 @@ class Hierarchy:
         for node_id, attrs in self.graph.nodes.items():
             node: Node = attrs["node"]
             kind = node.kind
+            if attrs.get("expanded"):
+                continue  # its meaning is per cluster: see `expanded`
             if kind in (NodeKind.FILE, NodeKind.MISSING):
                 exact.setdefault(node.path, set()).add(node_id)
             elif kind == NodeKind.KUSTOMIZATION:
@@ -400,7 +416,7 @@ class Hierarchy:
             return node.path
         for up in sorted(self.graph.pred[node_id]):
             up_node = self.node(up)
-            if up_node.kind != NodeKind.FILE:
+            if up_node.kind not in (NodeKind.FILE, NodeKind.CLUSTER):
                 return up_node.layer or up_node.path
         return snapshot.parent(node.path)
 
@@ -417,19 +433,35 @@ def build_hierarchy(
     check_paths: Iterable[str] = (),
     cache: ParseCache | None = None,
     refs: Iterable[str] = (),
+    clusters: Sequence[ClusterInfo] = (),
 ) -> Hierarchy:
     """Build the graph of everything `roots` (cluster paths) read at this revision.
 
     `refs`: the GitRepository refs (`branch=main`) that mean the revision being planned
-    when no bootstrap source says so (see `sources.SourceResolver`)."""
+    when no bootstrap source says so (see `sources.SourceResolver`). With `clusters` (the
+    inventory of this revision), ApplicationSets and Fleet bundles are expanded per cluster
+    (`planner.clusterwiring`)."""
     builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
     builder.resolver.planned_refs = frozenset(refs)
+    roots = list(roots)
+    if clusters and builder.config.follow:
+        from planner import clusterwiring
+
+        builder.bundle_roots = clusterwiring.bundle_roots(snap, roots)
     for root in sorted(set(roots)):
         builder.add_root(root)
     builder.run()
-    return Hierarchy(
+    if builder.config.follow:
+        from planner import clusterwiring
+
+        clusterwiring.expand_clusters(builder, clusters)
+    graph = Hierarchy(
         builder.graph, snap.revision, builder.roots, builder.problems, builder.rules, builder.wiring
     )
+    graph.cluster_roots = builder.cluster_roots
+    graph.expanded = builder.expanded
+    graph.expansion_inputs = builder.expansion_inputs
+    return graph
 
 
 class _Builder:
@@ -460,6 +492,11 @@ class _Builder:
         self._scopes: dict[str, tuple[Scope, str | None]] = {}
         self._classify = _Classifier(tuple(self.rules))
         self._located: dict[tuple[str, str, bool], str] = {}
+        self.appsets: dict[str, list[gitops.AppSetDoc]] = {}
+        self.bundle_roots: set[str] = set()
+        self.cluster_roots: dict[str, str] = {}
+        self.expanded: dict[str, dict[str, str]] = {}
+        self.expansion_inputs: dict[str, set[str]] = {}
         self._prefetch()
 
     def _prefetch(self) -> None:
@@ -516,6 +553,7 @@ class _Builder:
             NodeKind.GENERATED,
             NodeKind.DIRECTORY,
             NodeKind.CHART,
+            NodeKind.BUNDLE,
         )
         node_id = (path.rstrip("/") + "/") if is_dir else path
         if kind == NodeKind.KUSTOMIZATION and path == ".":
@@ -574,6 +612,10 @@ class _Builder:
             return self._make(NodeKind.CHART, real)
         if kfile is not None:
             return self._make(NodeKind.KUSTOMIZATION, real, file=kfile)
+        if mode == "root" and self.snap.exists(
+            "Chart.yaml" if real == "." else f"{real}/Chart.yaml"
+        ):
+            return self._make(NodeKind.CHART, real)  # Argo CD renders a chart folder with Helm
         if mode == kustomize.RESOURCE:
             node = self._make(NodeKind.KUSTOMIZATION, real)
             self._problem(
@@ -601,6 +643,9 @@ class _Builder:
     # ---- expansion -------------------------------------------------------------------
     def add_root(self, path: str) -> None:
         norm = snapshot.normalize(path)
+        if norm in self.bundle_roots:  # what it deploys is decided per cluster
+            self.roots[norm] = self._add(self._make(NodeKind.BUNDLE, norm))
+            return
         self.roots[norm] = self.locate(norm, "root", origin=norm, ref=norm)
         self._mark_scan(self.roots[norm], patch=False)  # a cluster path may be one manifest file
 
@@ -633,6 +678,8 @@ class _Builder:
             self._expand_generated(node, node.path)
         elif node.kind == NodeKind.DIRECTORY:
             self._expand_directory(node, node.path)
+        elif node.kind == NodeKind.CHART and self.config.follow:
+            self._scan_chart(node)
         elif node.kind == NodeKind.FILE and self.graph.nodes[node_id].get("scan"):
             self._scan_file(node)
 
@@ -719,6 +766,9 @@ class _Builder:
     def _queue_follows(self, origin: str, scan: gitops.Scan) -> None:
         self.resolver.learn(scan.sources, scan.artifacts)
         self.pending.extend((origin, follow) for follow in scan.follows)
+        if scan.appsets:
+            known = self.appsets.setdefault(origin, [])
+            known.extend(a for a in scan.appsets if a not in known)
         for follow in scan.follows:
             if not follow.target:
                 self.object_sources.setdefault(follow.tag, follow.source)
@@ -868,6 +918,22 @@ class _Builder:
             isinstance(d, Mapping) and "kind" in d and "apiVersion" in d for d in parsed.docs
         )
 
+    def _scan_chart(self, node: Node) -> None:
+        """Argo CD objects a local Helm chart declares in its templates (app-of-apps)."""
+        if not self.snap.exists("Chart.yaml" if node.path == "." else f"{node.path}/Chart.yaml"):
+            return
+        from planner import clusterwiring, helmapps
+
+        found = helmapps.chart_objects(self.snap, node.path)
+        for path in found.templates:  # what the chart declares depends on their content
+            self.expansion_inputs.setdefault(path, set()).add(node.path)
+        for path, reason in found.unmodelled:
+            clusterwiring.report_unmodelled(
+                self, node.id, f"Helm chart {node.path}", f"{path}: {reason}"
+            )
+        if found.docs:
+            self._queue_follows(node.id, gitops.scan_documents(found.docs))
+
     def _expand_directory(self, node: Node, directory: str) -> None:
         """An Argo CD directory source: its manifests (and below, with recurse)."""
         subdirs, files = self.snap.list_dir(directory)
@@ -916,7 +982,10 @@ def edges_unchanged(
     """
     cache = cache if cache is not None else ParseCache()
     bearing = graph.edge_bearing_paths()
+    broken = {p.file for p in graph.problems if p.code == "broken-yaml"}
     for path in paths:
+        if path in graph.expanded or path in graph.expansion_inputs or path in broken:
+            return False  # what it generates depends on its content, or it did not parse
         if path not in bearing:
             continue
         if snap.symlink_target(path) is not None or other.symlink_target(path) is not None:
@@ -951,5 +1020,5 @@ def _edge_facts(snap: Snapshot, path: str, follow: bool, cache: ParseCache) -> o
             facts.append(kustomize.inline_patches(doc))
     if follow:
         scan = gitops.scan_documents(parsed.docs)
-        facts.append((scan.follows, scan.sources, scan.artifacts, scan.unmodelled))
+        facts.append((scan.follows, scan.sources, scan.appsets, scan.artifacts, scan.unmodelled))
     return facts

@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import changes as changes_mod
+from planner import clusterwiring
 from planner.changes import ChangeSet
 from planner.hierarchy import Hierarchy, Link, Scope, classify
 from planner.inventory import Inventory, InventoryDiff
@@ -125,19 +126,20 @@ def compute_impact(
     affected: dict[str, list[Reason]] = {}
     head_names = set(inventory.names())
     roots_head = _roots(head, {c.name: c.gitops_path for c in inventory.clusters})
+    expanded = _expanded_reasons(head, base, changes, head_names)
     roots_base = _roots(
         base, {c.name: c.gitops_path for c in base_inventory.clusters if c.name in head_names}
     )
-    counts: dict[str, int] = {}
     reached_by: dict[str, set[str]] = {}
     for layer_path, hit in sorted(
         layers.items(), key=lambda kv: (_SCOPE_ORDER[kv[1].scope], kv[0])
     ):
         reached = _reach(head, base, hit, roots_head, roots_base, layer_path)
-        counts[layer_path] = len(reached)
         reached_by[layer_path] = set(reached)
         for name, reason in reached.items():
             affected.setdefault(name, []).append(reason)
+    for name, reasons in expanded.items():
+        affected.setdefault(name, []).extend(reasons)
     for name, fields in inventory_diff.retargeted.items():
         affected.setdefault(name, []).append(
             _inventory_reason(name, fields, base_inventory, inventory)
@@ -173,6 +175,12 @@ def compute_impact(
                 )
             )
     names = inventory.names()
+    for name, reasons in expanded.items():
+        for reason in reasons:
+            assert reason.layer is not None and reason.scope is not None
+            hit = layers.setdefault(reason.layer, _LayerHit(set(), set(), set(), reason.scope))
+            hit.files.update(reason.files)
+            reached_by.setdefault(reason.layer, set()).add(name)
     changed_layers = _one_layer_per_file(layers, reached_by)
     return Impact(
         affected={n: tuple(affected[n]) for n in names if n in affected},
@@ -192,7 +200,7 @@ def _layers(
     unowned: list[str] = []
     for path in changes.content_paths():
         owners_head, owners_base = head.owners(path), base.owners(path)
-        if not owners_head and not owners_base:
+        if not owners_head and not owners_base and not clusterwiring.is_expanded(head, base, path):
             unowned.append(path)
             continue
         for graph, owners, side in ((head, owners_head, "head"), (base, owners_base, "base")):
@@ -242,7 +250,7 @@ def _roots(graph: Hierarchy, paths: dict[str, str]) -> dict[str, list[str]]:
     """Cluster names by the node id of their path in `graph`."""
     roots: dict[str, list[str]] = {}
     for name, path in paths.items():
-        root = graph.root_of(path)
+        root = graph.root_of(path, name)
         if root is not None:
             roots.setdefault(root, []).append(name)
     return roots
@@ -281,6 +289,59 @@ def _reach(
             chain=tuple(_link(link) for link in chain),
         )
     return found
+
+
+def _expanded_reasons(
+    head: Hierarchy, base: Hierarchy, changes: ChangeSet, names: set[str]
+) -> dict[str, list[Reason]]:
+    """Clusters for which a changed ApplicationSet, `fleet.yaml` or generator input file
+    now generates something else (compared per cluster, base against head)."""
+    found: dict[str, list[Reason]] = {}
+    for path in changes.content_paths():
+        if not clusterwiring.is_expanded(head, base, path):
+            continue
+        for key in clusterwiring.expanded_by(head, base, path):
+            for name, revision in clusterwiring.changed_clusters(head, base, key).items():
+                if name in names:
+                    found.setdefault(name, []).append(
+                        _expanded_reason(head, base, path, key, name, revision)
+                    )
+    return found
+
+
+def _expanded_reason(
+    head: Hierarchy,
+    base: Hierarchy,
+    path: str,
+    key: str,
+    name: str,
+    revision: Literal["base", "head", "base+head"],
+) -> Reason:
+    graph = head if revision != "base" else base
+    node = graph.node(key) if key in graph else None
+    layer = node.layer if node is not None and node.layer else snapshot_parent(key)
+    scope = classify(layer, graph.rules)[0]
+    chain: tuple[ChainLink, ...] = ()
+    root = graph.root_of("", name)
+    if root is not None and key in graph:
+        hops = graph.next_hops([key])
+        if root in hops:
+            chain = tuple(_link(link) for link in graph.chain(root, hops))
+    via = "" if key == path else f" (read by {key})"
+    return Reason(
+        kind="layer",
+        summary=f"{path}{via} now generates something else for this cluster"
+        + {"base": " (read at base only)", "head": " (read at head only)"}.get(revision, ""),
+        layer=layer,
+        scope=scope,
+        files=(path,),
+        revision=revision,
+        chain=chain,
+    )
+
+
+def snapshot_parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else "."
 
 
 def unmodelled_reasons(

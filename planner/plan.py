@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import guardrails
 from planner.changes import Change, ChangeSet
+from planner.clusterwiring import cluster_infos
 from planner.diff_groups import DiffGroup, group_of
 from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
@@ -232,6 +233,7 @@ def analyse(inputs: PlanInputs) -> Analysis:
         repo_urls=inputs.repo_urls,
         check_paths=check,
         cache=inputs.cache,
+        clusters=cluster_infos(inputs.inventory.clusters),
         refs=inputs.refs,
     )
     base_roots = [c.gitops_path for c in inputs.base_inventory.clusters]
@@ -244,6 +246,7 @@ def analyse(inputs: PlanInputs) -> Analysis:
             config,
             repo_urls=inputs.repo_urls,
             cache=inputs.cache,
+            clusters=cluster_infos(inputs.base_inventory.clusters),
             refs=inputs.refs,
         )
     impact = compute_impact(
@@ -266,6 +269,10 @@ def _same_graph(inputs: PlanInputs, head: Hierarchy, base_roots: Iterable[str]) 
         return False
     if set(base_roots) != {c.gitops_path for c in inputs.inventory.clusters}:
         return False
+    if (head.cluster_roots or head.expanded) and cluster_infos(
+        inputs.base_inventory.clusters
+    ) != cluster_infos(inputs.inventory.clusters):
+        return False  # generators and bundles select by name, labels and server
     return edges_unchanged(
         head,
         inputs.head,

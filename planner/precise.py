@@ -156,9 +156,9 @@ class UnitBuilder:
         self._units: dict[tuple[str, str | None], tuple[Unit, list[tuple[str, str]]]] = {}
         self._ids: dict[str, str] = {}
 
-    def cluster(self, cluster_path: str) -> list[Unit] | None:
+    def cluster(self, cluster_path: str, name: str | None = None) -> list[Unit] | None:
         """Every unit of the cluster at `cluster_path`, root first; None when it has no root."""
-        root = self.graph.root_of(cluster_path)
+        root = self.graph.root_of(cluster_path, name)
         if root is None:
             return None
         found: dict[str, Unit] = {}
@@ -520,8 +520,8 @@ def refine(
     for name in names:
         if name in spared:
             continue
-        base = base_units.cluster(base_paths[name]) if name in base_paths else None
-        head = head_units.cluster(head_paths[name])
+        base = base_units.cluster(base_paths[name], name) if name in base_paths else None
+        head = head_units.cluster(head_paths[name], name)
         plans[name] = (base, head)
         for units, snap in ((base, inputs.base), (head, inputs.head)):
             for unit in units or ():

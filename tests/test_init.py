@@ -32,7 +32,7 @@ LAYOUTS = [
     "argocd-cluster-secrets",  # Argo CD cluster Secrets + identity ConfigMaps
     "argocd-app-of-apps",  # per-cluster Argo CD Application folders
     "realistic-argo-apps",  # Argo CD app-of-apps with clusters/<name> folders
-    "fleet-bundles",  # Rancher Fleet bundles naming clusters
+    "fleet-bundles-init",  # Rancher Fleet bundles naming clusters
     "envs-overlays",  # plain envs/<env> overlays, one cluster each
 ]
 
@@ -226,7 +226,7 @@ def test_init_writes_then_refuses_to_overwrite(
 
 
 def test_init_dry_run_json_writes_nothing(fleet: Callable[[str], FleetRepo]) -> None:
-    built = fleet("fleet-bundles")
+    built = fleet("fleet-bundles-init")
     result = runner.invoke(app, ["init", "--repo", str(built.path), "--dry-run", "-o", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

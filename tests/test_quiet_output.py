@@ -88,7 +88,7 @@ def test_the_tools_own_files_reach_no_cluster_silently(fleet: Callable[[str], Fl
 
 
 def test_scope_is_global_only_for_a_global_layer(fleet: Callable[[str], FleetRepo]) -> None:
-    built = fleet("fleet-bundles")
+    built = fleet("fleet-bundles-init")
     changed = "apps/podinfo/deployment.yaml\n"
     plan = api.plan(
         api.Sources(repo=built.path, base=built.head, head=built.head, changed_files=changed)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from planner.api.emitting import EmitResult, EmitTarget, emit
+    from planner.api.initializing import InitResult, init
     from planner.api.inputs import (
         DEFAULT_INVENTORY,
         Sources,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
         preview,
         validate,
     )
-    from planner.api.initializing import InitResult, init
     from planner.api.rollouts import (
         rollout_advance,
         rollout_list,

@@ -19,6 +19,7 @@ from planner.api.inputs import (
     repo_root,
     repo_urls,
 )
+from planner.clusterwiring import cluster_infos
 from planner.errors import UserError
 from planner.guardrails import Validation
 from planner.hierarchy import Hierarchy, build_hierarchy
@@ -69,7 +70,7 @@ def explain(sources: Sources, cluster: str) -> Explanation:
             cluster=cluster,
             plan=planned,
             head=result.head,
-            root=result.head.root_of(found.gitops_path),
+            root=result.head.root_of(found.gitops_path, found.name),
             placement=result.placements[cluster],
         )
     finally:
@@ -120,7 +121,11 @@ def open_revision(
         origin = git_repo.origin_url() if git_repo is not None else None
         urls = repo_urls(pol, origin)
         graph = build_hierarchy(
-            snap, (c.gitops_path for c in inv.clusters), pol.hierarchy_config(), repo_urls=urls
+            snap,
+            (c.gitops_path for c in inv.clusters),
+            pol.hierarchy_config(),
+            repo_urls=urls,
+            clusters=cluster_infos(inv.clusters),
         )
         return Revision(snap, inv, pol, graph)
     finally:

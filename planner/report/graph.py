@@ -21,7 +21,7 @@ def _subgraph(
     for c in inventory.clusters:
         if cluster is not None and c.name != cluster:
             continue
-        root = graph.root_of(c.gitops_path)
+        root = graph.root_of(c.gitops_path, c.name)
         if root is not None:
             roots.setdefault(c.name, []).append(root)
     if cluster is not None and cluster not in inventory.by_name():
