@@ -10,7 +10,8 @@ rollout overriding an earlier one on the clusters it affects:
   change runs until a new rollout releases it);
 - a complete rollout pins nothing any more: it folds into the default;
 - every other cluster (in no rollout, or folded) runs the default: the head of the newest
-  rollout.
+  rollout; a cluster no rollout's membership lists (added to the inventory since) is kept in
+  a wave of its own, `unlisted`, never dropped.
 
 Active rollouts never overlap on a cluster (`planner.rollout.conflicts` refuses that at
 start), so the order only matters between finished ones. Membership (which wave lists which
@@ -27,6 +28,10 @@ from planner.emit import Element
 from planner.inventory import Inventory
 
 FLEET_DIR = "fleet"  # waves/fleet/<target>/
+# Clusters no rollout's membership lists (added to the inventory after the newest rollout
+# started): they are in no rollout, so they run the default head, in a wave of their own
+# rather than dropped from the folder Argo CD or Flux apply.
+UNLISTED_WAVE = "unlisted"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,21 @@ def compose(rollouts: Sequence[ro.Rollout], inventory: Inventory, target: str) -
                 )
             )
         waves[member.wave] = elements
+    listed = {e.cluster for elements in waves.values() for e in elements}
+    unlisted = [
+        Element(
+            cluster=c.name,
+            server=c.server or "",
+            path=c.gitops_path,
+            revision=revision.get(c.name, default),
+            wave=UNLISTED_WAVE,
+            step="",
+        )
+        for c in inventory.clusters
+        if c.name not in listed
+    ]
+    if unlisted:
+        waves.setdefault(UNLISTED_WAVE, []).extend(unlisted)
     return FleetView(
         target=target,
         default=default,

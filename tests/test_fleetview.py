@@ -68,6 +68,24 @@ def test_a_complete_rollout_folds_and_a_rolled_back_one_stays_on_base() -> None:
     assert revisions(compose([done, back], INVENTORY, "flux")) == {"c1": B2, "c2": B2, "c3": B1}
 
 
+def test_a_cluster_added_after_the_newest_rollout_is_kept_on_the_default_head() -> None:
+    grown = parse_inventory(
+        {
+            "clusters.yaml": b"""clusters:
+  - {name: c1, labels: {environment: dev}, server: https://c1.example.com}
+  - {name: c2, labels: {environment: prod}, server: https://c2.example.com}
+  - {name: c3, labels: {environment: prod}, server: https://c3.example.com}
+  - {name: c4, labels: {environment: prod}, server: https://c4.example.com}
+"""
+        },
+        source="clusters.yaml",
+    )
+    active = rollout("a", A1, A2, {"prod": ("c2",)}, "2024-01-01T00:00:00Z", "pending")
+    view = compose([active], grown, "flux")
+    assert revisions(view) == {"c1": A2, "c2": A1, "c3": A2, "c4": A2}
+    assert view is not None and [e.cluster for e in view.waves["unlisted"]] == ["c4"]
+
+
 def test_no_rollout_of_the_target_no_view() -> None:
     only = rollout("x", A1, A2, {"dev": ("c1",)}, "2024-01-01T00:00:00Z", "pending")
     assert compose([only], INVENTORY, "argocd") is None
