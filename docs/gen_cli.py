@@ -82,6 +82,11 @@ def main() -> int:
             "in [schemas/](schemas/).\n",
             "## policy init\n",
             block("policy init", repo),
+            "## init\n",
+            "`wave-planner init` drafts `clusters.yaml` and `rollout.yaml` from what the "
+            "repository says ([init.md](init.md)); `--dry-run` prints the drafts instead of "
+            "writing them.\n",
+            block("init --repo fleet-config --dry-run", repo),
         ]
         sections.append(
             "## emit and rollout\n\nSee [emit.md](emit.md) and "
