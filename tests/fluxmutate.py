@@ -72,3 +72,28 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+
+
+def score(
+    fleet: str, truth: dict[str, list[str]]
+) -> tuple[list[object], list[object], int, dict[str, list[str]]]:
+    """Plan every mutation of `fleet` against its recorded `truth`: (misses, inexact edits,
+    number of edits, each edit's violation codes)."""
+    from tests.wirekit import plan_files
+
+    base = fleet_files(fleet)
+    edits = mutations(fleet)
+    assert sorted(edits) == sorted(truth), "the recorded truth covers every edit"
+    missed: list[object] = []
+    inexact: list[object] = []
+    violations: dict[str, list[str]] = {}
+    for path, head in sorted(edits.items()):
+        plan = plan_files(base, head)
+        affected = set(plan.affected_names())
+        want = set(truth[path])
+        if not want <= affected:
+            missed.append((path, sorted(want - affected)))
+        if affected != want:
+            inexact.append((path, sorted(affected - want)))
+        violations[path] = [v.code for v in plan.violations]
+    return missed, inexact, len(edits), violations
