@@ -67,3 +67,28 @@ def test_rollout_start_refuses_unless_allowed(nested: FleetRepo) -> None:
     )
     assert (nested.path / "waves" / "fleet" / "argocd" / "kustomization.yaml").is_file()
     assert "waves/fleet/argocd/kustomization.yaml" in view.written
+
+
+def test_rollout_watch_refuses_unless_allowed(
+    nested: FleetRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAVE_PLANNER_NOW", "2026-01-01T00:00:00Z")
+    api.rollout_start(
+        nested.path,
+        name="bump",
+        base=nested.base,
+        head=nested.head,
+        target="argocd",
+        allow_unpinned=True,
+    )
+    state = nested.path / "waves" / "bump" / "rollout.yaml"
+    before = state.read_bytes()
+    args = ["rollout", "watch", "bump", "--repo", str(nested.path)]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 1, refused.output
+    assert "--allow-unpinned" in refused.output
+    assert state.read_bytes() == before
+    allowed = CliRunner().invoke(app, [*args, "--allow-unpinned"])
+    assert allowed.exit_code == 0, allowed.output
+    assert state.read_bytes() != before
+    assert "released" in allowed.output

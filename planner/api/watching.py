@@ -55,6 +55,7 @@ def rollout_watch(
     poll: float = 60.0,
     max_rounds: int | None = None,
     evaluate: Evaluator | None = None,
+    allow_unpinned: bool = False,
 ) -> Progress:
     """`rollout watch`: `advance --if-ready` again and again until something needs a person."""
     from planner.adapters import rolloutrepo
@@ -64,7 +65,14 @@ def rollout_watch(
         max_rounds = 1  # a clock frozen by WAVE_PLANNER_NOW: waiting would never end
     return watch(
         lambda: rollout_step(
-            repo, name, by=by, commit=commit, if_ready=True, now=tick(), evaluate=evaluate
+            repo,
+            name,
+            by=by,
+            commit=commit,
+            if_ready=True,
+            now=tick(),
+            evaluate=evaluate,
+            allow_unpinned=allow_unpinned,
         ),
         echo=echo,
         sleep=sleep,

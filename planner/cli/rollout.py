@@ -273,6 +273,7 @@ def watch(
     poll: Annotated[
         int, typer.Option("--poll", min=1, help="Longest sleep between two checks (seconds).")
     ] = 60,
+    allow_unpinned: AllowUnpinned = False,
 ) -> None:
     """Advance the rollout whenever it is ready, in the foreground, with a live status line.
 
@@ -284,7 +285,15 @@ def watch(
     """
     from planner.api import watching
 
-    watching.rollout_watch(repo, name, echo=typer.echo, by=by, commit=commit, poll=poll)
+    watching.rollout_watch(
+        repo,
+        name,
+        echo=typer.echo,
+        by=by,
+        commit=commit,
+        poll=poll,
+        allow_unpinned=allow_unpinned,
+    )
 
 
 def pause(
