@@ -483,16 +483,13 @@ class _Checked:
     current: _Current | None = None
 
 
-def _check(root: Path, state: rollout_mod.Rollout, *, render: bool = False) -> _Checked:
-    """Drift, exactly: digests first (cheap), the full plan only when one changed.
-
-    `render`: the caller writes manifests; a fleet with nested objects to pin (their pins
-    are not cached) then takes the full path."""
+def _check(root: Path, state: rollout_mod.Rollout) -> _Checked:
+    """Drift, exactly: digests first (cheap), the full plan only when one changed."""
     data = plancache_files.read_inputs(root, state.inputs)
     fingerprint = plancache_files.fingerprint(state.base, state.head, data)
     cache = plancache_files.read(root, state.name)
     hit = cache is not None and plancache.usable(cache, fingerprint, state)
-    if cache is not None and hit and not (render and cache.nested_pins):
+    if cache is not None and hit:
         return _Checked(rollout_mod.drift(state, cache.observed()), fingerprint, cache)
     current = _rollout_current(root, state.base, state.head, state.inputs, data)
     observed = rollout_mod.observe(current.plan, current.inventory.names())
@@ -520,48 +517,6 @@ def _repo_url(current: _Current, target: str) -> str:
     if target == "argocd":
         return resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
     return resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
-
-
-def _write_step(
-    root: Path,
-    old: rollout_mod.Rollout,
-    new: rollout_mod.Rollout,
-    checked: _Checked,
-    *,
-    allow_unpinned: bool = False,
-) -> list[str]:
-    """Write a transition's manifests and state.
-
-    From the cache: only the files of the clusters whose pin moved (`planner.emit.stepfiles`),
-    or the whole folder rendered from the cache when it does not hold exactly the files the
-    rollout generates, or when the state drifted. After a recomputation: the full render, and
-    a fresh cache when nothing drifted.
-    """
-    from planner.emit import stepfiles
-
-    released = rollout_mod.released(new)
-    if checked.current is not None:
-        steps_now = {s.name for s in checked.current.plan.waves}
-        manifests = rollout_manifests(
-            checked.current, new.target, released & steps_now, allow_unpinned=allow_unpinned
-        )
-        written = rolloutrepo.write(root, new, manifests)
-        if not checked.changes:
-            cache = _cache_of(checked.fingerprint, checked.current, new.target)
-            written += plancache_files.write(root, new.name, cache)
-        return sorted(written)
-    assert checked.cache is not None
-    cache = checked.cache
-    pinned = _pinned(plancache.emitter_input(cache, new, released))
-    settings = plancache.settings(cache)
-    out = rolloutrepo.folder(root, new.name) / new.target
-    if checked.changes or files.generated(out) != stepfiles.all_paths(pinned, settings):
-        return rolloutrepo.write(root, new, _render(pinned, settings))
-    before = rollout_mod.released(old)
-    moved = {s.name for s in new.steps if (s.name in before) != (s.name in released)}
-    step = stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
-    written = [rolloutrepo.relative(root, out / p) for p in files.write_changed(out, step)]
-    return sorted(written + rolloutrepo.write(root, new))
 
 
 def _pinned(rollout: Rollout) -> _StepPinned:
