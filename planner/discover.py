@@ -30,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import guardrails, inventory, yamlsafe
 from planner import snapshot as snap_mod
-from planner.hierarchy import DEFAULT_SCOPES, Hierarchy, HierarchyConfig, Scope, ScopeRule
-from planner.hierarchy import build_hierarchy as build
+from planner.hierarchy.build import build_hierarchy as build
+from planner.hierarchy.graph import Hierarchy
+from planner.hierarchy.scopes import DEFAULT_SCOPES, HierarchyConfig, Scope, ScopeRule
 from planner.policy import default_policy
 from planner.snapshot import Snapshot
 

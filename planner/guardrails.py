@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import saferegex, yamlsafe
 from planner import snapshot as snap_mod
-from planner.hierarchy import Hierarchy, HierarchyProblem, NodeKind, Scope, classify
+from planner.hierarchy.graph import Hierarchy, HierarchyProblem, NodeKind
+from planner.hierarchy.scopes import Scope, classify
 from planner.impact import ChangedLayer
 from planner.inventory import Cluster, Inventory
 from planner.policy import PRODUCTION_VALUES, IdentityRule, RolloutPolicy, default_policy

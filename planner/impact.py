@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from planner import changes as changes_mod
 from planner import clusterwiring
 from planner.changes import ChangeSet
-from planner.hierarchy import Hierarchy, Link, Scope, classify
+from planner.hierarchy.graph import Hierarchy, Link
+from planner.hierarchy.scopes import Scope, classify
 from planner.inventory import Inventory, InventoryDiff
 from planner.wiring import WiringNote, under
 

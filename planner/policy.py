@@ -21,7 +21,7 @@ from planner.approvals import ApprovalSpec
 from planner.durations import duration_seconds
 from planner.errors import Problem, UserError, validate_model
 from planner.gates import GateSpec
-from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
+from planner.hierarchy.scopes import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
 from planner.notify import Webhook

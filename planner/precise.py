@@ -34,7 +34,7 @@ from typing import Any, Literal, Protocol
 
 from planner import gitops, kustomize, yamlsafe
 from planner.guardrails import Finding
-from planner.hierarchy import Hierarchy, NodeKind
+from planner.hierarchy.graph import Hierarchy, NodeKind
 from planner.impact import Reason
 from planner.plan import Analysis, PlanInputs, RenderSummary
 from planner.render_diff import ClusterDiff, DiffMemo, cluster_diff

@@ -16,7 +16,7 @@ from planner.adapters.renderer import KustomizeRenderer, RenderCache
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.cli import app
 from planner.errors import UserError
-from planner.hierarchy import build_hierarchy
+from planner.hierarchy.build import build_hierarchy
 from planner.inventory import parse_inventory
 from planner.plan import Plan, PlanInputs, RenderSummary, analyse, assemble
 from planner.policy import RenderSettings, default_policy
