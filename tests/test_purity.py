@@ -19,6 +19,7 @@ CORE = [
     "hierarchy/build",
     "hierarchy/reuse",
     "changes",
+    "globs",
     "impact",
     "policy",
     "waves",
