@@ -24,7 +24,6 @@ the `Renderer` protocol; Helm charts are never rendered (their files are hashed 
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import hashlib
 import json
 import re
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from planner import gitops, kustomize, yamlsafe
+from planner.globs import IgnoreRules
 from planner.guardrails import Finding
 from planner.hierarchy.graph import Hierarchy, NodeKind
 from planner.impact import Reason
@@ -115,30 +115,10 @@ class SourceIgnore:
     """`.sourceignore` rules (gitignore syntax), with Flux's defaults first."""
 
     def __init__(self, text: str = "") -> None:
-        self.rules: list[tuple[bool, bool, bool, str]] = []
-        for raw in (*FLUX_DEFAULT_IGNORE, *text.splitlines()):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            line = line.removeprefix("!")
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            anchored = "/" in line
-            self.rules.append((negate, dir_only, anchored, line.lstrip("/")))
+        self.rules = IgnoreRules((*FLUX_DEFAULT_IGNORE, *text.splitlines()))
 
     def ignored(self, path: str, is_dir: bool) -> bool:
-        parts = path.split("/")
-        result = False
-        for negate, dir_only, anchored, pattern in self.rules:
-            for i in range(1, len(parts) + 1):
-                if dir_only and i == len(parts) and not is_dir:
-                    continue
-                candidate = "/".join(parts[:i]) if anchored else parts[i - 1]
-                if fnmatch.fnmatchcase(candidate, pattern):
-                    result = not negate
-                    break
-        return result
+        return self.rules.ignored(path, is_dir=is_dir)
 
 
 def source_ignore(snap: Snapshot) -> SourceIgnore:
