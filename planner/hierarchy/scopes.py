@@ -1,6 +1,6 @@
 """Scopes: how much of the fleet a folder is meant for, read from path patterns.
 
-A scope rule pairs a pattern (one glob per path component, matching that folder and
+A scope rule pairs a pattern (a path glob, `planner.globs`, matching that folder and
 below) with a scope; the longest matching rule gives a path its scope and its layer folder.
 `HierarchyConfig` is the hierarchy engine's configuration (scope rules, which Flux sources
 are this repository, whether objects are followed); the policy file fills it in.
@@ -8,12 +8,12 @@ are this repository, whether objects are followed); the policy file fills it in.
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from planner.globs import PathGlob, path_glob
 
 
 class Scope(StrEnum):
@@ -61,31 +61,23 @@ def classify(path: str, rules: Iterable[ScopeRule]) -> tuple[Scope, str | None]:
     return Classifier(tuple(rules))(path)
 
 
-_Matcher = Callable[[str], object]
-
-
 class Classifier:
-    """`classify` with the rules compiled once: one matcher per path component."""
+    """`classify` with the rules compiled once (path globs: `planner.globs`)."""
 
     def __init__(self, rules: tuple[ScopeRule, ...]) -> None:
-        self.rules: list[tuple[int, Scope, list[_Matcher]]] = []
+        self.rules: list[tuple[int, Scope, PathGlob]] = []
         for rule in rules:
-            matchers: list[_Matcher] = []
-            for part in rule.pattern.strip("/").split("/"):
-                if any(c in part for c in "*?["):
-                    matchers.append(re.compile(fnmatch.translate(part)).match)
-                else:
-                    matchers.append(part.__eq__)
-            self.rules.append((len(matchers), rule.scope, matchers))
+            glob = path_glob(rule.pattern)
+            self.rules.append((glob.depth, rule.scope, glob))
 
     def __call__(self, path: str) -> tuple[Scope, str | None]:
         parts = path.split("/")
         best: tuple[int, Scope] | None = None
-        for size, scope, matchers in self.rules:
+        for size, scope, glob in self.rules:
             if (
                 len(parts) >= size
                 and (best is None or size > best[0])
-                and all(m(p) for m, p in zip(matchers, parts, strict=False))
+                and glob.matches("/".join(parts[:size]))
             ):
                 best = (size, scope)
         if best is None:
