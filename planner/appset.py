@@ -38,8 +38,8 @@ from planner.appsetgen import (
     RepoView,
     Unexpandable,
     deep_merge,
-    glob_match,
 )
+from planner.globs import glob_match
 
 __all__ = ["ClusterInfo", "Expansion", "GeneratedApp", "RepoView", "expand", "glob_match"]
 
