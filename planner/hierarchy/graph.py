@@ -87,6 +87,22 @@ class HierarchyProblem:
     line: int | None = None
 
 
+def nodes_reaching(graph: Any, node_ids: Iterable[str]) -> set[str]:
+    """Every node of a reference graph (also one being built) that reads any of `node_ids`,
+    directly or not, themselves included."""
+    targets = [n for n in node_ids if n in graph]
+    seen: set[str] = set(targets)
+    queue = deque(targets)
+    pred = graph.pred
+    while queue:
+        current = queue.popleft()
+        for up in pred[current]:
+            if up not in seen:
+                seen.add(up)
+                queue.append(up)
+    return seen
+
+
 class Hierarchy:
     """The reference graph of one revision, with the queries the planner needs."""
 
@@ -233,17 +249,7 @@ class Hierarchy:
 
     def reaching(self, node_ids: Iterable[str]) -> set[str]:
         """Every node that reads any of `node_ids` (directly or not), themselves included."""
-        targets = [n for n in node_ids if n in self.graph]
-        seen: set[str] = set(targets)
-        queue = deque(targets)
-        pred = self.graph.pred
-        while queue:
-            current = queue.popleft()
-            for up in pred[current]:
-                if up not in seen:
-                    seen.add(up)
-                    queue.append(up)
-        return seen
+        return nodes_reaching(self.graph, node_ids)
 
     def next_hops(self, targets: Iterable[str]) -> dict[str, str | None]:
         """For every node reaching `targets`: its successor on a shortest path (None at one)."""

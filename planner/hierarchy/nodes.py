@@ -12,9 +12,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from planner import gitops, kustomize, snapshot, sources, yamlsafe
+from planner import gitops, kustomize, snapshot, sources
 from planner.hierarchy.graph import Edge, HierarchyProblem, Node, NodeKind
-from planner.hierarchy.parsing import ParseCache, Parsed
+from planner.hierarchy.parsing import ParseCache, Parsed, parse_yaml
 from planner.hierarchy.scopes import Classifier, HierarchyConfig, Scope
 from planner.snapshot import Snapshot
 from planner.wiring import WiringNote
@@ -83,13 +83,7 @@ class NodeMaker:
             return cached
         if data is None:
             data = self._read(path)
-        if data is None:
-            parsed = Parsed(error="cannot be read")
-        else:
-            try:
-                parsed = Parsed(docs=yamlsafe.load_all(data))
-            except yamlsafe.YamlError as exc:
-                parsed = Parsed(error=str(exc), line=exc.line)
+        parsed = Parsed(error="cannot be read") if data is None else parse_yaml(data)
         self.cache.put(path, blob, parsed)
         return parsed
 
@@ -129,11 +123,7 @@ class NodeMaker:
         self.problems.append(HierarchyProblem(code, file, message, node, line))
 
     def _kustomization_file(self, directory: str) -> str | None:
-        for name in kustomize.KUSTOMIZATION_FILES:
-            path = name if directory == "." else f"{directory}/{name}"
-            if self.snap.exists(path) and not self.snap.is_dir(path):
-                return path
-        return None
+        return kustomize.kustomization_file(self.snap, directory)
 
     def locate(self, path: str, mode: str, *, origin: str, ref: str, recurse: bool = False) -> str:
         """The node for repository path `path` read as `mode` (creating it when new)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner import kustomize
+from planner import kustomize, yamlsafe
 
 
 @dataclass
@@ -28,3 +28,11 @@ class ParseCache:
     def put(self, path: str, blob: str | None, parsed: Parsed) -> None:
         if blob:
             self._entries[(path, blob)] = parsed
+
+
+def parse_yaml(data: bytes) -> Parsed:
+    """The documents of a YAML file, or its error and the line of it."""
+    try:
+        return Parsed(docs=yamlsafe.load_all(data))
+    except yamlsafe.YamlError as exc:
+        return Parsed(error=str(exc), line=exc.line)

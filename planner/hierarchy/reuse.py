@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from planner import gitops, kustomize, yamlsafe
+from planner import gitops, kustomize
 from planner.hierarchy.graph import Hierarchy
-from planner.hierarchy.parsing import ParseCache, Parsed
+from planner.hierarchy.parsing import ParseCache, parse_yaml
 from planner.snapshot import Snapshot
 
 
@@ -48,10 +48,7 @@ def _edge_facts(snap: Snapshot, path: str, follow: bool, cache: ParseCache) -> o
         data = snap.read(path)
         if data is None:
             return None
-        try:
-            parsed = Parsed(docs=yamlsafe.load_all(data))
-        except yamlsafe.YamlError as exc:
-            parsed = Parsed(error=str(exc), line=exc.line)
+        parsed = parse_yaml(data)
         cache.put(path, blob, parsed)
     if parsed.error is not None:
         return ("error", parsed.error, parsed.line)
