@@ -267,16 +267,9 @@ class _Expander:
                 return
 
     def _reaching(self, node: str) -> set[str]:
-        seen = {node}
-        queue = [node]
-        pred = self.b.graph.pred
-        while queue:
-            current = queue.pop()
-            for up in pred[current]:
-                if up not in seen:
-                    seen.add(up)
-                    queue.append(up)
-        return seen
+        from planner.hierarchy.graph import nodes_reaching
+
+        return nodes_reaching(self.b.graph, [node])
 
     def _expand(self, holder: str, found: gitops.AppSetDoc) -> appset.Expansion:
         if self.view is None:
