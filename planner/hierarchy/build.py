@@ -60,6 +60,8 @@ def build_hierarchy(
 
 
 class _Builder(Follower):
+    """The walk: expand every queued node, then follow the objects met, until both are done."""
+
     def add_root(self, path: str) -> None:
         norm = snapshot.normalize(path)
         if norm in self.bundle_roots:  # what it deploys is decided per cluster

@@ -28,6 +28,8 @@ _BREADTH = {
 
 
 class NodeMaker:
+    """What a build accumulates, and making and locating its nodes and edges."""
+
     def __init__(
         self,
         snap: Snapshot,
