@@ -39,9 +39,8 @@ from planner.appsetgen import (
     Unexpandable,
     deep_merge,
 )
-from planner.globs import glob_match
 
-__all__ = ["ClusterInfo", "Expansion", "GeneratedApp", "RepoView", "expand", "glob_match"]
+__all__ = ["ClusterInfo", "Expansion", "GeneratedApp", "RepoView", "expand"]
 
 IN_CLUSTER = ("https://kubernetes.default.svc", "https://kubernetes.default.svc/")
 

@@ -66,6 +66,16 @@ def test_ignored_takes_any_iterable_of_patterns() -> None:
 @pytest.mark.parametrize(
     ("pattern", "path", "expected"),
     [
+        # Argo CD git generator paths
+        ("apps/*", "apps/web", True),
+        ("apps/*", "apps/web/x", False),
+        ("apps/**", "apps/web/x", True),
+        ("apps/**/prod", "apps/prod", True),
+        ("apps/**/prod", "apps/a/b/prod", True),
+        ("apps/[wa]*", "apps/web", True),
+        ("apps/[!wa]*", "apps/web", False),
+        ("apps/?eb", "apps/web", True),
+        # scope patterns and others
         ("apps/*", "apps/a", True),
         ("apps/*", "apps/a/b", False),
         ("apps/*", "apps", False),
