@@ -18,13 +18,13 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-import pathspec
-
 
 class IgnoreRules:
     """gitignore rules, in order (later rules override earlier ones)."""
 
     def __init__(self, lines: Iterable[str]) -> None:
+        import pathspec  # on first use: most commands never read an ignore rule
+
         self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def ignored(self, path: str, *, is_dir: bool = False) -> bool:
