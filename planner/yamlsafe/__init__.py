@@ -8,7 +8,8 @@
   `dump` for state files, policies and command output (PyYAML's choices, sequences
   indented as kubectl writes them); `dump_manifest`/`dump_manifests` for emitted manifests,
   with the Go-YAML-safe quoting of `planner.yamlsafe.quoting`, so every Kubernetes reader
-  reads back the very strings written.
+  reads back the very strings written; `dump_sorted` for the canonical text of rendered
+  objects in a diff.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "dump",
     "dump_manifest",
     "dump_manifests",
+    "dump_sorted",
     "json_size",
     "load_all",
     "load_one",
@@ -62,6 +64,12 @@ def dump_manifest(value: Mapping[str, Any] | Sequence[Any]) -> str:
 def dump_manifests(documents: Sequence[Mapping[str, Any]]) -> bytes:
     """Several manifest documents separated by `---`, as UTF-8 bytes."""
     return "---\n".join(dump_manifest(doc) for doc in documents).encode()
+
+
+def dump_sorted(value: Any) -> str:
+    """Block YAML with keys sorted at every level and multi-line strings as literal blocks:
+    the canonical text of a rendered object, so the same object always reads the same."""
+    return dumpers.sorted_text(value)
 
 
 def json_size(document: Any) -> int:

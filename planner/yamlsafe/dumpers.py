@@ -1,4 +1,4 @@
-"""The two YAML dialects the planner writes, as PyYAML dumpers (the definition of the bytes).
+"""The YAML dialects the planner writes, as PyYAML dumpers (the definition of the bytes).
 
 - `StateDumper`: PyYAML's safe dumper with sequences indented under their key, as kubectl
   writes them, no aliases; for rollout state files, policies and command output.
@@ -7,9 +7,11 @@
   strings, scalars are written plain, single-quoted, double-quoted (with the escapes of
   `quoting.double_quoted`) or as literal blocks, never as `? key` entries, and a sequence
   inside a sequence starts on its own line. Floats are refused (a manifest never needs one).
+- `SortedDumper`: keys sorted, multi-line strings as literal blocks, non-ASCII kept; the
+  canonical text of a rendered object in a diff (`planner.render_diff`).
 
-`planner.yamlsafe.blocks` writes the same bytes for plain data, much faster; the tests
-compare both.
+`planner.yamlsafe.blocks` writes the state and manifest dialects' bytes for plain data,
+much faster; the tests compare both.
 """
 
 from __future__ import annotations
@@ -59,6 +61,15 @@ class ManifestDumper(StateDumper):
         self.write_indicator(quoting.double_quoted(text), True)
 
 
+class SortedDumper(StateDumper):
+    """`StateDumper` with multi-line text as literal blocks (a file in a ConfigMap, line by
+    line); written with keys sorted, for the canonical text of rendered objects."""
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        return self.represent_scalar(_STR, data, style="|" if "\n" in data else None)
+
+
+SortedDumper.add_representer(str, SortedDumper.represent_str)
 ManifestDumper.add_representer(str, ManifestDumper.represent_str)
 ManifestDumper.add_representer(dict, ManifestDumper.represent_dict)
 ManifestDumper.add_representer(tuple, ManifestDumper.represent_list)
@@ -75,12 +86,19 @@ def manifest_text(value: Any) -> str:
     return _dump(value, ManifestDumper, allow_unicode=True)
 
 
-def _dump(value: Any, dumper: type[StateDumper], *, allow_unicode: bool) -> str:
+def sorted_text(value: Any) -> str:
+    """`value` with keys sorted at every level (the canonical text of a rendered object)."""
+    return _dump(value, SortedDumper, allow_unicode=True, sort_keys=True)
+
+
+def _dump(
+    value: Any, dumper: type[StateDumper], *, allow_unicode: bool, sort_keys: bool = False
+) -> str:
     return yaml.dump(
         value,
         Dumper=dumper,
         default_flow_style=False,
-        sort_keys=False,
+        sort_keys=sort_keys,
         allow_unicode=allow_unicode,
         width=1_000_000,
     )
