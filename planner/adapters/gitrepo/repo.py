@@ -1,10 +1,12 @@
 """Git access: revisions, the change between two of them, and snapshots of their files.
 
-gitpython opens the repository and resolves revisions; file contents are read straight
-from git objects (`ls-tree` once per revision, blobs through one `git cat-file --batch`
-process per bulk read), so no checkout is ever needed and nothing in the repository is
-executed (no hooks, no diff drivers, no textconv). Errors a user can fix (not a repository,
-an unknown revision, a shallow clone missing the base) become `UserError`s that say how.
+gitpython finds and opens the repository and reads its configuration; every git command
+runs through `planner.adapters.gitrepo.process` (the safe configuration). File contents
+are read straight from git objects (`ls-tree` once per revision, blobs through one
+`git cat-file --batch` process per bulk read), so no checkout is ever needed and nothing
+in the repository is executed (no hooks, no diff drivers, no textconv). Errors a user can
+fix (not a repository, an unknown revision, a shallow clone missing the base) become
+`UserError`s that say how.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from planner.adapters.files import DirectorySnapshot
 from planner.adapters.gitrepo import rawdiff
-from planner.adapters.gitrepo.process import SAFE_OPTIONS, ObjectReader, Where, call, filter_options
+from planner.adapters.gitrepo.process import ObjectReader, Where, call
 from planner.adapters.gitrepo.snapshot import GitSnapshot
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.errors import UserError
@@ -45,8 +47,6 @@ class GitRepo:
             ) from None
         self.git_dir = Path(self.repo.git_dir).resolve()
         # Plumbing only: no hook, pager, diff driver, textconv, fsmonitor or filter.
-        filters = filter_options(self.git_dir)
-        self.repo.git.set_persistent_git_options(c=[*SAFE_OPTIONS, *filters[1::2]])
         tree = self.repo.working_tree_dir
         self.work_tree = Path(tree).resolve() if tree else None
         self.prefix = self._prefix()
@@ -73,18 +73,14 @@ class GitRepo:
     # ---- revisions -----------------------------------------------------------------
     def resolve(self, rev: str, option: str) -> str:
         """The full commit SHA of `rev`, or a UserError that says how to get it."""
-        from git import GitCommandError
-
         if rev.startswith("-") or not rev.strip():
             raise UserError.single(f"{rev!r} is not a revision", key=option)
-        try:
-            sha = self.repo.git.rev_parse(
-                "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
-            )
-        except GitCommandError:
-            sha = ""
+        out = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+        )
+        sha = out.decode(errors="replace").strip()
         if len(sha) == 40:
-            return str(sha)
+            return sha
         fix = "check the name with `git log --oneline`"
         if self.is_shallow():
             fix = (
@@ -97,21 +93,25 @@ class GitRepo:
 
     def default_base(self, head: str) -> str:
         """The merge base of `head` with the default branch."""
-        from git import GitCommandError
-
         for candidate in ("origin/HEAD", "origin/main", "origin/master", "main", "master"):
-            try:
-                bases = self.repo.merge_base(candidate, head)
-            except GitCommandError:
-                continue
-            if bases:
-                return str(bases[0].hexsha)
+            out = self.git("merge-base", candidate, head, check=False)
+            base = out.decode(errors="replace").strip()
+            if len(base) == 40:
+                return base
         fix = "pass --base (for example --base origin/main)"
         if self.is_shallow():
             fix += "; this is a shallow clone: `git fetch --unshallow` or `fetch-depth: 0`"
         raise UserError.single(
             "cannot find the default branch to compare with", key="--base", fix=fix
         )
+
+    def is_ancestor(self, ancestor: str, rev: str) -> bool:
+        """Whether `ancestor` is an ancestor of `rev` (a UserError when git cannot tell)."""
+        proc = call(self._where, "merge-base", "--is-ancestor", ancestor, rev)
+        if proc.returncode not in (0, 1):
+            message = proc.stderr.decode(errors="replace").strip()
+            raise UserError.single(f"git merge-base failed: {message}", key="--repo")
+        return proc.returncode == 0
 
     def branch_of(self, rev: str) -> str | None:
         """The branch a revision names (`main` for `main`, `origin/main` or a checked-out
