@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from planner.report.markdown.budget import Budget, fit, json_note
 from planner.report.markdown.escaping import counted, name_list, text
-from planner.report.table import percent
+from planner.report.table import gates_text, percent
 
 if TYPE_CHECKING:
     from planner.plan import Plan, StepSummary
@@ -20,12 +20,7 @@ MAX_VALUES = 6  # label values (regions, compliance) shown in a cell
 
 
 def gates(step: StepSummary) -> str:
-    parts = []
-    if step.approval == "required":
-        parts.append("approval")
-    if step.bake:
-        parts.append(f"bake {text(step.bake)}")
-    return ", ".join(parts) or "-"
+    return text(gates_text(step.bake, step.approval))
 
 
 # --------------------------------------------------------------------------- steps
