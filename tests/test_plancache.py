@@ -80,9 +80,34 @@ def no_recompute(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+@pytest.fixture
+def full_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts full renders of a rollout's folder and of the fleet view."""
+    from planner.api import fleet
+
+    calls: list[str] = []
+    manifests, view = rollouts.rollout_manifests, fleet.view_files
+
+    def counted_manifests(*args: Any, **kwargs: Any) -> Any:
+        calls.append("rollout")
+        return manifests(*args, **kwargs)
+
+    def counted_view(*args: Any, **kwargs: Any) -> Any:
+        calls.append("fleet view")
+        return view(*args, **kwargs)
+
+    monkeypatch.setattr(rollouts, "rollout_manifests", counted_manifests)
+    monkeypatch.setattr(fleet, "view_files", counted_view)
+    return calls
+
+
 @pytest.mark.parametrize("target", ["argocd", "flux"])
 def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
-    fleet_repo: FleetRepo, tmp_path: Path, target: str, no_recompute: list[int]
+    fleet_repo: FleetRepo,
+    tmp_path: Path,
+    target: str,
+    no_recompute: list[int],
+    full_renders: list[str],
 ) -> None:
     repo = fleet_repo
     if target == "argocd":  # small shards: a step touches some shards of its wave, not all
@@ -105,9 +130,11 @@ def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
     ]
     for args, minute in commands:
         no_recompute.clear()
+        full_renders.clear()
         shown = fast(*args, minute=minute).stdout
-        if args[0] == "status":  # (advance and rollback recompute: gates and notifications
-            assert no_recompute == [], f"{args} recomputed the plan"  # need the plan)
+        if args[0] in ("status", "advance"):  # (a rollback recomputes)
+            assert no_recompute == [], f"{args} recomputed the plan"
+            assert full_renders == [], f"{args} rendered {full_renders} in full"
         cache_path(twin).unlink()
         again = slow(*args, minute=minute).stdout
         assert [x for x in again.splitlines() if "plan-cache.json" not in x] == shown.splitlines()

@@ -132,6 +132,7 @@ def save(
     *,
     extra: Mapping[str, bytes] | None = None,
     trees: Mapping[str, Mapping[str, bytes]] | None = None,
+    parts: Mapping[str, Mapping[str, bytes]] | None = None,
     message: str | None = None,
     sign: bool = False,
     adopt: bool = False,
@@ -139,9 +140,11 @@ def save(
 ) -> tuple[list[str], str | None]:
     """Write a step: the manifests, any `extra` files (repository paths under `waves/<dir>/`),
     any other generated `trees` ({repository folder under `waves/`: {path: bytes}}, e.g. a
-    composed fleet view, with their own manifest of generated files) and the state, all or
-    nothing (`planner.adapters.transaction`); with `message`, commit every folder written
-    through plumbing (`planner.adapters.gitsafe`). A failure at any point,
+    composed fleet view, with their own manifest of generated files), any `parts` of
+    generated folders ({repository folder: {path: bytes}}: files of the folder's manifest
+    whose bytes change, the rest of the folder and its manifest stay as they are) and the
+    state, all or nothing (`planner.adapters.transaction`); with `message`, commit every
+    folder written through plumbing (`planner.adapters.gitsafe`). A failure at any point,
     the commit included, leaves the work tree as it was. Returns (paths written, commit SHA).
     """
     waves = root / WAVES_DIR
@@ -158,6 +161,13 @@ def save(
         for rel in diff.removed:
             txn.remove(out / rel)
         txn.put(out / files.MANIFEST, files.manifest_bytes(tree))
+    for folder_rel, part in sorted((parts or {}).items()):
+        out = root / folder_rel
+        known = files.generated(out)
+        for rel, data in sorted(part.items()):
+            if rel not in known:
+                raise ValueError(f"{rel} is not a generated file of {out}")
+            txn.put(out / rel, data)
     for rel, data in (extra or {}).items():
         txn.put(root / rel, data)
     txn.put(state_path(root, state.name), ro.dump_state(state))
