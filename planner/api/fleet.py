@@ -172,6 +172,8 @@ def view_step(
         repo_url=cache.repo_url,
     )
     settings = plancache.settings(cache)
-    if files.generated(folder(root, target)) != stepfiles.all_paths(rollout, settings):
+    out = folder(root, target)
+    if not rolloutrepo.holds(out, stepfiles.all_paths(rollout, settings)):
         return None
-    return stepfiles.step_files(rollout, settings, changed) if changed else {}
+    step = stepfiles.step_files(rollout, settings, changed) if changed else {}
+    return step if rolloutrepo.regular(out, step) else None

@@ -399,11 +399,12 @@ def _step_files(
     pinned = _pinned(plancache.emitter_input(cache, after, released))
     settings = plancache.settings(cache)
     out = rolloutrepo.folder(root, after.name) / after.target
-    if files.generated(out) != stepfiles.all_paths(pinned, settings):
+    if not rolloutrepo.holds(out, stepfiles.all_paths(pinned, settings)):
         return None
     was = rollout_mod.released(before)
     moved = {s.name for s in after.steps if (s.name in was) != (s.name in released)}
-    return stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
+    step = stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
+    return step if rolloutrepo.regular(out, step) else None
 
 
 def _finish(
