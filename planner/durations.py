@@ -6,6 +6,9 @@ Kept apart from `planner.policy` so reading a rollout's state does not load the 
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -23,3 +26,13 @@ def duration_seconds(text: str) -> int:
     if total > MAX_DURATION:
         raise ValueError(f"{text.strip()[:64]!r} is longer than the limit of 3650d (10 years)")
     return total
+
+
+def _check_duration(text: str) -> str:
+    duration_seconds(text)
+    return text
+
+
+# The one duration type of the policy, the gates and the rollout state: a string such as
+# `1h30m`, validated as `duration_seconds` reads it.
+Duration = Annotated[str, AfterValidator(_check_duration)]

@@ -20,7 +20,7 @@ cluster) is the newest rollout's. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from planner import rollout as ro
@@ -49,6 +49,14 @@ class FleetView:
 
 def compose(rollouts: Sequence[ro.Rollout], inventory: Inventory, target: str) -> FleetView | None:
     """The fleet view of `target`, or None when no rollout of that target exists."""
+    places = {c.name: (c.server or "", c.gitops_path) for c in inventory.clusters}
+    return compose_places(rollouts, places, target)
+
+
+def compose_places(
+    rollouts: Sequence[ro.Rollout], places: Mapping[str, tuple[str, str]], target: str
+) -> FleetView | None:
+    """`compose` from every inventory cluster's (server, path), in inventory order."""
     mine = sorted((r for r in rollouts if r.target == target), key=lambda r: (r.started_at, r.name))
     if not mine:
         return None
@@ -71,19 +79,18 @@ def compose(rollouts: Sequence[ro.Rollout], inventory: Inventory, target: str) -
                 revision[cluster] = item.base if state == "rolled-back" else pins[cluster]
                 step_of[cluster] = step.name
                 source[cluster] = item.name
-    clusters = inventory.by_name()
     waves: dict[str, list[Element]] = {}
     for member in newest.membership:
         elements = []
         for name in member.clusters:
-            found = clusters.get(name)
+            found = places.get(name)
             if found is None:
                 continue  # gone from the inventory: the rollouts' drift check reports it
             elements.append(
                 Element(
                     cluster=name,
-                    server=found.server or "",
-                    path=found.gitops_path,
+                    server=found[0],
+                    path=found[1],
                     revision=revision.get(name, default),
                     wave=member.wave,
                     step=step_of.get(name, ""),
@@ -93,15 +100,15 @@ def compose(rollouts: Sequence[ro.Rollout], inventory: Inventory, target: str) -
     listed = {e.cluster for elements in waves.values() for e in elements}
     unlisted = [
         Element(
-            cluster=c.name,
-            server=c.server or "",
-            path=c.gitops_path,
-            revision=revision.get(c.name, default),
+            cluster=name,
+            server=server,
+            path=path,
+            revision=revision.get(name, default),
             wave=UNLISTED_WAVE,
             step="",
         )
-        for c in inventory.clusters
-        if c.name not in listed
+        for name, (server, path) in places.items()
+        if name not in listed
     ]
     if unlisted:
         waves.setdefault(UNLISTED_WAVE, []).extend(unlisted)
@@ -109,5 +116,5 @@ def compose(rollouts: Sequence[ro.Rollout], inventory: Inventory, target: str) -
         target=target,
         default=default,
         waves=waves,
-        sources={name: source.get(name, "") for name in clusters},
+        sources={name: source.get(name, "") for name in places},
     )

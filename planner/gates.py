@@ -22,10 +22,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from planner.durations import Duration, duration_seconds
 from planner.inventory import check_name
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-/]+)\s*\}\}")
 _STEP_NAMES = ("clusters", "clusters_regex", "step", "wave")
 OUTPUT_TAIL = 2000
@@ -33,15 +33,11 @@ FAILING = "failing"
 
 
 def seconds(text: str) -> int:
-    """`1d2h30m15s` (any subset, in that order) to seconds (the policy's duration syntax)."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or not match:
-        raise ValueError(f"{text!r} is not a duration like 30s, 30m, 2h or 1h30m")
-    days, hours, minutes, secs = (int(g) if g else 0 for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    """A duration (`planner.durations`) in seconds."""
+    return duration_seconds(text)
 
 
-def _check_duration(text: str) -> str:
+def _check_positive(text: str) -> str:
     if seconds(text) <= 0:
         raise ValueError(f"{text!r} must be longer than 0s")
     return text
@@ -53,7 +49,7 @@ def _check_url(text: str) -> str:
     return text
 
 
-Duration = Annotated[str, AfterValidator(_check_duration)]
+PositiveDuration = Annotated[Duration, AfterValidator(_check_positive)]
 URL = Annotated[str, AfterValidator(_check_url)]
 GateName = Annotated[str, AfterValidator(check_name)]
 
@@ -72,7 +68,7 @@ class PrometheusCheck(BaseModel):
     query: str = Field(min_length=1, description="PromQL; placeholders are substituted safely.")
     max: float | None = Field(default=None, description="Pass when every value is <= max.")
     min: float | None = Field(default=None, description="Pass when every value is >= min.")
-    for_: Duration | None = Field(
+    for_: PositiveDuration | None = Field(
         default=None, alias="for", description="The condition must hold over this window."
     )
 
@@ -100,7 +96,7 @@ class GateSpec(BaseModel):
     per: Literal["step", "cluster"] = Field(
         default="step", description="`cluster`: evaluated once per cluster of the step."
     )
-    timeout: Duration = Field(default="60s", description="Longer than this fails the gate.")
+    timeout: PositiveDuration = Field(default="60s", description="Longer than this fails the gate.")
 
     @model_validator(mode="after")
     def _check(self) -> GateSpec:

@@ -83,6 +83,10 @@ class PlanCache(BaseModel):
     repo_url: str  # the repository URL the manifests name
     settings: str  # the target's emitter settings (policy `argocd:` or `flux:`), JSON
     nested_pins: bool = False  # nested objects are pinned too (not cached: render in full)
+    # What a step needs besides the files (absent in older caches: recompute). Each step's
+    # gates as the plan has them: (step, wave, bake, approval), plan order.
+    gates: tuple[tuple[str, str, str | None, str], ...] | None = None
+    policy: str | None = None  # the policy the plan was computed with, JSON
 
     def observed(self) -> Observed:
         """What the drift check would observe of the plan these inputs give."""
@@ -142,6 +146,11 @@ def build(
         repo_url=repo_url,
         settings=settings.model_dump_json(),
         nested_pins=nested_pins,
+        gates=tuple(
+            (s.name, s.wave, s.bake, "required" if s.approval == "required" else "none")
+            for s in plan.waves
+        ),
+        policy=policy.model_dump_json(by_alias=True),
     )
 
 
@@ -180,6 +189,33 @@ def settings(cache: PlanCache) -> ArgoCDSettings | FluxSettings:
 
     model = FluxSettings if cache.target == "flux" else ArgoCDSettings
     return model.model_validate_json(cache.settings)
+
+
+def gate_specs(
+    cache: PlanCache,
+) -> list[tuple[str, str, tuple[str, ...], str | None, str]] | None:
+    """Each step's (name, wave, clusters, bake, approval) as the plan has them, or None."""
+    if cache.gates is None or [g[0] for g in cache.gates] != [name for name, _ in cache.steps]:
+        return None
+    pairs = zip(cache.gates, cache.steps, strict=True)
+    return [
+        (name, wave, clusters, bake, approval)
+        for (name, wave, bake, approval), (_, clusters) in pairs
+    ]
+
+
+def policy_of(cache: PlanCache) -> RolloutPolicy | None:
+    """The policy the plan was computed with, or None (not recorded, or it does not read back
+    to the recorded digest: recompute)."""
+    from planner.policy import RolloutPolicy
+
+    if cache.policy is None:
+        return None
+    try:
+        policy = RolloutPolicy.model_validate_json(cache.policy)
+    except (ValidationError, ValueError):
+        return None
+    return policy if policy.digest() == cache.policy_digest else None
 
 
 def emitter_input(cache: PlanCache, state: Rollout, released: Collection[str]) -> EmitRollout:

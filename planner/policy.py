@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from planner import saferegex, yamlsafe
 from planner.approvals import ApprovalSpec
-from planner.durations import duration_seconds
+from planner.durations import Duration, duration_seconds
 from planner.errors import Problem, UserError, validate_model
 from planner.gates import GateSpec
 from planner.hierarchy.scopes import HierarchyConfig, ScopeRule
@@ -28,13 +28,6 @@ from planner.notify import Webhook
 from planner.repourl import check_policy_url
 from planner.selector import LabelSelector, Requirement
 
-
-def _check_duration(text: str) -> str:
-    duration_seconds(text)
-    return text
-
-
-Duration = Annotated[str, AfterValidator(_check_duration)]
 WaveName = Annotated[str, AfterValidator(check_name)]
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$|^[0-9]+$")

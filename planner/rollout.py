@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from planner import yamlsafe
-from planner.durations import duration_seconds
+from planner.durations import Duration, duration_seconds
 from planner.errors import UserError, validate_model
 
 if TYPE_CHECKING:
@@ -75,15 +75,9 @@ def _check_time(value: str) -> str:
     return value
 
 
-def _check_duration(value: str) -> str:
-    duration_seconds(value)
-    return value
-
-
 Name = Annotated[str, AfterValidator(check_rollout_name)]
 Sha = Annotated[str, AfterValidator(_check_sha)]
 Time = Annotated[str, AfterValidator(_check_time)]
-Duration = Annotated[str, AfterValidator(_check_duration)]
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 

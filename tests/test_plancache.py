@@ -9,6 +9,7 @@ command that takes the shortcut never recomputes the plan.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -80,9 +81,34 @@ def no_recompute(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+@pytest.fixture
+def full_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts full renders of a rollout's folder and of the fleet view."""
+    from planner.api import fleet
+
+    calls: list[str] = []
+    manifests, view = rollouts.rollout_manifests, fleet.view_files
+
+    def counted_manifests(*args: Any, **kwargs: Any) -> Any:
+        calls.append("rollout")
+        return manifests(*args, **kwargs)
+
+    def counted_view(*args: Any, **kwargs: Any) -> Any:
+        calls.append("fleet view")
+        return view(*args, **kwargs)
+
+    monkeypatch.setattr(rollouts, "rollout_manifests", counted_manifests)
+    monkeypatch.setattr(fleet, "view_files", counted_view)
+    return calls
+
+
 @pytest.mark.parametrize("target", ["argocd", "flux"])
 def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
-    fleet_repo: FleetRepo, tmp_path: Path, target: str, no_recompute: list[int]
+    fleet_repo: FleetRepo,
+    tmp_path: Path,
+    target: str,
+    no_recompute: list[int],
+    full_renders: list[str],
 ) -> None:
     repo = fleet_repo
     if target == "argocd":  # small shards: a step touches some shards of its wave, not all
@@ -105,9 +131,11 @@ def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
     ]
     for args, minute in commands:
         no_recompute.clear()
+        full_renders.clear()
         shown = fast(*args, minute=minute).stdout
-        if args[0] == "status":  # (advance and rollback recompute: gates and notifications
-            assert no_recompute == [], f"{args} recomputed the plan"  # need the plan)
+        if args[0] in ("status", "advance"):  # (a rollback recomputes)
+            assert no_recompute == [], f"{args} recomputed the plan"
+            assert full_renders == [], f"{args} rendered {full_renders} in full"
         cache_path(twin).unlink()
         again = slow(*args, minute=minute).stdout
         assert [x for x in again.splitlines() if "plan-cache.json" not in x] == shown.splitlines()
@@ -252,6 +280,76 @@ def test_other_inputs_invalidate_the_cache(
     no_recompute.clear()
     run("status", NAME)
     assert no_recompute == [1]
+
+
+def _older_cache(repo: Path) -> None:
+    """A cache written before it held the policy and each step's gates."""
+    path = cache_path(repo)
+    data = json.loads(path.read_text())
+    del data["gates"], data["policy"]
+    path.write_text(json.dumps(data))
+
+
+def _damaged_policy(repo: Path) -> None:
+    """The recorded policy no longer reads back to the recorded digest."""
+    path = cache_path(repo)
+    data = json.loads(path.read_text())
+    data["policy"] = data["policy"].replace('"1h"', '"2h"', 1)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["inventory bytes", "origin", "tool", "plan format", "older cache", "damaged policy"],
+)
+def test_a_step_after_a_digest_change_recomputes_and_writes_the_same_files(
+    fleet_repo: FleetRepo,
+    tmp_path: Path,
+    change: str,
+    monkeypatch: pytest.MonkeyPatch,
+    no_recompute: list[int],
+) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
+    twin = tmp_path / "twin"
+    shutil.copytree(repo.path, twin, symlinks=True)
+    for path in (repo.path, twin):
+        if change == "inventory bytes":
+            inventory = path / "clusters.yaml"
+            inventory.write_text("# reviewed\n" + inventory.read_text())
+        elif change == "origin":
+            git(path, "remote", "set-url", "origin", "https://git.example.com/other/fleet.git")
+        elif change == "older cache":
+            _older_cache(path)
+        elif change == "damaged policy":
+            _damaged_policy(path)
+    if change == "tool":
+        monkeypatch.setattr(plancache_files, "code_digest", lambda: "another-build")
+    elif change == "plan format":
+        monkeypatch.setattr(plancache, "PLAN_FORMAT", plancache.PLAN_FORMAT + 1)
+    no_recompute.clear()
+    run("advance", NAME, minute=5)
+    assert no_recompute == [1]
+    cache_path(twin).unlink()
+    runner_for(twin)("advance", NAME, minute=5)
+    shutil.copyfile(cache_path(repo.path), cache_path(twin))
+    assert tree_bytes(repo.path) == tree_bytes(twin)
+
+
+def test_the_cache_holds_the_plans_policy_and_gates(fleet_repo: FleetRepo) -> None:
+    repo = fleet_repo
+    run = runner_for(repo.path)
+    (repo.path / "rollout.yaml").write_text(POLICY)
+    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
+    loaded = plancache_files.read(repo.path, NAME)
+    assert loaded is not None
+    policy = plancache.policy_of(loaded)
+    assert policy is not None and policy.digest() == loaded.policy_digest
+    state = load_state((repo.path / "waves" / NAME / "rollout.yaml").read_bytes(), source="x")
+    assert plancache.gate_specs(loaded) == [
+        (s.name, s.wave, s.clusters, s.bake, s.approval) for s in state.steps
+    ]
 
 
 def test_a_new_origin_rewrites_the_manifests_with_it(fleet_repo: FleetRepo) -> None:

@@ -13,7 +13,7 @@ The clock and the actor (who runs the command) are read here too, as they are th
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +115,22 @@ def _confinement(root: Path, name: str, state: ro.Rollout, source: str) -> list[
     return problems
 
 
+def holds(out: Path, paths: Iterable[str]) -> bool:
+    """`out` was generated with exactly `paths`: its manifest of generated files has the
+    bytes writing them gives (compared as bytes, so no path is resolved: a step's own
+    files are checked when they are written)."""
+    manifest = out / files.MANIFEST
+    try:
+        return not manifest.is_symlink() and manifest.read_bytes() == files.manifest_bytes(paths)
+    except OSError:
+        return False
+
+
+def regular(out: Path, paths: Iterable[str]) -> bool:
+    """Each of `paths` in `out` is a regular file (not a folder, a link or missing)."""
+    return all((out / rel).is_file() and not (out / rel).is_symlink() for rel in paths)
+
+
 def read_all(root: Path) -> list[ro.Rollout]:
     return [read(root, name) for name in names(root)]
 
@@ -132,6 +148,7 @@ def save(
     *,
     extra: Mapping[str, bytes] | None = None,
     trees: Mapping[str, Mapping[str, bytes]] | None = None,
+    parts: Mapping[str, Mapping[str, bytes]] | None = None,
     message: str | None = None,
     sign: bool = False,
     adopt: bool = False,
@@ -139,9 +156,11 @@ def save(
 ) -> tuple[list[str], str | None]:
     """Write a step: the manifests, any `extra` files (repository paths under `waves/<dir>/`),
     any other generated `trees` ({repository folder under `waves/`: {path: bytes}}, e.g. a
-    composed fleet view, with their own manifest of generated files) and the state, all or
-    nothing (`planner.adapters.transaction`); with `message`, commit every folder written
-    through plumbing (`planner.adapters.gitrepo`). A failure at any point,
+    composed fleet view, with their own manifest of generated files), any `parts` of
+    generated folders ({repository folder: {path: bytes}}: files of the folder's manifest
+    whose bytes change, the rest of the folder and its manifest stay as they are) and the
+    state, all or nothing (`planner.adapters.transaction`); with `message`, commit every
+    folder written through plumbing (`planner.adapters.gitrepo`). A failure at any point,
     the commit included, leaves the work tree as it was. Returns (paths written, commit SHA).
     """
     waves = root / WAVES_DIR
@@ -158,6 +177,18 @@ def save(
         for rel in diff.removed:
             txn.remove(out / rel)
         txn.put(out / files.MANIFEST, files.manifest_bytes(tree))
+    for folder_rel, part in sorted((parts or {}).items()):
+        out = root / folder_rel
+        inside = out.resolve()
+        for rel, data in sorted(part.items()):
+            parent = (out / rel).parent
+            if (
+                rel.startswith("/")
+                or ".." in rel.split("/")
+                or not parent.resolve().is_relative_to(inside)
+            ):
+                raise ValueError(f"{rel} leaves {out}")
+            txn.put(out / rel, data)
     for rel, data in (extra or {}).items():
         txn.put(root / rel, data)
     txn.put(state_path(root, state.name), ro.dump_state(state))

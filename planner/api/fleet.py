@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from planner import plancache
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
@@ -18,7 +19,7 @@ from planner.emit import Rollout
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
-from planner.fleetview import FLEET_DIR, FleetView, compose
+from planner.fleetview import FLEET_DIR, FleetView, compose, compose_places
 from planner.inventory import Inventory
 from planner.nesting import PinContext, Pins
 from planner.pinning import Wanted, fleet_pins
@@ -111,3 +112,68 @@ def render_view(
     if view.target == "argocd":
         return argocd_emit.render(rollout, policy.argocd, ArgoStrategy.list)
     return flux_emit.render(rollout, policy.flux)
+
+
+def view_step(
+    root: Path,
+    target: str,
+    before: list[rollout_mod.Rollout],
+    after: list[rollout_mod.Rollout],
+    cache: plancache.PlanCache,
+) -> dict[str, bytes] | None:
+    """The files of `waves/fleet/<target>/` whose pins move from `before` to `after` (the
+    rollouts with one state changed), from the plan cache of the newest rollout; None when
+    the full render is needed.
+
+    Exact when the cache stands for the view's inputs: the newest rollout (whose inventory
+    and policy the view takes) is the cache's, every inventory cluster is one of its
+    members (no `unlisted` wave), no rendered element needs a nested pin (the cache has none
+    at its head, nor at its base for its own clusters, and every element runs one of those),
+    and the folder holds exactly the files the view generates.
+    """
+    from planner.emit import stepfiles
+
+    mine = [r for r in after if r.target == target]
+    if not mine or cache.nested_pins or cache.target != target:
+        return None
+    newest = max(mine, key=lambda r: (r.started_at, r.name))
+    if newest.id != cache.plan_id:
+        return None
+    places = {name: (entry[0], entry[1]) for name, entry in cache.clusters.items()}
+    if set(places) != set(newest.members()):
+        return None
+    old = compose_places(before, places, target)
+    new = compose_places(after, places, target)
+    if (
+        old is None
+        or new is None
+        or old.default != new.default
+        or list(old.waves) != list(new.waves)
+    ):
+        return None
+    affected = newest.affected()
+    elements = [e for wave in new.waves.values() for e in wave]
+    if any(
+        e.revision != newest.head and not (e.revision == newest.base and e.cluster in affected)
+        for e in elements
+    ):
+        return None
+    was = {e.cluster: e for wave in old.waves.values() for e in wave}
+    changed = {e.cluster for e in elements if was.get(e.cluster) != e}
+    rollout = _FleetRollout(
+        plan_id="fleet",
+        base=new.default,
+        head=new.default,
+        emergency=None,
+        steps=(),
+        released=(),
+        waves={w: list(e) for w, e in new.waves.items()},
+        regions={name: entry[2] for name, entry in cache.clusters.items()},
+        repo_url=cache.repo_url,
+    )
+    settings = plancache.settings(cache)
+    out = folder(root, target)
+    if not rolloutrepo.holds(out, stepfiles.all_paths(rollout, settings)):
+        return None
+    step = stepfiles.step_files(rollout, settings, changed) if changed else {}
+    return step if rolloutrepo.regular(out, step) else None

@@ -13,7 +13,6 @@ clock and its sleep are parameters so that it is testable without waiting.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +25,7 @@ from planner.api import notifying
 from planner.errors import Refusal, UserError
 
 if TYPE_CHECKING:
-    from planner.api.rollouts import _Current
+    from planner.api.rollouts import Current, Finish
     from planner.policy import RolloutPolicy
 
 Evaluator = Callable[[Sequence[gates.GateSpec], gates.Target], gates.Verdict]
@@ -67,7 +66,7 @@ def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.Target) ->
     return probes.evaluate(specs, target)
 
 
-def step_target(current: _Current, step: ro.Step) -> gates.Target:
+def step_target(current: Current, step: ro.Step) -> gates.Target:
     """A step as its gates see it: names, wave and every cluster's labels."""
     clusters = current.inventory.by_name()
     labels = {c: dict(clusters[c].labels) for c in step.clusters if c in clusters}
@@ -108,7 +107,7 @@ def _record(state: ro.Rollout, now: datetime, actor: str, step: str, detail: str
 def attempt(
     root: Path,
     state: ro.Rollout,
-    current: _Current,
+    current: Current,
     now: datetime,
     actor: str,
     *,
@@ -120,8 +119,7 @@ def attempt(
     if_ready: bool,
     approval_ref: str | None,
     evaluate: Evaluator | None,
-    finish: Callable[..., ro.RolloutView],
-    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+    finish: Finish,
 ) -> Progress:
     """One `advance`: release the next step, wait (`if_ready`), or refuse."""
     policy = current.policy
@@ -132,7 +130,6 @@ def attempt(
     if gate.kind == "done" and if_ready:
         return _final_gates(
             root, state, current, now, actor, gate, evaluate, commit=commit, finish=finish,
-            manifests=manifests,
         )  # fmt: skip
     if gate.kind in ("done", "paused") or (gate.kind in ("halted", "bake") and not forcing):
         return _hold(state, now, gate, if_ready, hooks, current, actor, approve, by, force, reason)
@@ -147,24 +144,23 @@ def attempt(
             return _gate_failed(
                 root, state, current, now, actor, gated, verdict,
                 forcing=forcing, if_ready=if_ready, commit=commit, finish=finish,
-                manifests=manifests,
-                release=lambda s: attempt_release(
+                    release=lambda s: attempt_release(
                     root, s, current, now, actor, step, verdict, approve=approve, by=by,
                     force=force, reason=reason, commit=commit, if_ready=if_ready,
-                    approval_ref=approval_ref, finish=finish, manifests=manifests,
+                    approval_ref=approval_ref, finish=finish,
                 ),
             )  # fmt: skip
     return attempt_release(
         root, state, current, now, actor, step, verdict, approve=approve, by=by, force=force,
         reason=reason, commit=commit, if_ready=if_ready, approval_ref=approval_ref,
-        finish=finish, manifests=manifests,
+        finish=finish,
     )  # fmt: skip
 
 
 def attempt_release(
     root: Path,
     state: ro.Rollout,
-    current: _Current,
+    current: Current,
     now: datetime,
     actor: str,
     step: ro.Step,
@@ -177,8 +173,7 @@ def attempt_release(
     commit: bool,
     if_ready: bool,
     approval_ref: str | None,
-    finish: Callable[..., ro.RolloutView],
-    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+    finish: Finish,
 ) -> Progress:
     """Check the step's approval, then release it (gates passed, or forced past)."""
 
@@ -227,7 +222,7 @@ def attempt_release(
         notifying.refusal(current, state, step, now, actor, outcome.message())
         raise Refusal(outcome.message())
     new = outcome
-    view = finish(root, new, now, manifests(current, new.target, ro.released(new)), commit)
+    view = finish(root, new, now, ro.released(new), commit)
     events = [
         notifying.event(current, new, "release", step.name, step.clusters, actor, view.commit)
     ]
@@ -274,7 +269,7 @@ def _signed_approver(
 def _gate_failed(
     root: Path,
     state: ro.Rollout,
-    current: _Current,
+    current: Current,
     now: datetime,
     actor: str,
     gated: ro.Step,
@@ -283,8 +278,7 @@ def _gate_failed(
     forcing: bool,
     if_ready: bool,
     commit: bool,
-    finish: Callable[..., ro.RolloutView],
-    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+    finish: Finish,
     release: Callable[[ro.Rollout], Progress],
 ) -> Progress:
     """Record a failed verdict; roll back (`on_failure: rollback`); refuse, wait or force."""
@@ -306,7 +300,7 @@ def _gate_failed(
             current, new, "gate-failure", gated.name, failing, actor, None, verdict.refusal()
         )
     ]
-    out: dict[str, bytes] | None = None
+    out: frozenset[str] | None = None
     if wave.on_failure == "rollback":
         rolled = ro.rollback(new, now, actor, step=gated.name)
         if isinstance(rolled, ro.Rollout):
@@ -316,7 +310,7 @@ def _gate_failed(
                 update={"history": (*rolled.history[:-1], last.model_copy(update={"detail": why}))}
             )
             new = rolled
-            out = manifests(current, new.target, ro.released(new))
+            out = ro.released(new)
             events.append(
                 notifying.event(
                     current, new, "rollback", gated.name, gated.clusters, actor, None, why
@@ -338,15 +332,14 @@ def _gate_failed(
 def _final_gates(
     root: Path,
     state: ro.Rollout,
-    current: _Current,
+    current: Current,
     now: datetime,
     actor: str,
     done: ro.Gate,
     evaluate: Evaluator | None,
     *,
     commit: bool,
-    finish: Callable[..., ro.RolloutView],
-    manifests: Callable[[_Current, str, frozenset[str]], dict[str, bytes]],
+    finish: Finish,
 ) -> Progress:
     """Every step is out: the last one's gates still run once, after its bake."""
 
@@ -370,7 +363,7 @@ def _final_gates(
     if not verdict.passed:
         return _gate_failed(
             root, state, current, now, actor, last, verdict, forcing=False, if_ready=True,
-            commit=commit, finish=finish, manifests=manifests, release=lambda s: Progress(
+            commit=commit, finish=finish, release=lambda s: Progress(
                 ro.RolloutView(s, done, now)),
         )  # fmt: skip
     new = _record(state, now, actor, last.name, f"passed: {verdict.summary()}")
@@ -388,7 +381,7 @@ def _hold(
     gate: ro.Gate,
     if_ready: bool,
     hooks: Sequence[notify.Webhook],
-    current: _Current,
+    current: Current,
     actor: str,
     approve: bool,
     by: str | None,
@@ -446,15 +439,15 @@ def rollout_step(
     root = repo.resolve()
     with rolloutrepo.locked(root, f"rollout advance {name}"):
         state = rolloutrepo.read(root, name)
-        current, changes = rollouts._rollout_drift(root, state)
-        trust.verify(root, state, None if changes else current.plan)
-        if changes:
-            raise Refusal(rollouts._drift_message(state, changes))
+        checked = rollouts._check(root, state, step=True)
+        trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
+        if checked.changes:
+            raise Refusal(rollouts._drift_message(state, checked.changes))
+        current = checked.context(state)
         when = now if now is not None else trust.now_after(state)
         return attempt(
             root, state, current, when, rollouts._actor(root, None if approval else by),
             approve=approve or approval is not None, by=by, force=force, reason=reason,
             commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
-            finish=rollouts._finish_written,
-            manifests=functools.partial(rollouts.rollout_manifests, allow_unpinned=allow_unpinned),
+            finish=rollouts._step_writer(state, checked, allow_unpinned=allow_unpinned),
         )  # fmt: skip

@@ -15,12 +15,12 @@ from planner import notify
 from planner import rollout as ro
 
 if TYPE_CHECKING:
-    from planner.api.rollouts import _Current
+    from planner.api.rollouts import Current
     from planner.policy import RolloutPolicy
 
 
 def refusal(
-    current: _Current, state: ro.Rollout, step: ro.Step, now: datetime, actor: str, text: str
+    current: Current, state: ro.Rollout, step: ro.Step, now: datetime, actor: str, text: str
 ) -> None:
     del now
     send(
@@ -30,7 +30,7 @@ def refusal(
 
 
 def event(
-    current: _Current,
+    current: Current,
     state: ro.Rollout,
     what: notify.What,
     step: str | None,
@@ -61,9 +61,7 @@ def send(policy: RolloutPolicy, events: Sequence[notify.RolloutEvent]) -> tuple[
     return tuple(webhooks.post(policy.notify, events))
 
 
-def notify_action(
-    policy: RolloutPolicy, current: _Current, view: ro.RolloutView
-) -> tuple[str, ...]:
+def notify_action(policy: RolloutPolicy, current: Current, view: ro.RolloutView) -> tuple[str, ...]:
     """The webhook event for a `start` or a `rollback` that was just written."""
     state = view.state
     last = state.history[-1]

@@ -4,11 +4,12 @@ under `waves/<name>/` in the fleet repository."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from planner import plancache
 from planner import rollout as rollout_mod
@@ -36,6 +37,24 @@ if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `s
 # The rules are pure (planner.rollout); these functions read the working tree, recompute the
 # plan to detect drift, apply one transition, and write the result atomically. A refused
 # command raises `Refusal` before anything is written.
+
+
+class Current(Protocol):
+    """What a step's gates and notifications read of the plan's inputs."""
+
+    @property
+    def policy(self) -> RolloutPolicy: ...
+
+    @property
+    def repo_url(self) -> str | None: ...
+
+    @property
+    def inventory(self) -> Inventory: ...
+
+
+# Write a step: (root, new state, now, released step names to pin the manifests with, or
+# None when they do not change, commit) -> the view of what was written.
+Finish = Callable[[Path, rollout_mod.Rollout, datetime, frozenset[str] | None, bool], RolloutView]
 
 
 @dataclass(frozen=True)
@@ -209,8 +228,7 @@ def rollout_status(repo: Path, name: str) -> RolloutView:
     state = rolloutrepo.read(root, name)
     now = rolloutrepo.now()
     checked = _check(root, state)
-    full = checked.current
-    trust.verify(root, state, full.plan if full is not None and not checked.changes else None)
+    trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
     notes = tuple(rolloutrepo.interrupted(root))
     gate = rollout_mod.next_gate(state, now)
     return RolloutView(state, gate, now, tuple(checked.changes), notes=notes)
@@ -322,16 +340,71 @@ def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
     return outcome
 
 
-def _finish_written(
-    root: Path,
-    state: rollout_mod.Rollout,
-    now: datetime,
-    manifests: dict[str, bytes] | None,
-    commit: bool,
-) -> RolloutView:
+def _step_writer(
+    before: rollout_mod.Rollout, checked: _Checked, *, allow_unpinned: bool = False
+) -> Finish:
     """The gating path's finish: the step (state, manifests, fleet view) as one transaction
-    and, with `commit`, its commit; all of it, or nothing."""
-    return _finish(root, state, now, manifests, commit, False, [])
+    and, with `commit`, its commit; all of it, or nothing.
+
+    With the plan cache standing for the plan (`checked.cache`), only the files whose pins
+    move are rendered (`planner.emit.stepfiles`): the released step's files, and the fleet
+    view's entries of its clusters. Otherwise (nested pins, a folder that does not hold
+    exactly the files the rollout generates, a recomputed plan) the full render.
+    """
+
+    def finish(
+        root: Path,
+        state: rollout_mod.Rollout,
+        now: datetime,
+        released: frozenset[str] | None,
+        commit: bool,
+    ) -> RolloutView:
+        manifests: dict[str, bytes] | None = None
+        parts: dict[str, dict[str, bytes]] = {}
+        if released is not None:
+            cache = checked.cache
+            step = _step_files(root, before, state, cache) if cache is not None else None
+            if step is not None:
+                out = rolloutrepo.folder(root, state.name) / state.target
+                parts[rolloutrepo.relative(root, out)] = step
+            else:
+                current = checked.current or _rollout_current(
+                    root, state.base, state.head, state.inputs, checked.data
+                )
+                manifests = rollout_manifests(
+                    current, state.target, released, allow_unpinned=allow_unpinned
+                )
+        return _finish(
+            root, state, now, manifests, commit, False, [], parts=parts,
+            cache=checked.cache, before=before,
+        )  # fmt: skip
+
+    return finish
+
+
+def _step_files(
+    root: Path,
+    before: rollout_mod.Rollout,
+    after: rollout_mod.Rollout,
+    cache: plancache.PlanCache,
+) -> dict[str, bytes] | None:
+    """The files of the rollout's folder whose pins move from `before` to `after`, from the
+    cache; None when the full render is needed (nested pins, or the folder does not hold
+    exactly the files the rollout generates)."""
+    from planner.emit import stepfiles
+
+    if cache.nested_pins:
+        return None
+    released = rollout_mod.released(after)
+    pinned = _pinned(plancache.emitter_input(cache, after, released))
+    settings = plancache.settings(cache)
+    out = rolloutrepo.folder(root, after.name) / after.target
+    if not rolloutrepo.holds(out, stepfiles.all_paths(pinned, settings)):
+        return None
+    was = rollout_mod.released(before)
+    moved = {s.name for s in after.steps if (s.name in was) != (s.name in released)}
+    step = stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
+    return step if rolloutrepo.regular(out, step) else None
 
 
 def _finish(
@@ -345,13 +418,30 @@ def _finish(
     *,
     extra: dict[str, bytes] | None = None,
     adopt: bool = False,
+    parts: dict[str, dict[str, bytes]] | None = None,
+    cache: plancache.PlanCache | None = None,
+    before: rollout_mod.Rollout | None = None,
 ) -> RolloutView:
-    """Write the step as one transaction (and commit it): all of it, or nothing."""
-    from planner.api.fleet import folder, view_files
+    """Write the step as one transaction (and commit it): all of it, or nothing.
+
+    `parts`: files of generated folders that change (the rest of each folder stays as it
+    is); `cache` and `before` (the state on disk): the fleet view may then be written for the
+    clusters whose pins move only (`planner.api.fleet.view_step`)."""
+    from planner.api.fleet import folder, view_files, view_step
 
     others = [r for r in rolloutrepo.read_all(root) if r.name != state.name]
-    view = view_files(root, state.target, [*others, state])
-    trees = {rolloutrepo.relative(root, folder(root, state.target)): view} if view else None
+    fleet_rel = rolloutrepo.relative(root, folder(root, state.target))
+    parts = dict(parts or {})
+    trees = None
+    step = None
+    if cache is not None and before is not None:
+        step = view_step(root, state.target, [*others, before], [*others, state], cache)
+    if step is not None:
+        if step:
+            parts[fleet_rel] = step
+    else:
+        view = view_files(root, state.target, [*others, state])
+        trees = {fleet_rel: view} if view else None
     gate = rollout_mod.next_gate(state, now)
     written, sha = rolloutrepo.save(
         root,
@@ -359,6 +449,7 @@ def _finish(
         manifests,
         extra=extra,
         trees=trees,
+        parts=parts,
         message=rollout_mod.commit_message(state) if commit else None,
         sign=sign,
         adopt=adopt,
@@ -473,27 +564,67 @@ def _worktree_inventory(root: Path, rel: str) -> Inventory:
 
 
 @dataclass(frozen=True)
+class _Cached:
+    """The plan cache standing for the plan (every input digest unchanged): what a step
+    needs of the inputs without planning. The inventory is parsed only when read (a step's
+    gates read its clusters' labels)."""
+
+    cache: plancache.PlanCache
+    policy: RolloutPolicy
+    repo_url: str | None
+    data: plancache_files.InputBytes
+    source: str
+
+    @functools.cached_property
+    def inventory(self) -> Inventory:
+        from planner.inventory import parse_inventory
+
+        return parse_inventory(self.data.inventory, source=self.source)
+
+
+@dataclass(frozen=True)
 class _Checked:
     """The drift check: from the plan cache when every input digest matches, else from the
     plan recomputed in full (`current`)."""
 
     changes: list[str]
     fingerprint: plancache.Fingerprint
+    data: plancache_files.InputBytes
     cache: plancache.PlanCache | None = None
     current: _Current | None = None
+    policy: RolloutPolicy | None = None  # the cache's (`step`)
+
+    def plan(self) -> Plan | None:
+        """The recomputed plan, when it still matches (what `trust.verify` checks against)."""
+        return self.current.plan if self.current is not None and not self.changes else None
+
+    def usable_cache(self) -> plancache.PlanCache | None:
+        return self.cache if not self.changes else None
+
+    def context(self, state: rollout_mod.Rollout) -> Current:
+        if self.current is not None:
+            return self.current
+        assert self.cache is not None and self.policy is not None
+        return _Cached(self.cache, self.policy, self.data.origin, self.data, state.inputs.inventory)
 
 
-def _check(root: Path, state: rollout_mod.Rollout) -> _Checked:
-    """Drift, exactly: digests first (cheap), the full plan only when one changed."""
+def _check(root: Path, state: rollout_mod.Rollout, *, step: bool = False) -> _Checked:
+    """Drift, exactly: digests first (cheap), the full plan only when one changed.
+
+    `step`: the caller writes a step; the cache must also hold the policy and each step's
+    gates (an older cache does not: recompute)."""
     data = plancache_files.read_inputs(root, state.inputs)
     fingerprint = plancache_files.fingerprint(state.base, state.head, data)
     cache = plancache_files.read(root, state.name)
     hit = cache is not None and plancache.usable(cache, fingerprint, state)
     if cache is not None and hit:
-        return _Checked(rollout_mod.drift(state, cache.observed()), fingerprint, cache)
+        policy = plancache.policy_of(cache) if step else None
+        if not step or (policy is not None and plancache.gate_specs(cache) is not None):
+            changes = rollout_mod.drift(state, cache.observed())
+            return _Checked(changes, fingerprint, data, cache, policy=policy)
     current = _rollout_current(root, state.base, state.head, state.inputs, data)
     observed = rollout_mod.observe(current.plan, current.inventory.names())
-    return _Checked(rollout_mod.drift(state, observed), fingerprint, current=current)
+    return _Checked(rollout_mod.drift(state, observed), fingerprint, data, current=current)
 
 
 def _cache_of(

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from planner import plancache
 from planner import policy as policy_mod
 from planner import rollout as rollout_mod
 from planner import rolloutaudit as audit
@@ -63,15 +64,23 @@ def now_after(state: rollout_mod.Rollout) -> datetime:
     return now
 
 
-def verify(root: Path, state: rollout_mod.Rollout, plan: Plan | None) -> None:
+def verify(
+    root: Path,
+    state: rollout_mod.Rollout,
+    plan: Plan | None,
+    *,
+    cache: plancache.PlanCache | None = None,
+) -> None:
     """Refuse (bad input, naming the field) a state its start commit or its last commit
     contradicts, or whose gates differ from those of the start policy (`plan`: the plan
-    recomputed with that policy, None when the repository drifted)."""
+    recomputed with that policy, None when the repository drifted; or `cache`: the plan
+    cache standing for that plan, its inputs unchanged)."""
     source = rolloutrepo.relative(root, rolloutrepo.state_path(root, state.name))
     started, committed, start_commit = _versions(root, source)
     problems: list[Problem] = audit.immutable_problems(state, started, committed, source=source)
     if started is not None and start_commit is not None:
         problems += _start_policy(root, started, start_commit, source)
+    specs = None
     if plan is not None and plan.policy.digest == state.policy_digest:
         specs = [
             (
@@ -83,6 +92,9 @@ def verify(root: Path, state: rollout_mod.Rollout, plan: Plan | None) -> None:
             )
             for s in plan.waves
         ]
+    elif cache is not None and cache.policy_digest == state.policy_digest:
+        specs = plancache.gate_specs(cache)
+    if specs is not None:
         label = f"digest {state.policy_digest[:12]}"
         problems += audit.gate_problems(state, specs, source=source, policy=label)
     if problems:
