@@ -21,7 +21,7 @@ from planner import guardrails
 from planner.changes import Change, ChangeSet
 from planner.clusterwiring import cluster_infos
 from planner.diff_groups import DiffGroup, group_of
-from planner.guardrails import Finding
+from planner.findings import Finding
 from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
 from planner.inventory import Inventory, LabelRoles, diff_inventories

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from planner import gitops, kustomize, yamlsafe
-from planner.guardrails import Finding
+from planner.findings import Finding
 from planner.hierarchy import Hierarchy, NodeKind
 from planner.impact import Reason
 from planner.plan import Analysis, PlanInputs, RenderSummary

@@ -21,7 +21,7 @@ from planner.api.inputs import (
 )
 from planner.clusterwiring import cluster_infos
 from planner.errors import UserError
-from planner.guardrails import Validation
+from planner.findings import Validation
 from planner.hierarchy import Hierarchy, build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Analysis, Explanation, Plan, analyse, assemble
