@@ -28,6 +28,15 @@ class Context:
     steps: Sequence[Step] = ()
     layers: Sequence[ChangedLayer] = ()
     reasons_layers: Mapping[str, set[str]] = field(default_factory=dict)
+    _closures: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
+
+    def closure(self, node_id: str) -> frozenset[str]:
+        """`head.closure(node_id)`, computed once per node for every check of this context
+        (each cluster's root is asked for by several families in turn)."""
+        found = self._closures.get(node_id)
+        if found is None:
+            found = self._closures[node_id] = frozenset(self.head.closure(node_id))
+        return found
 
 
 def name_list(listed: Sequence[str]) -> str:

@@ -132,7 +132,7 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
     others = sorted(
         {
             n.layer
-            for n in (ctx.head.node(i) for i in ctx.head.closure(root))
+            for n in (ctx.head.node(i) for i in ctx.closure(root))
             if n.scope == Scope.CLUSTER
             and n.layer
             and n.layer != own
@@ -158,7 +158,7 @@ def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]
     if root is None:
         return []
     graph = ctx.head
-    closure = graph.closure(root)
+    closure = ctx.closure(root)
     region_nodes: dict[str, set[str]] = {}
     for node_id in closure:
         node = graph.node(node_id)
@@ -170,7 +170,7 @@ def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]
     key = ctx.policy.labels.key_of(cluster.labels, "environment") or "environment"
     findings = []
     for region, nodes in sorted(region_nodes.items()):
-        via_region: set[str] = set().union(*(graph.closure(n) for n in nodes))
+        via_region: set[str] = set().union(*(ctx.closure(n) for n in nodes))
         reached = _layers(graph, via_region, Scope.ENVIRONMENT)
         if label is not None:
             own = label

@@ -37,7 +37,7 @@ def identity_of(ctx: Context, cluster: Cluster) -> Identity:
     literal_file = None
     if root is None:
         return Identity(layers, literals, literal_file)
-    closure = [ctx.head.node(i) for i in ctx.head.closure(root)]
+    closure = [ctx.head.node(i) for i in ctx.closure(root)]
     for role, scope in ROLE_SCOPES.items():
         found = sorted({n.layer for n in closure if n.scope == scope and n.layer})
         if found:
