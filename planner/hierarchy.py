@@ -25,10 +25,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from planner import artifacts, gitops, kustomize, snapshot, sources, yamlsafe
-from planner.appset import ClusterInfo
+from planner import kustomize, snapshot, yamlsafe
 from planner.snapshot import Snapshot
-from planner.wiring import Unmodelled, WiringNote, other_revision
+from planner.wiring import artifacts, sources
+from planner.wiring.appset import ClusterInfo
+from planner.wiring.notes import Unmodelled, WiringNote, other_revision
+from planner.wiring.objects import ARGO, CHART, FLUX, AppSetDoc, Follow, Scan, SourceRef
+from planner.wiring.scanner import might_contain_objects, scan_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -216,7 +219,7 @@ class Hierarchy:
         self.roots = dict(roots)  # cluster path -> node id
         self.problems = problems
         self.rules = rules
-        # Per-cluster wiring (planner.clusterwiring): cluster name -> its own root node;
+        # Per-cluster wiring (planner.wiring.percluster): cluster name -> its own root node;
         # expanded file -> cluster -> fingerprint; files git generators read.
         self.cluster_roots: dict[str, str] = {}
         self.expanded: dict[str, dict[str, str]] = {}
@@ -249,7 +252,7 @@ class Hierarchy:
         return value
 
     def follow_mode(self, source: str, target: str) -> str | None:
-        """How a Flux or Argo CD object pulls `target` in (`gitops.FLUX`, `ARGO`, `CHART`,
+        """How a Flux or Argo CD object pulls `target` in (`FLUX`, `ARGO`, `CHART`,
         `FILE`), or None when the edge is a kustomize reference."""
         mode: str | None = self.graph.edges[source, target].get("follow")
         return mode
@@ -404,7 +407,7 @@ class Hierarchy:
         return sorted(found)
 
     def unmodelled(self) -> list[WiringNote]:
-        """Objects met that can pull content in but are not modelled (see planner.wiring)."""
+        """Objects met that can pull content in but are not modelled (see planner.wiring.notes)."""
         return [note for note in self.wiring if note.unmodelled]
 
     def layer_of(self, node_id: str) -> str:
@@ -440,21 +443,21 @@ def build_hierarchy(
     `refs`: the GitRepository refs (`branch=main`) that mean the revision being planned
     when no bootstrap source says so (see `sources.SourceResolver`). With `clusters` (the
     inventory of this revision), ApplicationSets and Fleet bundles are expanded per cluster
-    (`planner.clusterwiring`)."""
+    (`planner.wiring.percluster`)."""
     builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
     builder.resolver.planned_refs = frozenset(refs)
     roots = list(roots)
     if clusters and builder.config.follow:
-        from planner import clusterwiring
+        from planner.wiring import percluster
 
-        builder.bundle_roots = clusterwiring.bundle_roots(snap, roots)
+        builder.bundle_roots = percluster.bundle_roots(snap, roots)
     for root in sorted(set(roots)):
         builder.add_root(root)
     builder.run()
     if builder.config.follow:
-        from planner import clusterwiring
+        from planner.wiring import percluster
 
-        clusterwiring.expand_clusters(builder, clusters)
+        percluster.expand_clusters(builder, clusters)
     graph = Hierarchy(
         builder.graph, snap.revision, builder.roots, builder.problems, builder.rules, builder.wiring
     )
@@ -484,15 +487,15 @@ class _Builder:
         self.roots: dict[str, str] = {}
         self.problems: list[HierarchyProblem] = []
         self.wiring: list[WiringNote] = []
-        self.object_sources: dict[str, gitops.SourceRef | None] = {}  # object tag -> source
+        self.object_sources: dict[str, SourceRef | None] = {}  # object tag -> source
         self.queue: deque[str] = deque()
-        self.pending: list[tuple[str, gitops.Follow]] = []
+        self.pending: list[tuple[str, Follow]] = []
         self.resolver = sources.SourceResolver(config.flux_sources, repo_urls)
         self.bytes: dict[str, bytes] = {}
         self._scopes: dict[str, tuple[Scope, str | None]] = {}
         self._classify = _Classifier(tuple(self.rules))
         self._located: dict[tuple[str, str, bool], str] = {}
-        self.appsets: dict[str, list[gitops.AppSetDoc]] = {}
+        self.appsets: dict[str, list[AppSetDoc]] = {}
         self.bundle_roots: set[str] = set()
         self.cluster_roots: dict[str, str] = {}
         self.expanded: dict[str, dict[str, str]] = {}
@@ -608,7 +611,7 @@ class _Builder:
 
     def _dir_node(self, real: str, mode: str, recurse: bool, origin: str, ref: str) -> Node:
         kfile = self._kustomization_file(real)
-        if mode in (kustomize.CHART, gitops.CHART, kustomize.FILE):
+        if mode in (kustomize.CHART, CHART, kustomize.FILE):
             return self._make(NodeKind.CHART, real)
         if kfile is not None:
             return self._make(NodeKind.KUSTOMIZATION, real, file=kfile)
@@ -625,7 +628,7 @@ class _Builder:
                 node.id,
             )
             return node
-        if mode == gitops.ARGO:
+        if mode == ARGO:
             has_chart = self.snap.exists("Chart.yaml" if real == "." else f"{real}/Chart.yaml")
             return self._make(
                 NodeKind.CHART if has_chart else NodeKind.DIRECTORY, real, recurse=recurse
@@ -650,7 +653,7 @@ class _Builder:
         self._mark_scan(self.roots[norm], patch=False)  # a cluster path may be one manifest file
 
     def run(self) -> None:
-        deferred: list[tuple[str, gitops.Follow]] = []
+        deferred: list[tuple[str, Follow]] = []
         while True:
             while self.queue:
                 self._expand(self.queue.popleft())
@@ -706,7 +709,7 @@ class _Builder:
                     docs = yamlsafe.load_all(text.encode())
                 except yamlsafe.YamlError:
                     continue
-                self._queue_follows(node.id, gitops.scan_documents(docs, patch=True))
+                self._queue_follows(node.id, scan_documents(docs, patch=True))
 
     def _reference(self, node: Node, reference: kustomize.Reference) -> None:
         assert node.file is not None
@@ -752,7 +755,7 @@ class _Builder:
         cached = self.cache.get(node.path, self.snap.blob_id(node.path))
         if cached is None and attrs.get("scan") == "resource" and not want_check:
             data = self._read(node.path)
-            if data is None or not gitops.might_contain_objects(data):
+            if data is None or not might_contain_objects(data):
                 return
         parsed = cached or self._parse(node.path, data)
         if parsed.error is not None:
@@ -761,9 +764,9 @@ class _Builder:
         if self.config.follow:
             attrs["scanned"] = True
             patch = attrs.get("scan") == "patch"
-            self._queue_follows(node.id, gitops.scan_documents(parsed.docs, patch=patch))
+            self._queue_follows(node.id, scan_documents(parsed.docs, patch=patch))
 
-    def _queue_follows(self, origin: str, scan: gitops.Scan) -> None:
+    def _queue_follows(self, origin: str, scan: Scan) -> None:
         self.resolver.learn(scan.sources, scan.artifacts)
         self.pending.extend((origin, follow) for follow in scan.follows)
         if scan.appsets:
@@ -777,13 +780,13 @@ class _Builder:
             self._note(origin, item)
 
     def _note(self, origin: str, item: Unmodelled) -> None:
-        """Record a wiring note (planner.wiring) on the node of the file declaring it."""
+        """Record a wiring note (planner.wiring.notes) on the node of the file declaring it."""
         node: Node = self.graph.nodes[origin]["node"]
         self.wiring.append(
             WiringNote(item.code, origin, node.display, item.tag, item.reason, item.paths)
         )
 
-    def _external(self, origin: str, follow: gitops.Follow, path: str) -> None:
+    def _external(self, origin: str, follow: Follow, path: str) -> None:
         target = f"remote:{_source_text(follow.source)}//{path}"
         if target not in self.graph:
             self.graph.add_node(
@@ -791,7 +794,7 @@ class _Builder:
             )
         self._edge(origin, target, follow.tag, follow.path, follow.mode)
 
-    def _follow(self, origin: str, follow: gitops.Follow, *, final: bool) -> bool:
+    def _follow(self, origin: str, follow: Follow, *, final: bool) -> bool:
         if follow.target and follow.source is None:
             # a patch retargeting a path: the source is the patched object's
             known = [
@@ -824,7 +827,7 @@ class _Builder:
         self._locate_follow(origin, follow, path, follow.mode)
         return True
 
-    def _in_include(self, follow: gitops.Follow, path: str) -> bool:
+    def _in_include(self, follow: Follow, path: str) -> bool:
         if follow.source is None or follow.source.kind != "GitRepository":
             return False
         found = self.resolver.git_source(follow.source)
@@ -832,10 +835,8 @@ class _Builder:
             path == inc or path.startswith(inc + "/") for inc in found.includes
         )
 
-    def _locate_follow(self, origin: str, follow: gitops.Follow, path: str, how: str) -> None:
-        mode = {gitops.FLUX: "flux", gitops.ARGO: gitops.ARGO, gitops.CHART: gitops.CHART}.get(
-            how, kustomize.FILE
-        )
+    def _locate_follow(self, origin: str, follow: Follow, path: str, how: str) -> None:
+        mode = {FLUX: "flux", ARGO: ARGO, CHART: CHART}.get(how, kustomize.FILE)
         target = self.locate(
             path,
             mode,
@@ -845,11 +846,9 @@ class _Builder:
         )
         self._edge(origin, target, follow.tag, follow.path, how)
 
-    def _follow_artifact(
-        self, origin: str, follow: gitops.Follow, path: str, *, final: bool
-    ) -> bool:
+    def _follow_artifact(self, origin: str, follow: Follow, path: str, *, final: bool) -> bool:
         """A Flux Kustomization reading an ExternalArtifact: the repository folders the
-        ArtifactGenerator copies to `path` (see planner.artifacts)."""
+        ArtifactGenerator copies to `path` (see planner.wiring.artifacts)."""
         assert follow.source is not None
         specs = self.resolver.artifact(follow.source)
         if not specs:
@@ -859,7 +858,7 @@ class _Builder:
             self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact: {reason}"))
             return True
 
-        def decide(source: gitops.SourceRef) -> bool | None:
+        def decide(source: SourceRef) -> bool | None:
             decided = self.resolver.decide(source, True)
             if decided is None and final:
                 return True
@@ -870,9 +869,9 @@ class _Builder:
         if mapped.undecided and not final:
             return False
         for folder in mapped.folders:
-            self._locate_follow(origin, follow, folder, gitops.FLUX)
+            self._locate_follow(origin, follow, folder, FLUX)
         for folder in mapped.contents:
-            self._locate_follow(origin, follow, folder, gitops.CHART)
+            self._locate_follow(origin, follow, folder, CHART)
         for reason in mapped.unmodelled:
             self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact {name}: {reason}"))
         if not mapped.folders and not mapped.contents:
@@ -922,17 +921,17 @@ class _Builder:
         """Argo CD objects a local Helm chart declares in its templates (app-of-apps)."""
         if not self.snap.exists("Chart.yaml" if node.path == "." else f"{node.path}/Chart.yaml"):
             return
-        from planner import clusterwiring, helmapps
+        from planner.wiring import helmapps, percluster
 
         found = helmapps.chart_objects(self.snap, node.path)
         for path in found.templates:  # what the chart declares depends on their content
             self.expansion_inputs.setdefault(path, set()).add(node.path)
         for path, reason in found.unmodelled:
-            clusterwiring.report_unmodelled(
+            percluster.report_unmodelled(
                 self, node.id, f"Helm chart {node.path}", f"{path}: {reason}"
             )
         if found.docs:
-            self._queue_follows(node.id, gitops.scan_documents(found.docs))
+            self._queue_follows(node.id, scan_documents(found.docs))
 
     def _expand_directory(self, node: Node, directory: str) -> None:
         """An Argo CD directory source: its manifests (and below, with recurse)."""
@@ -953,7 +952,7 @@ def _kind_name(tag: str) -> str:
     return f"{kind} {name.rsplit('/', 1)[-1]}"
 
 
-def _source_text(source: gitops.SourceRef | None) -> str:
+def _source_text(source: SourceRef | None) -> str:
     if source is None:
         return "unknown"
     if source.kind == "url":
@@ -1019,6 +1018,6 @@ def _edge_facts(snap: Snapshot, path: str, follow: bool, cache: ParseCache) -> o
         if follow:
             facts.append(kustomize.inline_patches(doc))
     if follow:
-        scan = gitops.scan_documents(parsed.docs)
+        scan = scan_documents(parsed.docs)
         facts.append((scan.follows, scan.sources, scan.appsets, scan.artifacts, scan.unmodelled))
     return facts

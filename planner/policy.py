@@ -25,8 +25,8 @@ from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
 from planner.notify import Webhook
-from planner.repourl import check_policy_url
 from planner.selector import LabelSelector, Requirement
+from planner.wiring.repourl import check_policy_url
 
 
 def _check_duration(text: str) -> str:

@@ -32,13 +32,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from planner import gitops, kustomize, yamlsafe
+from planner import kustomize, yamlsafe
 from planner.findings import Finding
 from planner.hierarchy import Hierarchy, NodeKind
 from planner.impact import Reason
 from planner.plan import Analysis, PlanInputs, RenderSummary
 from planner.render_diff import ClusterDiff, DiffMemo, cluster_diff
 from planner.snapshot import Snapshot
+from planner.wiring.objects import CHART, FILE
 
 KEY_VERSION = "wave-planner-render-1"
 MAX_LISTED = 50
@@ -198,7 +199,7 @@ class UnitBuilder:
         kind: UnitKind
         generated: str | None = None
         error: str | None = None
-        if mode in (gitops.CHART, gitops.FILE) or node.kind == NodeKind.CHART:
+        if mode in (CHART, FILE) or node.kind == NodeKind.CHART:
             kind = "files"
         elif node.kind == NodeKind.MISSING:
             kind = "missing"

@@ -19,7 +19,6 @@ from planner.api.inputs import (
     repo_root,
     repo_urls,
 )
-from planner.clusterwiring import cluster_infos
 from planner.errors import UserError
 from planner.findings import Validation
 from planner.hierarchy import Hierarchy, build_hierarchy
@@ -29,6 +28,7 @@ from planner.policy import RolloutPolicy
 from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
 from planner.waves import PreviewRow, place, preview_rows
+from planner.wiring.percluster import cluster_infos
 
 if TYPE_CHECKING:
     from planner.adapters.progress import Progress

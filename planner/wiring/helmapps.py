@@ -5,7 +5,7 @@ The classic app-of-apps layout keeps the child `Application`s as templates of a 
 run; a template that declares an `Application` or `ApplicationSet` is filled with the
 chart's `values.yaml` (and, one at a time, each other `values*.yaml` file of the chart, so
 every variant an Application may select is read) by the Go template subset of
-`planner.apptemplate`. What that cannot fill (`range`, `include`, `toYaml`, a missing
+`planner.wiring.apptemplate`. What that cannot fill (`range`, `include`, `toYaml`, a missing
 value...) is returned as unmodelled with the reason. Pure.
 """
 
@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from planner import apptemplate, yamlsafe
+from planner import yamlsafe
+from planner.wiring import apptemplate
 
 _WIRING = re.compile(r"^\s*kind:\s*[\"']?(Application|ApplicationSet)\b", re.MULTILINE)
 

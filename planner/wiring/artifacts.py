@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planner import snapshot
-from planner.gitops import ArtifactSpec, CopyRule, SourceRef
+from planner.wiring.objects import ArtifactSpec, CopyRule, SourceRef
 
 _GLOB = set("*?[{")
 
@@ -155,7 +155,7 @@ def map_paths(
     return found
 
 
-# ------------------------------------------------------------ pinning (planner.nesting)
+# ------------------------------------------------------------ pinning (planner.pins.nesting)
 #
 # The pinner reads raw generator documents as the controller sees them at a revision; the
 # rule with the longest destination that contains the path wins.

@@ -31,12 +31,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner import snapshot, sources
-from planner.applied import ARGO, FLUX, Applied, AppliedTree
-from planner.appsetpins import application_set_ops
-from planner.artifacts import artifact_path
+from planner import snapshot
 from planner.emit.yamlout import dump
+from planner.pins.applied import ARGO, FLUX, Applied, AppliedTree
+from planner.pins.appsetpins import application_set_ops
 from planner.snapshot import Snapshot
+from planner.wiring import sources
+from planner.wiring.artifacts import artifact_path
 
 FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
 FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
