@@ -279,6 +279,12 @@ def _unknown_kind(tag: str, api: str, spec: Mapping[str, Any], scan: Scan) -> No
         scan.unmodelled.append(Unmodelled(tag, f"kind {api} with spec.source is not modelled"))
 
 
+def generator_artifacts(doc: Mapping[str, Any]) -> list[ArtifactSpec]:
+    """The ExternalArtifacts one ArtifactGenerator document makes, with their copy rules."""
+    name, namespace = _meta(doc)
+    return list(_artifact_generator(name, namespace, _spec(doc)))
+
+
 def _artifact_generator(
     name: str, namespace: str, spec: Mapping[str, Any]
 ) -> Iterator[ArtifactSpec]:
