@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from planner import yamlsafe
 from planner.wiring import apptemplate
+from planner.wiring.appsetgen import deep_merge
 
 _WIRING = re.compile(r"^\s*kind:\s*[\"']?(Application|ApplicationSet)\b", re.MULTILINE)
 
@@ -95,7 +96,7 @@ def _value_variants(files: ChartFiles, chart: str) -> list[Mapping[str, Any]]:
     for path in names:
         name = path.rsplit("/", 1)[-1]
         if name.startswith("values") and name.endswith((".yaml", ".yml")) and name != "values.yaml":
-            variants.append(_merge(base, _load_mapping(files, path)))
+            variants.append(deep_merge(base, _load_mapping(files, path)))
     return variants
 
 
@@ -109,13 +110,3 @@ def _load_mapping(files: ChartFiles, path: str) -> Mapping[str, Any]:
     except yamlsafe.YamlError:
         return {}
     return docs[0] if docs and isinstance(docs[0], Mapping) else {}
-
-
-def _merge(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(left)
-    for key, value in right.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
