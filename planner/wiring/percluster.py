@@ -28,20 +28,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from planner import kustomize, snapshot
-from planner.wiring import appset, fleetbundle
+from planner.wiring import appset, fleetbundle, objects, scanner
 from planner.wiring.appset import ClusterInfo
 from planner.wiring.notes import Unmodelled
-from planner.wiring.objects import (
-    ARGO,
-    ARGO_API,
-    CHART,
-    FILE,
-    AppSetDoc,
-    SourceRef,
-    is_templated,
-    literal_prefix,
-)
-from planner.wiring.scanner import argo_sources
 
 if TYPE_CHECKING:
     from planner.hierarchy import Hierarchy, _Builder
@@ -74,7 +63,7 @@ class _RepoView:
         return self.builder.snap.read(path)
 
     def is_local(self, repo_url: str) -> bool:
-        decided = self.builder.resolver.is_local(SourceRef("url", url=repo_url), True)
+        decided = self.builder.resolver.is_local(objects.SourceRef("url", url=repo_url), True)
         return bool(decided)
 
     def is_planned(self, revision: str) -> bool:
@@ -164,7 +153,7 @@ class _Expander:
         if file is not None:
             fleet_node = self.b._add(self.b._make(NodeKind.FILE, file))
             self.b.graph.nodes[fleet_node]["expanded"] = True
-            self.b._edge(node, fleet_node, "fleet bundle", file, FILE)
+            self.b._edge(node, fleet_node, "fleet bundle", file, objects.FILE)
             parsed = self.b._parse(file)
             if parsed.error is not None:
                 self.b._problem("broken-yaml", file, parsed.error, fleet_node, parsed.line)
@@ -190,20 +179,20 @@ class _Expander:
                 if path not in chosen and not path.startswith(_join(folder, "overlays/")):
                     self._edge_to(node, path, kustomize.FILE, tag)
         elif chart is not None:
-            self._edge_to(node, chart, CHART, tag)
+            self._edge_to(node, chart, objects.CHART, tag)
         for values in sel.values_files:
             if self.b.snap.exists(values):  # a missing one is not deployed (fingerprinted)
                 self._edge_to(node, values, kustomize.FILE, tag)
         for overlay in sel.overlays:
             if self.b.snap.is_dir(overlay):
-                self._edge_to(node, overlay, CHART, tag)
+                self._edge_to(node, overlay, objects.CHART, tag)
         if sel.kustomize_dir is not None:
             self._edge_to(node, sel.kustomize_dir, kustomize.RESOURCE, tag)
         elif self.b._kustomization_file(folder) is not None:
             self._edge_to(node, folder, kustomize.RESOURCE, tag)
         elif chart is None:
             for manifest in self._manifests(folder, others):
-                target = self._edge_to(node, manifest, ARGO, tag)
+                target = self._edge_to(node, manifest, objects.ARGO, tag)
                 self.b._mark_scan(target, patch=False)
 
     def _exists(self, path: str) -> bool:
@@ -212,7 +201,9 @@ class _Expander:
 
     def _edge_to(self, node: str, path: str, mode: str, tag: str) -> str:
         target = self.b.locate(snapshot.normalize(path), mode, origin=tag, ref=path)
-        follow = {CHART: CHART, kustomize.FILE: FILE}.get(mode, ARGO)
+        follow = {objects.CHART: objects.CHART, kustomize.FILE: objects.FILE}.get(
+            mode, objects.ARGO
+        )
         if mode == kustomize.RESOURCE:
             follow = "root"
         self.b._edge(node, target, tag, path, follow)
@@ -289,7 +280,7 @@ class _Expander:
                     queue.append(up)
         return seen
 
-    def _expand(self, holder: str, found: AppSetDoc) -> appset.Expansion:
+    def _expand(self, holder: str, found: objects.AppSetDoc) -> appset.Expansion:
         if self.view is None:
             self.view = _RepoView(self.b, self.files)
         file = self.b.graph.nodes[holder]["node"].path
@@ -307,7 +298,7 @@ class _Expander:
         self,
         holder_cluster: str,
         node: str,
-        found: AppSetDoc,
+        found: objects.AppSetDoc,
         result: appset.Expansion,
         first: bool,
     ) -> None:
@@ -323,7 +314,7 @@ class _Expander:
                 continue
             fingerprint = f"{found.tag}:{app.fingerprint()}"
             tag = f"{found.tag} ({file}) -> Application {app.name}".strip()
-            scanned = argo_sources(tag, app.spec)
+            scanned = scanner.argo_sources(tag, app.spec)
             for item in scanned.unmodelled:
                 self.unmodelled(item.tag, item.reason, node, item.paths)
             follows = scanned.follows
@@ -393,7 +384,7 @@ def _template_prefixes(doc: Any) -> list[str]:
     for src in sources:
         path = src.get("path")
         if isinstance(path, str) and path.strip():
-            prefix = literal_prefix(path) if is_templated(path) else path.strip()
+            prefix = objects.literal_prefix(path) if objects.is_templated(path) else path.strip()
             if prefix != ".":
                 found.append(snapshot.normalize(prefix))
     return found
@@ -417,7 +408,7 @@ def _only_appsets(doc: Any) -> bool:
     return (
         isinstance(doc, Mapping)
         and doc.get("kind") == "ApplicationSet"
-        and str(doc.get("apiVersion", "")).startswith(ARGO_API)
+        and str(doc.get("apiVersion", "")).startswith(objects.ARGO_API)
     )
 
 
