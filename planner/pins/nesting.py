@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planner import snapshot
-from planner.emit.yamlout import dump
 from planner.pins.applied import ARGO, FLUX, Applied, AppliedTree
 from planner.pins.appsetpins import application_set_ops, source_entries
 from planner.snapshot import Snapshot
 from planner.wiring import sources
 from planner.wiring.artifacts import artifact_path
+from planner.yamlsafe import dump_manifest
 
 FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
 FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
@@ -69,7 +69,7 @@ class Pin:
     def entry(self) -> dict[str, Any]:
         """As a `patches` entry (Flux `spec.patches`, Argo CD `kustomize.patches`)."""
         return {
-            "patch": dump(list(self.ops)),
+            "patch": dump_manifest(list(self.ops)),
             "target": {"group": self.group, "kind": self.kind, "name": self.name},
         }
 
