@@ -21,7 +21,11 @@ from planner import guardrails
 from planner.changes import Change, ChangeSet
 from planner.diff_groups import DiffGroup, group_of
 from planner.findings import Finding
-from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import Hierarchy
+from planner.hierarchy.parsing import ParseCache
+from planner.hierarchy.reuse import edges_unchanged
+from planner.hierarchy.scopes import Scope
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
 from planner.inventory import Inventory, LabelRoles, diff_inventories
 from planner.policy import RolloutPolicy

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from planner.hierarchy import NodeKind, build_hierarchy
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import NodeKind
 from planner.snapshot import MemorySnapshot
 from planner.wiring.appset import ClusterInfo
 from planner.wiring.percluster import changed_clusters, expanded_by

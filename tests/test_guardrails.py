@@ -23,7 +23,7 @@ from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.cli import app
 from planner.findings import Finding
 from planner.guardrails import Context, agrees, validate_findings
-from planner.hierarchy import build_hierarchy
+from planner.hierarchy.build import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy

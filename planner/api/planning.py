@@ -21,7 +21,8 @@ from planner.api.inputs import (
 )
 from planner.errors import UserError
 from planner.findings import Validation
-from planner.hierarchy import Hierarchy, build_hierarchy
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import Hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Analysis, Explanation, Plan, analyse, assemble
 from planner.policy import RolloutPolicy

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from planner.findings import Finding
-from planner.hierarchy import Hierarchy
+from planner.hierarchy.graph import Hierarchy
 from planner.impact import ChangedLayer
 from planner.inventory import Inventory
 from planner.policy import RolloutPolicy

@@ -12,7 +12,8 @@ from planner import snapshot as snap_mod
 from planner.findings import Finding
 from planner.guardrails.context import Context, name_list
 from planner.guardrails.identity import agrees
-from planner.hierarchy import Hierarchy, HierarchyProblem, NodeKind, Scope
+from planner.hierarchy.graph import Hierarchy, HierarchyProblem, NodeKind
+from planner.hierarchy.scopes import Scope
 from planner.inventory import Cluster
 from planner.snapshot import Snapshot
 

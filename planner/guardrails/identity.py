@@ -12,7 +12,8 @@ from planner import snapshot as snap_mod
 from planner import yamlsafe
 from planner.findings import Finding
 from planner.guardrails.context import Context
-from planner.hierarchy import NodeKind, Scope
+from planner.hierarchy.graph import NodeKind
+from planner.hierarchy.scopes import Scope
 from planner.inventory import Cluster
 from planner.snapshot import Snapshot
 

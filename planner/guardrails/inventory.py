@@ -8,8 +8,9 @@ import difflib
 
 from planner import snapshot as snap_mod
 from planner.findings import Finding
+from planner.globs import glob_match
 from planner.guardrails.context import Context, name_list
-from planner.hierarchy import Scope
+from planner.hierarchy.scopes import Scope
 from planner.snapshot import Snapshot
 
 
@@ -42,14 +43,12 @@ def _unlisted_folders(ctx: Context) -> list[Finding]:
 
 
 def _matching_dirs(snap: Snapshot, pattern: list[str], base: str = ".") -> set[str]:
-    import fnmatch
-
     if not pattern:
         return {base}
     subdirs, _ = snap.list_dir(base)
     found: set[str] = set()
     for sub in subdirs:
-        if fnmatch.fnmatchcase(sub.rsplit("/", 1)[-1], pattern[0]):
+        if glob_match(pattern[0], sub.rsplit("/", 1)[-1]):
             found |= _matching_dirs(snap, pattern[1:], sub)
     return found
 

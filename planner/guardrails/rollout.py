@@ -10,7 +10,7 @@ from typing import Any
 
 from planner.findings import Finding
 from planner.guardrails.context import Context, name_list
-from planner.hierarchy import Scope, classify
+from planner.hierarchy.scopes import Scope, classify
 from planner.inventory import Cluster
 from planner.policy import PRODUCTION_VALUES, default_policy
 from planner.waves import Step
