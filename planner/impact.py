@@ -8,7 +8,7 @@ retargeted. Every affected cluster carries its reasons: the changed layer, its s
 files, and the reference chain from the cluster's path down to the change. A changed file
 that reaches no cluster is never dropped silently: it is listed, and the `unowned` rule
 decides whether that is a warning, affects every cluster, or is an error. And when some
-object in the fleet could pull content in but is not modelled (planner.wiring), a changed file
+object in the fleet could pull content in but is not modelled (planner.wiring.notes), a changed file
 that reaches no cluster affects every cluster containing such an object: sound, and loud.
 """
 
@@ -22,12 +22,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import changes as changes_mod
-from planner import clusterwiring, globs
+from planner import globs
 from planner.changes import ChangeSet
 from planner.hierarchy.graph import Hierarchy, Link
 from planner.hierarchy.scopes import Scope, classify
 from planner.inventory import Inventory, InventoryDiff
-from planner.wiring import WiringNote, under
+from planner.wiring import percluster
+from planner.wiring.notes import WiringNote, under
 
 
 class UnownedRule(StrEnum):
@@ -201,7 +202,7 @@ def _layers(
     unowned: list[str] = []
     for path in changes.content_paths():
         owners_head, owners_base = head.owners(path), base.owners(path)
-        if not owners_head and not owners_base and not clusterwiring.is_expanded(head, base, path):
+        if not owners_head and not owners_base and not percluster.is_expanded(head, base, path):
             unowned.append(path)
             continue
         for graph, owners, side in ((head, owners_head, "head"), (base, owners_base, "base")):
@@ -299,10 +300,10 @@ def _expanded_reasons(
     now generates something else (compared per cluster, base against head)."""
     found: dict[str, list[Reason]] = {}
     for path in changes.content_paths():
-        if not clusterwiring.is_expanded(head, base, path):
+        if not percluster.is_expanded(head, base, path):
             continue
-        for key in clusterwiring.expanded_by(head, base, path):
-            for name, revision in clusterwiring.changed_clusters(head, base, key).items():
+        for key in percluster.expanded_by(head, base, path):
+            for name, revision in percluster.changed_clusters(head, base, key).items():
                 if name in names:
                     found.setdefault(name, []).append(
                         _expanded_reason(head, base, path, key, name, revision)

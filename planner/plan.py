@@ -19,9 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import guardrails
 from planner.changes import Change, ChangeSet
-from planner.clusterwiring import cluster_infos
 from planner.diff_groups import DiffGroup, group_of
-from planner.guardrails import Finding
+from planner.findings import Finding
 from planner.hierarchy.build import build_hierarchy
 from planner.hierarchy.graph import Hierarchy
 from planner.hierarchy.parsing import ParseCache
@@ -32,6 +31,7 @@ from planner.inventory import Inventory, LabelRoles, diff_inventories
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
 from planner.waves import Placement, Step, place, plan_steps
+from planner.wiring.percluster import cluster_infos
 
 SCHEMA_VERSION = 1
 UNPLACED = "(none)"
@@ -441,7 +441,7 @@ def _scope(impact: Impact, total: int) -> str:
 
 
 def wiring_findings(head: Hierarchy, inventory: Inventory, *, strict: bool) -> list[Finding]:
-    """One finding per wiring note (planner.wiring) that some inventory cluster contains:
+    """One finding per wiring note (planner.wiring.notes) that some inventory cluster contains:
     `unmodelled-wiring` (a violation under `strict`) and `other-revision` warnings."""
     if not head.wiring:
         return []

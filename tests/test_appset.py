@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from planner.appset import ClusterInfo, expand
+from planner.wiring.appset import ClusterInfo, expand
 
 CLUSTERS = [
     ClusterInfo("dev-eu", {"env": "dev", "region": "eu"}, "https://dev-eu.example.com"),

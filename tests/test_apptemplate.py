@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from planner.apptemplate import TemplateError, render_fast, render_go, render_value, unresolved
+from planner.wiring.apptemplate import (
+    TemplateError,
+    render_fast,
+    render_go,
+    render_value,
+    unresolved,
+)
 
 FLAT = {"name": "prod-eu", "metadata.labels.region": "eu-west", "path": "apps/a", "path[1]": "a"}
 NESTED: dict[str, Any] = {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from planner.artifacts import map_path, map_paths, source_base
-from planner.gitops import ArtifactSpec, CopyRule, SourceRef, scan_documents
+from planner.wiring.artifacts import map_path, map_paths, source_base
+from planner.wiring.objects import ArtifactSpec, CopyRule, SourceRef
+from planner.wiring.scanner import scan_documents
 from tests.wirekit import graph_of
 
 HERE = SourceRef("GitRepository", "flux-system", "flux-system")

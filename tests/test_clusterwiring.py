@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from planner.appset import ClusterInfo
-from planner.clusterwiring import changed_clusters, expanded_by
 from planner.hierarchy.build import build_hierarchy
 from planner.hierarchy.graph import NodeKind
 from planner.snapshot import MemorySnapshot
+from planner.wiring.appset import ClusterInfo
+from planner.wiring.percluster import changed_clusters, expanded_by
 from tests.wiringkit import plan_files
 
 INVENTORY = b"""clusters:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from planner.appset import ClusterInfo
-from planner.fleetbundle import all_values_files, bundle_folders, select
+from planner.wiring.appset import ClusterInfo
+from planner.wiring.fleetbundle import all_values_files, bundle_folders, select
 
 DEV = ClusterInfo("dev-1", {"env": "dev"})
 PROD = ClusterInfo("prod-1", {"env": "prod", "region": "eu"})
@@ -106,7 +106,7 @@ def test_helpers() -> None:
 
 
 def test_a_fleet_gitrepo_object_is_reported_unmodelled() -> None:
-    from planner.gitops import scan_documents
+    from planner.wiring.scanner import scan_documents
 
     doc = {
         "apiVersion": "fleet.cattle.io/v1alpha1",

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from planner.gitops import (
-    ARGO,
-    FLUX,
-    GitSource,
-    SourceRef,
-    might_contain_objects,
-    scan_documents,
-)
-from planner.sources import SourceResolver, repo_slug
+from planner.wiring.objects import ARGO, FLUX, GitSource, SourceRef
+from planner.wiring.scanner import might_contain_objects, scan_documents
+from planner.wiring.sources import SourceResolver, repo_slug
 
 
 def test_flux_kustomization_and_git_source() -> None:

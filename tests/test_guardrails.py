@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from planner import yamlsafe
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.cli import app
-from planner.guardrails import Context, Finding, agrees, validate_findings
+from planner.findings import Finding
+from planner.guardrails import Context, agrees, validate_findings
 from planner.hierarchy.build import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change

@@ -1,4 +1,4 @@
-"""planner.nesting / planner.pinning: which nested objects get which patches, and what
+"""planner.pins.nesting / planner.pins.pinning: which nested objects get which patches, and what
 cannot be pinned. Pure, from in-memory snapshots (the end-to-end proof is
 tests/test_pins_emulated.py)."""
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from planner.nesting import PinContext, Pins, Tracer
-from planner.pinning import Wanted, fleet_pins, leaks
+from planner.pins.nesting import PinContext, Pins, Tracer
+from planner.pins.pinning import Wanted, fleet_pins, leaks
 from planner.snapshot import MemorySnapshot
 
 URL = "https://github.com/example/fleet"
@@ -266,7 +266,7 @@ def test_patch_texts_are_literal_blocks_that_read_back(text: str) -> None:
 
 
 def test_artifact_paths_map_back_through_the_longest_destination() -> None:
-    from planner.artifacts import artifact_path
+    from planner.wiring.artifacts import artifact_path
 
     generator = {
         "spec": {

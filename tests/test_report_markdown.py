@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from planner import api
 from planner.changes import Change, ChangeStatus
 from planner.cli import app
-from planner.guardrails import Finding
+from planner.findings import Finding
 from planner.hierarchy.scopes import Scope
 from planner.impact import ChainLink, ChangedLayer, Reason
 from planner.plan import (

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.guardrails import Finding
+from planner.findings import Finding
 from planner.report import fit
 from planner.report.markdown import render_plan as render_markdown
 from planner.report.table import render_plan

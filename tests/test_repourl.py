@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planner.errors import UserError
-from planner.repourl import (
+from planner.wiring.repourl import (
     check_policy_url,
     check_repo_url,
     is_network_url,

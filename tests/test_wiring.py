@@ -7,8 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from planner import api
-from planner.gitops import literal_prefix, scan_documents
-from planner.wiring import OTHER_REVISION, UNMODELLED
+from planner.wiring.notes import OTHER_REVISION, UNMODELLED
+from planner.wiring.objects import literal_prefix
+from planner.wiring.scanner import scan_documents
 from tests.fleetrepo import FleetRepo
 from tests.wirekit import graph_of, inventory_text, plan_files
 
@@ -306,7 +307,7 @@ def test_multi_tenancy_names_the_other_revision(fleet: Callable[[str], FleetRepo
     ],
 )
 def test_git_refs_compare_by_meaning(ref: object, text: str) -> None:
-    from planner.gitops import ref_text
+    from planner.wiring.scanner import ref_text
 
     assert ref_text(ref) == text
 

@@ -19,10 +19,10 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
-from planner.nesting import PinContext
-from planner.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
+from planner.pins.nesting import PinContext
+from planner.pins.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
 from planner.plan import Plan, assemble
-from planner.repourl import resolve_repo_url
+from planner.wiring.repourl import resolve_repo_url
 
 if TYPE_CHECKING:
     from planner.plan import PlanInputs
@@ -184,7 +184,7 @@ def _emit(
 
 
 def with_nested_pins(rollout: Rollout, inputs: PlanInputs, target: str) -> Rollout:
-    """The rollout with the patches that pin every nested object (planner.nesting)."""
+    """The rollout with the patches that pin every nested object (planner.pins.nesting)."""
     policy = inputs.policy
     context = PinContext(frozenset(policy.flux_sources), tuple(inputs.repo_urls))
     pins = pin_rollout_nesting(

@@ -1,5 +1,5 @@
 """The applied fleet view `waves/fleet/<target>/`: composed (planner.fleetview), pinned
-through nested objects (planner.nesting), rendered by the emitters and written atomically.
+through nested objects (planner.pins.nesting), rendered by the emitters and written atomically.
 
 Every `rollout` command renders the view (`view_files`) with its new state and writes it in
 the same transaction as the step (planner.adapters.rolloutrepo.save), so the one folder
@@ -21,10 +21,10 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.fleetview import FLEET_DIR, FleetView, compose, compose_places
 from planner.inventory import Inventory
-from planner.nesting import PinContext, Pins
-from planner.pinning import Wanted, fleet_pins
+from planner.pins.nesting import PinContext, Pins
+from planner.pins.pinning import Wanted, fleet_pins
 from planner.policy import RolloutPolicy
-from planner.repourl import resolve_repo_url
+from planner.wiring.repourl import resolve_repo_url
 
 VIEW_ANNOTATION = "wave-planner.io/view"
 

@@ -18,8 +18,8 @@ from planner.errors import UserError
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import PlanInputs, RangeInfo
 from planner.policy import RolloutPolicy
-from planner.repourl import is_network_url
 from planner.snapshot import Snapshot
+from planner.wiring.repourl import is_network_url
 
 if TYPE_CHECKING:
     pass

@@ -19,9 +19,8 @@ from planner.api.inputs import (
     repo_root,
     repo_urls,
 )
-from planner.clusterwiring import cluster_infos
 from planner.errors import UserError
-from planner.guardrails import Validation
+from planner.findings import Validation
 from planner.hierarchy.build import build_hierarchy
 from planner.hierarchy.graph import Hierarchy
 from planner.inventory import Inventory, parse_inventory
@@ -30,6 +29,7 @@ from planner.policy import RolloutPolicy
 from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
 from planner.waves import PreviewRow, place, preview_rows
+from planner.wiring.percluster import cluster_infos
 
 if TYPE_CHECKING:
     from planner.adapters.progress import Progress

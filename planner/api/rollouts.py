@@ -20,13 +20,13 @@ from planner.api import gating, notifying
 from planner.api import rollouttrust as trust
 from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
 from planner.errors import Refusal, UserError
-from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
+from planner.wiring.repourl import resolve_repo_url
 
 if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
     # a plan cache that matches needs neither
     from planner.inventory import Inventory
-    from planner.nesting import Pins
+    from planner.pins.nesting import Pins
     from planner.plan import Plan, PlanInputs
     from planner.policy import ArgoCDSettings, FluxSettings, RolloutPolicy
 
@@ -92,7 +92,7 @@ def rollout_manifests(
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
     pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
-    from planner.pinning import leaks
+    from planner.pins.pinning import leaks
 
     found = leaks(pinned.pins, pinned.head)
     if found and not allow_unpinned:
@@ -533,8 +533,8 @@ def _rollout_current(
 
 def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
     """Nested pins of every cluster at head, and of affected clusters at base, per target."""
-    from planner.nesting import PinContext
-    from planner.pinning import Wanted, fleet_pins
+    from planner.pins.nesting import PinContext
+    from planner.pins.pinning import Wanted, fleet_pins
 
     affected = set(plan.affected_names())
     wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]

@@ -61,7 +61,7 @@ class Rollout:
     waves: dict[str, list[Element]]  # policy order, clusters sorted by name
     regions: dict[str, str]  # cluster -> region ("" when it has none): the shard key
     repo_url: str
-    # (cluster, revision) -> planner.nesting.Pins: patches pinning nested objects
+    # (cluster, revision) -> planner.pins.nesting.Pins: patches pinning nested objects
     pins: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def annotations(self) -> dict[str, str]:

@@ -20,7 +20,7 @@ from planner.report.text import chain_lines
 
 if TYPE_CHECKING:
     from planner.diff_groups import DiffGroup
-    from planner.guardrails import Finding
+    from planner.findings import Finding
     from planner.plan import AffectedCluster, Plan
 
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}

@@ -29,7 +29,7 @@ from planner.report.text import chain_lines
 from planner.report.warnings import fix_of, folded_warnings
 
 if TYPE_CHECKING:
-    from planner.guardrails import Finding
+    from planner.findings import Finding
     from planner.impact import Reason
     from planner.plan import AffectedCluster, Plan, StepSummary
 

@@ -31,11 +31,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner import snapshot, sources
-from planner.applied import ARGO, FLUX, Applied, AppliedTree
-from planner.appsetpins import application_set_ops
-from planner.artifacts import artifact_path
+from planner import snapshot
+from planner.pins.applied import ARGO, FLUX, Applied, AppliedTree
+from planner.pins.appsetpins import application_set_ops, source_entries
 from planner.snapshot import Snapshot
+from planner.wiring import sources
+from planner.wiring.artifacts import artifact_path
 from planner.yamlsafe import dump_manifest
 
 FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
@@ -338,13 +339,7 @@ class Tracer(AppliedTree):
         found: Pins,
     ) -> None:
         ops: list[dict[str, Any]] = []
-        entries: list[tuple[str, Mapping[str, Any]]] = []
-        if isinstance(spec.get("source"), Mapping):
-            entries.append(("/spec/source", spec["source"]))
-        for index, src in enumerate(spec.get("sources") or []):
-            if isinstance(src, Mapping):
-                entries.append((f"/spec/sources/{index}", src))
-        for pointer, src in entries:
+        for pointer, src in source_entries(spec, "/spec"):
             if not self._argo_local(src):
                 continue
             text = str(src.get("targetRevision", "") or "")

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner.appset import ClusterInfo
+from planner.wiring.appset import ClusterInfo
 
 FLEET_FILES = ("fleet.yaml", "fleet.yml")
 # The fleet.yaml keys Fleet reads for a bundle's deployment (other keys are ignored by

@@ -20,6 +20,17 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def source_entries(spec: Mapping[str, Any], at: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """An Argo CD Application spec's sources, each with its JSON pointer (below `at`)."""
+    entries: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(spec.get("source"), Mapping):
+        entries.append((f"{at}/source", spec["source"]))
+    for index, src in enumerate(spec.get("sources") or []):
+        if isinstance(src, Mapping):
+            entries.append((f"{at}/sources/{index}", src))
+    return entries
+
+
 def application_set_ops(
     spec: Mapping[str, Any],
     revision: str,
@@ -30,13 +41,7 @@ def application_set_ops(
     ops: list[dict[str, Any]] = []
     problems: set[str] = set()
     tspec = _mapping(_mapping(spec.get("template")).get("spec"))
-    entries: list[tuple[str, Mapping[str, Any]]] = []
-    if isinstance(tspec.get("source"), Mapping):
-        entries.append(("/spec/template/spec/source", tspec["source"]))
-    for index, src in enumerate(tspec.get("sources") or []):
-        if isinstance(src, Mapping):
-            entries.append((f"/spec/template/spec/sources/{index}", src))
-    for pointer, src in entries:
+    for pointer, src in source_entries(tspec, "/spec/template/spec"):
         if "{{" in str(src.get("repoURL", "")):
             problems.add("a templated repoURL")
             continue

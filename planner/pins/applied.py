@@ -1,7 +1,7 @@
 """What a path of one revision applies: its objects, with the names kustomize gives them.
 
 A best-effort, pure reading of a repository `Snapshot`, for following nested GitOps
-objects (`planner.nesting`): a file is its documents (List items expanded); a folder with
+objects (`planner.pins.nesting`): a file is its documents (List items expanded); a folder with
 a kustomization is its `resources`/`bases`/`components`, with `namePrefix`, `nameSuffix`
 and `namespace` applied to the names; a folder without one is what Flux's generated
 kustomization holds (every manifest below it, sub-folders with a kustomization as
@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from planner import gitops, kustomize, snapshot, yamlsafe
+from planner import kustomize, snapshot, yamlsafe
 from planner.snapshot import Snapshot
+from planner.wiring.scanner import might_contain_objects
 
 FLUX, ARGO = "flux", "argo"
 _MAX_DEPTH = 48
@@ -149,7 +150,7 @@ def _expand_lists(docs: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def _may_hold_gitops(data: bytes) -> bool:
-    return gitops.might_contain_objects(data) or b"ArtifactGenerator" in data
+    return might_contain_objects(data) or b"ArtifactGenerator" in data
 
 
 def _is_gitrepository(doc: Mapping[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from planner.gitops import ArtifactSpec, GitSource, SourceRef
+from planner.wiring.objects import ArtifactSpec, GitSource, SourceRef
 
 
 def repo_slug(url: str) -> str:

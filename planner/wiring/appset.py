@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner import apptemplate
-from planner.appsetgen import (
+from planner.wiring import apptemplate
+from planner.wiring.appsetgen import (
     CLUSTER_PARAM,
     ClusterInfo,
     Evaluator,

@@ -2,8 +2,8 @@
 
 Most of the hierarchy is the same for every cluster that reads a folder. Two kinds of object
 are not: an Argo CD `ApplicationSet` generates different Applications for different
-clusters (`planner.appset`), and a Rancher Fleet bundle (`fleet.yaml`) deploys different
-folders and files to different clusters (`planner.fleetbundle`). For a cluster that reaches
+clusters (`planner.wiring.appset`), and a Rancher Fleet bundle (`fleet.yaml`) deploys different
+folders and files to different clusters (`planner.wiring.fleetbundle`). For a cluster that reaches
 one, the graph gets a node of its own (`cluster:<name>`): it reads the cluster's path as
 before, plus exactly what the generators and customizations select for *this* cluster.
 
@@ -27,9 +27,10 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from planner import appset, fleetbundle, gitops, kustomize, snapshot
-from planner.appset import ClusterInfo
-from planner.wiring import Unmodelled
+from planner import kustomize, snapshot
+from planner.wiring import appset, fleetbundle, objects, scanner
+from planner.wiring.appset import ClusterInfo
+from planner.wiring.notes import Unmodelled
 
 if TYPE_CHECKING:
     from planner.hierarchy.build import _Builder
@@ -63,7 +64,7 @@ class _RepoView:
         return self.builder.snap.read(path)
 
     def is_local(self, repo_url: str) -> bool:
-        decided = self.builder.resolver.is_local(gitops.SourceRef("url", url=repo_url), True)
+        decided = self.builder.resolver.is_local(objects.SourceRef("url", url=repo_url), True)
         return bool(decided)
 
     def is_planned(self, revision: str) -> bool:
@@ -82,7 +83,7 @@ def report_unmodelled(
     builder: _Builder, node: str, tag: str, reason: str, paths: Iterable[str] = ()
 ) -> None:
     """The one place unexpandable wiring is reported (an `unmodelled-wiring` note on the
-    node of the file declaring it, see planner.wiring)."""
+    node of the file declaring it, see planner.wiring.notes)."""
     builder._note(node, Unmodelled(tag, reason, paths=tuple(sorted(set(paths)))))
 
 
@@ -153,7 +154,7 @@ class _Expander:
         if file is not None:
             fleet_node = self.b._add(self.b._make(NodeKind.FILE, file))
             self.b.graph.nodes[fleet_node]["expanded"] = True
-            self.b._edge(node, fleet_node, "fleet bundle", file, gitops.FILE)
+            self.b._edge(node, fleet_node, "fleet bundle", file, objects.FILE)
             parsed = self.b._parse(file)
             if parsed.error is not None:
                 self.b._problem("broken-yaml", file, parsed.error, fleet_node, parsed.line)
@@ -179,20 +180,20 @@ class _Expander:
                 if path not in chosen and not path.startswith(_join(folder, "overlays/")):
                     self._edge_to(node, path, kustomize.FILE, tag)
         elif chart is not None:
-            self._edge_to(node, chart, gitops.CHART, tag)
+            self._edge_to(node, chart, objects.CHART, tag)
         for values in sel.values_files:
             if self.b.snap.exists(values):  # a missing one is not deployed (fingerprinted)
                 self._edge_to(node, values, kustomize.FILE, tag)
         for overlay in sel.overlays:
             if self.b.snap.is_dir(overlay):
-                self._edge_to(node, overlay, gitops.CHART, tag)
+                self._edge_to(node, overlay, objects.CHART, tag)
         if sel.kustomize_dir is not None:
             self._edge_to(node, sel.kustomize_dir, kustomize.RESOURCE, tag)
         elif self.b._kustomization_file(folder) is not None:
             self._edge_to(node, folder, kustomize.RESOURCE, tag)
         elif chart is None:
             for manifest in self._manifests(folder, others):
-                target = self._edge_to(node, manifest, gitops.ARGO, tag)
+                target = self._edge_to(node, manifest, objects.ARGO, tag)
                 self.b._mark_scan(target, patch=False)
 
     def _exists(self, path: str) -> bool:
@@ -201,7 +202,9 @@ class _Expander:
 
     def _edge_to(self, node: str, path: str, mode: str, tag: str) -> str:
         target = self.b.locate(snapshot.normalize(path), mode, origin=tag, ref=path)
-        follow = {gitops.CHART: gitops.CHART, kustomize.FILE: gitops.FILE}.get(mode, gitops.ARGO)
+        follow = {objects.CHART: objects.CHART, kustomize.FILE: objects.FILE}.get(
+            mode, objects.ARGO
+        )
         if mode == kustomize.RESOURCE:
             follow = "root"
         self.b._edge(node, target, tag, path, follow)
@@ -271,7 +274,7 @@ class _Expander:
 
         return nodes_reaching(self.b.graph, [node])
 
-    def _expand(self, holder: str, found: gitops.AppSetDoc) -> appset.Expansion:
+    def _expand(self, holder: str, found: objects.AppSetDoc) -> appset.Expansion:
         if self.view is None:
             self.view = _RepoView(self.b, self.files)
         file = self.b.graph.nodes[holder]["node"].path
@@ -289,7 +292,7 @@ class _Expander:
         self,
         holder_cluster: str,
         node: str,
-        found: gitops.AppSetDoc,
+        found: objects.AppSetDoc,
         result: appset.Expansion,
         first: bool,
     ) -> None:
@@ -305,7 +308,7 @@ class _Expander:
                 continue
             fingerprint = f"{found.tag}:{app.fingerprint()}"
             tag = f"{found.tag} ({file}) -> Application {app.name}".strip()
-            scanned = gitops.argo_sources(tag, app.spec)
+            scanned = scanner.argo_sources(tag, app.spec)
             for item in scanned.unmodelled:
                 self.unmodelled(item.tag, item.reason, node, item.paths)
             follows = scanned.follows
@@ -375,7 +378,7 @@ def _template_prefixes(doc: Any) -> list[str]:
     for src in sources:
         path = src.get("path")
         if isinstance(path, str) and path.strip():
-            prefix = gitops.literal_prefix(path) if gitops.is_templated(path) else path.strip()
+            prefix = objects.literal_prefix(path) if objects.is_templated(path) else path.strip()
             if prefix != ".":
                 found.append(snapshot.normalize(prefix))
     return found
@@ -399,7 +402,7 @@ def _only_appsets(doc: Any) -> bool:
     return (
         isinstance(doc, Mapping)
         and doc.get("kind") == "ApplicationSet"
-        and str(doc.get("apiVersion", "")).startswith(gitops.ARGO_API)
+        and str(doc.get("apiVersion", "")).startswith(objects.ARGO_API)
     )
 
 

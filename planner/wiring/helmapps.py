@@ -5,7 +5,7 @@ The classic app-of-apps layout keeps the child `Application`s as templates of a 
 run; a template that declares an `Application` or `ApplicationSet` is filled with the
 chart's `values.yaml` (and, one at a time, each other `values*.yaml` file of the chart, so
 every variant an Application may select is read) by the Go template subset of
-`planner.apptemplate`. What that cannot fill (`range`, `include`, `toYaml`, a missing
+`planner.wiring.apptemplate`. What that cannot fill (`range`, `include`, `toYaml`, a missing
 value...) is returned as unmodelled with the reason. Pure.
 """
 
@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from planner import apptemplate, yamlsafe
+from planner import yamlsafe
+from planner.wiring import apptemplate
+from planner.wiring.appsetgen import deep_merge
 
 _WIRING = re.compile(r"^\s*kind:\s*[\"']?(Application|ApplicationSet)\b", re.MULTILINE)
 
@@ -94,7 +96,7 @@ def _value_variants(files: ChartFiles, chart: str) -> list[Mapping[str, Any]]:
     for path in names:
         name = path.rsplit("/", 1)[-1]
         if name.startswith("values") and name.endswith((".yaml", ".yml")) and name != "values.yaml":
-            variants.append(_merge(base, _load_mapping(files, path)))
+            variants.append(deep_merge(base, _load_mapping(files, path)))
     return variants
 
 
@@ -108,13 +110,3 @@ def _load_mapping(files: ChartFiles, path: str) -> Mapping[str, Any]:
     except yamlsafe.YamlError:
         return {}
     return docs[0] if docs and isinstance(docs[0], Mapping) else {}
-
-
-def _merge(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(left)
-    for key, value in right.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -1,6 +1,6 @@
 """ApplicationSet generators: the parameter sets `list`, `clusters`, `git`, `matrix` and
 `merge` produce, with the inventory as cluster Secrets and one repository revision as the git
-checkout (see `planner.appset`, which fills the template with them). Pure.
+checkout (see `planner.wiring.appset`, which fills the template with them). Pure.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from planner import apptemplate, yamlsafe
+from planner import yamlsafe
 from planner.globs import glob_match
+from planner.wiring import apptemplate
 
 CLUSTER_PARAM = "\0cluster"  # hidden parameter: the inventory cluster a parameter set came from
 _SECRET_TYPE = "argocd.argoproj.io/secret-type"

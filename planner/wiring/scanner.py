@@ -1,11 +1,13 @@
-"""GitOps objects that pull other repository paths into a cluster: Flux and Argo CD.
+"""The scanner: GitOps objects that pull other repository paths into a cluster, found in
+parsed YAML documents (Flux and Argo CD).
 
 A Flux `Kustomization` (spec.path) or `HelmRelease` (a chart from a GitRepository), and an
 Argo CD `Application` or `ApplicationSet` (spec.source(s).path) make a cluster's desired
 state include another folder of the same repository. This module finds those objects in
 parsed YAML documents (resources and patches alike) and says which paths they pull in and
-from which source, so the hierarchy can follow them. Deciding whether a source is *this*
-repository is `planner.sources.SourceResolver`'s job. Pure.
+from which source (a `planner.wiring.objects.Scan`), so the hierarchy can follow them.
+Deciding whether a source is *this* repository is
+`planner.wiring.sources.SourceResolver`'s job. Pure.
 """
 
 from __future__ import annotations
@@ -14,17 +16,31 @@ import json
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from planner.wiring import Unmodelled
+from planner.wiring.notes import Unmodelled
+from planner.wiring.objects import (
+    ARGO,
+    ARGO_API,
+    CHART,
+    FILE,
+    FLUX,
+    FLUX_EXTENSIONS_API,
+    FLUX_HELM_API,
+    FLUX_KUSTOMIZE_API,
+    FLUX_OPERATOR_API,
+    FLUX_SOURCE_API,
+    AppSetDoc,
+    ArtifactSpec,
+    CopyRule,
+    Follow,
+    GitSource,
+    Scan,
+    SourceRef,
+    is_templated,
+    literal_prefix,
+)
 
-FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
-FLUX_SOURCE_API = "source.toolkit.fluxcd.io/"
-FLUX_HELM_API = "helm.toolkit.fluxcd.io/"
-FLUX_EXTENSIONS_API = "source.extensions.fluxcd.io/"
-FLUX_OPERATOR_API = "fluxcd.controlplane.io/"
-ARGO_API = "argoproj.io/"
 _MARKER = re.compile(
     rb"^(?:- )?[ ]{0,4}[\"']?kind[\"']?\s*:\s*[\"']?"
     rb"(?:Kustomization|HelmRelease|HelmChart|Application|ApplicationSet|GitRepository"
@@ -52,85 +68,6 @@ _NOT_PULLING = frozenset(
         "CustomResourceDefinition",
     }
 )
-
-# How a followed path is read (see hierarchy.NodeKind).
-FLUX, ARGO, CHART, FILE = "flux", "argo", "chart", "file"
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    kind: str  # GitRepository, OCIRepository, Bucket, ExternalArtifact, "url" (Argo CD)
-    name: str = ""
-    namespace: str = ""
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class Follow:
-    """`tag` (e.g. `Kustomization flux-system/apps`) pulls in repo path `path`, read as `mode`."""
-
-    tag: str
-    path: str
-    mode: str
-    source: SourceRef | None
-    recurse: bool = False
-    target: str = ""  # a patch: the tag of the object it patches (its source is that one's)
-
-
-@dataclass
-class GitSource:
-    name: str
-    namespace: str
-    url: str
-    ref: str = ""  # canonical `spec.ref` (`branch=main`), empty: the default branch
-    includes: tuple[str, ...] = ()  # `spec.include[].toPath`: other repositories mounted here
-
-
-@dataclass(frozen=True)
-class CopyRule:
-    """One `copy` entry of an ArtifactGenerator: `@alias/from` -> `@artifact/to`."""
-
-    alias: str
-    source: str  # the path inside the alias (may hold globs)
-    dest: str  # the folder inside the artifact (normalised, "." for the root)
-
-
-@dataclass(frozen=True)
-class ArtifactSpec:
-    """An ExternalArtifact produced by an ArtifactGenerator, with its aliases' sources."""
-
-    name: str
-    namespace: str
-    generator: str
-    aliases: tuple[tuple[str, SourceRef], ...]
-    copy: tuple[CopyRule, ...]
-
-
-@dataclass(frozen=True)
-class AppSetDoc:
-    """An ApplicationSet: expanded per cluster by `planner.clusterwiring`, never followed as is."""
-
-    tag: str
-    text: str  # the object as canonical JSON (comparable, hashable)
-
-    def doc(self) -> Any:
-        return json.loads(self.text)
-
-
-@dataclass
-class Scan:
-    follows: list[Follow] = field(default_factory=list)
-    sources: list[GitSource] = field(default_factory=list)
-    appsets: list[AppSetDoc] = field(default_factory=list)
-    artifacts: list[ArtifactSpec] = field(default_factory=list)
-    unmodelled: list[Unmodelled] = field(default_factory=list)
-
-    def extend(self, other: Scan) -> None:
-        self.follows.extend(other.follows)
-        self.sources.extend(other.sources)
-        self.appsets.extend(other.appsets)
-        self.artifacts.extend(other.artifacts)
-        self.unmodelled.extend(other.unmodelled)
 
 
 def might_contain_objects(data: bytes) -> bool:
@@ -161,20 +98,6 @@ def _path(value: Any) -> str | None:
     if isinstance(value, str) and value.strip() and not is_templated(value):
         return value.strip()
     return None
-
-
-def is_templated(value: str) -> bool:
-    """True for a path that a controller fills in (`${VAR}`, `{{name}}`, `$VAR`)."""
-    return "{{" in value or "$" in value
-
-
-def literal_prefix(value: str) -> str:
-    """The folder a templated path is known to lie in: `./apps/${X}/y` -> `apps`."""
-    cut = min((i for i in (value.find("{{"), value.find("$")) if i >= 0), default=len(value))
-    head = value[:cut].strip()
-    folder = head.rsplit("/", 1)[0] if "/" in head else ""
-    parts = [p for p in folder.split("/") if p not in ("", ".")]
-    return "/".join(parts) if parts and ".." not in parts else "."
 
 
 def _templated(scan: Scan, tag: str, field_name: str, value: str) -> None:
@@ -356,6 +279,12 @@ def _unknown_kind(tag: str, api: str, spec: Mapping[str, Any], scan: Scan) -> No
         scan.unmodelled.append(Unmodelled(tag, f"kind {api} with spec.source is not modelled"))
 
 
+def generator_artifacts(doc: Mapping[str, Any]) -> list[ArtifactSpec]:
+    """The ExternalArtifacts one ArtifactGenerator document makes, with their copy rules."""
+    name, namespace = _meta(doc)
+    return list(_artifact_generator(name, namespace, _spec(doc)))
+
+
 def _artifact_generator(
     name: str, namespace: str, spec: Mapping[str, Any]
 ) -> Iterator[ArtifactSpec]:
@@ -465,7 +394,7 @@ def _argo_sources(tag: str, spec: Mapping[str, Any], scan: Scan) -> None:
 
 
 def argo_sources(tag: str, spec: Mapping[str, Any]) -> Scan:
-    """`_argo_sources` of one Application spec (a generated one, see planner.clusterwiring)."""
+    """`_argo_sources` of one Application spec (a generated one, see planner.wiring.percluster)."""
     scan = Scan()
     _argo_sources(tag, spec, scan)
     return scan

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner import snapshot
-from planner.gitops import ArtifactSpec, CopyRule, SourceRef
+from planner.wiring.objects import ArtifactSpec, CopyRule, SourceRef
+from planner.wiring.scanner import generator_artifacts
 
 _GLOB = set("*?[{")
 
@@ -96,25 +96,33 @@ def map_path(
         found.roots.add(_artifact_root(base, dest) if keeps else None)
         if exists(base) and base not in found.sources:
             found.sources.append(base)
-        candidates: list[str] = []
         if _under(want, dest):
-            rest = "" if want == dest else (want if dest == "." else want[len(dest) + 1 :])
-            if keeps:
-                candidates.append(_join(base, rest))
-            else:
-                # a plain file or folder lands at dest/<name>; a folder may also be copied
-                # as its contents: both readings are kept (sound)
-                name = base.rsplit("/", 1)[-1]
-                head, _, tail = rest.partition("/")
-                if rest in ("", ".") or head == name:
-                    candidates.append(_join(base, tail))
-                candidates.append(_join(base, rest))
-            for candidate in candidates:
+            for candidate in _candidates(base, keeps, dest, want):
                 if exists(candidate) and candidate not in found.folders:
                     found.folders.append(candidate)
         elif _under(dest, want) and exists(base) and base not in found.contents:
             found.contents.append(base)
     return found
+
+
+def _rest(dest: str, want: str) -> str:
+    """`want` (a path at or below the rule's destination `dest`) relative to `dest`."""
+    return "" if want == dest else (want if dest == "." else want[len(dest) + 1 :])
+
+
+def _candidates(base: str, keeps: bool, dest: str, want: str) -> list[str]:
+    """The repository paths that `want` inside the artifact may come from through one rule
+    copying `base` to `dest` (`want` at or below `dest`); the structure-keeping reading
+    last."""
+    rest = _rest(dest, want)
+    if keeps:
+        return [_join(base, rest)]
+    # a plain file or folder lands at dest/<name>; a folder may also be copied as its
+    # contents: both readings are kept (sound)
+    name = base.rsplit("/", 1)[-1]
+    head, _, tail = rest.partition("/")
+    candidates = [_join(base, tail)] if rest in ("", ".") or head == name else []
+    return [*candidates, _join(base, rest)]
 
 
 def _artifact_root(base: str, dest: str) -> str | None:
@@ -155,14 +163,11 @@ def map_paths(
     return found
 
 
-# ------------------------------------------------------------ pinning (planner.nesting)
+# ------------------------------------------------------------ pinning (planner.pins.nesting)
 #
-# The pinner reads raw generator documents as the controller sees them at a revision; the
-# rule with the longest destination that contains the path wins.
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+# The pinner reads raw generator documents as the controller sees them at a revision and
+# needs one answer: the rule with the longest destination that contains the path wins, read
+# as keeping the structure below its source folder.
 
 
 def artifact_path(
@@ -176,29 +181,20 @@ def artifact_path(
     known = local = False
     best: tuple[int, str] | None = None
     for generator in generators:
-        spec = _mapping(generator.get("spec"))
-        aliases = {s.get("alias"): s for s in spec.get("sources") or [] if isinstance(s, Mapping)}
-        for artifact in spec.get("artifacts") or []:
-            if _mapping(artifact).get("name") != name:
+        for spec in generator_artifacts(generator):
+            if spec.name != name:
                 continue
             known = True
-            for rule in _mapping(artifact).get("copy") or []:
-                alias, _, src_path = str(_mapping(rule).get("from", "")).partition("/")
-                source = _mapping(aliases.get(alias.lstrip("@")))
-                if source.get("kind") != "GitRepository" or not local_git(
-                    str(source.get("name", ""))
-                ):
+            aliases = dict(spec.aliases)
+            for rule in spec.copy:
+                source = aliases.get(rule.alias)
+                if source is None or source.kind != "GitRepository" or not local_git(source.name):
                     continue
                 local = True
-                dest = str(_mapping(rule).get("to", "")).split("@artifact", 1)[-1]
-                dest = snapshot.normalize(dest.strip("/") or ".")
-                src_dir = src_path.split("*", 1)[0].rstrip("/") or "."
-                if dest == ".":
-                    candidate = snapshot.join(src_dir, path)
-                elif path == dest or path.startswith(dest + "/"):
-                    candidate = snapshot.join(src_dir, path[len(dest) :].lstrip("/") or ".")
-                else:
+                dest = _norm(rule.dest)
+                if not _under(path, dest):
                     continue
+                candidate = _join(source_base(rule)[0], _rest(dest, path))
                 if best is None or len(dest) > best[0]:
                     best = (len(dest), candidate)
     return known, local, best[1] if best else None

@@ -23,7 +23,7 @@ How to report an unmodelled object (from any scanner of YAML documents):
         Unmodelled(tag="ApplicationSet argocd/apps", reason="scmProvider generator is not expanded")
     )
 
-`gitops.scan_documents` returns a `Scan`; the hierarchy attaches each note to the node of
+`scanner.scan_documents` returns a `Scan`; the hierarchy attaches each note to the node of
 the file it was found in (`Hierarchy.wiring`), so "the clusters containing it" are the
 clusters whose graph reaches that file. A resolver that decides late (in the hierarchy
 builder, e.g. an `ExternalArtifact` no generator produces) calls `_Builder._note` the same

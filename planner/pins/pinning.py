@@ -1,6 +1,6 @@
 """Nested pins for a whole fleet, and the objects that leak past them.
 
-`fleet_pins` runs `planner.nesting` for every cluster at its pinned revision (one tracer
+`fleet_pins` runs `planner.pins.nesting` for every cluster at its pinned revision (one tracer
 per revision, so shared layers are read once) and names each cluster's own pinned Flux
 source; `leaks` groups what cannot be pinned by object, with the held-back clusters it
 would leak the branch tip to. Pure.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner import snapshot
-from planner.applied import ARGO, FLUX
-from planner.nesting import Pin, PinContext, Pins, Tracer
+from planner.pins.applied import ARGO, FLUX
+from planner.pins.nesting import Pin, PinContext, Pins, Tracer
 from planner.snapshot import Snapshot
 
 PINNED_SOURCE = "wave-planner-pinned-source"  # stands for the cluster's GitRepository name
