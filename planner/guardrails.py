@@ -28,9 +28,9 @@ from planner import snapshot as snap_mod
 from planner.hierarchy import Hierarchy, HierarchyProblem, NodeKind, Scope, classify
 from planner.impact import ChangedLayer
 from planner.inventory import Cluster, Inventory
+from planner.placement import Placement, Step, group_value
 from planner.policy import PRODUCTION_VALUES, IdentityRule, RolloutPolicy, default_policy
 from planner.snapshot import Snapshot
-from planner.waves import Placement, Step, group_value
 
 Severity = Literal["violation", "warning"]
 MAX_NAMED = 20

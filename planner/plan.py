@@ -25,9 +25,9 @@ from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
 from planner.inventory import Inventory, LabelRoles, diff_inventories
+from planner.placement import Placement, Step, place, plan_steps
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
-from planner.waves import Placement, Step, place, plan_steps
 
 SCHEMA_VERSION = 1
 UNPLACED = "(none)"

@@ -12,7 +12,7 @@ from typing import Any, cast
 import yaml
 
 from planner import api
-from planner.emit import Rollout, prepare
+from planner.emit.pinned import PinnedPlan, prepare
 from planner.inventory import Inventory
 from planner.plan import Plan, assemble
 from planner.policy import RolloutPolicy
@@ -59,7 +59,9 @@ class Planned:
     inventory: Inventory
     policy: RolloutPolicy
 
-    def rollout(self, released: int | str, url: str = "https://git.example.com/fleet") -> Rollout:
+    def rollout(
+        self, released: int | str, url: str = "https://git.example.com/fleet"
+    ) -> PinnedPlan:
         return prepare(self.plan, self.inventory, self.policy.labels, released, url)
 
 

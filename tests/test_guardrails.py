@@ -24,10 +24,10 @@ from planner.cli import app
 from planner.guardrails import Context, Finding, agrees, validate_findings
 from planner.hierarchy import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
+from planner.placement import place
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy
 from planner.snapshot import MemorySnapshot
-from planner.waves import place
 
 Files = dict[str, str]
 ClusterSpec = dict[str, Any]

@@ -35,10 +35,10 @@ from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.guardrails import Context, validate_findings
 from planner.hierarchy import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
+from planner.placement import place
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy
 from planner.snapshot import MemorySnapshot
-from planner.waves import place
 from tests.conftest import requires_kubectl
 from tests.test_guardrails import _git
 

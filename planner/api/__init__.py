@@ -19,7 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from planner.api.emitting import EmitResult, EmitTarget, emit
+    from planner.api.emitting import EmitResult, emit
     from planner.api.initializing import InitResult, init
     from planner.api.inputs import (
         DEFAULT_INVENTORY,
@@ -87,7 +87,6 @@ _LAZY = {
     "InitResult": "planner.api.initializing",
     "init": "planner.api.initializing",
     "EmitResult": "planner.api.emitting",
-    "EmitTarget": "planner.api.emitting",
     "emit": "planner.api.emitting",
     "RolloutView": "planner.rollout",
     **dict.fromkeys(_ROLLOUTS, "planner.api.rollouts"),
@@ -104,7 +103,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_INVENTORY",
     "EmitResult",
-    "EmitTarget",
     "InitResult",
     "Revision",
     "RolloutView",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,28 +12,22 @@ from planner.adapters import files
 from planner.adapters.files import TreeDiff
 from planner.api.inputs import Sources
 from planner.api.planning import analysis
-from planner.emit import Rollout, parse_released, prepare, unplaced
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.emit.pinned import PinnedPlan, parse_released, prepare, unplaced
 from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
 from planner.nesting import PinContext
 from planner.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
 from planner.plan import Plan, assemble
 from planner.repourl import resolve_repo_url
+from planner.target import Target
 
 if TYPE_CHECKING:
     from planner.plan import PlanInputs
 
 # -------------------------------------------------------------------------------- emit
-
-
-class EmitTarget(StrEnum):
-    """What `emit` writes."""
-
-    argocd = "argocd"
-    flux = "flux"
 
 
 @dataclass(frozen=True)
@@ -46,11 +39,11 @@ class EmitResult:
     """
 
     plan: Plan
-    target: EmitTarget
+    target: Target
     out: Path
     checked: bool
     unplaced: tuple[str, ...] = ()
-    rollout: Rollout | None = None
+    rollout: PinnedPlan | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
     diff: TreeDiff | None = None
     leaks: tuple[Leak, ...] = ()  # nested objects that cannot be pinned
@@ -75,7 +68,7 @@ class EmitResult:
 
 def emit(
     sources: Sources,
-    target: EmitTarget | str,
+    target: Target | str,
     out: Path,
     *,
     released: int | str | None = None,
@@ -89,7 +82,7 @@ def emit(
     only compare: against what the recorded inputs generate when `out` holds a record
     (stale only when an input changed), else against the plan of `sources`. Never touches
     files it did not generate."""
-    target = EmitTarget(target)
+    target = Target(target)
     if isinstance(released, str):
         released = parse_released(released)
     if out.exists() and not out.is_dir():
@@ -113,7 +106,7 @@ def emit(
 
 def _emit(
     sources: Sources,
-    target: EmitTarget,
+    target: Target,
     out: Path,
     *,
     released: int | str,
@@ -129,7 +122,7 @@ def _emit(
         if planned.violations or missing:
             return EmitResult(planned, target, out, check, unplaced=missing)
         policy = workspace.inputs.policy
-        if target is EmitTarget.argocd:
+        if target is Target.argocd:
             url = resolve_repo_url(
                 policy.argocd.repoURL, workspace.repo_url, setting="argocd.repoURL"
             )
@@ -142,7 +135,7 @@ def _emit(
             return EmitResult(
                 planned, target, out, check, (), rollout, leaks=found, allow_unpinned=False
             )
-        if target is EmitTarget.argocd:
+        if target is Target.argocd:
             rendered = argocd_emit.render(rollout, policy.argocd, strategy)
         else:
             rendered = flux_emit.render(rollout, policy.flux)
@@ -177,13 +170,13 @@ def _emit(
             diff,
             found,
             allow_unpinned,
-            tuple(plain_folders(rollout.pins)) if target is EmitTarget.argocd else (),
+            tuple(plain_folders(rollout.pins)) if target is Target.argocd else (),
         )
     finally:
         workspace.close()
 
 
-def with_nested_pins(rollout: Rollout, inputs: PlanInputs, target: str) -> Rollout:
+def with_nested_pins(rollout: PinnedPlan, inputs: PlanInputs, target: str) -> PinnedPlan:
     """The rollout with the patches that pin every nested object (planner.nesting)."""
     policy = inputs.policy
     context = PinContext(frozenset(policy.flux_sources), tuple(inputs.repo_urls))
@@ -208,7 +201,7 @@ def _read_record(out: Path) -> Record | None:
 
 def _check_recorded(
     sources: Sources,
-    target: EmitTarget,
+    target: Target,
     out: Path,
     record: Record,
     released: int | str | None,

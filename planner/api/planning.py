@@ -24,11 +24,11 @@ from planner.errors import UserError
 from planner.guardrails import Validation
 from planner.hierarchy import Hierarchy, build_hierarchy
 from planner.inventory import Inventory, parse_inventory
+from planner.placement import PreviewRow, place, preview_rows
 from planner.plan import Analysis, Explanation, Plan, analyse, assemble
 from planner.policy import RolloutPolicy
 from planner.selector import LabelSelector, parse_selector
 from planner.snapshot import Snapshot
-from planner.waves import PreviewRow, place, preview_rows
 
 if TYPE_CHECKING:
     from planner.adapters.progress import Progress

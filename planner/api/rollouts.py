@@ -17,10 +17,11 @@ from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
 from planner.api import gating, notifying
 from planner.api import rollouttrust as trust
-from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
+from planner.emit.pinned import RELEASED_ANNOTATION, PinnedPlan, prepare, unplaced
 from planner.errors import Refusal, UserError
 from planner.repourl import resolve_repo_url
 from planner.rollout import RolloutView
+from planner.target import Target
 
 if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
     # a plan cache that matches needs neither
@@ -58,7 +59,7 @@ def rollout_manifests(
     released steps are a set (a step in the middle may be rolled back), not `--released K`.
     Returns {path relative to waves/<name>/<target>/: bytes}.
     """
-    from planner.emit import pin_elements
+    from planner.emit.pinned import pin_elements
     from planner.plan import UNPLACED
 
     policy = current.policy
@@ -86,7 +87,7 @@ def rollout_manifests(
 
 
 @dataclass(frozen=True)
-class _StepPinned(Rollout):
+class _StepPinned(PinnedPlan):
     """Emitter input for a rollout: without the `released: K/N` annotation.
 
     A rollout records its progress in `rollout.yaml`; a count on every object would rewrite
@@ -107,7 +108,7 @@ def rollout_start(
     head: str,
     inventory: Path | None = None,
     policy: Path | None = None,
-    target: rollout_mod.Target = "argocd",
+    target: Target = Target.argocd,
     by: str | None = None,
     commit: bool = False,
     sign: bool = False,
@@ -138,7 +139,7 @@ def _start(
     head: str,
     inventory: Path | None,
     policy: Path | None,
-    target: rollout_mod.Target,
+    target: Target,
     by: str | None,
     commit: bool,
     sign: bool,
@@ -497,7 +498,7 @@ def _check(root: Path, state: rollout_mod.Rollout) -> _Checked:
 
 
 def _cache_of(
-    fingerprint: plancache.Fingerprint, current: _Current, target: rollout_mod.Target
+    fingerprint: plancache.Fingerprint, current: _Current, target: Target
 ) -> plancache.PlanCache:
     return plancache.build(
         fingerprint,
@@ -519,12 +520,12 @@ def _repo_url(current: _Current, target: str) -> str:
     return resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
 
 
-def _pinned(rollout: Rollout) -> _StepPinned:
+def _pinned(rollout: PinnedPlan) -> _StepPinned:
     fields = {f.name: getattr(rollout, f.name) for f in dataclasses.fields(rollout)}
     return _StepPinned(**fields)
 
 
-def _render(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
+def _render(rollout: PinnedPlan, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
     from planner.emit import argocd, flux
     from planner.policy import FluxSettings
 

@@ -12,12 +12,11 @@ from planner.cli import options as opt
 from planner.cli.complete import cluster_names
 from planner.cli.options import PlanFormat, ReportFormat
 from planner.cli.output import Output, choose, json_to_yaml
+from planner.errors import ExitCode
 
 if TYPE_CHECKING:
     from planner import api
     from planner.plan import Plan
-
-EXIT_VIOLATIONS = 1
 
 
 def register(app: typer.Typer) -> None:
@@ -114,7 +113,7 @@ def plan(
     # strip them from a pipe, which is what FORCE_COLOR asks for)
     typer.echo(_render_plan(result, chosen), nl=False, color=True)
     if result.violations:
-        raise typer.Exit(EXIT_VIOLATIONS)
+        raise typer.Exit(ExitCode.VIOLATIONS)
 
 
 def _planned(sources: api.Sources, fmt: ReportFormat) -> Plan:
@@ -180,14 +179,14 @@ def explain(
       wave-planner explain prod-eu-west-1 --repo fleet-config --base origin/main --head HEAD
     """
     from planner import api
-    from planner.report import text
+    from planner.report import explanation as explanation_report
 
     explanation = api.explain(
         opt.sources(repo, base, head, inventory, policy, worktree, changed_files, two_dot=two_dot),
         cluster,
     )
     fmt = choose(output, "json" if as_json else None, allowed=("table", "json", "yaml"))
-    rendered = text.render_explanation(explanation, as_json=fmt != "table")
+    rendered = explanation_report.render_explanation(explanation, as_json=fmt != "table")
     typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
 
 
@@ -299,7 +298,7 @@ def validate(
     )
     typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False, color=True)
     if result.violations:
-        raise typer.Exit(EXIT_VIOLATIONS)
+        raise typer.Exit(ExitCode.VIOLATIONS)
 
 
 class SchemaName(StrEnum):

@@ -16,11 +16,11 @@ import typer
 
 from planner.cli import options as opt
 from planner.cli.output import Output, choose, dump
+from planner.errors import ExitCode
+from planner.target import Target
 
 if TYPE_CHECKING:
     from planner.api import EmitResult
-
-EXIT_REFUSED = 1
 
 
 class ArgoStrategy(StrEnum):
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 def emit(
     *,
-    target: Annotated[opt.Target, typer.Option("--target", help="What to write.")],
+    target: Annotated[Target, typer.Option("--target", help="What to write.")],
     out: Annotated[
         str, typer.Option("--out", help="Folder to write (files it did not generate are kept).")
     ],
@@ -102,7 +102,7 @@ def emit(
       wave-planner emit --target flux --out waves/flux --base origin/main --check
     """
     from planner import api
-    from planner.emit import parse_released
+    from planner.emit.pinned import parse_released
     from planner.errors import UserError
 
     if not out.strip():
@@ -130,7 +130,7 @@ def emit(
     else:
         typer.echo(dump(result_data(result), fmt), nl=False)
     if result.refused or result.drift:
-        raise typer.Exit(EXIT_REFUSED)
+        raise typer.Exit(ExitCode.VIOLATIONS)
 
 
 def result_data(result: EmitResult) -> dict[str, object]:

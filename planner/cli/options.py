@@ -106,11 +106,6 @@ Strict = Annotated[
 ]
 
 
-class Target(StrEnum):
-    argocd = "argocd"
-    flux = "flux"
-
-
 class PlanFormat(StrEnum):
     table = "table"
     json = "json"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from planner.report.text import chain_lines
+from planner.report.explanation import chain_lines
 
 if TYPE_CHECKING:
     from planner.diff_groups import DiffGroup

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from planner.report.explanation import chain_lines
 from planner.report.table import RANGE_NOTES, percent
-from planner.report.text import chain_lines
 from planner.report.warnings import fix_of, folded_warnings
 
 if TYPE_CHECKING:
