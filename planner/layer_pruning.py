@@ -27,8 +27,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from planner import gitops, precise
+from planner.analysis import Analysis
 from planner.hierarchy import Hierarchy, NodeKind
-from planner.plan import Analysis, PlanInputs
+from planner.plan import PlanInputs
 from planner.precise import Renderer
 
 OPAQUE_FIELDS = ("resources", "bases")

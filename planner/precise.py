@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from planner import gitops, kustomize, yamlsafe
+from planner.analysis import Analysis
 from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, NodeKind
 from planner.impact import Reason
-from planner.plan import Analysis, PlanInputs, RenderSummary
+from planner.plan import PlanInputs, RenderSummary
 from planner.render_diff import ClusterDiff, DiffMemo, cluster_diff
 from planner.snapshot import Snapshot
 

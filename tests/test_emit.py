@@ -23,7 +23,7 @@ from tests.emitkit import Planned, expected_revisions, planned
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Planned:
     repo = build(tmp_path_factory.mktemp("emit") / "fleet-config")
-    return planned(api.Sources(repo=repo.path, base=repo.base, head=repo.head))
+    return planned(api.PlanRequest(repo=repo.path, base=repo.base, head=repo.head))
 
 
 def test_demo_plan_has_four_steps(demo: Planned) -> None:

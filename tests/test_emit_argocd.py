@@ -34,7 +34,7 @@ HEAD = "b" * 40
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Planned:
     repo = build(tmp_path_factory.mktemp("argocd") / "fleet-config")
-    return planned(api.Sources(repo=repo.path, base=repo.base, head=repo.head))
+    return planned(api.PlanRequest(repo=repo.path, base=repo.base, head=repo.head))
 
 
 def synthetic(

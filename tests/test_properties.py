@@ -367,7 +367,7 @@ def test_plan_is_sound_against_rendered_truth(drawn: Drawn, tmp_path_factory: An
     write_repo_files(repo, drawn.head.files)
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "--allow-empty", "-m", "head")
-    plan = api.plan(api.Sources(repo=repo, base=base, head="HEAD", inventory=inventory))
+    plan = api.plan(api.PlanRequest(repo=repo, base=base, head="HEAD", inventory=inventory))
     truth_changed = [
         c["name"]
         for c in drawn.head.clusters

@@ -1,12 +1,18 @@
 """Opening a plan's inputs: the repository, the revisions, the change, the inventory at
-both sides and the policy (`Sources` -> `Workspace`)."""
+both sides and the policy (`Sources` -> `Workspace`).
+
+`Sources` is the part every request about a change shares (`PlanRequest`, `ExplainRequest`,
+`EmitRequest` extend it); `REQUEST` is the configuration of every request model: frozen, no
+unknown field.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
 
 from planner import kustomize
 from planner import policy as policy_mod
@@ -21,15 +27,16 @@ from planner.policy import RolloutPolicy
 from planner.repourl import is_network_url
 from planner.snapshot import Snapshot
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["Sources"]
 
 DEFAULT_INVENTORY = "clusters.yaml"
+REQUEST = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
-@dataclass(frozen=True)
-class Sources:
-    """Where a plan's inputs come from (the options shared by plan, explain, graph, emit)."""
+class Sources(BaseModel):
+    """Where a plan's inputs come from (the options shared by plan, explain and emit)."""
+
+    model_config = REQUEST
 
     repo: Path = Path(".")
     base: str | None = None
@@ -40,7 +47,6 @@ class Sources:
     changed_files: str | None = None  # the text of a changed-files list
     changed_files_source: str = "--changed-files"
     emergency: str | None = None
-    precise: bool = False  # render traced clusters at both sides, keep those that changed
     two_dot: bool = False  # base..head as given, not merge-base(base, head)..head
     strict: bool = False  # unmodelled wiring is a violation
 

@@ -411,7 +411,7 @@ def _rollout_current(
     from planner import policy as policy_mod
     from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
     from planner.inventory import parse_inventory
-    from planner.plan import analyse, assemble
+    from planner.plan import plan_change
 
     workspace = open_workspace(
         Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
@@ -433,7 +433,7 @@ def _rollout_current(
             policy_source=source,
             repo_urls=urls,
         )
-        planned = assemble(plan_inputs, analyse(plan_inputs))
+        planned = plan_change(plan_inputs)
         return _Current(
             planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
         )
