@@ -102,7 +102,7 @@ def open_workspace(sources: Sources) -> Workspace:
         notes += ranges.reversed_range(
             repo, base_snap.revision, head_snap.revision, sources.base or "merge base", sources.head
         )
-    policy, policy_source = load_policy_file(sources.policy, inventory, root)
+    policy, policy_source = load_policy_file(sources.policy, inventory, root, head_snap)
     origin = repo.origin_url() if repo is not None else None
     urls = repo_urls(policy, origin)
     inputs = PlanInputs(
@@ -278,6 +278,16 @@ def refuse_escaping_link(path: Path, root: Path, option: str, *snaps: Snapshot) 
         )
 
 
+def _snapshot_file(snap: Snapshot, rel: str) -> bytes | None:
+    """One file of a snapshot (a committed symbolic link followed inside it), or None."""
+    if snap.symlink_target(rel) is not None:
+        real, _ = snap.resolve(rel)
+        if real is None:
+            return None
+        rel = real
+    return snap.read(rel)
+
+
 def _snapshot_yaml(snap: Snapshot, rel: str) -> dict[str, bytes]:
     if snap.symlink_target(rel) is not None:
         real, _ = snap.resolve(rel)
@@ -304,14 +314,21 @@ def locate_input(path: Path, root: Path | None) -> Path:
 
 
 def load_policy_file(
-    path: Path | None, inventory: Inventory | None = None, root: Path | None = None
+    path: Path | None,
+    inventory: Inventory | None = None,
+    root: Path | None = None,
+    snapshot: Snapshot | None = None,
 ) -> tuple[RolloutPolicy, str]:
+    """The policy at `path`; a file of the repository is read from `snapshot` (the revision
+    the inventory is read from), and from disk when the snapshot does not hold it."""
     if path is None:
         return policy_mod.default_policy(inventory), "built-in default"
     located = locate_input(path, root)
     if root is not None:
-        refuse_escaping_link(located, root, "--policy")
-    data = files.read_input(located, "--policy")
+        refuse_escaping_link(located, root, "--policy", *(s for s in (snapshot,) if s))
+    rel = path_inside(located, root) if root is not None and snapshot is not None else None
+    committed = _snapshot_file(snapshot, rel) if snapshot is not None and rel else None
+    data = committed if committed is not None else files.read_input(located, "--policy")
     # an absolute path inside the repository (a CI runner's) is named relative to it
     inside = path_inside(located, root) if root is not None and path.is_absolute() else None
     source = inside or str(path)

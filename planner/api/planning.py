@@ -183,7 +183,7 @@ def _open_revision(request: RevisionRequest) -> Revision:
             raise UserError.single(f"{repo} is not a folder", key="--repo")
         root = repo_root(Sources(repo=repo), git_repo)
         inv, _, _ = load_inventories(request.inventory, root, snap, snap)
-        pol, _ = load_policy_file(request.policy, inv, root)
+        pol, _ = load_policy_file(request.policy, inv, root, snap)
         origin = git_repo.origin_url() if git_repo is not None else None
         urls = repo_urls(pol, origin)
         built = build_hierarchy(
