@@ -196,7 +196,7 @@ class Rollout(BaseModel):
     id: str = Field(description="The plan id (base, head, policy and inventory digests).")
     base: Sha
     head: Sha
-    target: Target
+    target: Target = Field(strict=False)  # "argocd" or "flux", as the Literal it replaced
     inputs: Inputs
     policy_digest: str
     inventory_digest: str
