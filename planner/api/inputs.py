@@ -278,22 +278,24 @@ def refuse_escaping_link(path: Path, root: Path, option: str, *snaps: Snapshot) 
         )
 
 
+def _followed(snap: Snapshot, rel: str) -> str | None:
+    """`rel`, or where the committed symbolic link `rel` leads (None: out of the snapshot)."""
+    if snap.symlink_target(rel) is None:
+        return rel
+    return snap.resolve(rel)[0]
+
+
 def _snapshot_file(snap: Snapshot, rel: str) -> bytes | None:
     """One file of a snapshot (a committed symbolic link followed inside it), or None."""
-    if snap.symlink_target(rel) is not None:
-        real, _ = snap.resolve(rel)
-        if real is None:
-            return None
-        rel = real
-    return snap.read(rel)
+    real = _followed(snap, rel)
+    return snap.read(real) if real is not None else None
 
 
 def _snapshot_yaml(snap: Snapshot, rel: str) -> dict[str, bytes]:
-    if snap.symlink_target(rel) is not None:
-        real, _ = snap.resolve(rel)
-        if real is None:
-            return {}
-        rel = real
+    real = _followed(snap, rel)
+    if real is None:
+        return {}
+    rel = real
     data = snap.read(rel)
     if data is not None:
         return {rel: data}
@@ -325,7 +327,7 @@ def load_policy_file(
         return policy_mod.default_policy(inventory), "built-in default"
     located = locate_input(path, root)
     if root is not None:
-        refuse_escaping_link(located, root, "--policy", *(s for s in (snapshot,) if s))
+        refuse_escaping_link(located, root, "--policy", *([snapshot] if snapshot else []))
     rel = path_inside(located, root) if root is not None and snapshot is not None else None
     committed = _snapshot_file(snapshot, rel) if snapshot is not None and rel else None
     data = committed if committed is not None else files.read_input(located, "--policy")
