@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from planner import rollout as ro
-from planner.emit import Element
+from planner.emit.pinned import Element
 from planner.inventory import Inventory
 
 FLEET_DIR = "fleet"  # waves/fleet/<target>/

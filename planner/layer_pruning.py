@@ -27,8 +27,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from planner import precise
+from planner.analysis import Analysis
 from planner.hierarchy.graph import Hierarchy, NodeKind
-from planner.plan import Analysis, PlanInputs
+from planner.plan import PlanInputs
 from planner.precise import Renderer
 from planner.wiring.objects import ARGO, FLUX
 

@@ -12,9 +12,10 @@ from typing import Any, cast
 import yaml
 
 from planner import api
-from planner.emit import Rollout, prepare
+from planner.api.inputs import open_workspace
+from planner.emit.pinned import PinnedPlan, prepare
 from planner.inventory import Inventory
-from planner.plan import Plan, assemble
+from planner.plan import Plan, plan_change
 from planner.policy import RolloutPolicy
 
 SCHEMAS = Path(__file__).parent / "schemas" / "validate.py"
@@ -59,14 +60,16 @@ class Planned:
     inventory: Inventory
     policy: RolloutPolicy
 
-    def rollout(self, released: int | str, url: str = "https://git.example.com/fleet") -> Rollout:
+    def rollout(
+        self, released: int | str, url: str = "https://git.example.com/fleet"
+    ) -> PinnedPlan:
         return prepare(self.plan, self.inventory, self.policy.labels, released, url)
 
 
-def planned(sources: api.Sources) -> Planned:
-    workspace, result = api.analysis(sources)
+def planned(sources: api.PlanRequest) -> Planned:
+    workspace = open_workspace(sources)
     try:
-        plan = assemble(workspace.inputs, result)
+        plan = plan_change(workspace.inputs)
         return Planned(plan, workspace.inputs.inventory, workspace.inputs.policy)
     finally:
         workspace.close()

@@ -242,7 +242,7 @@ def test_internal_bug_exits_3_with_a_request_to_report(monkeypatch: pytest.Monke
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "plan", boom)
+    monkeypatch.setattr(api, "demo", boom)
     code, _, err = run("plan", "--demo")
     assert code == 3
     assert "Traceback" in err and "please report" in err

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from planner import yamlsafe
 from planner.cli import app
 from planner.inventory import Inventory, parse_inventory
+from planner.placement import NO_GROUP, Step, group_value, place, plan_steps
 from planner.policy import Constraint, RolloutPolicy, load_policy
-from planner.waves import NO_GROUP, Step, group_value, place, plan_steps
 from tests.fleetrepo import FleetRepo
 
 

@@ -6,9 +6,9 @@ import pytest
 
 from planner import api
 from planner.adapters.demo import build
-from planner.emit import (
+from planner.emit.pinned import (
     EMERGENCY_ANNOTATION,
-    Rollout,
+    PinnedPlan,
     parse_released,
     pin_elements,
     prepare,
@@ -23,7 +23,7 @@ from tests.emitkit import Planned, expected_revisions, planned
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Planned:
     repo = build(tmp_path_factory.mktemp("emit") / "fleet-config")
-    return planned(api.Sources(repo=repo.path, base=repo.base, head=repo.head))
+    return planned(api.PlanRequest(repo=repo.path, base=repo.base, head=repo.head))
 
 
 def test_demo_plan_has_four_steps(demo: Planned) -> None:
@@ -104,7 +104,7 @@ def test_prepare_keeps_regions_and_metadata(demo: Planned) -> None:
     annotations = rollout.annotations()
     assert annotations["wave-planner.io/released"] == "2/4"
     assert EMERGENCY_ANNOTATION not in annotations
-    urgent = Rollout(**{**rollout.__dict__, "emergency": "CVE"})
+    urgent = PinnedPlan(**{**rollout.__dict__, "emergency": "CVE"})
     assert urgent.annotations()[EMERGENCY_ANNOTATION] == "CVE"
 
 

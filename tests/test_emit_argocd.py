@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from planner import api
 from planner.adapters.demo import build
-from planner.emit import MAX_OBJECT_BYTES, Element, Rollout
 from planner.emit.argocd import Strategy, render, shard_names
+from planner.emit.pinned import MAX_OBJECT_BYTES, Element, PinnedPlan
 from planner.errors import UserError
 from planner.inventory import parse_inventory
 from planner.policy import ArgoCDSettings, load_policy
@@ -34,12 +34,12 @@ HEAD = "b" * 40
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Planned:
     repo = build(tmp_path_factory.mktemp("argocd") / "fleet-config")
-    return planned(api.Sources(repo=repo.path, base=repo.base, head=repo.head))
+    return planned(api.PlanRequest(repo=repo.path, base=repo.base, head=repo.head))
 
 
 def synthetic(
     clusters: list[tuple[str, str, str]], *, server: bool = True, path_len: int = 0
-) -> Rollout:
+) -> PinnedPlan:
     """A rollout of (name, wave, region) clusters, every one affected in one step per wave."""
     waves: dict[str, list[Element]] = {}
     for name, wave, _ in clusters:
@@ -54,7 +54,7 @@ def synthetic(
                 step=wave,
             )
         )
-    return Rollout(
+    return PinnedPlan(
         plan_id="0123456789ab",
         base=BASE,
         head=HEAD,
@@ -149,7 +149,9 @@ argocd:
         source="rollout.yaml",
     )
     rollout = demo.rollout(0, url="https://example.com/x")
-    rollout = Rollout(**{**rollout.__dict__, "waves": {"canary": [], "rest": rollout.elements()}})
+    rollout = PinnedPlan(
+        **{**rollout.__dict__, "waves": {"canary": [], "rest": rollout.elements()}}
+    )
     files = render(rollout, policy.argocd, Strategy.list)
     assert sorted(files) == ["fleet-rest.yaml", "kustomization.yaml"]  # empty waves: no object
     doc = appsets(files)["fleet-rest"]
@@ -329,7 +331,7 @@ tricky = st.sampled_from(["y", "n", "yes", "no", "on", "off", "true", "null", "1
 )
 def test_emitted_yaml_round_trips_whatever_the_names(clusters: list[str], region: str) -> None:
     rollout = synthetic([(n, "w", region) for n in clusters])
-    rollout = Rollout(**{**rollout.__dict__, "base": "1234567e" + "1" * 32})
+    rollout = PinnedPlan(**{**rollout.__dict__, "base": "1234567e" + "1" * 32})
     files = render(rollout, ArgoCDSettings(), Strategy.list)
     elements = argocd_elements(files)
     assert [e["cluster"] for e in elements] == sorted(clusters)

@@ -357,8 +357,8 @@ def check_pins(plan: Plan, files: dict[str, bytes], target: str, released: int |
         assert {n: c for n, (c, _) in flux_pins(files).items()} == expected
 
 
-def fleet_sources(folder: Path) -> api.Sources:
-    return api.Sources(
+def fleet_sources(folder: Path) -> api.PlanRequest:
+    return api.PlanRequest(
         repo=folder / "repo",
         base="change-base~1",
         head="change-base",

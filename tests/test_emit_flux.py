@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from planner import api
 from planner.adapters.demo import build
-from planner.emit import Element, Rollout
 from planner.emit.flux import PATHS_FORMAT, render
+from planner.emit.pinned import Element, PinnedPlan
 from planner.policy import FluxSettings
 from tests.emitkit import Planned, expected_revisions, flux_pins, planned, schema_errors
 
@@ -23,7 +23,7 @@ HEAD = "b" * 40
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Planned:
     repo = build(tmp_path_factory.mktemp("flux") / "fleet-config")
-    return planned(api.Sources(repo=repo.path, base=repo.base, head=repo.head))
+    return planned(api.PlanRequest(repo=repo.path, base=repo.base, head=repo.head))
 
 
 def read_paths(data: bytes) -> tuple[list[str], list[list[str]]]:
@@ -110,7 +110,7 @@ def test_names_and_files_never_depend_on_the_rollout(demo: Planned) -> None:
 
 
 def test_emergency_reason_is_recorded(demo: Planned) -> None:
-    rollout = Rollout(**{**demo.rollout(0).__dict__, "emergency": "CVE-2026-1234:\n  patch"})
+    rollout = PinnedPlan(**{**demo.rollout(0).__dict__, "emergency": "CVE-2026-1234:\n  patch"})
     files = render(rollout, demo.policy.flux)
     repo, _ = yaml.safe_load_all(files["clusters/dev-us-east-1/sync.yaml"])
     assert repo["metadata"]["annotations"]["wave-planner.io/emergency"] == "CVE-2026-1234:\n  patch"
@@ -129,7 +129,7 @@ names = st.one_of(
 @given(clusters=st.lists(names, min_size=1, max_size=10, unique=True))
 def test_emitted_yaml_round_trips_whatever_the_names(clusters: list[str]) -> None:
     elements = [Element(n, "", f"clusters/{n}", BASE, "w", "w") for n in sorted(clusters)]
-    rollout = Rollout(
+    rollout = PinnedPlan(
         plan_id="0123456789ab",
         base=BASE,
         head=HEAD,

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
     PROMETHEUS is None,
     reason="prometheus is not installed (apt-get install prometheus; .ci/run does it)",
 )
-STEP = gates.Target(
+STEP = gates.GateSubject(
     "production-1",
     "production",
     ("prod-eu-west-1", "prod-eu-west-2"),

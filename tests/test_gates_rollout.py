@@ -235,7 +235,7 @@ def test_the_watch_command_runs(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------- the probe adapter
 
-TARGET = gates.Target("s", "w", ("a", "b"), {"a": {}, "b": {}})
+TARGET = gates.GateSubject("s", "w", ("a", "b"), {"a": {}, "b": {}})
 
 
 def test_a_command_that_runs_too_long_fails_with_that_reason() -> None:
@@ -258,7 +258,7 @@ def test_command_output_is_kept_and_nothing_goes_through_a_shell(tmp_path: Path)
         command=(sys.executable, "-c", "import sys; print(sys.argv[1:])", "{{labels.team}}"),
         per="cluster",
     )
-    evil = gates.Target("s", "w", ("a",), {"a": {"team": f"x; touch {marker}"}})
+    evil = gates.GateSubject("s", "w", ("a",), {"a": {"team": f"x; touch {marker}"}})
     verdict = probes.evaluate([spec], evil)
     assert verdict.passed
     assert f"['x; touch {marker}']" in verdict.evaluations[0].evidence

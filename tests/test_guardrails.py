@@ -25,10 +25,10 @@ from planner.findings import Finding
 from planner.guardrails import Context, agrees, validate_findings
 from planner.hierarchy.build import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
+from planner.placement import place
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy
 from planner.snapshot import MemorySnapshot
-from planner.waves import place
 
 Files = dict[str, str]
 ClusterSpec = dict[str, Any]

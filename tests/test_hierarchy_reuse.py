@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from planner import analysis as analysis_mod
 from planner import api
-from planner import plan as plan_mod
 from planner.hierarchy.build import build_hierarchy
 from planner.hierarchy.reuse import edges_unchanged
 from planner.snapshot import MemorySnapshot
@@ -78,7 +78,7 @@ def test_reuse_gives_the_same_plan_as_two_builds(
     name: str, fleet: Callable[[str], FleetRepo], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built = fleet(name)
-    sources = api.Sources(repo=built.path, base=built.base, head=built.head)
+    sources = api.PlanRequest(repo=built.path, base=built.base, head=built.head)
     reused = api.plan(sources)
-    monkeypatch.setattr(plan_mod, "edges_unchanged", lambda *a, **k: False)
+    monkeypatch.setattr(analysis_mod, "edges_unchanged", lambda *a, **k: False)
     assert api.plan(sources) == reused

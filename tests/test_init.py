@@ -40,7 +40,7 @@ runner = CliRunner()
 
 
 def _drafted(built: FleetRepo, out: Path) -> tuple[Path, Path, api.InitResult]:
-    result = api.init(built.path, write=False)
+    result = api.init(api.InitRequest(repo=built.path, write=False))
     out.mkdir()
     inventory, policy = out / "clusters.yaml", out / "rollout.yaml"
     inventory.write_text(result.drafts["clusters.yaml"])
@@ -62,11 +62,11 @@ def _check_fleet(built: FleetRepo, out: Path) -> None:
                 assert agrees(cluster.labels[key], hand[name].labels[key]), (name, key)
         if cluster.server and hand[name].server:
             assert cluster.server == hand[name].server
-    checked = api.validate(built.path, inventory, policy)
+    checked = api.validate(api.ValidateRequest(repo=built.path, inventory=inventory, policy=policy))
     assert not checked.violations, checked.violations
-    by_hand = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    by_hand = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
     by_draft = api.plan(
-        api.Sources(
+        api.PlanRequest(
             repo=built.path, base=built.base, head=built.head, inventory=inventory, policy=policy
         )
     )
@@ -83,7 +83,7 @@ def test_init_finds_the_hand_written_fleet(
 
 def test_init_on_the_demo_fleet_reads_identity_and_layers(demo: FleetRepo, tmp_path: Path) -> None:
     _check_fleet(demo, tmp_path / "drafts")
-    result = api.init(demo.path, write=False)
+    result = api.init(api.InitRequest(repo=demo.path, write=False))
     prod = next(c for c in result.discovery.clusters if c.name == "prod-eu-west-1")
     assert prod.labels == {"environment": "production", "region": "eu-west-1", "compliance": "gdpr"}
     assert "cluster-identity" in prod.label_sources["environment"]
@@ -93,7 +93,7 @@ def test_init_on_the_demo_fleet_reads_identity_and_layers(demo: FleetRepo, tmp_p
 def test_guesses_are_marked_and_the_files_start_with_the_schema(
     fleet: Callable[[str], FleetRepo],
 ) -> None:
-    result = api.init(fleet("flux-fleet").path, write=False)
+    result = api.init(api.InitRequest(repo=fleet("flux-fleet").path, write=False))
     text = result.drafts["clusters.yaml"]
     assert text.startswith(
         "# yaml-language-server: $schema=https://wave-planner.io/schemas/inventory.json\n"

@@ -23,6 +23,7 @@ import yaml
 from planner import api
 from planner import rollout as ro
 from planner.adapters import rolloutrepo
+from planner.target import Target
 from tests.conftest import requires_kubectl
 from tests.controllers import Emulator, Trees, argocd_start, flux_start
 from tests.emitkit import expected_revisions, schema_errors
@@ -107,11 +108,20 @@ def test_emit_holds_back_every_step(
 ) -> None:
     built = _built(fleet, name)
     emulator = _emulator(built, tmp_path, name)
-    sources = api.Sources(repo=built.path, base=built.base, head=built.head)
+    sources = api.PlanRequest(repo=built.path, base=built.base, head=built.head)
     plan = api.plan(sources)
     telling = 0
     for released in [*range(len(plan.waves) + 1)]:
-        result = api.emit(sources, target, tmp_path / f"out-{released}", released=released)
+        result = api.emit(
+            api.EmitRequest(
+                repo=built.path,
+                base=built.base,
+                head=built.head,
+                target=target,
+                out=tmp_path / f"out-{released}",
+                released=released,
+            )
+        )
         assert not result.refused, result.leaks
         expected = expected_revisions(result.plan, released)
         telling += check_applied(emulator, result.files, target, expected, built)
@@ -150,7 +160,7 @@ def test_rollout_fleet_view_holds_back_every_transition(
         name="change",
         base=built.base,
         head=built.head,
-        target=target,  # type: ignore[arg-type]
+        target=Target(target),
     ).state
     check(state)
     for advanced in _release_all(root, "change", state):
@@ -185,8 +195,16 @@ def test_without_nested_pins_held_clusters_get_head_content(
     """The emulation has teeth: pinning only the entry path leaks the change."""
     built = _built(fleet, name)
     emulator = _emulator(built, tmp_path, name)
-    sources = api.Sources(repo=built.path, base=built.base, head=built.head)
-    result = api.emit(sources, target, tmp_path / "out", released=0)
+    result = api.emit(
+        api.EmitRequest(
+            repo=built.path,
+            base=built.base,
+            head=built.head,
+            target=target,
+            out=tmp_path / "out",
+            released=0,
+        )
+    )
     files = _strip_pins(result.files)
     for cluster in result.plan.affected_names():
         start = STARTS[target](files, cluster)

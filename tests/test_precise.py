@@ -13,12 +13,13 @@ from typer.testing import CliRunner
 from planner import api, precise
 from planner.adapters import renderer as renderer_mod
 from planner.adapters.renderer import KustomizeRenderer, RenderCache
+from planner.analysis import analyse
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.cli import app
 from planner.errors import UserError
 from planner.hierarchy.build import build_hierarchy
 from planner.inventory import parse_inventory
-from planner.plan import Plan, PlanInputs, RenderSummary, analyse, assemble
+from planner.plan import Plan, PlanInputs, RenderSummary, assemble
 from planner.policy import RenderSettings, default_policy
 from planner.precise import RenderJob, RenderOutput, SourceIgnore, State, Unit
 from planner.snapshot import MemorySnapshot
@@ -305,8 +306,10 @@ def test_unchanged_render_moves_to_unaffected_and_traced_unchanged() -> None:
 def _precise(built: FleetRepo, cache: Path | None = None) -> Plan:
     settings = default_policy().render
     chosen = KustomizeRenderer(settings, cache=RenderCache(cache))
-    return api.precise_plan(
-        api.Sources(repo=built.path, base=built.base, head=built.head, precise=True), chosen
+    return api.plan(
+        api.PlanRequest(
+            repo=built.path, base=built.base, head=built.head, precise=True, renderer=chosen
+        )
     )
 
 

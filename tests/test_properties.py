@@ -35,10 +35,10 @@ from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.guardrails import Context, validate_findings
 from planner.hierarchy.build import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
+from planner.placement import place
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy
 from planner.snapshot import MemorySnapshot
-from planner.waves import place
 from tests.conftest import requires_kubectl
 from tests.test_guardrails import _git
 
@@ -367,7 +367,7 @@ def test_plan_is_sound_against_rendered_truth(drawn: Drawn, tmp_path_factory: An
     write_repo_files(repo, drawn.head.files)
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "--allow-empty", "-m", "head")
-    plan = api.plan(api.Sources(repo=repo, base=base, head="HEAD", inventory=inventory))
+    plan = api.plan(api.PlanRequest(repo=repo, base=base, head="HEAD", inventory=inventory))
     truth_changed = [
         c["name"]
         for c in drawn.head.clusters

@@ -48,13 +48,15 @@ def test_a_reversed_range_is_said_plainly(fleet: Callable[[str], FleetRepo]) -> 
     assert result.exit_code == 2
     assert "--base and --head are reversed" in result.stderr
     assert f"swap them: --base {built.base} --head {built.head}" in result.stderr
-    plan = api.plan(api.Sources(repo=built.path, base=built.head, head=built.base, two_dot=True))
+    plan = api.plan(
+        api.PlanRequest(repo=built.path, base=built.head, head=built.base, two_dot=True)
+    )
     (note,) = [w for w in plan.warnings if w.code == "reversed-range"]
     assert "is an ancestor of --base" in note.message
     assert note.fix == "swap --base and --head to plan the change forwards"
     out = runner.invoke(app, [*swapped, "--two-dot"]).stdout
     assert out.splitlines()[3].startswith("note: --head")  # before the plan, not only after
-    forwards = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    forwards = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
     assert "reversed-range" not in {w.code for w in forwards.warnings}
 
 
@@ -71,7 +73,7 @@ def test_an_inventory_added_at_head_is_not_every_cluster_added(
     _git(repo, "checkout", "-q", built.head, "--", ".")
     _git(repo, "commit", "-q", "-m", "inventory and the change")
     head = _git(repo, "rev-parse", "HEAD")
-    plan = api.plan(api.Sources(repo=repo, base=base, head=head))
+    plan = api.plan(api.PlanRequest(repo=repo, base=base, head=head))
     assert plan.affected_names() == ["prod-eu-west-1"]  # the change, not the new inventory
     (note,) = [w for w in plan.warnings if w.code == "inventory-added"]
     assert note.message.startswith("inventory added: clusters.yaml does not exist at base")
@@ -81,7 +83,7 @@ def test_the_tools_own_files_reach_no_cluster_silently(fleet: Callable[[str], Fl
     built = fleet("cluster-change")
     changed = "clusters/prod-eu-west-1/kustomization.yaml\nwaves/argocd/canary.yaml\n"
     plan = api.plan(
-        api.Sources(repo=built.path, base=built.head, head=built.head, changed_files=changed)
+        api.PlanRequest(repo=built.path, base=built.head, head=built.head, changed_files=changed)
     )
     assert plan.unowned == ()
     assert "reaches-no-cluster" not in {w.code for w in plan.warnings}
@@ -91,19 +93,19 @@ def test_scope_is_global_only_for_a_global_layer(fleet: Callable[[str], FleetRep
     built = fleet("fleet-bundles-init")
     changed = "apps/podinfo/deployment.yaml\n"
     plan = api.plan(
-        api.Sources(repo=built.path, base=built.head, head=built.head, changed_files=changed)
+        api.PlanRequest(repo=built.path, base=built.head, head=built.head, changed_files=changed)
     )
     assert len(plan.affected) == plan.summary.clusters_total == 2
     assert plan.summary.scope == "shared"
     base = fleet("base-change")
-    assert api.plan(api.Sources(repo=base.path, base=base.base, head=base.head)).summary.scope == (
-        "global"
-    )
+    assert api.plan(
+        api.PlanRequest(repo=base.path, base=base.base, head=base.head)
+    ).summary.scope == ("global")
 
 
 def test_no_canary_warning_for_a_clusters_own_folder(fleet: Callable[[str], FleetRepo]) -> None:
     built = fleet("cluster-change")
-    plan = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    plan = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
     assert plan.affected_names() == ["prod-eu-west-1"]
     assert "canary-coverage" not in {w.code for w in plan.warnings}
 
@@ -112,14 +114,14 @@ def test_the_built_in_policy_does_not_warn_about_its_own_waves(
     fleet: Callable[[str], FleetRepo], tmp_path: Path
 ) -> None:
     built = fleet("realistic-argo-apps")  # no cluster carries a canary label
-    result = api.validate(built.path, None)
+    result = api.validate(api.ValidateRequest(repo=built.path))
     assert "empty-wave" not in {f.code for f in result.findings}
     written = tmp_path / "rollout.yaml"
     written.write_text(
         "waves:\n- name: canary\n  selector: {matchLabels: {rollout.wave: canary}}\n"
         "- name: rest\n  selector: {}\n"
     )
-    result = api.validate(built.path, None, written)
+    result = api.validate(api.ValidateRequest(repo=built.path, policy=written))
     assert "empty-wave" in {f.code for f in result.findings}  # a policy someone wrote
 
 
@@ -144,6 +146,6 @@ def test_an_absolute_policy_path_inside_the_repo_is_named_relative(
     policy = built.path / "rollout.yaml"
     policy.write_text("waves:\n- name: all\n  selector: {}\n")
     plan = api.plan(
-        api.Sources(repo=built.path, base=built.base, head=built.head, policy=policy.resolve())
+        api.PlanRequest(repo=built.path, base=built.base, head=built.head, policy=policy.resolve())
     )
     assert plan.policy.source == "rollout.yaml"

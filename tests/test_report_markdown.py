@@ -48,7 +48,7 @@ def fixture_plan(name: str, dest: Path, emergency: str | None = None) -> Plan:
         if name == "demo"
         else build_fleet_repo(SCENARIOS_DIR / name, dest / name)
     )
-    sources = api.Sources(
+    sources = api.PlanRequest(
         repo=built.path,
         base=built.base,
         head=built.head,

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from planner.placement import PreviewRow
 from planner.report.table import listing, percent, render_plan, render_preview, summary_line
 from planner.selector import parse_selector
-from planner.waves import PreviewRow
 from tests.memfleet import memory_plan
 from tests.test_report_markdown import GOLDEN_CASES, fixture_plan
 

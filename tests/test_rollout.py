@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner import rollout as ro
-from planner.emit import pin_elements
+from planner.emit.pinned import pin_elements
 from planner.inventory import Cluster, Inventory
 from planner.plan import Plan
+from planner.target import Target
 
 BASE, HEAD = "a" * 40, "b" * 40
 T0 = datetime(2024, 1, 3, 9, 0, tzinfo=UTC)
@@ -90,7 +91,7 @@ def fresh(plan: Plan | None = None) -> ro.Rollout:
     return ro.start(
         plan or make_plan(),
         name="change-1",
-        target="argocd",
+        target=Target.argocd,
         inputs=ro.Inputs(inventory="clusters.yaml", policy="rollout.yaml"),
         now=T0,
         actor="rm",

@@ -20,7 +20,7 @@ def test_scenario_affected_set(name: str, fleet: Callable[[str], FleetRepo]) -> 
     scenario = load_scenario(SCENARIOS_DIR / name)
     built = fleet(name)
     plan = api.plan(
-        api.Sources(
+        api.PlanRequest(
             repo=built.path,
             base=built.base,
             head=built.head,
@@ -40,7 +40,7 @@ def test_every_cluster_in_exactly_one_of_affected_unaffected(
     name: str, fleet: Callable[[str], FleetRepo]
 ) -> None:
     built = fleet(name)
-    plan = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    plan = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
     affected, unaffected = plan.affected_names(), list(plan.unaffected)
     assert not set(affected) & set(unaffected)
     assert len(affected) + len(unaffected) == plan.summary.clusters_total

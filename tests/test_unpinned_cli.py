@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from planner import api
 from planner.cli import app
 from planner.errors import Refusal
+from planner.target import Target
 from tests.fleetrepo import FleetRepo
 
 URL = "https://github.com/example/flux-nested"
@@ -54,7 +55,7 @@ def test_allow_unpinned_writes_and_says_so(nested: FleetRepo, tmp_path: Path) ->
 def test_rollout_start_refuses_unless_allowed(nested: FleetRepo) -> None:
     with pytest.raises(Refusal, match="Kustomization flux-system/tenants"):
         api.rollout_start(
-            nested.path, name="bump", base=nested.base, head=nested.head, target="argocd"
+            nested.path, name="bump", base=nested.base, head=nested.head, target=Target.argocd
         )
     assert not (nested.path / "waves").exists()
     view = api.rollout_start(
@@ -62,7 +63,7 @@ def test_rollout_start_refuses_unless_allowed(nested: FleetRepo) -> None:
         name="bump",
         base=nested.base,
         head=nested.head,
-        target="argocd",
+        target=Target.argocd,
         allow_unpinned=True,
     )
     assert (nested.path / "waves" / "fleet" / "argocd" / "kustomization.yaml").is_file()
@@ -78,7 +79,7 @@ def test_rollout_watch_refuses_unless_allowed(
         name="bump",
         base=nested.base,
         head=nested.head,
-        target="argocd",
+        target=Target.argocd,
         allow_unpinned=True,
     )
     state = nested.path / "waves" / "bump" / "rollout.yaml"

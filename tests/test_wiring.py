@@ -282,14 +282,14 @@ def test_flux_layouts_plan_without_false_violations(
 ) -> None:
     """flux bootstrap's own sync is not a reference cycle, and no other false violation."""
     built = fleet(name)
-    plan = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    plan = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
     assert plan.violations == ()
     assert not [w for w in plan.warnings if w.code == UNMODELLED]
 
 
 def test_multi_tenancy_names_the_other_revision(fleet: Callable[[str], FleetRepo]) -> None:
     built = fleet("flux-multi-tenancy")
-    plan = api.plan(api.Sources(repo=built.path, base=built.base, head=built.head))
+    plan = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
     (other,) = [w for w in plan.warnings if w.code == OTHER_REVISION]
     assert other.file == "tenants/base/dev-team/sync.yaml"
     assert "branch=dev-team" in other.message

@@ -15,10 +15,10 @@ from planner import plancache
 from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
-from planner.emit import Rollout
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.emit.pinned import PinnedPlan
 from planner.fleetview import FLEET_DIR, FleetView, compose, compose_places
 from planner.inventory import Inventory
 from planner.pins.nesting import PinContext, Pins
@@ -30,7 +30,7 @@ VIEW_ANNOTATION = "wave-planner.io/view"
 
 
 @dataclass(frozen=True)
-class _FleetRollout(Rollout):
+class _FleetRollout(PinnedPlan):
     """Emitter input for the fleet view: it belongs to no single plan."""
 
     def annotations(self) -> dict[str, str]:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from planner.api.rollouts import Current, Finish
     from planner.policy import RolloutPolicy
 
-Evaluator = Callable[[Sequence[gates.GateSpec], gates.Target], gates.Verdict]
+Evaluator = Callable[[Sequence[gates.GateSpec], gates.GateSubject], gates.Verdict]
 WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
 
 
@@ -60,17 +60,17 @@ class Progress:
         return f"rollout {state.name}: waiting for {gate.kind}: {gate.text}{left}"
 
 
-def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.Target) -> gates.Verdict:
+def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.GateSubject) -> gates.Verdict:
     from planner.adapters import probes
 
     return probes.evaluate(specs, target)
 
 
-def step_target(current: Current, step: ro.Step) -> gates.Target:
+def step_target(current: Current, step: ro.Step) -> gates.GateSubject:
     """A step as its gates see it: names, wave and every cluster's labels."""
     clusters = current.inventory.by_name()
     labels = {c: dict(clusters[c].labels) for c in step.clusters if c in clusters}
-    return gates.Target(step.name, step.wave, step.clusters, labels)
+    return gates.GateSubject(step.name, step.wave, step.clusters, labels)
 
 
 def _gated_step(state: ro.Rollout, policy: RolloutPolicy) -> ro.Step | None:

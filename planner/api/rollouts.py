@@ -18,9 +18,10 @@ from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
 from planner.api import gating, notifying
 from planner.api import rollouttrust as trust
-from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
+from planner.emit.pinned import RELEASED_ANNOTATION, PinnedPlan, prepare, unplaced
 from planner.errors import Refusal, UserError
 from planner.rollout import RolloutView
+from planner.target import Target
 from planner.wiring.repourl import resolve_repo_url
 
 if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
@@ -77,7 +78,7 @@ def rollout_manifests(
     released steps are a set (a step in the middle may be rolled back), not `--released K`.
     Returns {path relative to waves/<name>/<target>/: bytes}.
     """
-    from planner.emit import pin_elements
+    from planner.emit.pinned import pin_elements
     from planner.plan import UNPLACED
 
     policy = current.policy
@@ -105,7 +106,7 @@ def rollout_manifests(
 
 
 @dataclass(frozen=True)
-class _StepPinned(Rollout):
+class _StepPinned(PinnedPlan):
     """Emitter input for a rollout: without the `released: K/N` annotation.
 
     A rollout records its progress in `rollout.yaml`; a count on every object would rewrite
@@ -126,7 +127,7 @@ def rollout_start(
     head: str,
     inventory: Path | None = None,
     policy: Path | None = None,
-    target: rollout_mod.Target = "argocd",
+    target: Target = Target.argocd,
     by: str | None = None,
     commit: bool = False,
     sign: bool = False,
@@ -157,7 +158,7 @@ def _start(
     head: str,
     inventory: Path | None,
     policy: Path | None,
-    target: rollout_mod.Target,
+    target: Target,
     by: str | None,
     commit: bool,
     sign: bool,
@@ -501,7 +502,7 @@ def _rollout_current(
     from planner import policy as policy_mod
     from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
     from planner.inventory import parse_inventory
-    from planner.plan import analyse, assemble
+    from planner.plan import plan_change
 
     workspace = open_workspace(
         Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
@@ -523,7 +524,7 @@ def _rollout_current(
             policy_source=source,
             repo_urls=urls,
         )
-        planned = assemble(plan_inputs, analyse(plan_inputs))
+        planned = plan_change(plan_inputs)
         return _Current(
             planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
         )
@@ -628,7 +629,7 @@ def _check(root: Path, state: rollout_mod.Rollout, *, step: bool = False) -> _Ch
 
 
 def _cache_of(
-    fingerprint: plancache.Fingerprint, current: _Current, target: rollout_mod.Target
+    fingerprint: plancache.Fingerprint, current: _Current, target: Target
 ) -> plancache.PlanCache:
     return plancache.build(
         fingerprint,
@@ -650,12 +651,12 @@ def _repo_url(current: _Current, target: str) -> str:
     return resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
 
 
-def _pinned(rollout: Rollout) -> _StepPinned:
+def _pinned(rollout: PinnedPlan) -> _StepPinned:
     fields = {f.name: getattr(rollout, f.name) for f in dataclasses.fields(rollout)}
     return _StepPinned(**fields)
 
 
-def _render(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
+def _render(rollout: PinnedPlan, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
     from planner.emit import argocd, flux
     from planner.policy import FluxSettings
 

@@ -9,9 +9,9 @@ from planner.findings import Finding
 from planner.hierarchy.graph import Hierarchy
 from planner.impact import ChangedLayer
 from planner.inventory import Inventory
+from planner.placement import Placement, Step
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
-from planner.waves import Placement, Step
 
 MAX_NAMED = 20
 

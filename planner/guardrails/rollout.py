@@ -12,8 +12,8 @@ from planner.findings import Finding
 from planner.guardrails.context import Context, name_list
 from planner.hierarchy.scopes import Scope, classify
 from planner.inventory import Cluster
+from planner.placement import Step
 from planner.policy import PRODUCTION_VALUES, default_policy
-from planner.waves import Step
 
 
 def rollout_findings(ctx: Context) -> list[Finding]:

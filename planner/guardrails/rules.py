@@ -10,8 +10,8 @@ from planner import saferegex
 from planner.findings import Finding
 from planner.guardrails.context import Context
 from planner.inventory import Cluster
+from planner.placement import group_value
 from planner.policy import IdentityRule
-from planner.waves import group_value
 
 
 def rule_findings(rules: Sequence[IdentityRule], cluster: Cluster, ctx: Context) -> list[Finding]:

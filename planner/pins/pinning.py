@@ -111,7 +111,7 @@ def pin_rollout_nesting(
     target: str,
     flux_namespace: str = "flux-system",
 ) -> dict[tuple[str, str], Pins]:
-    """Pins for every element (`planner.emit.Element`) at its own revision."""
+    """Pins for every element (`planner.emit.pinned.Element`) at its own revision."""
     wanted = [Wanted(e.cluster, e.path, e.revision) for e in elements]
     return fleet_pins(
         {base.revision: base, head.revision: head},

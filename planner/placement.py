@@ -1,4 +1,4 @@
-"""Waves and steps: which wave each cluster belongs to, and how a wave is split into steps.
+"""Placement: which wave each cluster belongs to, and how a wave is split into steps.
 
 Membership is static and predictable: every inventory cluster belongs to the first wave
 whose selector matches it, whether or not a change affects it (`place`). A plan's steps are
