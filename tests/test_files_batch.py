@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.adapters import files
+from planner.adapters import durable, files
 from planner.errors import UserError
 
 
@@ -57,7 +57,7 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
 
     calls = 0
-    real = files._write_file
+    real = durable.write_file
 
     def failing(path: Path, data: bytes) -> None:
         nonlocal calls
@@ -66,7 +66,7 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(files, "_write_file", failing)
+    monkeypatch.setattr(durable, "write_file", failing)
     with pytest.raises(UserError, match="cannot write"):
         files.write_tree(tmp_path / "waves" / "argocd", wanted)
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]

@@ -13,12 +13,12 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from planner import snapshot as snap_mod
+from planner.adapters import durable
 from planner.errors import Problem, Refusal, UserError
 
 MANIFEST = ".wave-planner-manifest.json"
@@ -77,16 +77,16 @@ def write_many(items: Mapping[Path, bytes]) -> None:
             if folder not in made:
                 folder.mkdir(parents=True, exist_ok=True)
                 made.add(folder)
-            fd, tmp = _temporary(folder, path.name, token)
+            fd, tmp = durable.temporary(folder, path.name, token)
             temps.append((tmp, path))
-            _fill(fd, data, sync=each)
+            durable.fill(fd, data, sync=each)
         if not each:
-            _sync(temps[0][1].parent, [t for t, _ in temps])
+            durable.sync(temps[0][1].parent, [t for t, _ in temps])
         for tmp, path in temps:
             current = path
             os.replace(tmp, path)
         if not each:
-            _sync(temps[0][1].parent, [str(p.parent) for _, p in temps])
+            durable.sync(temps[0][1].parent, [str(p.parent) for _, p in temps])
     except BaseException as exc:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
@@ -95,41 +95,7 @@ def write_many(items: Mapping[Path, bytes]) -> None:
         raise
 
 
-def _temporary(folder: Path, name: str, token: str) -> tuple[int, str]:
-    """A new file `.<name>.<random>.tmp` beside its target, opened for writing (as
-    `tempfile.mkstemp` makes one, with one random part per batch; a name taken by another
-    writer falls back to `mkstemp`)."""
-    tmp = os.path.join(folder, f".{name}.{token}.tmp")
-    try:
-        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600), tmp
-    except FileExistsError:
-        return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-
-
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _FSYNC_EACH = 64
-
-
-def _sync(anchor: Path, paths: list[str]) -> None:
-    """Flush the file system holding `anchor` (Linux `syncfs`), else fsync each path."""
-    if _syncfs(anchor):
-        return
-    for path in dict.fromkeys(paths):
-        _sync_folder(path)  # a file or a folder
-
-
-def _syncfs(anchor: Path) -> bool:
-    try:
-        import ctypes
-
-        syncfs = ctypes.CDLL(None, use_errno=True).syncfs  # Linux: libc of this process
-    except (OSError, AttributeError):
-        return False
-    fd = os.open(anchor, os.O_RDONLY)
-    try:
-        return bool(syncfs(fd) == 0)
-    finally:
-        os.close(fd)
 
 
 def _unwritable(path: Path, exc: OSError) -> UserError:
@@ -361,7 +327,7 @@ def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
     and an `fsync` of its parent; on an error the hidden folder is removed."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = _new_folder(out)
+        staging = durable.new_folder(out)
     except OSError as exc:
         raise _unwritable(out, exc) from None
     try:
@@ -372,56 +338,19 @@ def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.update((target.parent, *target.parent.parents))
-            _write_file(target, files[rel])
+            durable.write_file(target, files[rel])
             written.append(str(target))
-        _write_file(staging / MANIFEST, manifest_bytes(files))
+        durable.write_file(staging / MANIFEST, manifest_bytes(files))
         written.append(str(staging / MANIFEST))
         below = [str(f) for f in folders if f.is_relative_to(staging)]
-        _sync(staging, [*written, *sorted(below, key=len, reverse=True)])
+        durable.sync(staging, [*written, *sorted(below, key=len, reverse=True)])
         os.rename(staging, out)
-        _sync_folder(out.parent)
+        durable.sync_folder(out.parent)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
             raise _unwritable(out, exc) from None
         raise
-
-
-def _new_folder(out: Path) -> Path:
-    """An empty hidden folder `.<name>.<random>.tmp` beside `out` (mode as `mkdir` gives)."""
-    for _ in range(100):
-        staging = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            staging.mkdir()
-        except FileExistsError:
-            continue
-        return staging
-    raise FileExistsError(f"no free temporary name beside {out}")
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    _fill(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600), data)
-
-
-def _fill(fd: int, data: bytes, *, sync: bool = False) -> None:
-    """Write `data` to a new file's descriptor (mode 0644), optionally `fsync`, close it."""
-    try:
-        os.fchmod(fd, 0o644)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if sync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sync_folder(folder: Path | str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:
