@@ -14,10 +14,12 @@ import tempfile
 from pathlib import Path
 
 
-def temporary(folder: Path, name: str, token: str) -> tuple[int, str]:
-    """A new file `.<name>.<random>.tmp` beside its target, opened for writing (as
-    `tempfile.mkstemp` makes one, with one random part per batch; a name taken by another
-    writer falls back to `mkstemp`)."""
+def temporary(folder: Path, name: str, token: str | None) -> tuple[int, str]:
+    """A new file `.<name>.<random>.tmp` beside its target, opened for writing: as
+    `tempfile.mkstemp` makes one, or with `token` (one random part for a whole batch) as
+    its random part; a name taken by another writer falls back to `mkstemp`."""
+    if token is None:
+        return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     tmp = os.path.join(folder, f".{name}.{token}.tmp")
     try:
         return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600), tmp
@@ -70,13 +72,14 @@ def fill(fd: int, data: bytes, *, sync: bool = False) -> None:
     """Write `data` to a new file's descriptor (mode 0644), optionally `fsync`, close it."""
     try:
         os.fchmod(fd, 0o644)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if sync:
-            os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        if sync:
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def sync_folder(folder: Path | str) -> None:

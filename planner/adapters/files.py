@@ -69,7 +69,7 @@ def write_many(items: Mapping[Path, bytes]) -> None:
     each = len(items) <= _FSYNC_EACH
     current = next(iter(items), None)
     made: set[Path] = set()  # folders known to exist: one mkdir per folder, not per file
-    token = secrets.token_hex(4)  # one random part per batch; O_EXCL still guards each name
+    token = None if each else secrets.token_hex(4)  # a batch: one random part for all
     try:
         for path, data in items.items():
             current = path
