@@ -322,18 +322,17 @@ class _Chains:
 
     def _tail(self, start: str) -> tuple[ChainLink, ...]:
         """The links after `start` (iterative: a chain may be long)."""
-        path: list[str] = []
+        path: list[tuple[str, str]] = []  # (node, the next node towards the targets)
         current = start
         while current not in self._tails:
             following = self.hops.get(current)
             if following is None:
                 self._tails[current] = ()
                 break
-            path.append(current)
+            path.append((current, following))
             current = following
         tail = self._tails[current]
-        for node_id in reversed(path):
-            following = self.hops[node_id]
+        for node_id, following in reversed(path):
             edge = self.graph.edge(node_id, following)
             link = self._links.get((following, edge))
             if link is None:
