@@ -10,8 +10,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "planner"
 CORE = [
     "inventory",
-    "hierarchy",
+    "hierarchy/__init__",
+    "hierarchy/scopes",
+    "hierarchy/graph",
+    "hierarchy/parsing",
+    "hierarchy/nodes",
+    "hierarchy/follow",
+    "hierarchy/build",
+    "hierarchy/reuse",
     "changes",
+    "globs",
     "impact",
     "policy",
     "waves",

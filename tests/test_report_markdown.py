@@ -15,7 +15,7 @@ from planner import api
 from planner.changes import Change, ChangeStatus
 from planner.cli import app
 from planner.guardrails import Finding
-from planner.hierarchy import Scope
+from planner.hierarchy.scopes import Scope
 from planner.impact import ChainLink, ChangedLayer, Reason
 from planner.plan import (
     AffectedCluster,
