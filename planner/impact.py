@@ -269,15 +269,10 @@ def _reach(
     same = base is head and hit.base_targets == hit.head_targets
     chains_base = chains_head if same else _Chains(base, hit.base_targets)
     chains: dict[str, tuple[tuple[ChainLink, ...], str]] = {}
-    for found_chains, roots, side in (
-        (chains_base, roots_base, "base"),
-        (chains_head, roots_head, "head"),
-    ):
-        for node_id in found_chains.hops.keys() & roots.keys():
-            chain = found_chains.chain(node_id)
+    for walk, roots, side in ((chains_base, roots_base, "base"), (chains_head, roots_head, "head")):
+        for node_id in walk.hops.keys() & roots.keys():
             for name in roots[node_id]:
-                previous = chains.get(name)
-                chains[name] = (chain, "base+head" if previous else side)
+                chains[name] = (walk.chain(node_id), "base+head" if name in chains else side)
     files = tuple(sorted(hit.files))
     summaries: dict[str, str] = {}
     found: dict[str, Reason] = {}
@@ -285,27 +280,14 @@ def _reach(
         summary = summaries.get(revision)
         if summary is None:
             summary = summaries[revision] = _summary(hit.scope, layer_path, files, revision)
-        found[name] = Reason(
-            kind="layer",
-            summary=summary,
-            layer=layer_path,
-            scope=hit.scope,
-            files=files,
-            revision=revision,
-            chain=chain,
-        )
+        found[name] = Reason(kind="layer", summary=summary, layer=layer_path, scope=hit.scope,
+                             files=files, revision=revision, chain=chain)  # fmt: skip
     return found
 
 
 class _Chains:
-    """The reference chains of one graph down to a set of targets, as `ChainLink`s.
-
-    Chains of 10,000 clusters through the same region, environment and base share their
-    tails: each link below a node is made once and every chain passing through it holds
-    the same tuple, and links that say the same (the same node reached through the same
-    field and reference) are one object (the chains are what `Hierarchy.chain` gives,
-    link for link).
-    """
+    """The reference chains of one graph down to targets (`Hierarchy.chain`, link for link):
+    chains through one node share its tail, equal links (node, field, ref) are one object."""
 
     def __init__(self, graph: Hierarchy, targets: set[str]) -> None:
         self.graph = graph
