@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.adapters import files
+from planner.adapters import durable, files
 from planner.errors import UserError
 
 
@@ -42,3 +42,31 @@ def test_write_changed_writes_only_what_differs(tmp_path: Path) -> None:
     assert (tmp_path / "a.yaml").stat().st_mtime_ns == before
     assert (tmp_path / "b" / "c.yaml").read_bytes() == b"C\n"
     assert files.generated(tmp_path) == {"a.yaml", "b/c.yaml"}
+
+
+def test_a_new_output_folder_appears_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wanted = {f"clusters/c{i:03d}/sync.yaml": f"cluster {i}\n".encode() for i in range(150)}
+    out = tmp_path / "waves" / "flux"
+    diff = files.write_tree(out, wanted)
+    assert diff.added == tuple(sorted(wanted)) and not diff.changed and not diff.removed
+    assert {k: v for k, v in _all(out).items() if k != files.MANIFEST} == wanted
+    assert files.generated(out) == set(wanted)
+    assert all(oct(p.stat().st_mode)[-3:] == "644" for p in out.rglob("*.yaml"))
+    assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
+
+    calls = 0
+    real = durable.write_file
+
+    def failing(path: Path, data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 100:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(durable, "write_file", failing)
+    with pytest.raises(UserError, match="cannot write"):
+        files.write_tree(tmp_path / "waves" / "argocd", wanted)
+    assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
