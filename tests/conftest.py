@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
+from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -56,8 +55,3 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         )
 
     return check
-
-
-requires_kubectl = pytest.mark.skipif(
-    shutil.which("kubectl") is None, reason="kubectl (with built-in kustomize) is not on PATH"
-)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fluxmutate import score
+from tests.testing.fluxmutate import score
 
 TRUTH: dict[str, dict[str, list[str]]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "argo-fleet-mutations.yaml").read_text()

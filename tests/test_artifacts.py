@@ -6,7 +6,7 @@ import pytest
 
 from planner.artifacts import map_path, map_paths, source_base
 from planner.gitops import ArtifactSpec, CopyRule, SourceRef, scan_documents
-from tests.wirekit import graph_of
+from tests.testing.wirekit import graph_of
 
 HERE = SourceRef("GitRepository", "flux-system", "flux-system")
 OTHER = SourceRef("GitRepository", "charts", "flux-system")

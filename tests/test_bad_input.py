@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from planner.adapters import files
 from planner.cli import app
 from planner.errors import UserError
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 ROOT = Path(__file__).resolve().parent.parent
 TIME_LIMIT = 20.0

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from planner import __version__
 from planner.cli import app
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ from planner.appset import ClusterInfo
 from planner.clusterwiring import changed_clusters, expanded_by
 from planner.hierarchy import NodeKind, build_hierarchy
 from planner.snapshot import MemorySnapshot
-from tests.wiringkit import plan_files
+from tests.testing.wiringkit import plan_files
 
 INVENTORY = b"""clusters:
 - name: hub

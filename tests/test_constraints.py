@@ -17,7 +17,7 @@ from planner.cli import app
 from planner.inventory import Inventory, parse_inventory
 from planner.policy import Constraint, RolloutPolicy, load_policy
 from planner.waves import NO_GROUP, Step, group_value, place, plan_steps
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 
 def inventory(clusters: Sequence[Mapping[str, object]]) -> Inventory:

@@ -10,8 +10,8 @@ from planner.diff_groups import DiffGroup, ObjectChange
 from planner.plan import Plan
 from planner.report.diff_comment import FULL_REPORT, render_groups
 from planner.report.markdown import LIMIT, render_plan, summary_line
-from tests.memfleet import memory_plan
-from tests.test_report_markdown import synthetic_plan
+from tests.testing.memfleet import memory_plan
+from tests.testing.reportplans import synthetic_plan
 
 
 def _diff(group: int, lines: int) -> str:

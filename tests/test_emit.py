@@ -17,7 +17,7 @@ from planner.emit import (
 )
 from planner.errors import UserError
 from planner.plan import Membership
-from tests.emitkit import Planned, expected_revisions, planned
+from tests.testing.emitkit import Planned, expected_revisions, planned
 
 
 @pytest.fixture(scope="module")

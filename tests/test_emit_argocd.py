@@ -18,7 +18,7 @@ from planner.emit.yamlout import json_size
 from planner.errors import UserError
 from planner.inventory import parse_inventory
 from planner.policy import ArgoCDSettings, load_policy
-from tests.emitkit import (
+from tests.testing.emitkit import (
     Planned,
     argocd_elements,
     expected_revisions,

@@ -19,15 +19,15 @@ from planner.emit.argocd import render as argocd_render
 from planner.emit.flux import render as flux_render
 from planner.emitrecord import INPUTS_FILE
 from planner.plan import Plan
-from tests.emitkit import (
+from tests.testing.emitkit import (
     argocd_elements,
     expected_revisions,
     flux_pins,
     planned,
     schema_errors,
 )
-from tests.fleetrepo import SCENARIOS_DIR, FleetRepo, build_fleet_repo
-from tests.policies import ISSUE_POLICY
+from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_fleet_repo
+from tests.testing.policies import ISSUE_POLICY
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

@@ -14,7 +14,7 @@ from planner.adapters.demo import build
 from planner.emit import Element, Rollout
 from planner.emit.flux import PATHS_FORMAT, render
 from planner.policy import FluxSettings
-from tests.emitkit import Planned, expected_revisions, flux_pins, planned, schema_errors
+from tests.testing.emitkit import Planned, expected_revisions, flux_pins, planned, schema_errors
 
 BASE = "a" * 40
 HEAD = "b" * 40

@@ -1,6 +1,6 @@
 """Gated rollouts end to end: command gates, --if-ready, watch, on_failure: rollback.
 
-A real fleet repository (tests/gatefleet.py) whose command gates read a health folder; the
+A real fleet repository (tests/testing/gatefleet.py) whose command gates read a health folder; the
 clock is moved with WAVE_PLANNER_NOW (or injected, for `watch`), so nothing sleeps.
 """
 
@@ -17,8 +17,8 @@ import yaml
 from planner import gates, rollout
 from planner.adapters import probes
 from planner.api import watching
-from tests import gatefleet
-from tests.test_rollout_cli import git
+from tests.testing import gatefleet
+from tests.testing.rolloutfleet import git
 
 NAME = "regions"
 

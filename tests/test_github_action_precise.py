@@ -7,9 +7,7 @@ from pathlib import Path
 
 from planner.plan import Plan
 from planner.report.markdown import render_plan
-from tests.conftest import requires_kubectl
-from tests.fleetrepo import SCENARIOS_DIR, build_fleet_repo
-from tests.test_github_action import (
+from tests.testing.actionkit import (
     load,
     outputs,
     requires_bash,
@@ -17,6 +15,8 @@ from tests.test_github_action import (
     runner_env,  # noqa: F401  (the fixture)
     steps,
 )
+from tests.testing.fleetrepo import SCENARIOS_DIR, build_fleet_repo
+from tests.testing.marks import requires_kubectl
 
 
 def test_precise_is_an_input_off_by_default() -> None:

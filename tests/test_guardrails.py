@@ -9,7 +9,6 @@ and names the finding it must produce.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy
 from planner.snapshot import MemorySnapshot
 from planner.waves import place
+from tests.testing.gitrun import quiet_git
 
 Files = dict[str, str]
 ClusterSpec = dict[str, Any]
@@ -751,23 +751,6 @@ def test_broken_yaml_in_the_repo_is_a_plan_violation_with_its_clusters_affected(
 # ------------------------------------------------------------------------ real git
 
 
-GIT = (
-    "git",
-    "-c",
-    "user.name=t",
-    "-c",
-    "user.email=t@example.com",
-    "-c",
-    "core.hooksPath=/dev/null",
-)
-
-
-def _git(repo: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, env=env)
-
-
 def write_repo(root: Path, fleet: Fleet, *, git: bool = True) -> None:
     root.mkdir(parents=True, exist_ok=True)
     for rel, text in fleet.files.items():
@@ -778,9 +761,9 @@ def write_repo(root: Path, fleet: Fleet, *, git: bool = True) -> None:
         os.symlink(target, root / rel)
     (root / "clusters.yaml").write_text(yamlsafe.dump({"clusters": fleet.clusters}))
     if git:
-        _git(root, "init", "-q", "-b", "main")
-        _git(root, "add", "-A")
-        _git(root, "commit", "-q", "-m", "fleet")
+        quiet_git(root, "init", "-q", "-b", "main")
+        quiet_git(root, "add", "-A")
+        quiet_git(root, "commit", "-q", "-m", "fleet")
 
 
 def _validate(repo: Path, *extra: str) -> Any:

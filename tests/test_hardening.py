@@ -231,8 +231,8 @@ def test_a_step_and_another_generated_tree_are_written_and_committed_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from planner.adapters import rolloutrepo
-    from tests.test_rollout import fresh
-    from tests.test_rollout_cli import git
+    from tests.testing.rolloutfleet import git
+    from tests.testing.rolloutstate import fresh
 
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")

@@ -10,7 +10,7 @@ from planner import api
 from planner import plan as plan_mod
 from planner.hierarchy import build_hierarchy, edges_unchanged
 from planner.snapshot import MemorySnapshot
-from tests.fleetrepo import FleetRepo, list_scenarios
+from tests.testing.fleetrepo import FleetRepo, list_scenarios
 
 _BASE = {
     "clusters/a/kustomization.yaml": b"""\

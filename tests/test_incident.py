@@ -22,7 +22,7 @@ import yaml
 from typer.testing import CliRunner
 
 from planner.cli import app
-from tests.fleetrepo import SCENARIOS_DIR, FleetRepo, build_fleet_repo
+from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_fleet_repo
 
 PREFIX = "platform.example.com/"
 ROLE_KEYS = ("environment", "region", "compliance", "rollout.wave")

@@ -22,7 +22,7 @@ from planner.discover import discover
 from planner.guardrails import agrees
 from planner.inventory import parse_inventory
 from planner.snapshot import MemorySnapshot
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 LAYOUTS = [
     "flux-tenancy-init",  # Flux bootstrap folders, tenants per environment

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.cli.complete import cluster_names, rollout_names
 from planner.cli.helptext import keep_breaks
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests import gatefleet
+from tests.testing import gatefleet
 
 NAME = "regions"
 

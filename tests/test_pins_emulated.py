@@ -3,7 +3,7 @@
 For fleets nested two levels (Flux multi-tenancy shape, Argo CD app-of-apps of apps), a
 one-level app-of-apps and a flat overlay fleet, for both targets: emit at every `--released
 K`, and drive a rollout (start, every advance, a step rollback, a whole rollback) through
-the applied fleet view. After each, `tests/controllers.py` follows every Flux
+the applied fleet view. After each, `tests/testing/controllers.py` follows every Flux
 Kustomization and Argo CD Application from each cluster's emitted objects to the revision
 it would really apply and renders it with `kubectl kustomize`: the leaf objects must be
 exactly those of the cluster's pinned revision (no head content before its step, no lag
@@ -23,10 +23,10 @@ import yaml
 from planner import api
 from planner import rollout as ro
 from planner.adapters import rolloutrepo
-from tests.conftest import requires_kubectl
-from tests.controllers import Emulator, Trees, argocd_start, flux_start
-from tests.emitkit import expected_revisions, schema_errors
-from tests.fleetrepo import FleetRepo
+from tests.testing.controllers import Emulator, Trees, argocd_start, flux_start
+from tests.testing.emitkit import expected_revisions, schema_errors
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.marks import requires_kubectl
 
 pytestmark = requires_kubectl
 

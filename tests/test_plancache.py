@@ -27,8 +27,8 @@ from planner.emit import argocd, flux, stepfiles
 from planner.plan import UNPLACED
 from planner.policy import ArgoCDSettings, FluxSettings
 from planner.rollout import dump_state, load_state
-from tests.fleetrepo import FleetRepo, build_fleet_repo
-from tests.test_rollout_cli import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
+from tests.testing.fleetrepo import FleetRepo, build_fleet_repo
+from tests.testing.rolloutfleet import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
 
 NAME = "region-settings"
 Run = Callable[..., Any]

@@ -22,8 +22,8 @@ from planner.plan import Plan, PlanInputs, RenderSummary, analyse, assemble
 from planner.policy import RenderSettings, default_policy
 from planner.precise import RenderJob, RenderOutput, SourceIgnore, State, Unit
 from planner.snapshot import MemorySnapshot
-from tests.conftest import requires_kubectl
-from tests.fleetrepo import FleetRepo, _commit
+from tests.testing.fleetrepo import FleetRepo, _commit
+from tests.testing.marks import requires_kubectl
 
 # ------------------------------------------------------------------ pure: summaries
 

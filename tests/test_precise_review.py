@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
-from tests.conftest import requires_kubectl
-from tests.fleetrepo import FleetRepo, _commit
+from tests.testing.fleetrepo import FleetRepo, _commit
+from tests.testing.marks import requires_kubectl
 
 pytestmark = requires_kubectl
 

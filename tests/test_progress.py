@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from planner.adapters.progress import TerminalProgress, for_terminal, line
-from tests.conftest import requires_kubectl
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.marks import requires_kubectl
 
 
 class _Tty(io.StringIO):

@@ -39,8 +39,8 @@ from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy
 from planner.snapshot import MemorySnapshot
 from planner.waves import place
-from tests.conftest import requires_kubectl
-from tests.test_guardrails import _git
+from tests.testing.gitrun import quiet_git
+from tests.testing.marks import requires_kubectl
 
 ENVS = ("dev", "staging", "production")
 REGIONS = ("eu-west", "us-east")
@@ -355,9 +355,9 @@ def test_plan_is_sound_against_rendered_truth(drawn: Drawn, tmp_path_factory: An
     write_repo_files(repo, drawn.base.files)
     inventory = work / "inventory.yaml"
     inventory.write_text(yamlsafe.dump({"clusters": drawn.head.clusters}))
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
+    quiet_git(repo, "init", "-q", "-b", "main")
+    quiet_git(repo, "add", "-A")
+    quiet_git(repo, "commit", "-q", "-m", "base")
     base = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -365,8 +365,8 @@ def test_plan_is_sound_against_rendered_truth(drawn: Drawn, tmp_path_factory: An
         if path not in drawn.head.files:
             (repo / path).unlink()
     write_repo_files(repo, drawn.head.files)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "head")
+    quiet_git(repo, "add", "-A")
+    quiet_git(repo, "commit", "-q", "--allow-empty", "-m", "head")
     plan = api.plan(api.Sources(repo=repo, base=base, head="HEAD", inventory=inventory))
     truth_changed = [
         c["name"]

@@ -21,7 +21,7 @@ from planner import api
 from planner.cli import app
 from planner.hierarchy import Scope
 from planner.impact import _LayerHit, _one_layer_per_file
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 runner = CliRunner()
 

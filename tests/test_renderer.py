@@ -14,7 +14,7 @@ from planner.errors import UserError
 from planner.policy import RenderSettings
 from planner.precise import RenderJob, RenderOutput, Unit, unit_key
 from planner.snapshot import MemorySnapshot
-from tests.conftest import requires_kubectl
+from tests.testing.marks import requires_kubectl
 
 
 def _which(*present: str) -> Callable[[str], str | None]:

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.diff_groups import DiffGroup, ObjectChange
 from planner.report import html
-from tests.browser import Browser, find_chromium
-from tests.conftest import requires_kubectl
-from tests.fleetrepo import FleetRepo
-from tests.memfleet import memory_plan
+from tests.testing.browser import Browser, find_chromium
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.marks import requires_kubectl
+from tests.testing.memfleet import memory_plan
 
 CHROMIUM = find_chromium()
 requires_chromium = pytest.mark.skipif(
@@ -174,7 +174,7 @@ if __name__ == "__main__":  # python -m tests.test_report_html docs/precise-repo
     import sys
     import tempfile
 
-    from tests.fleetrepo import SCENARIOS_DIR, build_fleet_repo
+    from tests.testing.fleetrepo import SCENARIOS_DIR, build_fleet_repo
 
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)

@@ -7,7 +7,7 @@ import json
 from planner import api
 from planner import rollout as ro
 from planner.report import rollout as report
-from tests.test_rollout import at, fresh, ok
+from tests.testing.rolloutstate import at, fresh, ok
 
 
 def view(state: ro.Rollout, minute: float, drift: tuple[str, ...] = ()) -> api.RolloutView:

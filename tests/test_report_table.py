@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from planner.report.table import listing, percent, render_plan, render_preview, summary_line
 from planner.selector import parse_selector
 from planner.waves import PreviewRow
-from tests.memfleet import memory_plan
-from tests.test_report_markdown import GOLDEN_CASES, fixture_plan
+from tests.testing.memfleet import memory_plan
+from tests.testing.reportplans import GOLDEN_CASES, fixture_plan
 
 
 @pytest.mark.parametrize(("golden_name", "fleet_name", "emergency"), GOLDEN_CASES)

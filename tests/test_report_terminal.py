@@ -20,8 +20,8 @@ from planner.report import fit
 from planner.report.markdown import render_plan as render_markdown
 from planner.report.table import render_plan
 from planner.report.warnings import fix_of, folded_warnings, grouped, summary, warnings_table
-from tests.fleetrepo import FleetRepo
-from tests.test_report_markdown import fixture_plan
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.reportplans import fixture_plan
 
 runner = CliRunner()
 

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,49 +21,20 @@ from planner import api
 from planner import rollout as ro
 from planner.adapters import lock, rolloutrepo, transaction
 from planner.errors import Refusal, UserError
-from tests.fleetrepo import FleetRepo, build_fleet_repo
-from tests.test_rollout_cli import (
+from tests.testing import rolloutfleet
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.rolloutfleet import (
     CLUSTERS,
+    NAME,
     Run,
     git,
     pinned,
     start_args,
     tree_bytes,
-    write_fleet,
 )
 
-NAME = "region-settings"
-
-
-@pytest.fixture
-def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
-    """The fleet of tests/test_rollout_cli.py (canary 1h, staging 1h, production approval)."""
-    write_fleet(tmp_path / "src")
-    built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
-    git(built.path, "config", "user.name", "Release Manager")
-    git(built.path, "config", "user.email", "rm@example.com")
-    git(built.path, "remote", "add", "origin", "https://git.example.com/platform/fleet.git")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    return built
-
-
-@pytest.fixture
-def run(fleet_repo: FleetRepo) -> Run:
-    """`wave-planner rollout ...` at a time (minutes after 2024-01-03T09:00:00Z)."""
-    from typer.testing import CliRunner
-
-    from planner.cli import app
-
-    def invoke(*args: str, minute: int = 0, code: int = 0) -> Any:
-        now = f"2024-01-03T{9 + minute // 60:02d}:{minute % 60:02d}:00Z"
-        result = CliRunner().invoke(
-            app, ["rollout", *args, "--repo", str(fleet_repo.path)], env={"WAVE_PLANNER_NOW": now}
-        )
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return invoke
+fleet_repo = rolloutfleet.fleet_repo  # the fixtures
+run = rolloutfleet.run
 
 
 def agree(repo: FleetRepo, name: str = NAME, target: str = "argocd") -> ro.Rollout:

@@ -15,13 +15,12 @@ from typer.testing import CliRunner
 
 from planner.adapters.files import MANIFEST
 from planner.cli import app
-from tests import test_rollout_faults as faults
-from tests.fleetrepo import FleetRepo
-from tests.test_rollout_cli import Run, git, start_args, tree_bytes
-from tests.test_rollout_faults import NAME
+from tests.testing import rolloutfleet
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.rolloutfleet import NAME, Run, git, start_args, tree_bytes
 
-fleet_repo = faults.fleet_repo  # the fixtures
-run = faults.run
+fleet_repo = rolloutfleet.fleet_repo  # the fixtures
+run = rolloutfleet.run
 
 STATE = Path("waves") / NAME / "rollout.yaml"
 

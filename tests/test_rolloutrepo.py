@@ -10,7 +10,7 @@ import pytest
 from planner import rollout as ro
 from planner.adapters import rolloutrepo
 from planner.errors import UserError
-from tests.test_rollout import fresh
+from tests.testing.rolloutstate import fresh
 
 
 def test_now_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

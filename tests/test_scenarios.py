@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from planner import api
-from tests.fleetrepo import SCENARIOS_DIR, FleetRepo, list_scenarios, load_scenario
+from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, list_scenarios, load_scenario
 
 
 @pytest.mark.parametrize("name", list_scenarios())

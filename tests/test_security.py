@@ -27,7 +27,7 @@ from planner.cli import app
 from planner.errors import UserError
 from planner.inventory import parse_inventory
 from planner.policy import load_policy
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 
 def _script(path: Path, marker: Path) -> None:
@@ -286,11 +286,10 @@ def test_every_command_runs_no_hook_filter_fsmonitor_or_signing_program(
     """A fleet whose clone brings hooks (also through core.hooksPath), clean/smudge/process
     filters, an fsmonitor, a gpg program with signing on, an external diff and a pager:
     planning the work tree, emitting, and every rollout command with --commit run none."""
-    from tests.test_rollout_cli import git, start_args, write_fleet
-    from tests.test_rollout_faults import NAME
+    from tests.testing.rolloutfleet import NAME, git, start_args, write_fleet
 
     write_fleet(tmp_path / "src")
-    from tests.fleetrepo import build_fleet_repo
+    from tests.testing.fleetrepo import build_fleet_repo
 
     built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
     repo = built.path

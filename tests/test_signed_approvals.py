@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests import gatefleet
-from tests.test_rollout_cli import git
+from tests.testing import gatefleet
+from tests.testing.rolloutfleet import git
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ssh-keygen") is None,

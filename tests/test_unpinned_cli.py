@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from planner import api
 from planner.cli import app
 from planner.errors import Refusal
-from tests.fleetrepo import FleetRepo
+from tests.testing.fleetrepo import FleetRepo
 
 URL = "https://github.com/example/flux-nested"
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from planner.inventory import Cluster, Inventory
 from planner.policy import RolloutPolicy, load_policy
 from planner.waves import EMERGENCY, Step, place, plan_steps, step_limit
-from tests.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
+from tests.testing.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
 ISSUE_POLICY = _ISSUE_POLICY_TEXT.encode()
 

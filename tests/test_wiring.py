@@ -9,8 +9,8 @@ import pytest
 from planner import api
 from planner.gitops import literal_prefix, scan_documents
 from planner.wiring import OTHER_REVISION, UNMODELLED
-from tests.fleetrepo import FleetRepo
-from tests.wirekit import graph_of, inventory_text, plan_files
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.wirekit import graph_of, inventory_text, plan_files
 
 FLUX_KS = """apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization

@@ -6,7 +6,7 @@ import pytest
 
 from planner.hierarchy import build_hierarchy
 from planner.snapshot import MemorySnapshot
-from tests.wiringkit import base_files, edit, plan_variant
+from tests.testing.wiringkit import base_files, edit, plan_variant
 
 FLEET = "argocd-app-of-apps-chart"
 GUESTBOOK_APP = "apps/templates/guestbook.yaml"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.wiringkit import edit, plan_variant
+from tests.testing.wiringkit import edit, plan_variant
 
 FLEET = "argocd-appset-generators"
 ALL = ["prod-eu-west-1", "prod-us-east-1", "staging-eu-west-1", "staging-us-east-1"]
@@ -144,7 +144,7 @@ spec:
 
 
 def test_a_generator_it_cannot_expand_is_unmodelled_and_never_silent() -> None:
-    from tests.wiringkit import base_files, plan_files
+    from tests.testing.wiringkit import base_files, plan_files
 
     before = {**base_files(FLEET), "bootstrap/appsets/previews.yaml": PULL_REQUESTS}
     after = {**before, "previews/fix-1/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\n"}

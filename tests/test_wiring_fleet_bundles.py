@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.wiringkit import edit, plan_variant
+from tests.testing.wiringkit import edit, plan_variant
 
 FLEET = "fleet-bundles"
 ALL = ["dev-1", "prod-eu", "prod-us", "test-1"]

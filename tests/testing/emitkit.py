@@ -17,7 +17,7 @@ from planner.inventory import Inventory
 from planner.plan import Plan, assemble
 from planner.policy import RolloutPolicy
 
-SCHEMAS = Path(__file__).parent / "schemas" / "validate.py"
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "validate.py"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -14,7 +14,7 @@ from planner.inventory import parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import load_policy
 from planner.snapshot import MemorySnapshot
-from tests.policies import ISSUE_POLICY
+from tests.testing.policies import ISSUE_POLICY
 
 BASE_SHA = "a" * 40
 HEAD_SHA = "b" * 40

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.fleetrepo import SCENARIOS_DIR
+from tests.testing.fleetrepo import SCENARIOS_DIR
 
 KFILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -79,7 +79,7 @@ def score(
 ) -> tuple[list[object], list[object], int, dict[str, list[str]]]:
     """Plan every mutation of `fleet` against its recorded `truth`: (misses, inexact edits,
     number of edits, each edit's violation codes)."""
-    from tests.wirekit import plan_files
+    from tests.testing.wirekit import plan_files
 
     base = fleet_files(fleet)
     edits = mutations(fleet)

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-TESTS_DIR = Path(__file__).resolve().parent
+TESTS_DIR = Path(__file__).resolve().parent.parent
 SCENARIOS_DIR = TESTS_DIR / "fleets"
 DEMO_FLEET_DIR = TESTS_DIR.parent / "planner" / "demo" / "fleet"
 
@@ -208,7 +208,7 @@ def build_demo_repo(dest: Path) -> FleetRepo:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python tests/fleetrepo.py SCENARIO|demo DEST``: build one repository, print its SHAs."""
+    """``python tests/testing/fleetrepo.py SCENARIO|demo DEST``: build one repository, print its SHAs."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)

@@ -16,7 +16,7 @@ from planner.inventory import parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import default_policy
 from planner.snapshot import MemorySnapshot
-from tests.fleetrepo import SCENARIOS_DIR
+from tests.testing.fleetrepo import SCENARIOS_DIR
 
 
 def base_files(name: str) -> dict[str, bytes]:

@@ -17,8 +17,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from planner.cli import app
-from tests.fleetrepo import FleetRepo, build_fleet_repo
-from tests.test_rollout_cli import git, write_fleet
+from tests.testing.fleetrepo import FleetRepo, build_fleet_repo
+from tests.testing.rolloutfleet import git, write_fleet
 
 CHECK = """\
 import pathlib, sys
