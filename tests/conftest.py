@@ -9,6 +9,8 @@ import pytest
 
 from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
 
+pytest_plugins = ["tests.testing.actionkit"]  # its fixture: runner_env
+
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
 

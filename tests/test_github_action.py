@@ -15,7 +15,14 @@ import pytest
 
 from planner.plan import Plan
 from planner.report.markdown import MARKER, render_plan
-from tests.testing.actionkit import load, outputs, requires_bash, run_step, step, steps
+from tests.testing.actionkit import (
+    load,
+    outputs,
+    requires_bash,
+    run_step,
+    step,
+    steps,
+)
 from tests.testing.fleetrepo import SCENARIOS_DIR, build_demo_repo, build_fleet_repo
 
 

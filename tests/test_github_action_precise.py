@@ -12,7 +12,6 @@ from tests.testing.actionkit import (
     outputs,
     requires_bash,
     run_step,
-    runner_env,  # noqa: F401  (the fixture)
     steps,
 )
 from tests.testing.fleetrepo import SCENARIOS_DIR, build_fleet_repo
@@ -40,7 +39,7 @@ def _env(
 @requires_bash
 def test_without_precise_the_report_is_written_too(
     tmp_path: Path,
-    runner_env: dict[str, str],  # noqa: F811
+    runner_env: dict[str, str],
 ) -> None:
     built = build_fleet_repo(SCENARIOS_DIR / "region-change", tmp_path / "fleet")
     env = _env(runner_env, built.path, built.base, built.head, "false")
@@ -55,7 +54,7 @@ def test_without_precise_the_report_is_written_too(
 @requires_kubectl
 def test_precise_puts_the_rendered_changes_in_the_comment(
     tmp_path: Path,
-    runner_env: dict[str, str],  # noqa: F811
+    runner_env: dict[str, str],
 ) -> None:
     built = build_fleet_repo(SCENARIOS_DIR / "generator-file", tmp_path / "fleet")
     env = _env(runner_env, built.path, built.base, built.head, "true")
