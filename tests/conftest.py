@@ -1,4 +1,5 @@
-"""Shared fixtures: real git repositories built from the named fixture fleets."""
+"""Shared fixtures: real git repositories built from the named fixture fleets; the
+hypothesis profile of the run (tests/testing/examples.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.testing.examples import register_profiles
 from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
 
 pytest_plugins = ["tests.testing.actionkit"]  # its fixture: runner_env
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+HYPOTHESIS_PROFILE = register_profiles()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (HYPOTHESIS_PROFILE=default|ci|thorough)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

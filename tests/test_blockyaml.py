@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner import blockyaml, yamlsafe
+from tests.testing.examples import examples
 
 KEYS = st.one_of(
     st.from_regex(r"[A-Za-z_/][A-Za-z0-9._/-]{0,20}", fullmatch=True),
@@ -53,7 +54,7 @@ DOCS = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(DOCS)
 def test_the_same_bytes_as_pyyaml_or_none(doc: Any) -> None:
     fast = blockyaml.dump(doc, yamlsafe._pyyaml_dump)

@@ -26,6 +26,7 @@ from tests.testing.emitkit import (
     schema_errors,
     yaml_files,
 )
+from tests.testing.examples import examples
 
 BASE = "a" * 40
 HEAD = "b" * 40
@@ -225,7 +226,7 @@ def test_a_large_wave_is_sharded_by_region_then_name() -> None:
 names = st.from_regex(r"\A[a-z][a-z0-9-]{0,10}[a-z0-9]\Z")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     clusters=st.dictionaries(names, st.sampled_from(["eu", "us", ""]), min_size=1, max_size=40),
     size=st.integers(min_value=1, max_value=15),
@@ -322,7 +323,7 @@ def test_hostile_policy_values_are_rejected_before_emission(argocd: str) -> None
 tricky = st.sampled_from(["y", "n", "yes", "no", "on", "off", "true", "null", "1e3", "0o17"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     clusters=st.lists(st.one_of(tricky, names), min_size=1, max_size=12, unique=True),
     region=st.one_of(tricky, st.just("")),

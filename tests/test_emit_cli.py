@@ -320,7 +320,11 @@ def fleet60(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generated_fleet(60, tmp_path_factory.mktemp("fleet60"))
 
 
-@pytest.fixture(scope="module", params=[60, 5000], ids=["60-clusters", "5000-clusters"])
+@pytest.fixture(
+    scope="module",
+    params=[60, pytest.param(5000, marks=pytest.mark.slow)],
+    ids=["60-clusters", "5000-clusters"],
+)
 def big_fleet(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fleet60: Path
 ) -> Path:

@@ -15,6 +15,7 @@ from planner.emit import Element, Rollout
 from planner.emit.flux import PATHS_FORMAT, render
 from planner.policy import FluxSettings
 from tests.testing.emitkit import Planned, expected_revisions, flux_pins, planned, schema_errors
+from tests.testing.examples import examples
 
 BASE = "a" * 40
 HEAD = "b" * 40
@@ -125,7 +126,7 @@ names = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(clusters=st.lists(names, min_size=1, max_size=10, unique=True))
 def test_emitted_yaml_round_trips_whatever_the_names(clusters: list[str]) -> None:
     elements = [Element(n, "", f"clusters/{n}", BASE, "w", "w") for n in sorted(clusters)]

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.emit.yamlout import ambiguous, dump, dump_all, json_size, scalar
+from tests.testing.examples import examples
 
 # What Go's yaml.v2 (sigs.k8s.io/yaml, used by kubectl and controllers) resolves to a
 # non-string from a plain scalar, beyond YAML 1.1: y/n words, 0o/0b/0x ints, 1e3 floats.
@@ -96,13 +97,13 @@ trees = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(doc=st.dictionaries(keys, trees, min_size=1, max_size=5))
 def test_round_trip(doc: dict[str, Any]) -> None:
     assert yaml.safe_load(dump(doc)) == doc
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(text=st.text(max_size=20))
 def test_no_plain_scalar_is_retyped_by_go(text: str) -> None:
     out = scalar(text)

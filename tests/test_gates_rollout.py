@@ -169,6 +169,7 @@ def test_approval_each_step_keeps_asking(tmp_path: Path) -> None:
     run("advance", NAME, "--approve", "--by", "bob", minute=176)
 
 
+@pytest.mark.slow
 def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
     repo, health = gatefleet.build(tmp_path)
     run = gatefleet.runner(repo)

@@ -21,6 +21,7 @@ from planner.cli import options as opt
 from planner.durations import duration_seconds
 from planner.errors import Problem, Refusal, UserError
 from planner.policy import RenderSettings
+from tests.testing.examples import examples
 
 # ------------------------------------------------------------------------- renderer
 
@@ -59,7 +60,7 @@ SAFE = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(pattern=SAFE, text=st.text(alphabet="abcdeprodstagzuw-019 _\n", max_size=30))
 def test_linear_matcher_agrees_with_re(pattern: str, text: str) -> None:
     assert saferegex.search(pattern, text) == (re.search(pattern, text) is not None)

@@ -16,6 +16,7 @@ from planner.hierarchy import (
     classify,
 )
 from planner.snapshot import MemorySnapshot
+from tests.testing.examples import examples
 
 K = "kustomization.yaml"
 
@@ -258,7 +259,7 @@ def test_custom_scope_rule_longest_match_wins() -> None:
     )
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(st.integers(min_value=1, max_value=6), st.data())
 def test_closure_contains_owner_of_every_file_it_references(
     depth: int, data: st.DataObject

@@ -28,7 +28,7 @@ from tests.testing.emitkit import expected_revisions, schema_errors
 from tests.testing.fleetrepo import FleetRepo
 from tests.testing.marks import requires_kubectl
 
-pytestmark = requires_kubectl
+pytestmark = [requires_kubectl, pytest.mark.slow]
 
 URLS = {
     "flux-nested": "https://github.com/example/flux-nested",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,6 +40,7 @@ from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy
 from planner.snapshot import MemorySnapshot
 from planner.waves import place
+from tests.testing.examples import examples
 from tests.testing.gitrun import quiet_git
 from tests.testing.marks import requires_kubectl
 
@@ -254,7 +256,9 @@ def closure(files: dict[str, str], folder: str) -> set[str]:
 
 # ---------------------------------------------------------------------- properties
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS
@@ -342,8 +346,9 @@ def render(tree: Path, folder: str) -> tuple[int, str]:
     return proc.returncode, proc.stdout
 
 
+@pytest.mark.slow
 @requires_kubectl
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=list(HealthCheck))
 @given(drawn=changes())
 def test_plan_is_sound_against_rendered_truth(drawn: Drawn, tmp_path_factory: Any) -> None:
     work: Path = tmp_path_factory.mktemp("truth")

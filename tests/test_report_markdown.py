@@ -17,6 +17,7 @@ from planner.plan import (
 )
 from planner.report import markdown
 from planner.report.markdown import LIMIT, MARKER, code, pre, render_plan, summary_line, text
+from tests.testing.examples import examples
 from tests.testing.memfleet import memory_plan
 from tests.testing.reportplans import GOLDEN_CASES, fixture_plan, synthetic_plan
 
@@ -87,6 +88,7 @@ def big_plan() -> Plan:
     return memory_plan(5000)
 
 
+@pytest.mark.slow
 def test_5000_clusters_fit_in_one_comment(big_plan: Plan) -> None:
     comment = render_plan(big_plan)
     assert big_plan.summary.clusters_affected == 5000
@@ -118,7 +120,8 @@ def test_output_is_deterministic() -> None:
 NASTY = "a|b`c<script>alert(1)</script>*_[x](y) $x$ ~~s~~ @team #1\n</pre></details>|"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     clusters=st.integers(0, 6000),
     per_step=st.integers(1, 60),

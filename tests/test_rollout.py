@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from planner import rollout as ro
 from planner.emit import pin_elements
 from planner.plan import Plan
+from tests.testing.examples import examples
 from tests.testing.rolloutstate import (
     BASE,
     HEAD,
@@ -263,7 +264,7 @@ ACTIONS = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(ACTIONS)
 def test_pinned_to_head_iff_released_and_not_rolled_back(
     actions: list[tuple[str, int, bool, bool, str]],

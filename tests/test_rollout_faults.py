@@ -215,6 +215,7 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
             git(repo.path, "clean", "-qfdx", "--", "waves")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("commit", [False, True], ids=["write", "write-and-commit"])
 def test_a_step_killed_at_any_point_leaves_state_and_manifests_agreeing(
     fleet_repo: FleetRepo, run: Run, commit: bool
@@ -226,6 +227,7 @@ def test_a_step_killed_at_any_point_leaves_state_and_manifests_agreeing(
         assert "release canary" in git(fleet_repo.path, "log", "-1", "--format=%s")
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_of_an_advance(fleet_repo: FleetRepo, run: Run) -> None:
     run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"), "--commit")
     env = dict(os.environ, WAVE_PLANNER_NOW="2024-01-03T09:05:00Z")

@@ -27,6 +27,7 @@ from planner.cli import app
 from planner.errors import UserError
 from planner.inventory import parse_inventory
 from planner.policy import load_policy
+from tests.testing.examples import examples
 from tests.testing.fleetrepo import FleetRepo
 
 
@@ -241,7 +242,7 @@ HOSTILE_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(name=HOSTILE_TEXT, key=HOSTILE_TEXT, value=HOSTILE_TEXT, server=HOSTILE_TEXT)
 def test_inventory_values_never_carry_template_or_yaml_syntax(
     name: str, key: str, value: str, server: str

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner import yamlsafe
+from tests.testing.examples import examples
 
 
 class _Reference(yaml.SafeLoader):
@@ -48,7 +49,7 @@ _values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(_values, st.booleans())
 def test_same_as_safe_loader(value: Any, flow: bool) -> None:
     data = yaml.safe_dump(value, default_flow_style=flow).encode()
