@@ -3,6 +3,9 @@ hypothesis profile of the run (tests/testing/examples.py)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +18,20 @@ pytest_plugins = ["tests.testing.actionkit"]  # its fixture: runner_env
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 HYPOTHESIS_PROFILE = register_profiles()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Child Pythons (`python -m planner` in a subprocess) share compiled bytecode.
+
+    Where the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE), every child
+    would compile the planner again; a cache folder of this run, outside the source tree,
+    lets the first child compile and the others load.
+    """
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
+        folder = tempfile.mkdtemp(prefix="pycache-")
+        del os.environ["PYTHONDONTWRITEBYTECODE"]
+        os.environ["PYTHONPYCACHEPREFIX"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -81,6 +81,18 @@ class Trees:
     repo: Path
     work: Path
     _done: dict[str, Path] = field(default_factory=dict)
+    _trees: dict[str, str] = field(default_factory=dict)
+
+    def tree(self, rev: str) -> str:
+        """The git tree id of a revision: what its checkout holds, by content."""
+        if rev not in self._trees:
+            self._trees[rev] = subprocess.run(
+                ["git", "-C", str(self.repo), "rev-parse", f"{rev}^{{tree}}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        return self._trees[rev]
 
     def root(self, rev: str) -> Path:
         if rev not in self._done:
@@ -116,27 +128,32 @@ def _load(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.load_all(path.read_text(), Loader=_LOADER) if isinstance(d, dict)]
 
 
+RENDERS: dict[str, str] = {}
+"""Renders of this test run, by content: (git tree id, path, mode, patches) -> JSON documents.
+kubectl renders each input once; a repository built again from the same fixture (the same
+tree ids) reads the render back instead of starting kubectl again."""
+
+
 class Emulator:
-    """Follows the GitOps objects of one repository; renders cached per input."""
+    """Follows the GitOps objects of one repository; renders cached per input (by content)."""
 
     def __init__(self, trees: Trees, head: str, repo_slug: str, bootstrap: str = "flux-system"):
         self.trees = trees
         self.head = head
         self.repo_slug = repo_slug
         self.bootstrap = bootstrap
-        self._cache: dict[str, list[dict[str, Any]]] = {}
 
     # ---- rendering -----------------------------------------------------------------
     def render(
         self, rev: str, path: str, mode: str, patches: list[Any] | None
     ) -> list[dict[str, Any]]:
-        key = json.dumps([rev, path, mode, patches], sort_keys=True)
-        if key not in self._cache:
+        key = json.dumps([self.trees.tree(rev), _norm(path), mode, patches], sort_keys=True)
+        if key not in RENDERS:
             docs = self._render(self.trees.root(rev), _norm(path), mode)
             if patches:
                 docs = self._patch(docs, patches)
-            self._cache[key] = docs
-        copy: list[dict[str, Any]] = json.loads(json.dumps(self._cache[key]))
+            RENDERS[key] = json.dumps(docs)
+        copy: list[dict[str, Any]] = json.loads(RENDERS[key])
         return copy  # a private copy
 
     def _render(self, root: Path, path: str, mode: str) -> list[dict[str, Any]]:

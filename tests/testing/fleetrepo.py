@@ -16,9 +16,13 @@ configuration, so the commit SHAs are the same on every machine.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,7 +171,16 @@ def list_scenarios() -> list[str]:
 
 
 def build_fleet_repo(fleet_dir: Path, dest: Path) -> FleetRepo:
-    """Build a two-commit git repository at dest from the fixture fleet at fleet_dir."""
+    """Build a two-commit git repository at dest from the fixture fleet at fleet_dir.
+
+    The first build of a fleet (by content) is kept as a template for the rest of the test
+    run; later builds copy it (same bytes, same SHAs: the build is deterministic).
+    """
+    fleet_dir = Path(fleet_dir)
+    return from_template(("fleet", tree_digest(fleet_dir)), dest, lambda d: _build(fleet_dir, d))
+
+
+def _build(fleet_dir: Path, dest: Path) -> FleetRepo:
     fleet_dir = Path(fleet_dir)
     dest = Path(dest)
     base_dir = fleet_dir / "base"
@@ -203,8 +216,61 @@ def build_demo_repo(dest: Path) -> FleetRepo:
     """The bundled demo fleet, built exactly as `wave-planner plan --demo` builds it."""
     from planner.adapters.demo import build
 
-    built = build(Path(dest))
-    return FleetRepo(path=built.path, base=built.base, head=built.head)
+    def build_demo(path: Path) -> FleetRepo:
+        built = build(path)
+        return FleetRepo(path=built.path, base=built.base, head=built.head)
+
+    return from_template(("demo", tree_digest(DEMO_FLEET_DIR)), Path(dest), build_demo)
+
+
+# ------------------------------------------------------------------------------ templates
+
+_TEMPLATES: dict[tuple[str, ...], FleetRepo] = {}
+_TEMPLATE_ROOT: list[Path] = []
+
+
+def tree_digest(folder: Path) -> str:
+    """A digest of every file under folder: relative path, executable bit and bytes."""
+    digest = hashlib.sha256()
+    for item in sorted(Path(folder).rglob("*")):
+        if item.is_file() or item.is_symlink():
+            rel = item.relative_to(folder).as_posix()
+            mode = "l" if item.is_symlink() else ("x" if os.access(item, os.X_OK) else "f")
+            data = os.readlink(item).encode() if item.is_symlink() else item.read_bytes()
+            digest.update(f"{rel}\0{mode}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def _template_root() -> Path:
+    if not _TEMPLATE_ROOT:
+        root = Path(tempfile.mkdtemp(prefix="fleet-templates-"))
+        atexit.register(shutil.rmtree, root, True)
+        _TEMPLATE_ROOT.append(root)
+    return _TEMPLATE_ROOT[0]
+
+
+def from_template(
+    key: tuple[str, ...], dest: Path, build: Callable[[Path], FleetRepo]
+) -> FleetRepo:
+    """The repository `build` makes, built once per test run under `key` and copied to dest.
+
+    dest must be missing or empty, as for a fresh build. The copy is a plain file copy of the
+    work tree and `.git` (git re-reads the stat data it keeps in the index, nothing else).
+    """
+    dest = Path(dest)
+    if dest.exists():
+        if any(dest.iterdir()):
+            raise FileExistsError(f"destination is not empty: {dest}")
+        dest.rmdir()
+    template = _TEMPLATES.get(key)
+    if template is None:
+        name = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+        template = build(_template_root() / name)
+        _TEMPLATES[key] = template
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template.path, dest, symlinks=True)
+    return FleetRepo(path=dest, base=template.base, head=template.head)
 
 
 def main(argv: list[str] | None = None) -> int:
