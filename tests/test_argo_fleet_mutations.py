@@ -8,15 +8,14 @@ base and head, what each cluster's generators or customizations select for it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from tests.testing.fluxmutate import score
+from tests.testing.paths import DATA_DIR
 
 TRUTH: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    (Path(__file__).parent / "data" / "argo-fleet-mutations.yaml").read_text()
+    (DATA_DIR / "argo-fleet-mutations.yaml").read_text()
 )
 
 

@@ -28,8 +28,8 @@ from planner.adapters import files
 from planner.cli import app
 from planner.errors import UserError
 from tests.testing.fleetrepo import FleetRepo
+from tests.testing.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TIME_LIMIT = 20.0
 
 

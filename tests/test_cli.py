@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from planner import __version__
 from planner.cli import app
 from tests.testing.fleetrepo import FleetRepo
+from tests.testing.paths import DATA_DIR
 
 runner = CliRunner()
 
@@ -252,9 +253,7 @@ def test_relative_inventory_and_policy_are_found_in_the_repository(
     demo: FleetRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`--repo ../fleet --inventory clusters.yaml` means the fleet's clusters.yaml."""
-    (demo.path / "rollout.yaml").write_text(
-        (Path(__file__).parent / "data" / "rollout.yaml").read_text()
-    )
+    (demo.path / "rollout.yaml").write_text((DATA_DIR / "rollout.yaml").read_text())
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

@@ -27,9 +27,9 @@ from tests.testing.emitkit import (
     schema_errors,
 )
 from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_fleet_repo
+from tests.testing.paths import ROOT
 from tests.testing.policies import ISSUE_POLICY
 
-ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 

@@ -8,15 +8,14 @@ at base and head with `kubectl kustomize`, following Flux objects into the repos
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from tests.testing.fluxmutate import score
+from tests.testing.paths import DATA_DIR
 
 TRUTH: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    (Path(__file__).parent / "data" / "flux-mutations.yaml").read_text()
+    (DATA_DIR / "flux-mutations.yaml").read_text()
 )
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "planner"
+from tests.testing.paths import ROOT
+
+PACKAGE = ROOT / "planner"
 EDGE_PACKAGES = ("adapters", "api", "cli")
 EDGE_MODULES = ("__main__.py",)
 DATA = (PACKAGE / "demo" / "fleet",)

@@ -19,6 +19,7 @@ from planner.report import markdown
 from planner.report.markdown import LIMIT, MARKER, code, pre, render_plan, summary_line, text
 from tests.testing.examples import examples
 from tests.testing.memfleet import memory_plan
+from tests.testing.paths import ROOT
 from tests.testing.reportplans import GOLDEN_CASES, fixture_plan, synthetic_plan
 
 # (golden file, fixture fleet or "demo", emergency reason)
@@ -213,7 +214,7 @@ def test_mermaid_labels_are_sanitised() -> None:
 
 # ------------------------------------------------------------------ the documented example
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "pr-comment.md"
+DOC = ROOT / "docs" / "pr-comment.md"
 EXAMPLES = [
     ("<!-- example:start -->\n", "<!-- example:end -->"),
     ("<!-- example-source:start -->\n````markdown\n", "````\n<!-- example-source:end -->"),

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from tests.testing.fleetrepo import FleetRepo, build_fleet_repo
+from tests.testing.paths import SCHEMAS_DIR
 from tests.testing.rolloutfleet import (
     CLUSTERS,
     POLICY,
@@ -37,7 +38,7 @@ from tests.testing.rolloutfleet import (
     write_fleet,
 )
 
-SCHEMAS = Path(__file__).parent / "schemas" / "validate.py"
+SCHEMAS = SCHEMAS_DIR / "validate.py"
 _spec = importlib.util.spec_from_file_location("crd_validate", SCHEMAS)
 assert _spec is not None
 assert _spec.loader is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from planner import yamlsafe
 from tests.testing.examples import examples
+from tests.testing.paths import FLEETS_DIR
 
 
 class _Reference(yaml.SafeLoader):
@@ -94,7 +94,7 @@ def test_strict_rejects_duplicate_keys(text: str, line: int) -> None:
 
 
 def test_every_fixture_file_loads_the_same() -> None:
-    root = Path(__file__).parent / "fleets"
+    root = FLEETS_DIR
     files = sorted(root.rglob("*.yaml"))
     assert files
     for path in files:
