@@ -51,7 +51,7 @@ def runner_for(path: Path) -> Run:
 
 @pytest.fixture
 def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
-    """The fleet of tests/test_rollout_cli.py (three waves, four steps, twelve clusters)."""
+    """The fleet of tests/cli/test_rollout.py (three waves, four steps, twelve clusters)."""
     write_fleet(tmp_path / "src")
     built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
     git(built.path, "config", "user.name", "Release Manager")

@@ -1,6 +1,6 @@
 """A fleet repository whose policy has gates: command gates backed by a health folder.
 
-The fleet is the one of tests/test_rollout_cli.py (steps canary, staging, production-1 =
+The fleet is the one of tests/cli/test_rollout.py (steps canary, staging, production-1 =
 eu-west, production-2 = us-east). Its command gates run `check.py`, which fails for a name
 whose file in the health folder says `bad` and logs every call, so a test can break a
 cluster, see which calls were made (per cluster or per step) and mend it again.

@@ -165,7 +165,7 @@ NAME = "region-settings"
 
 @pytest.fixture
 def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
-    """The fleet of tests/test_rollout_cli.py (canary 1h, staging 1h, production approval)."""
+    """The fleet of tests/cli/test_rollout.py (canary 1h, staging 1h, production approval)."""
     write_fleet(tmp_path / "src")
     built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
     git(built.path, "config", "user.name", "Release Manager")

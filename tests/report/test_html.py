@@ -170,7 +170,7 @@ def screenshot(built: FleetRepo, dest: Path, work: Path) -> None:
         browser.screenshot(dest)
 
 
-if __name__ == "__main__":  # python -m tests.test_report_html docs/precise-report.png
+if __name__ == "__main__":  # python -m tests.report.test_html docs/precise-report.png
     import sys
     import tempfile
 

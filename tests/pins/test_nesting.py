@@ -1,6 +1,6 @@
 """planner.nesting / planner.pinning: which nested objects get which patches, and what
 cannot be pinned. Pure, from in-memory snapshots (the end-to-end proof is
-tests/test_pins_emulated.py)."""
+tests/scenarios/test_pins_emulated.py)."""
 
 from __future__ import annotations
 
