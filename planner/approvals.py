@@ -6,8 +6,8 @@ approval: a commit or tag signed with an SSH key listed in that file (git's `all
 format), whose message says what it approves (`Approve: <rollout>/<wave>`). The signers file
 is read from the rollout's base commit (what ran before the change), so the change being
 rolled out cannot add its own signer; a free-text `--by` is then refused. Verifying the
-signature is an adapter's job (`planner.adapters.signing`); this module owns the model and
-the rules. Pure.
+signature is an adapter's job (`planner.adapters.gitrepo.signatures`); this module owns the
+model and the rules. Pure.
 """
 
 from __future__ import annotations

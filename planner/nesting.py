@@ -35,8 +35,8 @@ from planner import snapshot, sources
 from planner.applied import ARGO, FLUX, Applied, AppliedTree
 from planner.appsetpins import application_set_ops
 from planner.artifacts import artifact_path
-from planner.emit.yamlout import dump
 from planner.snapshot import Snapshot
+from planner.yamlsafe import dump_manifest
 
 FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
 FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
@@ -68,7 +68,7 @@ class Pin:
     def entry(self) -> dict[str, Any]:
         """As a `patches` entry (Flux `spec.patches`, Argo CD `kustomize.patches`)."""
         return {
-            "patch": dump(list(self.ops)),
+            "patch": dump_manifest(list(self.ops)),
             "target": {"group": self.group, "kind": self.kind, "name": self.name},
         }
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
+from planner import yamlsafe
 
 ObjectId = tuple[str, str, str]  # kind, namespace, name
 Change = Literal["added", "removed", "changed"]
@@ -40,25 +40,6 @@ class ClusterDiff:
 
 
 # ---------------------------------------------------------------------- canonical text
-
-
-class _SortedDumper(yaml.SafeDumper):
-    """Block YAML, keys sorted, sequences indented as kubectl prints them, no aliases."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    """Multi-line text (a file in a ConfigMap) as a literal block, line by line."""
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_SortedDumper.add_representer(str, _str)
 
 
 def mask(value: Any) -> str:
@@ -85,15 +66,7 @@ def masked(doc: Any) -> Any:
 
 def object_text(source: str, doc: Any) -> str:
     """The canonical text of one rendered object (ends with a newline)."""
-    body = yaml.dump(
-        masked(doc),
-        Dumper=_SortedDumper,
-        default_flow_style=False,
-        sort_keys=True,
-        allow_unicode=True,
-        width=1_000_000,
-    )
-    return f"# source: {source}\n{body}"
+    return f"# source: {source}\n{yamlsafe.dump_sorted(masked(doc))}"
 
 
 def _texts(canonicals: Iterable[str]) -> str:

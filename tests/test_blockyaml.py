@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner import blockyaml, yamlsafe
+from planner import yamlsafe
+from planner.yamlsafe import blocks, dumpers
 from tests.testing.examples import examples
 
 KEYS = st.one_of(
@@ -57,9 +59,9 @@ DOCS = st.recursive(
 @settings(max_examples=examples(400), deadline=None)
 @given(DOCS)
 def test_the_same_bytes_as_pyyaml_or_none(doc: Any) -> None:
-    fast = blockyaml.dump(doc, yamlsafe._pyyaml_dump)
+    fast = blocks.write(doc, blocks.STATE)
     if fast is not None:
-        assert fast == yamlsafe._pyyaml_dump(doc)
+        assert fast == dumpers.state_text(doc)
 
 
 def test_a_rollout_state_is_written_directly() -> None:
@@ -76,14 +78,45 @@ def test_a_rollout_state_is_written_directly() -> None:
         "history": [{"at": "2024-01-02T10:00:00Z", "detail": "plan 1234: 3 step(s), target argocd"}],
         "empty": {},
     }  # fmt: skip
-    fast = blockyaml.dump(doc, yamlsafe._pyyaml_dump)
+    fast = blocks.write(doc, blocks.STATE)
     assert fast is not None
-    assert fast == yamlsafe._pyyaml_dump(doc)
+    assert fast == dumpers.state_text(doc)
     assert yamlsafe.dump(doc) == fast
 
 
 def test_declines_what_it_does_not_decide() -> None:
     docs: list[Any] = [{"é": 1}, {"a": "multi\nline"}, {"a": 1.5}, "scalar", [], {"k" * 200: 1}]
     for doc in docs:
-        assert blockyaml.dump(doc, yamlsafe._pyyaml_dump) is None
-        assert yamlsafe.dump(doc) == yamlsafe._pyyaml_dump(doc)
+        assert blocks.write(doc, blocks.STATE) is None
+        assert yamlsafe.dump(doc) == dumpers.state_text(doc)
+
+
+MANIFEST_SCALARS = st.one_of(
+    st.text(max_size=30),
+    st.booleans(),
+    st.integers(),
+    st.none(),
+    st.sampled_from(
+        ["a\nb\n", "one\n  two\n\nthree\n", "nel\x85", "\xa0x", "ls\u2028", "a\tb", "\U0001f600"]
+    ),
+    st.sampled_from(["", "y", "1e3", "4e0b2b60643a" * 3, "key:", "it's", "k" * 140]),
+)
+MANIFESTS = st.recursive(
+    MANIFEST_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.dictionaries(st.text(max_size=12), MANIFESTS, min_size=1, max_size=5),
+                 st.lists(MANIFESTS, min_size=1, max_size=4)))  # fmt: skip
+def test_manifests_are_the_bytes_of_the_go_safe_representer(doc: Any) -> None:
+    assert blocks.write(doc, blocks.MANIFEST) == dumpers.manifest_text(doc)
+
+
+def test_the_manifest_dumper_refuses_floats() -> None:
+    with pytest.raises(TypeError):
+        dumpers.manifest_text({"a": 1.5})

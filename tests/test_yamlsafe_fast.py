@@ -18,7 +18,7 @@ class _Reference(yaml.SafeLoader):
     """PyYAML's own SafeLoader, dates kept as strings (what yamlsafe promises)."""
 
 
-yamlsafe._without_timestamps(_Reference)
+yamlsafe.without_timestamps(_Reference)
 
 
 def _reference(data: bytes) -> Any:

@@ -2,12 +2,12 @@
 
 Builds a repository from `planner/demo/fleet/repo`, commits it, applies the sample change
 from `planner/demo/fleet/change` and commits again, in a temporary folder that is removed
-afterwards. Git runs with a fixed identity and dates and without the user's configuration.
+afterwards. Git runs with a fixed identity and dates and without the user's configuration
+(`planner.adapters.gitrepo`, isolated).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from planner.adapters import gitrepo
 
 FLEET = resources.files("planner.demo") / "fleet"
 ORIGIN = "https://github.com/example/fleet-config"
@@ -28,28 +30,24 @@ class DemoRepo:
     head: str
 
 
+_IDENTITY = ("-c", "user.name=Fleet Author", "-c", "user.email=fleet@example.com")
+
+
 def _git(repo: Path, *args: str, date: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_DATE=date,
-        GIT_COMMITTER_DATE=date,
+    """Git in the demo repository: isolated from the user's configuration and variables,
+    with a fixed identity and date, so the commits are the same everywhere."""
+    proc = gitrepo.call(
+        repo,
+        *_IDENTITY,
+        *args,
+        env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
+        isolated=True,
     )
-    config = [
-        "-c",
-        "user.name=Fleet Author",
-        "-c",
-        "user.email=fleet@example.com",
-        "-c",
-        "commit.gpgsign=false",
-        "-c",
-        "core.hooksPath=/dev/null",
-    ]
-    proc = subprocess.run(
-        ["git", *config, *args], cwd=repo, env=env, capture_output=True, text=True, check=True
-    )
-    return proc.stdout.strip()
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(
+            proc.returncode, ["git", *args], proc.stdout, proc.stderr
+        )
+    return proc.stdout.decode().strip()
 
 
 def _copy(source: Path, dest: Path) -> None:

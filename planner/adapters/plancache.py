@@ -11,14 +11,12 @@ running `advance --if-ready`) takes the fast path too.
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from planner import plancache
 from planner import rollout as ro
-from planner.adapters import files, rolloutrepo
+from planner.adapters import files, gitrepo, rolloutrepo
 
 CACHE_FILE = "plan-cache.json"
 
@@ -66,15 +64,7 @@ def fingerprint(base: str, head: str, data: InputBytes) -> plancache.Fingerprint
 
 def origin_url(root: Path) -> str | None:
     """`remote.origin.url` as git reads it (includes and all), or None."""
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
-    proc = subprocess.run(
-        ["git", "-C", str(root), "config", "--get", "remote.origin.url"],
-        capture_output=True,
-        env=env,
-        check=False,
-    )
-    url = proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else ""
-    return url or None
+    return gitrepo.config_value(root, "remote.origin.url")
 
 
 @functools.cache

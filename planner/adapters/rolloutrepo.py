@@ -6,7 +6,7 @@ state, `planner.rollout.Rollout`) and the wave manifests of the revision-pinning
 never touched). State is read from the working tree, so a step written but not committed is
 valid input for the next command. A step is written as one transaction under the lock of
 `waves/` (`planner.adapters.transaction`, `planner.adapters.lock`); `--commit` commits only
-the rollout's folder through git plumbing, running nothing (`planner.adapters.gitsafe`).
+the rollout's folder through git plumbing, running nothing (`planner.adapters.gitrepo`).
 The clock and the actor (who runs the command) are read here too, as they are the world.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from planner import rollout as ro
 from planner import rolloutaudit as audit
-from planner.adapters import files, gitsafe, lock, transaction
+from planner.adapters import files, gitrepo, lock, transaction
 from planner.errors import Problem, UserError
 
 WAVES_DIR = "waves"
@@ -141,7 +141,7 @@ def save(
     any other generated `trees` ({repository folder under `waves/`: {path: bytes}}, e.g. a
     composed fleet view, with their own manifest of generated files) and the state, all or
     nothing (`planner.adapters.transaction`); with `message`, commit every folder written
-    through plumbing (`planner.adapters.gitsafe`). A failure at any point,
+    through plumbing (`planner.adapters.gitrepo`). A failure at any point,
     the commit included, leaves the work tree as it was. Returns (paths written, commit SHA).
     """
     waves = root / WAVES_DIR
@@ -170,14 +170,14 @@ def save(
     try:
         if message is not None:
             staged = {f"{WAVES_DIR}/{top}": path for top, path in txn.staged.items()}
-            prepared = gitsafe.prepare_commit(root, staged, message, sign=sign)
+            prepared = gitrepo.prepare_commit(root, staged, message, sign=sign)
     except BaseException:
         txn.abort()
         raise
     txn.commit()
     try:
         if prepared is not None:
-            gitsafe.publish(prepared)
+            gitrepo.publish(prepared)
     except BaseException:
         txn.undo()
         raise

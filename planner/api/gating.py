@@ -3,7 +3,7 @@
 `rollout advance` releases the next step once the pure rules agree (pause, halt, bake:
 `planner.rollout`), the gates of the step released before it pass (evaluated here, through
 `planner.adapters.probes`, after its bake) and its approval is there (a name, or a signed
-commit or tag verified by `planner.adapters.signing`). A failing gate is recorded in the
+commit or tag verified by `planner.adapters.gitrepo.signatures`). A failing gate is recorded in the
 history (and, with `on_failure: rollback`, the failing step is pinned back to base) before
 `advance` refuses; `--force --reason` releases anyway and says so. `--if-ready` never
 refuses for a gate, an approval or the time: it exits 0 saying what it waits for. `watch`
@@ -249,7 +249,7 @@ def _signed_approver(
     by: str | None,
     approval_ref: str | None,
 ) -> str | None:
-    from planner.adapters import signing
+    from planner.adapters.gitrepo import signatures as signing
 
     if approve and by and not approval_ref:
         raise Refusal(

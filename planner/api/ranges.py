@@ -23,7 +23,7 @@ def reversed_range(
     if base == head:
         return []
     try:
-        backwards = bool(repo.repo.is_ancestor(head, base))
+        backwards = bool(repo.is_ancestor(head, base))
     except Exception:  # a shallow clone may not know: say nothing rather than guess
         return []
     if not backwards:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from planner import policy as policy_mod
 from planner import rollout as rollout_mod
 from planner import rolloutaudit as audit
-from planner.adapters import gitsafe, rolloutrepo
+from planner.adapters import gitrepo, rolloutrepo
 from planner.errors import Problem, Refusal, UserError
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def _versions(
     last commit has it."""
     try:
         log = (
-            gitsafe.run(
+            gitrepo.run(
                 root,
                 "log",
                 "--no-ext-diff",
@@ -119,7 +119,7 @@ def _versions(
 
 def _load(root: Path, rev: str, source: str) -> rollout_mod.Rollout | None:
     try:
-        data = gitsafe.run(root, "cat-file", "blob", f"{rev}:./{source}")
+        data = gitrepo.run(root, "cat-file", "blob", f"{rev}:./{source}")
     except UserError:
         return None
     try:
@@ -136,7 +136,7 @@ def _start_policy(
     if rel is None:
         return []
     try:
-        data = gitsafe.run(root, "cat-file", "blob", f"{commit}:./{rel}")
+        data = gitrepo.run(root, "cat-file", "blob", f"{commit}:./{rel}")
     except UserError:
         return []  # not committed with the start: the working tree's digest is checked
     try:

@@ -31,8 +31,8 @@ from planner.emit import (
     Rollout,
     object_size_problem,
 )
-from planner.emit.yamlout import dump, json_size
 from planner.policy import ArgoCDSettings
+from planner.yamlsafe import dump_manifest, json_size
 
 API_VERSION = "argoproj.io/v1alpha1"
 ROLLOUT_SUFFIX = "rollout"
@@ -66,7 +66,7 @@ def render(rollout: Rollout, settings: ArgoCDSettings, strategy: Strategy) -> di
     for name, doc in sorted(objects.items()):
         path, data = appset_file(name, doc)
         files[path] = data
-    files["kustomization.yaml"] = dump(
+    files["kustomization.yaml"] = dump_manifest(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
@@ -84,7 +84,7 @@ def appset_file(name: str, doc: dict[str, Any]) -> tuple[str, bytes]:
         raise object_size_problem(
             path, f"ApplicationSet {name}", size, "lower `argocd.shard_size` in the policy"
         )
-    return path, dump(doc).encode()
+    return path, dump_manifest(doc).encode()
 
 
 def shard_names(
@@ -178,7 +178,7 @@ def pin_slots(
     one child's name or to `~none`, which names nothing.
     """
     lists = {e.cluster: rollout.patches(e) for e in elements}
-    distinct = {dump(entries) for entries in lists.values()}
+    distinct = {dump_manifest(entries) for entries in lists.values()}
     if len(distinct) <= 1:
         return (next(iter(lists.values())) if lists else []), {}
     counts: dict[tuple[str, str, str], int] = {}

@@ -30,8 +30,8 @@ from planner.emit import (
     Rollout,
     object_size_problem,
 )
-from planner.emit.yamlout import dump, dump_all, json_size
 from planner.policy import FluxSettings
+from planner.yamlsafe import dump_manifest, dump_manifests, json_size
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
@@ -45,7 +45,7 @@ def render(rollout: Rollout, settings: FluxSettings) -> dict[str, bytes]:
         for element in elements:
             files[sync_path(element)] = sync_file(element, rollout, settings)
         files[f"{wave}.paths"] = wave_paths(wave, elements, rollout)
-    files["kustomization.yaml"] = dump(
+    files["kustomization.yaml"] = dump_manifest(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
@@ -67,7 +67,7 @@ def sync_file(element: Element, rollout: Rollout, settings: FluxSettings) -> byt
         if size > MAX_OBJECT_BYTES:
             name = f"{doc['kind']} {element.cluster}"
             raise object_size_problem(sync_path(element), name, size, "shorten the cluster's path")
-    return dump_all(docs)
+    return dump_manifests(docs)
 
 
 def _metadata(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:

@@ -15,12 +15,13 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from planner.report.table import gates_text
 from planner.report.text import chain_lines
 
 if TYPE_CHECKING:
     from planner.diff_groups import DiffGroup
     from planner.guardrails import Finding
-    from planner.plan import AffectedCluster, Plan, StepSummary
+    from planner.plan import AffectedCluster, Plan
 
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 MAX_STEP_NAMES = 12  # cluster names shown in a step row before "+N more"
@@ -94,15 +95,6 @@ def _e(value: str) -> str:
     return escape(value, quote=True)
 
 
-def _gates(step: StepSummary) -> str:
-    parts = []
-    if step.approval == "required":
-        parts.append("approval")
-    if step.bake:
-        parts.append(f"bake {step.bake}")
-    return ", ".join(parts) or "-"
-
-
 def _summary(plan: Plan) -> str:
     s = plan.summary
     share = f"{100 * s.clusters_affected / s.clusters_total:.0f}%" if s.clusters_total else "-"
@@ -155,7 +147,8 @@ def _steps(plan: Plan) -> list[str]:
             f'<tr data-clusters="{_e(" ".join(step.clusters))}"><td class="n">{number}</td>'
             f"<td>{_e(step.name)}</td><td>{_e(step.wave)}</td>"
             f'<td><span class="pill">{len(step.clusters):,}</span> {names}</td>'
-            f"<td>{_e(', '.join(step.regions)) or '-'}</td><td>{_e(_gates(step))}</td></tr>"
+            f"<td>{_e(', '.join(step.regions)) or '-'}</td>"
+            f"<td>{_e(gates_text(step.bake, step.approval))}</td></tr>"
         )
     out.append("</tbody></table>")
     return out

@@ -131,7 +131,7 @@ def _steps_table(plan: Plan, width: int | None = None, names: int = 4) -> str:
                 f"{percent(len(s.clusters), total)} ({percent(done, total)})",
                 listing(list(s.regions), 4) or "-",
                 listing(list(s.compliance), 4) or "-",
-                _gates(s.bake, s.approval),
+                gates_text(s.bake, s.approval),
                 listing(list(s.clusters), names),
             ]
         )
@@ -163,7 +163,8 @@ def _rendered(plan: Plan, limit: int = 20) -> list[str]:
     return [tabulate(shown, headers=["cluster", "rendered change (+added -removed ~changed)"]), ""]
 
 
-def _gates(bake: str | None, approval: str) -> str:
+def gates_text(bake: str | None, approval: str) -> str:
+    """A step's gates in words: `approval, bake 1h`, or `-`."""
     gates = []
     if approval == "required":
         gates.append("approval")

@@ -102,7 +102,8 @@ def folded_warnings(findings: Sequence[Finding], budget: int, trimmed: list[str]
     Range notes (reversed range, inventory added) are said at the top instead and are not
     repeated here. Items that do not fit `budget` are counted in `trimmed`.
     """
-    from planner.report.markdown import _clip, code, text
+    from planner.report.markdown.escaping import clip as _clip
+    from planner.report.markdown.escaping import code, text
     from planner.report.table import RANGE_NOTES
 
     findings = [f for f in findings if f.code not in RANGE_NOTES]

@@ -14,10 +14,10 @@ from planner import api
 from planner.adapters.demo import build
 from planner.emit import MAX_OBJECT_BYTES, Element, Rollout
 from planner.emit.argocd import Strategy, render, shard_names
-from planner.emit.yamlout import json_size
 from planner.errors import UserError
 from planner.inventory import parse_inventory
 from planner.policy import ArgoCDSettings, load_policy
+from planner.yamlsafe import json_size
 from tests.testing.emitkit import (
     Planned,
     argocd_elements,

@@ -10,7 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.emit.yamlout import ambiguous, dump, dump_all, json_size, scalar
+from planner.yamlsafe import dump_manifest, dump_manifests, json_size
+from planner.yamlsafe.quoting import ambiguous, scalar
 from tests.testing.examples import examples
 
 # What Go's yaml.v2 (sigs.k8s.io/yaml, used by kubectl and controllers) resolves to a
@@ -71,10 +72,10 @@ def test_ambiguous_words() -> None:
 def test_block_layout_matches_kubectl_style() -> None:
     doc = {"a": {"b": [{"c": 1, "d": [1, 2]}, "e"], "f": {}, "g": []}}
     assert (
-        dump(doc)
+        dump_manifest(doc)
         == "a:\n  b:\n    - c: 1\n      d:\n        - 1\n        - 2\n    - e\n  f: {}\n  g: []\n"
     )
-    assert dump_all([{"a": 1}, {"b": 2}]) == b"a: 1\n---\nb: 2\n"
+    assert dump_manifests([{"a": 1}, {"b": 2}]) == b"a: 1\n---\nb: 2\n"
 
 
 def test_unsupported_types_are_a_bug() -> None:
@@ -100,7 +101,7 @@ trees = st.recursive(
 @settings(max_examples=examples(300), deadline=None)
 @given(doc=st.dictionaries(keys, trees, min_size=1, max_size=5))
 def test_round_trip(doc: dict[str, Any]) -> None:
-    assert yaml.safe_load(dump(doc)) == doc
+    assert yaml.safe_load(dump_manifest(doc)) == doc
 
 
 @settings(max_examples=examples(300), deadline=None)

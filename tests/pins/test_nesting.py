@@ -258,7 +258,7 @@ def test_fleet_pins_name_each_clusters_own_source_and_leaks_name_held_clusters()
 
 @pytest.mark.parametrize("text", ["- a\n- b\n", "x: |\n  y\n"])
 def test_patch_texts_are_literal_blocks_that_read_back(text: str) -> None:
-    from planner.emit.yamlout import dump
+    from planner.yamlsafe import dump_manifest as dump
 
     out = dump({"patch": text})
     assert out.startswith("patch: |\n")

@@ -182,7 +182,7 @@ def test_loaders_construct_plain_data_only(text: str, tmp_path: Path) -> None:
 
 
 def test_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(yamlsafe, "MAX_BYTES", 1024)
+    monkeypatch.setattr(yamlsafe.loading, "MAX_BYTES", 1024)
     with pytest.raises(yamlsafe.YamlError, match="larger than"):
         yamlsafe.load_all(b"a: " + b"x" * 2048)
 

@@ -3,53 +3,40 @@
 The allowed signers are read from the rollout's base commit (never from the working tree or
 the change being rolled out), written to a private temporary file, and handed to git as
 `gpg.ssh.allowedSignersFile`; git runs `ssh-keygen -Y verify`. Git runs without hooks,
-filters, an fsmonitor or a pager, and without the user's signing programs.
+filters, an fsmonitor or a pager, and without the user's signing programs
+(`planner.adapters.gitrepo.process`).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from planner import approvals
+from planner.adapters.gitrepo.process import call
 from planner.errors import Refusal
 
-_SAFE = (
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.fsmonitor=false",
-    "-c", "core.pager=cat",
-    "-c", "gpg.format=ssh",
-    "-c", "gpg.ssh.program=ssh-keygen",
-    "-c", "gpg.program=gpg",
-)  # fmt: skip
+
+@dataclass(frozen=True)
+class _Output:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
-    env.pop("GIT_CONFIG_PARAMETERS", None)
-    proc = subprocess.run(
-        ["git", "-C", str(root), *_SAFE, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and proc.returncode != 0:
-        raise Refusal(f"git {args[0]} failed: {proc.stderr.strip()}")
-    return proc
+def _git(root: Path, *args: str, check: bool = True) -> _Output:
+    proc = call(root, "-c", "gpg.format=ssh", *args, signing=True)
+    out = _Output(proc.returncode, proc.stdout.decode(errors="replace"),
+                  proc.stderr.decode(errors="replace"))  # fmt: skip
+    if check and out.returncode != 0:
+        raise Refusal(f"git {args[0]} failed: {out.stderr.strip()}")
+    return out
 
 
 def signers_at(root: Path, base: str, path: str) -> bytes:
     """The allowed-signers file as committed at `base` (refused when it is not there)."""
-    proc = subprocess.run(
-        ["git", "-C", str(root), *_SAFE, "cat-file", "blob", f"{base}:{path}"],
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = call(root, "cat-file", "blob", f"{base}:{path}")
     if proc.returncode != 0:
         raise Refusal(
             f"the allowed signers file {path} is not in the rollout's base commit "

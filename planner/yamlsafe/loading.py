@@ -1,4 +1,4 @@
-"""Safe YAML loading with limits: the only way the planner turns bytes into data.
+"""Reading YAML with limits: the only way the planner turns bytes into data.
 
 Everything the planner reads (inventories, policies, kustomizations, manifests in the repo
 under review) is untrusted. This module owns the rules that keep loading safe and fast:
@@ -35,7 +35,7 @@ class YamlError(Exception):
         super().__init__(f"line {line}: {message}" if line else message)
 
 
-def _without_timestamps(loader: type[yaml.SafeLoader]) -> None:
+def without_timestamps(loader: type[yaml.SafeLoader]) -> None:
     loader.yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -141,8 +141,8 @@ class _StrictLoader(_Loader):
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
-_without_timestamps(_Loader)
-_without_timestamps(_StrictLoader)
+without_timestamps(_Loader)
+without_timestamps(_StrictLoader)
 
 _DEEP_INDENT = re.compile(rb"^[ \t-]{%d,}" % MAX_DEPTH, re.MULTILINE)
 
@@ -252,35 +252,3 @@ def load_one(data: bytes, *, strict: bool = False) -> Any:
     if len(docs) > 1:
         raise YamlError(f"expected one YAML document, found {len(docs)}")
     return docs[0] if docs else None
-
-
-def dump(value: Any) -> str:
-    """Deterministic block-style YAML for emitted files (keys in the order given).
-
-    Plain data is written directly (`planner.blockyaml`, the same bytes), the rest by PyYAML.
-    """
-    from planner import blockyaml
-
-    fast = blockyaml.dump(value, _pyyaml_dump)
-    return fast if fast is not None else _pyyaml_dump(value)
-
-
-def _pyyaml_dump(value: Any) -> str:
-    return yaml.dump(
-        value,
-        Dumper=_Dumper,
-        default_flow_style=False,
-        sort_keys=False,
-        allow_unicode=False,
-        width=1_000_000,
-    )
-
-
-class _Dumper(yaml.SafeDumper):
-    """Safe dumper that indents sequences inside mappings, as kubectl does."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True

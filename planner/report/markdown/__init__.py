@@ -10,17 +10,20 @@ far more than that. The comment is therefore built against a budget, section by 
 order of importance (summary, steps, findings, layers, diagram, lists, explanations): every
 section that does not fit whole is trimmed with a note, and the footer points to the full
 JSON plan. Every step is always named. Everything taken from the repository or the
-inventory is escaped so it cannot break the Markdown or inject HTML. Pure and deterministic.
+inventory is escaped so it cannot break the Markdown or inject HTML (`escaping`); the
+budget is `budget`, the steps table `steps`. Pure and deterministic.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from planner.report.markdown.budget import JSON_COMMAND, Budget, fit, json_note
+from planner.report.markdown.escaping import clip, code, counted, name_list, pre, text
+from planner.report.markdown.steps import steps_table
 from planner.report.table import RANGE_NOTES, percent
 from planner.report.text import chain_lines
 from planner.report.warnings import fix_of, folded_warnings
@@ -30,63 +33,14 @@ if TYPE_CHECKING:
     from planner.impact import Reason
     from planner.plan import AffectedCluster, Plan, StepSummary
 
+__all__ = ["LIMIT", "MARKER", "code", "pre", "render_plan", "summary_line", "text"]
+
 MARKER = "<!-- wave-planner:plan -->"
 LIMIT = 65_536
-JSON_COMMAND = "wave-planner plan --format json"
-MAX_NAMES = 5  # cluster names shown in a step row
-MAX_VALUES = 6  # label values (regions, compliance) shown in a cell
 MAX_FILES = 3  # files shown per changed layer
 MAX_LISTED = 50  # names in the removed / unowned / ignored / traced lists
 MERMAID_STEPS = 30  # above this, the diagram shows one node per wave
 _TRIM_NOTE_MAX = 400  # the "what was trimmed" list never says more than this
-
-# --------------------------------------------------------------------------- escaping
-
-_MARKDOWN_SPECIAL = frozenset("\\`*_[]|~$")
-_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
-def text(value: str) -> str:
-    """Inline Markdown that shows `value` literally (also inside a table cell)."""
-    out = []
-    for ch in value:
-        if ch in _HTML_SPECIAL:
-            out.append(_HTML_SPECIAL[ch])
-        elif ch in _MARKDOWN_SPECIAL:
-            out.append("\\" + ch)
-        elif _is_control(ch):
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def code(value: str) -> str:
-    """A name or path in monospace (GitHub links no mention or issue inside `<code>`)."""
-    return f"<code>{text(_clip(value, 300))}</code>"
-
-
-def pre(value: str) -> str:
-    """Text for a `<pre>` block: HTML-escaped, so it cannot end the block early."""
-    out = []
-    for ch in "\n".join(_clip(line, 500) for line in value.split("\n")):
-        if ch in _HTML_SPECIAL:
-            out.append(_HTML_SPECIAL[ch])
-        elif ch != "\n" and _is_control(ch):
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _clip(value: str, limit: int = 200) -> str:
-    """Free text from the user, cut so that one value cannot fill the comment."""
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _is_control(ch: str) -> bool:
-    return ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029"
-
 
 _MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._:/,()%+·…=-]")
 
@@ -96,95 +50,14 @@ def _mermaid(*lines: str) -> str:
     return '"' + "<br/>".join(_MERMAID_UNSAFE.sub("_", line) for line in lines) + '"'
 
 
-# --------------------------------------------------------------------------- numbers
-
-
-def _count(n: int, noun: str, plural: str | None = None) -> str:
-    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
-
-
-def _names(names: Sequence[str], limit: int, fmt: Callable[[str], str] = code) -> str:
-    shown = ", ".join(fmt(n) for n in names[:limit])
-    return shown + (f" +{len(names) - limit:,} more" if len(names) > limit else "")
-
-
-def gates(step: StepSummary) -> str:
-    parts = []
-    if step.approval == "required":
-        parts.append("approval")
-    if step.bake:
-        parts.append(f"bake {text(step.bake)}")
-    return ", ".join(parts) or "-"
-
-
-# --------------------------------------------------------------------------- budget
-
-
-@dataclass
-class _Budget:
-    """What is left of the comment limit, and what had to be left out."""
-
-    left: int
-    trimmed: list[str] = field(default_factory=list)
-
-    def share(self, fraction: float) -> int:
-        return max(0, int(self.left * fraction))
-
-    def take(self, section: str) -> str:
-        if section:
-            self.left -= len(section) + 1  # sections are joined by a newline
-        return section
-
-
-def _fit(
-    head: str, items: Iterable[str], total: int, more: Callable[[int], str], budget: int
-) -> tuple[str, int]:
-    """`head` + as many of the `total` items as fit in `budget` + `more(left out)`.
-
-    Items are consumed lazily (only those that may be shown are rendered); "" when not even
-    `head` and the note fit.
-    """
-    reserve = len(more(total)) if total else 0
-    shown: list[str] = []
-    used = len(head)
-    tail: list[str] = []  # items that fit only if nothing is left out (no note needed)
-    tail_size = 0
-    for item in items:
-        if not tail and used + len(item) + reserve <= budget:
-            shown.append(item)
-            used += len(item)
-            continue
-        tail.append(item)
-        tail_size += len(item)
-        if used + tail_size > budget:
-            break
-    else:
-        if used + tail_size <= budget:
-            return head + "".join(shown + tail), 0
-    if used + reserve > budget:
-        return "", total
-    omitted = total - len(shown)
-    return head + "".join(shown) + more(omitted), omitted
-
-
-def _json_note(what: str, prefix: str = "\n", where: str = "") -> Callable[[int], str]:
-    """The line that says how many items were left out, and where to find them."""
-    where = where or f"in the full plan (`{JSON_COMMAND}`)"
-
-    def note(n: int) -> str:
-        return f"{prefix}_…and {n:,} more {what} {where}._\n"
-
-    return note
-
-
 # --------------------------------------------------------------------------- the comment
 
 
 def render_plan(plan: Plan, limit: int = LIMIT) -> str:
     """The PR comment: at most `limit` characters, the summary and every step always shown."""
     header = _header(plan)
-    budget = _Budget(limit - len(header) - len(_footer(plan, ["x" * _TRIM_NOTE_MAX])) - 2)
-    steps = budget.take(_steps(plan, budget))
+    budget = Budget(limit - len(header) - len(_footer(plan, ["x" * _TRIM_NOTE_MAX])) - 2)
+    steps = budget.take(steps_table(plan, budget))
     findings = budget.take(_findings(plan, budget))
     changes = budget.take(_rendered_changes(plan, budget))
     warnings = budget.take(folded_warnings(plan.warnings, budget.share(0.5), budget.trimmed))
@@ -210,17 +83,17 @@ def render_plan(plan: Plan, limit: int = LIMIT) -> str:
 def summary_line(plan: Plan) -> str:
     s = plan.summary
     parts = [
-        f"**{s.clusters_affected:,} of {_count(s.clusters_total, 'cluster')}** "
+        f"**{s.clusters_affected:,} of {counted(s.clusters_total, 'cluster')}** "
         f"({percent(s.clusters_affected, s.clusters_total)})",
         f"blast radius **{text(s.scope)}**",
-        f"**{_count(s.steps, 'step')}**",
+        f"**{counted(s.steps, 'step')}**",
     ]
     if s.violations:
-        parts.append(f"**{_count(s.violations, 'violation')}**")
+        parts.append(f"**{counted(s.violations, 'violation')}**")
     if s.warnings:
-        parts.append(_count(s.warnings, "warning"))
+        parts.append(counted(s.warnings, "warning"))
     if plan.emergency is not None:
-        parts.append(f"**EMERGENCY**: {text(_clip(plan.emergency.reason))}")
+        parts.append(f"**EMERGENCY**: {text(clip(plan.emergency.reason))}")
     return " · ".join(parts)
 
 
@@ -235,7 +108,7 @@ def _header(plan: Plan) -> str:
         out += [
             "> [!IMPORTANT]",
             f"> Emergency rollout: every affected cluster is in one step, no wave waits. "
-            f"Reason: {text(_clip(plan.emergency.reason, 1000))}",
+            f"Reason: {text(clip(plan.emergency.reason, 1000))}",
             "",
         ]
     if not plan.affected:
@@ -261,8 +134,8 @@ def _footer(plan: Plan, trimmed: Sequence[str]) -> str:
         ]
     out.append(
         f"<sub>plan {code(plan.id)} · {code(plan.base[:12])}..{code(plan.head[:12])} · "
-        f"policy {text(_clip(_relative(plan.policy.source)))} · "
-        f"inventory {text(_clip(_relative(plan.inventory.source)))} · "
+        f"policy {text(clip(_relative(plan.policy.source)))} · "
+        f"inventory {text(clip(_relative(plan.inventory.source)))} · "
         f"full plan: `{JSON_COMMAND}`</sub>"
     )
     return "\n".join(out) + "\n"
@@ -278,13 +151,13 @@ def _finding(f: Finding) -> str:
     if f.file:
         where.append(f"file {code(f.file)}")
     line = f"> - **{text(f.code)}**" + (" · " + " · ".join(where) if where else "")
-    line += f"<br>{text(_clip(f.message, 1000))}"
+    line += f"<br>{text(clip(f.message, 1000))}"
     if f.values:
         line += "<br>values: " + "; ".join(
-            f"{text(_clip(k))} = {code(_clip(v))}" for k, v in f.values.items()
+            f"{text(clip(k))} = {code(clip(v))}" for k, v in f.values.items()
         )
     if fix_of(f):
-        line += f"<br>fix: {text(_clip(fix_of(f) or '', 500))}"
+        line += f"<br>fix: {text(clip(fix_of(f) or '', 500))}"
     return line + "\n"
 
 
@@ -293,10 +166,10 @@ def _findings_block(
 ) -> tuple[str, int]:
     if not findings:
         return "", 0
-    head = f"> [!{alert}]\n> **{_count(len(findings), kind)}** {lead}\n>\n"
+    head = f"> [!{alert}]\n> **{counted(len(findings), kind)}** {lead}\n>\n"
     items = [_finding(f) for f in findings]
-    more = _json_note(f"{kind}(s)", prefix=">\n> ")
-    block, omitted = _fit(head, items, len(items), more, budget)
+    more = json_note(f"{kind}(s)", prefix=">\n> ")
+    block, omitted = fit(head, items, len(items), more, budget)
     if not block:  # not even one: the count alone, if that fits
         block = head.removesuffix(">\n") + more(len(findings)).removeprefix(">\n")
         block = block if len(block) <= budget else ""
@@ -304,7 +177,7 @@ def _findings_block(
     return block, omitted
 
 
-def _findings(plan: Plan, budget: _Budget) -> str:
+def _findings(plan: Plan, budget: Budget) -> str:
     room = budget.share(0.5)
     violations, v_omitted = _findings_block(
         plan.violations, "violation", "CAUTION", "must be fixed before this rolls out:", room
@@ -312,161 +185,38 @@ def _findings(plan: Plan, budget: _Budget) -> str:
     if v_omitted:
         budget.trimmed.append(f"{v_omitted:,} violation(s)")
     notes = [w for w in plan.warnings if w.code in RANGE_NOTES]
-    said = "".join(f"> [!NOTE]\n> {text(_clip(w.message, 500))}\n" for w in notes)
+    said = "".join(f"> [!NOTE]\n> {text(clip(w.message, 500))}\n" for w in notes)
     return "\n".join(b for b in (violations, said) if b)
 
 
 # --------------------------------------------------------------------------- layers
 
 
-def _layers(plan: Plan, budget: _Budget) -> str:
+def _layers(plan: Plan, budget: Budget) -> str:
     rows = [
         f"| {code(layer.path)} | {text(layer.scope.value)} | {layer.clusters:,} | "
-        f"{_names(layer.files, MAX_FILES)} |\n"
+        f"{name_list(layer.files, MAX_FILES)} |\n"
         for layer in plan.changed_layers
     ]
     inventory = [a for a in plan.affected if any(r.kind == "inventory" for r in a.reasons)]
     if inventory:
         rows.append(
-            f"| inventory | inventory | {len(inventory):,} | {code(_clip(plan.inventory.source))} "
+            f"| inventory | inventory | {len(inventory):,} | {code(clip(plan.inventory.source))} "
             "(entries added or retargeted) |\n"
         )
     if not rows:
         return ""
     head = "#### Changed layers\n\n| layer | scope | clusters | files |\n|---|---|--:|---|\n"
-    section, omitted = _fit(head, rows, len(rows), _json_note("changed layers"), budget.share(0.5))
+    section, omitted = fit(head, rows, len(rows), json_note("changed layers"), budget.share(0.5))
     if omitted:
         budget.trimmed.append(f"{omitted:,} changed layer(s)")
     return section
 
 
-# --------------------------------------------------------------------------- steps
-
-
-@dataclass(frozen=True)
-class _Run:
-    """Consecutive steps of one wave and group with the same gates (large plans)."""
-
-    steps: tuple[StepSummary, ...]
-
-    @property
-    def first(self) -> StepSummary:
-        return self.steps[0]
-
-    def clusters(self) -> int:
-        return sum(len(s.clusters) for s in self.steps)
-
-    def values(self, attr: str) -> list[str]:
-        found: set[str] = set()
-        for step in self.steps:
-            found.update(getattr(step, attr))
-        return sorted(found)
-
-
-def _runs(steps: Sequence[StepSummary]) -> list[_Run]:
-    runs: list[list[StepSummary]] = []
-    for step in steps:
-        last = runs[-1][-1] if runs else None
-        if last is not None and (last.wave, last.group, gates(last)) == (
-            step.wave,
-            step.group,
-            gates(step),
-        ):
-            runs[-1].append(step)
-        else:
-            runs.append([step])
-    return [_Run(tuple(r)) for r in runs]
-
-
-def _step_rows(plan: Plan, *, names: bool) -> list[str]:
-    total = plan.summary.clusters_total
-    rows = []
-    done = 0
-    for index, step in enumerate(plan.waves, start=1):
-        done += len(step.clusters)
-        clusters = f"{len(step.clusters):,}"
-        if names:
-            clusters += ": " + _names(step.clusters, MAX_NAMES)
-        rows.append(
-            f"| {index} | **{text(step.name)}** | {clusters} | "
-            f"{percent(len(step.clusters), total)} | {percent(done, total)} | "
-            f"{_names(step.regions, MAX_VALUES, text) or '-'} | "
-            f"{_names(step.compliance, MAX_VALUES, text) or '-'} | {gates(step)} |\n"
-        )
-    return rows
-
-
-def _run_rows(plan: Plan, *, ranges: bool) -> list[str]:
-    total = plan.summary.clusters_total
-    rows = []
-    done = 0
-    for run in _runs(plan.waves):
-        n = run.clusters()
-        done += n
-        names = [s.name for s in run.steps]
-        if ranges and len(names) > 2:
-            listed = f"{text(names[0])} … {text(names[-1])}"
-        else:
-            listed = ", ".join(text(s) for s in names)
-        sizes = sorted({len(s.clusters) for s in run.steps})
-        size = f"{sizes[0]:,}" if len(sizes) == 1 else f"{sizes[0]:,}–{sizes[-1]:,}"
-        rows.append(
-            f"| **{_count(len(names), 'step')}**: {listed} | {n:,} ({size} per step) | "
-            f"{percent(n, total)} | {percent(done, total)} | "
-            f"{_names(run.values('regions'), MAX_VALUES, text) or '-'} | "
-            f"{_names(run.values('compliance'), MAX_VALUES, text) or '-'} | {gates(run.first)} |\n"
-        )
-    return rows
-
-
-_STEP_HEAD = (
-    "| # | step | clusters | % of fleet | cumulative | regions | compliance | gates |\n"
-    "|--:|---|---|--:|--:|---|---|---|\n"
-)
-_RUN_HEAD = (
-    "| steps | clusters | % of fleet | cumulative | regions | compliance | gates |\n"
-    "|---|---|--:|--:|---|---|---|\n"
-)
-
-
-def _steps(plan: Plan, budget: _Budget) -> str:
-    """The steps table, in the most detailed form that fits; every step named if at all possible."""
-    if not plan.waves and not plan.skipped_waves:
-        return ""
-    tail = ""
-    if plan.skipped_waves:
-        tail = (
-            "\nSkipped (no affected cluster): "
-            + ", ".join(text(w) for w in plan.skipped_waves)
-            + "\n"
-        )
-    title = "#### Steps\n\n"
-    if not plan.waves:
-        return title + tail.lstrip("\n")
-    room = budget.share(0.6)
-    candidates = [
-        (_STEP_HEAD, _step_rows(plan, names=True)),
-        (_STEP_HEAD, _step_rows(plan, names=False)),
-        (_RUN_HEAD, _run_rows(plan, ranges=False)),
-    ]
-    for head, rows in candidates:
-        section = title + head + "".join(rows) + tail
-        if len(section) <= room:
-            return section
-    rows = _run_rows(plan, ranges=True)
-    section, omitted = _fit(
-        title + _RUN_HEAD, rows, len(rows), _json_note("step rows"), room - len(tail)
-    )
-    budget.trimmed.append("step names shown as ranges")
-    if omitted:
-        budget.trimmed.append(f"{omitted:,} step row(s)")
-    return section + tail
-
-
 # --------------------------------------------------------------------------- diagram
 
 
-def _diagram(plan: Plan, budget: _Budget) -> str:
+def _diagram(plan: Plan, budget: Budget) -> str:
     if not plan.waves:
         return ""
     lines = _mermaid_lines(plan, collapse=len(plan.waves) > MERMAID_STEPS)
@@ -506,12 +256,12 @@ def _mermaid_lines(plan: Plan, *, collapse: bool) -> list[str]:
             n = sum(len(s.clusters) for s in steps)
             label = _mermaid(
                 f"{steps[0].name} … {steps[-1].name}",
-                f"{len(steps):,} steps · {_count(n, 'cluster')}",
+                f"{len(steps):,} steps · {counted(n, 'cluster')}",
             )
             nodes.append((f"s{len(nodes)}", f"[{label}]", steps[0], steps[-1]))
         else:
             for step in steps:
-                label = _mermaid(step.name, _count(len(step.clusters), "cluster"))
+                label = _mermaid(step.name, counted(len(step.clusters), "cluster"))
                 nodes.append((f"s{len(nodes)}", f"[{label}]", step, step))
     lines = ["flowchart LR", "  classDef skipped stroke-dasharray: 5 5,color:#888"]
     lines += [f"  {ident}{shape}" for ident, shape, _, _ in nodes]
@@ -532,7 +282,7 @@ def _mermaid_lines(plan: Plan, *, collapse: bool) -> list[str]:
 # --------------------------------------------------------------------------- lists
 
 
-def _lists(plan: Plan, budget: _Budget) -> str:
+def _lists(plan: Plan, budget: Budget) -> str:
     entries = [
         ("Removed from the inventory", plan.removed),
         ("Traced but rendered unchanged", plan.traced_unchanged),
@@ -540,12 +290,12 @@ def _lists(plan: Plan, budget: _Budget) -> str:
         ("Ignored changed files", plan.ignored),
     ]
     lines = [
-        f"- **{title}** ({len(names):,}): {_names(list(names), MAX_LISTED)}\n"
+        f"- **{title}** ({len(names):,}): {name_list(list(names), MAX_LISTED)}\n"
         for title, names in entries
         if names
     ]
-    section, omitted = _fit(
-        "", lines, len(lines), _json_note("list(s)", prefix=""), budget.share(0.5)
+    section, omitted = fit(
+        "", lines, len(lines), json_note("list(s)", prefix=""), budget.share(0.5)
     )
     if omitted:
         budget.trimmed.append(f"{omitted:,} list(s) of removed clusters or files")
@@ -568,7 +318,7 @@ def _short(reason: Reason) -> str:
         return (
             f"{text(reason.scope.value if reason.scope else 'shared')} layer {code(reason.layer)}"
         )
-    return text(_clip(reason.summary, 100))
+    return text(clip(reason.summary, 100))
 
 
 def _cluster_block(entry: AffectedCluster) -> str:
@@ -579,11 +329,11 @@ def _cluster_block(entry: AffectedCluster) -> str:
     out = [
         f"<details><summary>{code(entry.cluster)} · {where} · {why}</summary>",
         "",
-        f"**Why this wave:** {text(_clip(entry.placement, 500))}",
+        f"**Why this wave:** {text(clip(entry.placement, 500))}",
         "",
     ]
     for reason in entry.reasons:
-        out.append(f"**Why this cluster:** {text(_clip(reason.summary, 500))}")
+        out.append(f"**Why this cluster:** {text(clip(reason.summary, 500))}")
         if reason.chain:
             out += ["<pre>", pre("\n".join(chain_lines(reason, indent=""))), "</pre>"]
         out.append("")
@@ -591,17 +341,17 @@ def _cluster_block(entry: AffectedCluster) -> str:
     return "\n".join(out)
 
 
-def _details(plan: Plan, budget: _Budget) -> str:
+def _details(plan: Plan, budget: Budget) -> str:
     if not plan.affected:
         return ""
     entries = _ordered_affected(plan)
     head = "#### Why these clusters\n\n"
     blocks = (_cluster_block(e) for e in entries)
-    more = _json_note(
+    more = json_note(
         "cluster(s)",
         where=f"in `{JSON_COMMAND}` (every chain; `wave-planner explain CLUSTER` prints one)",
     )
-    section, omitted = _fit(head, blocks, len(entries), more, budget.left)
+    section, omitted = fit(head, blocks, len(entries), more, budget.left)
     if omitted:
         budget.trimmed.append(f"explanations of {omitted:,} cluster(s)")
     return section
@@ -610,7 +360,7 @@ def _details(plan: Plan, budget: _Budget) -> str:
 # --------------------------------------------------------------- rendered changes (precise)
 
 
-def _rendered_changes(plan: Plan, budget: _Budget) -> str:
+def _rendered_changes(plan: Plan, budget: Budget) -> str:
     """Precise mode's diff groups (`planner.report.diff_comment`), up to 60% of what is left."""
     if not plan.diff_groups:
         return ""

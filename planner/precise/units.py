@@ -1,24 +1,11 @@
-"""Precise mode: keep only the traced clusters whose rendered desired state changed.
+"""Render units: what a cluster is made of, and the content address each one renders at.
 
-Tracing (`planner.impact`) is sound but can over-state: a renamed file, a comment or a
-reordered list changes files a cluster reads without changing what it deploys. Precise mode
-renders every traced cluster at base and at head and compares the rendered objects.
-
-This module owns the decisions, and is pure:
-
-- the *render units* a cluster is made of: its path, plus every folder a Flux
-  `Kustomization` or Argo CD `Application` in it pulls in (the hierarchy's follow edges),
-  with the files each unit reads and a content address made of their git blob ids, so
-  identical units render once and renders can be cached across runs;
-- the kustomization kustomize-controller generates for a folder without one;
-- the canonical form of a rendered state (documents parsed, canonical JSON, sorted) and the
-  objects added, removed and changed between base and head;
-- the decision: changed -> stays affected; unchanged -> `traced_unchanged` (and
-  unaffected); a render failure at either side -> stays affected with a warning (fail safe);
-  an inventory reason (added, retargeted) keeps the cluster without rendering.
-
-Running kustomize is the renderer adapter's job (`planner.adapters.renderer`), reached through
-the `Renderer` protocol; Helm charts are never rendered (their files are hashed instead).
+A cluster's units are its path plus every folder a Flux `Kustomization` or Argo CD
+`Application` in it pulls in (the hierarchy's follow edges), with the files each unit reads
+and a content address made of their git blob ids, so identical units render once and
+renders can be cached across runs; a folder without a kustomization gets the one
+kustomize-controller generates. Running kustomize is the renderer adapter's job
+(`planner.adapters.renderer`), reached through the `Renderer` protocol. Pure.
 """
 
 from __future__ import annotations
@@ -27,26 +14,18 @@ import dataclasses
 import fnmatch
 import hashlib
 import json
-import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from planner import gitops, kustomize, yamlsafe
-from planner.guardrails import Finding
 from planner.hierarchy import Hierarchy, NodeKind
-from planner.impact import Reason
-from planner.plan import Analysis, PlanInputs, RenderSummary
-from planner.render_diff import ClusterDiff, DiffMemo, cluster_diff
 from planner.snapshot import Snapshot
 
 KEY_VERSION = "wave-planner-render-1"
-MAX_LISTED = 50
 YAML_SUFFIXES = (".yaml", ".yml")
 
 UnitKind = Literal["kustomize", "generated", "manifests", "files", "missing"]
-ObjectId = tuple[str, str, str]  # kind, namespace, name
-
 
 # --------------------------------------------------------------------------- units
 
@@ -354,225 +333,3 @@ def unit_key(unit: Unit, missing: Iterable[str] = ()) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-# -------------------------------------------------------------------------- states
-
-
-@dataclass(frozen=True)
-class State:
-    """A cluster's rendered desired state at one revision."""
-
-    status: Literal["ok", "absent", "error"]
-    objects: tuple[tuple[ObjectId, str], ...] = ()  # (identity, canonical JSON), sorted
-    error: str | None = None
-
-
-def canonical(tag: str, doc: Any) -> str:
-    return json.dumps({"from": tag, "doc": doc}, sort_keys=True, separators=(",", ":"), default=str)
-
-
-# kustomize's generator suffix: a ConfigMap or Secret whose content changed gets a new name.
-_HASH_SUFFIX = re.compile(r"-[bcdfghjklmnpqrstvwxz2456789]{10}$")
-
-
-def identity(doc: Any) -> ObjectId:
-    """Kind, namespace and name (a generated name's hash suffix shown as `-*`, so an edited
-    ConfigMap reads as changed rather than removed and added)."""
-    if not isinstance(doc, Mapping):
-        return ("(document)", "", "")
-    meta = doc.get("metadata")
-    meta = meta if isinstance(meta, Mapping) else {}
-    kind = str(doc.get("kind", "") or "")
-    name = str(meta.get("name", "") or "")
-    if kind in ("ConfigMap", "Secret"):
-        name = _HASH_SUFFIX.sub("-*", name)
-    return (kind, str(meta.get("namespace", "") or ""), name)
-
-
-def unit_objects(
-    unit: Unit, output: RenderOutput | None, snap: Snapshot
-) -> tuple[list[tuple[ObjectId, str]], str | None]:
-    """The objects one unit contributes to a cluster's state, or why it cannot say."""
-    tag = unit.path
-    if unit.error is not None:
-        return [], f"{unit.path}: {unit.error}"
-    if unit.kind in ("kustomize", "generated") and unit.remote:
-        return [], f"{unit.path}: remote resource {unit.remote[0]} is not fetched"
-    if unit.kind == "files":
-        return [(("(files)", "", unit.path), canonical(tag, {"files": unit.files}))], None
-    if unit.kind == "missing":
-        return [(("(missing)", "", unit.path), canonical(tag, None))], None
-    if unit.kind == "manifests":
-        data = snap.read_many(p for p, _ in unit.files)
-        docs: list[Any] = []
-        for path, _ in unit.files:
-            try:
-                docs.extend(yamlsafe.load_all(data.get(path, b"")))
-            except yamlsafe.YamlError as exc:
-                return [], f"{path}: {exc}"
-        return [(identity(d), canonical(tag, d)) for d in docs], None
-    if output is None or output.text is None:
-        error = output.error if output is not None else "not rendered"
-        return [], f"{unit.path}: {error}"
-    try:
-        rendered = yamlsafe.load_all(output.text.encode())
-    except yamlsafe.YamlError as exc:
-        return [], f"{unit.path}: cannot parse the rendered output: {exc}"
-    return [(identity(d), canonical(tag, d)) for d in rendered], None
-
-
-def cluster_state(
-    units: Sequence[Unit] | None, outputs: Mapping[str, RenderOutput], snap: Snapshot
-) -> State:
-    if units is None or (units and units[0].kind == "missing"):
-        return State(status="absent")
-    objects: list[tuple[ObjectId, str]] = []
-    for unit in units:
-        found, error = unit_objects(unit, outputs.get(unit.key), snap)
-        if error is not None:
-            return State(status="error", error=error)
-        objects.extend(found)
-    return State(status="ok", objects=tuple(sorted(objects)))
-
-
-def object_name(ident: ObjectId) -> str:
-    kind, namespace, name = ident
-    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
-
-
-def compare(base: State, head: State) -> RenderSummary | None:
-    """The objects added, removed and changed; None when the rendered state is the same."""
-    errors = [f"at {side}: {st.error}" for side, st in (("base", base), ("head", head)) if st.error]
-    if errors:
-        return RenderSummary(failed="; ".join(errors))
-    if base.status == head.status and base.objects == head.objects:
-        return None
-    old, new = _grouped(base.objects), _grouped(head.objects)
-    added = sorted(object_name(i) for i in new.keys() - old.keys())
-    removed = sorted(object_name(i) for i in old.keys() - new.keys())
-    changed = sorted(object_name(i) for i in old.keys() & new.keys() if old[i] != new[i])
-    lists, omitted = _capped([added, removed, changed])
-    return RenderSummary(added=lists[0], removed=lists[1], changed=lists[2], omitted=omitted)
-
-
-def _grouped(objects: Iterable[tuple[ObjectId, str]]) -> dict[ObjectId, list[str]]:
-    grouped: dict[ObjectId, list[str]] = {}
-    for ident, text in objects:
-        grouped.setdefault(ident, []).append(text)
-    return grouped
-
-
-def _capped(lists: list[list[str]]) -> tuple[list[tuple[str, ...]], int]:
-    budget = MAX_LISTED
-    out: list[tuple[str, ...]] = []
-    omitted = 0
-    for names in lists:
-        out.append(tuple(names[:budget]))
-        omitted += max(0, len(names) - budget)
-        budget = max(0, budget - len(names))
-    return out, omitted
-
-
-# ------------------------------------------------------------------------ decision
-
-
-@dataclass
-class PreciseResult:
-    """What precise mode changes in a plan."""
-
-    affected: dict[str, tuple[Reason, ...]]
-    traced_unchanged: list[str]
-    renders: dict[str, RenderSummary]
-    findings: list[Finding] = field(default_factory=list)
-    rendered_units: int = 0
-    diffs: dict[str, ClusterDiff] = field(default_factory=dict)  # rendered, changed clusters
-
-
-def candidates(analysis: Analysis) -> list[str]:
-    """Traced clusters whose fate the render decides (an inventory reason always keeps one)."""
-    return sorted(
-        name
-        for name, reasons in analysis.impact.affected.items()
-        if not any(r.kind == "inventory" for r in reasons)
-    )
-
-
-def refine(
-    inputs: PlanInputs,
-    analysis: Analysis,
-    renderer: Renderer,
-    *,
-    spared: Collection[str] = (),
-) -> PreciseResult:
-    """Render the candidates at base and head and keep those whose state changed.
-
-    `spared`: candidates already known to render the same (layer pruning); not rendered.
-    Each cluster that changed gets its unified diff (`diffs`).
-    """
-    names = candidates(analysis)
-    head_units = UnitBuilder(analysis.head, inputs.head)
-    base_units = UnitBuilder(analysis.base, inputs.base)
-    base_paths = {c.name: c.gitops_path for c in inputs.base_inventory.clusters}
-    head_paths = {c.name: c.gitops_path for c in inputs.inventory.clusters}
-    plans: dict[str, tuple[list[Unit] | None, list[Unit] | None]] = {}
-    jobs: dict[str, RenderJob] = {}
-    for name in names:
-        if name in spared:
-            continue
-        base = base_units.cluster(base_paths[name], name) if name in base_paths else None
-        head = head_units.cluster(head_paths[name], name)
-        plans[name] = (base, head)
-        for units, snap in ((base, inputs.base), (head, inputs.head)):
-            for unit in units or ():
-                if unit.needs_renderer and unit.key not in jobs:
-                    jobs[unit.key] = RenderJob(unit, snap)
-    outputs = renderer.render(list(jobs.values())) if jobs else {}
-    result = PreciseResult(
-        affected=dict(analysis.impact.affected),
-        traced_unchanged=[],
-        renders={},
-        rendered_units=len(jobs),
-    )
-    memo = DiffMemo()
-    for name in names:
-        if name in spared:
-            del result.affected[name]
-            result.traced_unchanged.append(name)
-            continue
-        base, head = plans[name]
-        before = cluster_state(base, outputs, inputs.base)
-        after = cluster_state(head, outputs, inputs.head)
-        summary = compare(before, after)
-        if summary is None:
-            del result.affected[name]
-            result.traced_unchanged.append(name)
-            continue
-        result.renders[name] = summary
-        if summary.failed is not None:
-            result.findings.append(_failure(name, summary.failed))
-        else:
-            result.diffs[name] = cluster_diff(before.objects, after.objects, memo)
-    return result
-
-
-def _failure(name: str, why: str) -> Finding:
-    return Finding(
-        code="render-failed",
-        severity="warning",
-        message=f"{name} could not be rendered ({why}); it stays affected",
-        cluster=name,
-        fix="render it locally with `kubectl kustomize`; remote resources, Helm charts and "
-        "exec plugins are never rendered in precise mode",
-    )
-
-
-def pruned(analysis: Analysis, result: PreciseResult, order: Sequence[str]) -> Analysis:
-    """The analysis with the traced-but-unchanged clusters moved to `unaffected`."""
-    impact = analysis.impact.model_copy(
-        update={
-            "affected": {n: result.affected[n] for n in order if n in result.affected},
-            "unaffected": tuple(n for n in order if n not in result.affected),
-        }
-    )
-    return Analysis(analysis.head, analysis.base, impact, analysis.placements)

@@ -1,15 +1,8 @@
-"""Running git without running anything the repository brings, and committing through plumbing.
+"""Committing through plumbing, without touching the user's index or running `git commit`.
 
-Every git process the planner starts gets `SAFE_CONFIG`: hooks point to an empty place, no
-fsmonitor, no external diff, no pager, no signing (so no `gpg.program`), no credential
-helper, and an environment without the variables that would start programs (external diff,
-pager, editor, ssh, askpass). Every filter driver the configuration defines is switched off
-too (`filter_options`), and only plumbing commands are used.
-
-`commit_folders` records a commit of some folders without touching the user's index or
-running `git commit`: it hashes the files (`hash-object --no-filters`), builds a tree on a
-temporary index (`read-tree`, `update-index --index-info`, `write-tree`), makes the commit
-with `commit-tree`, and only then, separately, moves the branch (`update-ref` with the old
+`prepare_commit` hashes the files (`hash-object --no-filters`), builds a tree on a temporary
+index (`read-tree`, `update-index --index-info`, `write-tree`) and makes the commit with
+`commit-tree`; only then, separately, `publish` moves the branch (`update-ref` with the old
 value, so a concurrent change is noticed) and updates those folders' entries in the user's
 index. Signing happens only when asked (`sign=True`): the user's configured key, with the
 standard `gpg`/`ssh-keygen` from PATH, never a program named by the repository.
@@ -18,117 +11,14 @@ standard `gpg`/`ssh-keygen` from PATH, never a program named by the repository.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from planner.adapters.gitrepo.process import run
 from planner.errors import UserError
-
-SAFE_OPTIONS: tuple[str, ...] = (
-    f"core.hooksPath={os.devnull}",
-    "core.fsmonitor=false",
-    "core.untrackedCache=false",
-    "core.quotepath=false",
-    "core.pager=cat",
-    "diff.external=",
-    "commit.gpgSign=false",
-    "tag.gpgSign=false",
-    "gpg.program=false",
-    "gpg.ssh.program=false",
-    "gpg.x509.program=false",
-    "credential.helper=",
-    "core.sshCommand=false",
-    "protocol.allow=never",
-)
-SIGNING_OPTIONS: tuple[str, ...] = (
-    "gpg.program=gpg",
-    "gpg.ssh.program=ssh-keygen",
-    "gpg.x509.program=gpgsm",
-)
-SAFE_CONFIG: tuple[str, ...] = tuple(arg for option in SAFE_OPTIONS for arg in ("-c", option))
-_DROPPED_ENV = (
-    "GIT_EXTERNAL_DIFF",
-    "GIT_PAGER",
-    "PAGER",
-    "GIT_EDITOR",
-    "GIT_SEQUENCE_EDITOR",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_ASKPASS",
-    "SSH_ASKPASS",
-    "GIT_INDEX_FILE",
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_PROXY_COMMAND",
-    "GIT_TRACE",
-    "GIT_TRACE2",
-    "GIT_TRACE2_EVENT",
-    "GIT_TRACE2_PERF",
-)
-
-
-def safe_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-    env.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
-    if extra:
-        env.update(extra)
-    return env
-
-
-@functools.lru_cache(maxsize=32)
-def filter_options(root: Path) -> tuple[str, ...]:
-    """`-c` options that switch off every filter driver the configuration defines (clean,
-    smudge and long-running process filters run when git hashes or compares work-tree
-    files, e.g. racily clean index entries): an empty command means no filter."""
-    proc = subprocess.run(
-        ["git", "-C", str(root), "config", "--name-only", "--get-regexp", r"^filter\."],
-        capture_output=True,
-        env=safe_env(),
-        check=False,
-    )
-    names = set()
-    for line in proc.stdout.decode(errors="replace").splitlines():
-        if line.count(".") >= 2:
-            names.add(line[len("filter.") :].rsplit(".", 1)[0])
-    out: list[str] = []
-    for name in sorted(names):
-        for var, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")):
-            out += ["-c", f"filter.{name}.{var}={value}"]
-    return tuple(out)
-
-
-def run(
-    root: Path,
-    *args: str,
-    input: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-    signing: bool = False,
-    key: str = "--repo",
-) -> bytes:
-    """One git command in `root` with the safe configuration; a UserError if it fails."""
-    config = [*SAFE_CONFIG, *filter_options(root)]
-    if signing:
-        config += [arg for option in SIGNING_OPTIONS for arg in ("-c", option)]
-    proc = subprocess.run(
-        ["git", "-C", str(root), *config, *args],
-        input=input,
-        capture_output=True,
-        env=safe_env(env),
-        check=False,
-    )
-    if proc.returncode != 0:
-        message = proc.stderr.decode(errors="replace").strip()
-        raise UserError.single(
-            f"git {args[0]} failed: {message[:2000]}",
-            key=key,
-            fix="nothing was changed; fix the git configuration (user.name, user.email, a "
-            "branch checked out) or commit the rollout's files yourself",
-        )
-    return proc.stdout
 
 
 @dataclass(frozen=True)
