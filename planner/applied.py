@@ -56,11 +56,7 @@ class AppliedTree:
         return self._docs[path]
 
     def _kfile(self, directory: str) -> str | None:
-        for name in kustomize.KUSTOMIZATION_FILES:
-            path = name if directory == "." else f"{directory}/{name}"
-            if self.snap.exists(path) and not self.snap.is_dir(path):
-                return path
-        return None
+        return kustomize.kustomization_file(self.snap, directory)
 
     def plain_folder(self, path: str) -> bool:
         """A folder without a kustomization file."""

@@ -38,10 +38,9 @@ from planner.appsetgen import (
     RepoView,
     Unexpandable,
     deep_merge,
-    glob_match,
 )
 
-__all__ = ["ClusterInfo", "Expansion", "GeneratedApp", "RepoView", "expand", "glob_match"]
+__all__ = ["ClusterInfo", "Expansion", "GeneratedApp", "RepoView", "expand"]
 
 IN_CLUSTER = ("https://kubernetes.default.svc", "https://kubernetes.default.svc/")
 

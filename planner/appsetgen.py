@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from planner import apptemplate, yamlsafe
+from planner.globs import glob_match
 
 CLUSTER_PARAM = "\0cluster"  # hidden parameter: the inventory cluster a parameter set came from
 _SECRET_TYPE = "argocd.argoproj.io/secret-type"
@@ -284,40 +285,6 @@ class Evaluator:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """Argo CD's git generator globs: `*`, `?`, `[...]` within one path segment, `**` across."""
-    pattern = pattern.strip().strip("/")
-    regex = _glob_regex(pattern)
-    return re.fullmatch(regex, path) is not None
-
-
-def _glob_regex(pattern: str) -> str:
-    parts = []
-    for segment in pattern.split("/"):
-        if segment == "**":
-            parts.append("(?:.*)")
-            continue
-        out, i = [], 0
-        while i < len(segment):
-            char = segment[i]
-            if char == "*":
-                out.append("[^/]*")
-            elif char == "?":
-                out.append("[^/]")
-            elif char == "[" and "]" in segment[i + 1 :]:
-                end = segment.index("]", i + 1)
-                body = segment[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-            else:
-                out.append(re.escape(char))
-            i += 1
-        parts.append("".join(out))
-    return "/".join(parts).replace("(?:.*)/", "(?:.*/)?")
 
 
 def _glob_entry(entry: Any) -> str:

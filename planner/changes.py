@@ -2,17 +2,15 @@
 
 Owns the `Change`/`ChangeSet` models (added, modified, deleted, renamed, type-changed and
 mode-only changes), parsing a plain list of changed files (for CI systems that only give
-one, in plain or `git diff --name-status` form), and ignore globs (`*.md`, `docs/**`) for
-files that reach no cluster. Pure: git itself is read by `planner.adapters.gitrepo`.
+one, in plain or `git diff --name-status` form), and the default ignore globs (`*.md`,
+`docs/**`, gitignore rules: `planner.globs`) for files that reach no cluster. Pure: git
+itself is read by `planner.adapters.gitrepo`.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
-from collections.abc import Iterable
 from enum import StrEnum
-from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
@@ -129,35 +127,3 @@ def _clean(path: str, source: str, line: int, errors: ProblemCollector) -> str |
         )
         return None
     return norm
-
-
-@lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out + r"\Z")
-
-
-def matches_glob(path: str, pattern: str) -> bool:
-    """gitignore-like: a pattern without `/` matches the file name at any depth."""
-    pattern = pattern.strip()
-    if "/" not in pattern.rstrip("/"):
-        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern) or (
-            any(fnmatch.fnmatchcase(part, pattern.rstrip("/")) for part in path.split("/")[:-1])
-            and pattern.endswith("/")
-        )
-    return bool(_glob_regex(pattern.lstrip("/")).match(path))
-
-
-def ignored(path: str, patterns: Iterable[str]) -> bool:
-    return any(matches_glob(path, p) for p in patterns)

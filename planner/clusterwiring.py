@@ -32,7 +32,8 @@ from planner.appset import ClusterInfo
 from planner.wiring import Unmodelled
 
 if TYPE_CHECKING:
-    from planner.hierarchy import Hierarchy, _Builder
+    from planner.hierarchy.build import _Builder
+    from planner.hierarchy.graph import Hierarchy
 
 CLUSTER_PREFIX = "cluster:"
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -101,7 +102,7 @@ class _Expander:
         known = self.cluster_roots.get(name)
         if known is not None:
             return known
-        from planner.hierarchy import Node, NodeKind
+        from planner.hierarchy.graph import Node, NodeKind
 
         cluster = self.by_name[name]
         path = snapshot.normalize(cluster.path)
@@ -146,7 +147,7 @@ class _Expander:
     def bundle(
         self, node: str, cluster: ClusterInfo, folder: str, file: str | None, others: set[str]
     ) -> None:
-        from planner.hierarchy import NodeKind
+        from planner.hierarchy.graph import NodeKind
 
         doc: Any = {}
         if file is not None:
@@ -266,16 +267,9 @@ class _Expander:
                 return
 
     def _reaching(self, node: str) -> set[str]:
-        seen = {node}
-        queue = [node]
-        pred = self.b.graph.pred
-        while queue:
-            current = queue.pop()
-            for up in pred[current]:
-                if up not in seen:
-                    seen.add(up)
-                    queue.append(up)
-        return seen
+        from planner.hierarchy.graph import nodes_reaching
+
+        return nodes_reaching(self.b.graph, [node])
 
     def _expand(self, holder: str, found: gitops.AppSetDoc) -> appset.Expansion:
         if self.view is None:

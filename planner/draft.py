@@ -15,7 +15,7 @@ import re
 
 from planner import policy as policy_mod
 from planner.discover import Discovery, DraftCluster
-from planner.hierarchy import DEFAULT_SCOPES
+from planner.hierarchy.scopes import DEFAULT_SCOPES
 from planner.inventory import Cluster, Inventory
 from planner.schemas import modeline
 

@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import saferegex, yamlsafe
 from planner import snapshot as snap_mod
-from planner.hierarchy import Hierarchy, HierarchyProblem, NodeKind, Scope, classify
+from planner.globs import glob_match
+from planner.hierarchy.graph import Hierarchy, HierarchyProblem, NodeKind
+from planner.hierarchy.scopes import Scope, classify
 from planner.impact import ChangedLayer
 from planner.inventory import Cluster, Inventory
 from planner.policy import PRODUCTION_VALUES, IdentityRule, RolloutPolicy, default_policy
@@ -602,14 +604,12 @@ def _unlisted_folders(ctx: Context) -> list[Finding]:
 
 
 def _matching_dirs(snap: Snapshot, pattern: list[str], base: str = ".") -> set[str]:
-    import fnmatch
-
     if not pattern:
         return {base}
     subdirs, _ = snap.list_dir(base)
     found: set[str] = set()
     for sub in subdirs:
-        if fnmatch.fnmatchcase(sub.rsplit("/", 1)[-1], pattern[0]):
+        if glob_match(pattern[0], sub.rsplit("/", 1)[-1]):
             found |= _matching_dirs(snap, pattern[1:], sub)
     return found
 

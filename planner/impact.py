@@ -22,9 +22,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import changes as changes_mod
-from planner import clusterwiring
+from planner import clusterwiring, globs
 from planner.changes import ChangeSet
-from planner.hierarchy import Hierarchy, Link, Scope, classify
+from planner.hierarchy.graph import Hierarchy, Link
+from planner.hierarchy.scopes import Scope, classify
 from planner.inventory import Inventory, InventoryDiff
 from planner.wiring import WiringNote, under
 
@@ -151,13 +152,13 @@ def compute_impact(
     real_unowned = [
         p
         for p in unowned
-        if p not in inventory_set and not changes_mod.ignored(p, changes_mod.OWN_OUTPUT)
+        if p not in inventory_set and not globs.ignored(p, changes_mod.OWN_OUTPUT)
     ]
-    not_ignored = [p for p in real_unowned if not changes_mod.ignored(p, config.ignore)]
+    not_ignored = [p for p in real_unowned if not globs.ignored(p, config.ignore)]
     changed = [
         p
         for p in changes.content_paths()
-        if p not in inventory_set and not changes_mod.ignored(p, config.ignore)
+        if p not in inventory_set and not globs.ignored(p, config.ignore)
     ]
     for side, graph, roots in (("head", head, roots_head), ("base", base, roots_base)):
         if side == "base" and base is head:

@@ -11,9 +11,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from planner.snapshot import Snapshot
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def kustomization_file(snap: Snapshot, directory: str) -> str | None:
+    """The kustomization file of a folder at a revision (kustomize's order), if any."""
+    for name in KUSTOMIZATION_FILES:
+        path = name if directory == "." else f"{directory}/{name}"
+        if snap.exists(path) and not snap.is_dir(path):
+            return path
+    return None
+
 
 # How a referenced path is read: a kustomization folder or resource file ("resource"),
 # a plain file ("file"), a folder whose every file matters ("chart").

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from planner import gitops, precise
-from planner.hierarchy import Hierarchy, NodeKind
+from planner.hierarchy.graph import Hierarchy, NodeKind
 from planner.plan import Analysis, PlanInputs
 from planner.precise import Renderer
 

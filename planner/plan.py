@@ -22,7 +22,11 @@ from planner.changes import Change, ChangeSet
 from planner.clusterwiring import cluster_infos
 from planner.diff_groups import DiffGroup, group_of
 from planner.guardrails import Finding
-from planner.hierarchy import Hierarchy, ParseCache, Scope, build_hierarchy, edges_unchanged
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import Hierarchy
+from planner.hierarchy.parsing import ParseCache
+from planner.hierarchy.reuse import edges_unchanged
+from planner.hierarchy.scopes import Scope
 from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
 from planner.inventory import Inventory, LabelRoles, diff_inventories
 from planner.policy import RolloutPolicy

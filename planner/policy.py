@@ -16,12 +16,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from planner import changes, saferegex, yamlsafe
+from planner import saferegex, yamlsafe
 from planner.approvals import ApprovalSpec
 from planner.durations import duration_seconds
 from planner.errors import Problem, UserError, validate_model
 from planner.gates import GateSpec
-from planner.hierarchy import DEFAULT_SCOPES, HierarchyConfig, ScopeRule
+from planner.hierarchy.scopes import HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
 from planner.notify import Webhook
@@ -306,6 +306,10 @@ class RenderSettings(BaseModel):
     timeout: int = Field(default=120, ge=1)
 
 
+_HIERARCHY = HierarchyConfig()
+_IMPACT = ImpactConfig()
+
+
 class RolloutPolicy(BaseModel):
     """The whole policy file."""
 
@@ -313,10 +317,11 @@ class RolloutPolicy(BaseModel):
 
     waves: tuple[Wave, ...] = Field(min_length=1)
     labels: LabelRoles = Field(default_factory=LabelRoles)
-    scopes: tuple[ScopeRule, ...] = DEFAULT_SCOPES
-    flux_sources: tuple[str, ...] = ("flux-system",)
-    unowned: UnownedRule = UnownedRule.WARN
-    ignore: tuple[str, ...] = changes.DEFAULT_IGNORE
+    # The hierarchy's and impact tracing's settings, with their engines' defaults.
+    scopes: tuple[ScopeRule, ...] = _HIERARCHY.scopes
+    flux_sources: tuple[str, ...] = _HIERARCHY.flux_sources
+    unowned: UnownedRule = _IMPACT.unowned
+    ignore: tuple[str, ...] = _IMPACT.ignore
     identity: IdentityPolicy = Field(default_factory=IdentityPolicy)
     constraints: tuple[Constraint, ...] = ()
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)

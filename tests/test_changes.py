@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from planner.changes import Change, ChangeSet, ChangeStatus, ignored, parse_changed_files
+from planner.changes import Change, ChangeSet, ChangeStatus, parse_changed_files
 from planner.errors import UserError
+from planner.globs import ignored
 
 
 def test_plain_and_name_status_lines() -> None:
@@ -56,3 +57,21 @@ def test_mode_only_changes_are_not_content() -> None:
 )
 def test_ignore_globs(path: str, pattern: str, expected: bool) -> None:
     assert ignored(path, [pattern]) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "patterns", "expected"),
+    [
+        # gitignore rules: a folder pattern takes what is below it
+        ("docs/a/b.yaml", ["docs"], True),
+        ("notes/a/b.yaml", ["notes/"], True),
+        ("docs/a/b.yaml", ["docs/*"], True),
+        # negation re-includes
+        ("docs/keep.yaml", ["docs/**", "!docs/keep.yaml"], False),
+        ("docs/drop.yaml", ["docs/**", "!docs/keep.yaml"], True),
+        # classes
+        ("OWNERS_ALIASES", ["OWNERS[_-]*"], True),
+    ],
+)
+def test_ignore_globs_follow_gitignore(path: str, patterns: list[str], expected: bool) -> None:
+    assert ignored(path, patterns) is expected

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from planner.changes import Change, ChangeSet, ChangeStatus
-from planner.hierarchy import build_hierarchy
+from planner.hierarchy.build import build_hierarchy
 from planner.impact import Impact, ImpactConfig, UnownedRule, compute_impact
 from planner.inventory import Inventory, diff_inventories, parse_inventory
 from planner.snapshot import MemorySnapshot

@@ -16,7 +16,7 @@ from planner.adapters.renderer import KustomizeRenderer, RenderCache
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.cli import app
 from planner.errors import UserError
-from planner.hierarchy import build_hierarchy
+from planner.hierarchy.build import build_hierarchy
 from planner.inventory import parse_inventory
 from planner.plan import Plan, PlanInputs, RenderSummary, analyse, assemble
 from planner.policy import RenderSettings, default_policy
@@ -109,6 +109,12 @@ def test_the_source_of_an_object_is_part_of_the_state() -> None:
         ("/apps/\n", "apps", True, True),
         ("/apps/\n", "other/apps", True, False),
         ("tmp/\n", "tmp", False, False),
+        # ** spans folders (and matches none), as in git and Flux
+        ("**/secrets\n", "secrets", True, True),
+        ("**/secrets\n", "apps/x/secrets", True, True),
+        ("apps/**/test\n", "apps/test", True, True),
+        ("apps/**/test\n", "apps/a/b/test", True, True),
+        ("apps/**/test\n", "other/apps/a/test", True, False),
     ],
 )
 def test_source_ignore(rules: str, path: str, is_dir: bool, ignored: bool) -> None:

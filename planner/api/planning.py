@@ -22,7 +22,8 @@ from planner.api.inputs import (
 from planner.clusterwiring import cluster_infos
 from planner.errors import UserError
 from planner.guardrails import Validation
-from planner.hierarchy import Hierarchy, build_hierarchy
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import Hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Analysis, Explanation, Plan, analyse, assemble
 from planner.policy import RolloutPolicy

@@ -34,8 +34,9 @@ from planner.discover.models import (
     Skipped,
 )
 from planner.discover.scanning import leaf
-from planner.hierarchy import DEFAULT_SCOPES, Hierarchy, HierarchyConfig, Scope, ScopeRule
-from planner.hierarchy import build_hierarchy as build
+from planner.hierarchy.build import build_hierarchy as build
+from planner.hierarchy.graph import Hierarchy
+from planner.hierarchy.scopes import DEFAULT_SCOPES, HierarchyConfig, Scope, ScopeRule
 from planner.policy import default_policy
 from planner.snapshot import Snapshot
 

@@ -17,8 +17,8 @@ from planner.discover.scanning import (
     folder_candidates,
     yaml_files,
 )
-from planner.hierarchy import HierarchyConfig
-from planner.hierarchy import build_hierarchy as build
+from planner.hierarchy.build import build_hierarchy as build
+from planner.hierarchy.scopes import HierarchyConfig
 from planner.snapshot import Snapshot
 
 # ------------------------------------------------------------------------------ deciding

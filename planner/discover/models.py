@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import inventory
-from planner.hierarchy import ScopeRule
+from planner.hierarchy.scopes import ScopeRule
 
 YAML = (".yaml", ".yml")
 CLUSTER_DIRS = ("clusters",)

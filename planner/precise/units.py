@@ -11,7 +11,6 @@ kustomize-controller generates. Running kustomize is the renderer adapter's job
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from planner import gitops, kustomize, yamlsafe
-from planner.hierarchy import Hierarchy, NodeKind
+from planner.globs import IgnoreRules
+from planner.hierarchy.graph import Hierarchy, NodeKind
 from planner.snapshot import Snapshot
 
 KEY_VERSION = "wave-planner-render-1"
@@ -94,30 +94,10 @@ class SourceIgnore:
     """`.sourceignore` rules (gitignore syntax), with Flux's defaults first."""
 
     def __init__(self, text: str = "") -> None:
-        self.rules: list[tuple[bool, bool, bool, str]] = []
-        for raw in (*FLUX_DEFAULT_IGNORE, *text.splitlines()):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            line = line.removeprefix("!")
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            anchored = "/" in line
-            self.rules.append((negate, dir_only, anchored, line.lstrip("/")))
+        self.rules = IgnoreRules((*FLUX_DEFAULT_IGNORE, *text.splitlines()))
 
     def ignored(self, path: str, is_dir: bool) -> bool:
-        parts = path.split("/")
-        result = False
-        for negate, dir_only, anchored, pattern in self.rules:
-            for i in range(1, len(parts) + 1):
-                if dir_only and i == len(parts) and not is_dir:
-                    continue
-                candidate = "/".join(parts[:i]) if anchored else parts[i - 1]
-                if fnmatch.fnmatchcase(candidate, pattern):
-                    result = not negate
-                    break
-        return result
+        return self.rules.ignored(path, is_dir=is_dir)
 
 
 def source_ignore(snap: Snapshot) -> SourceIgnore:

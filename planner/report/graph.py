@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from planner.errors import UserError
 
 if TYPE_CHECKING:
-    from planner.hierarchy import Hierarchy
+    from planner.hierarchy.graph import Hierarchy
     from planner.inventory import Inventory
 
 

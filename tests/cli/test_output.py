@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from planner import api
 from planner.cli import app
-from planner.hierarchy import Scope
+from planner.hierarchy.scopes import Scope
 from planner.impact import _LayerHit, _one_layer_per_file
 from tests.testing.fleetrepo import FleetRepo
 

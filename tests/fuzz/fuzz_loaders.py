@@ -6,7 +6,7 @@ Targets and the only exceptions each may raise (its documented error type):
 - `kustomize.references`, `inline_patches` -> nothing (any mapping in, references out)
 - `inventory.parse_inventory`              -> `planner.errors.UserError`
 - `policy.load_policy`                     -> `planner.errors.UserError`
-- `hierarchy.build_hierarchy`              -> nothing (problems are recorded, not raised)
+- `hierarchy.build.build_hierarchy`        -> nothing (problems are recorded, not raised)
 
 Inputs mix raw bytes, random text, YAML dumps of random structures and byte-level mutations
 of real inventories, policies and kustomizations (splices, flips, repeated anchors). Bounds:
@@ -28,8 +28,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner import hierarchy, inventory, kustomize, policy, yamlsafe
+from planner import inventory, kustomize, policy, yamlsafe
 from planner.errors import UserError
+from planner.hierarchy.build import build_hierarchy
 from planner.snapshot import MemorySnapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,7 +204,7 @@ def test_policy_loader(data: bytes) -> None:
 )
 def test_hierarchy_builder(kustomizations: dict[str, bytes]) -> None:
     files = {f"{folder}/kustomization.yaml": data for folder, data in kustomizations.items()}
-    graph = hierarchy.build_hierarchy(MemorySnapshot(files), ["clusters/a", "clusters/b"])
+    graph = build_hierarchy(MemorySnapshot(files), ["clusters/a", "clusters/b"])
     graph.cycles()
     for root in ("clusters/a", "clusters/b"):
         node = graph.root_of(root)

@@ -21,7 +21,7 @@ from planner import yamlsafe
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.cli import app
 from planner.guardrails import Context, Finding, agrees, validate_findings
-from planner.hierarchy import build_hierarchy
+from planner.hierarchy.build import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy

@@ -6,15 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.hierarchy import (
-    Hierarchy,
-    HierarchyConfig,
-    NodeKind,
-    Scope,
-    ScopeRule,
-    build_hierarchy,
-    classify,
-)
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import Hierarchy, NodeKind
+from planner.hierarchy.scopes import HierarchyConfig, Scope, ScopeRule, classify
 from planner.snapshot import MemorySnapshot
 from tests.testing.examples import examples
 

@@ -8,7 +8,8 @@ import pytest
 
 from planner import api
 from planner import plan as plan_mod
-from planner.hierarchy import build_hierarchy, edges_unchanged
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.reuse import edges_unchanged
 from planner.snapshot import MemorySnapshot
 from tests.testing.fleetrepo import FleetRepo, list_scenarios
 

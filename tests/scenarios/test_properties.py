@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from planner import api, yamlsafe
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.guardrails import Context, validate_findings
-from planner.hierarchy import build_hierarchy
+from planner.hierarchy.build import build_hierarchy
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import RolloutPolicy, default_policy, load_policy

@@ -8,7 +8,7 @@ from pathlib import Path
 from planner import api
 from planner.changes import Change, ChangeStatus
 from planner.guardrails import Finding
-from planner.hierarchy import Scope
+from planner.hierarchy.scopes import Scope
 from planner.impact import ChainLink, ChangedLayer, Reason
 from planner.plan import (
     AffectedCluster,

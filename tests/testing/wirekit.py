@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from planner.changes import Change, ChangeSet, ChangeStatus
-from planner.hierarchy import Hierarchy, build_hierarchy
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import Hierarchy
 from planner.inventory import parse_inventory
 from planner.plan import Plan, PlanInputs, plan_change
 from planner.policy import default_policy

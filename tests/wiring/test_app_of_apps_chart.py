@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.hierarchy import build_hierarchy
+from planner.hierarchy.build import build_hierarchy
 from planner.snapshot import MemorySnapshot
 from tests.testing.wiringkit import base_files, edit, plan_variant
 

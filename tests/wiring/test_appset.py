@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from planner.appset import ClusterInfo, expand, glob_match
+from planner.appset import ClusterInfo, expand
 
 CLUSTERS = [
     ClusterInfo("dev-eu", {"env": "dev", "region": "eu"}, "https://dev-eu.example.com"),
@@ -268,23 +268,6 @@ def test_fingerprint_ignores_sync_policy_only() -> None:
     assert [a.fingerprint() for a in expand(doc, CLUSTERS, REPO).apps] == first
     doc["spec"]["template"]["spec"]["destination"]["namespace"] = "web"
     assert [a.fingerprint() for a in expand(doc, CLUSTERS, REPO).apps] != first
-
-
-@pytest.mark.parametrize(
-    ("pattern", "path", "matched"),
-    [
-        ("apps/*", "apps/web", True),
-        ("apps/*", "apps/web/x", False),
-        ("apps/**", "apps/web/x", True),
-        ("apps/**/prod", "apps/prod", True),
-        ("apps/**/prod", "apps/a/b/prod", True),
-        ("apps/[wa]*", "apps/web", True),
-        ("apps/[!wa]*", "apps/web", False),
-        ("apps/?eb", "apps/web", True),
-    ],
-)
-def test_glob(pattern: str, path: str, matched: bool) -> None:
-    assert glob_match(pattern, path) is matched
 
 
 def test_expansion_is_deterministic() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from planner.appset import ClusterInfo
 from planner.clusterwiring import changed_clusters, expanded_by
-from planner.hierarchy import NodeKind, build_hierarchy
+from planner.hierarchy.build import build_hierarchy
+from planner.hierarchy.graph import NodeKind
 from planner.snapshot import MemorySnapshot
 from tests.testing.wiringkit import plan_files
 
