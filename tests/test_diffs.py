@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from planner import api
 from planner.cli import app
-from tests.fleetrepo import BASE_DATE, HEAD_DATE, _git
+from tests.testing.fleetrepo import BASE_DATE, HEAD_DATE, _git
 
 INVENTORY = """clusters:
 - {name: dev-1, path: clusters/dev-1, labels: {environment: dev}}

@@ -253,7 +253,7 @@ def test_a_global_change_needs_one_approval_per_wave(policy: str) -> None:
     import dataclasses
 
     from planner.plan import plan_change
-    from tests.memfleet import memory_inputs
+    from tests.testing.memfleet import memory_inputs
 
     inputs = memory_inputs(1000)
     if policy == "default":

@@ -17,8 +17,8 @@ from planner.inventory import parse_inventory
 from planner.plan import Plan, PlanInputs
 from planner.policy import default_policy
 from planner.snapshot import MemorySnapshot
-from tests.conftest import requires_kubectl
-from tests.fleetrepo import FleetRepo, _commit
+from tests.testing.fleetrepo import FleetRepo, _commit
+from tests.testing.marks import requires_kubectl
 
 # ------------------------------------------------------------ pure: the graph walk
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from planner.inventory import Cluster, Inventory
 from planner.placement import EMERGENCY, Step, place, plan_steps, step_limit
 from planner.policy import RolloutPolicy, load_policy
-from tests.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
+from tests.testing.examples import examples
+from tests.testing.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
 ISSUE_POLICY = _ISSUE_POLICY_TEXT.encode()
 
@@ -226,7 +227,7 @@ def policies(draw: st.DrawFn) -> RolloutPolicy:
     return policy(("\n".join(lines) + "\n").encode())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(fleet=fleets(), pol=policies())
 def test_steps_properties(fleet: tuple[Inventory, list[str]], pol: RolloutPolicy) -> None:
     inv, affected = fleet
@@ -263,7 +264,7 @@ def test_steps_properties(fleet: tuple[Inventory, list[str]], pol: RolloutPolicy
     assert skipped == [w for w in order if not any(s.wave == w for s in steps)]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(fleet=fleets(), pol=policies())
 def test_emergency_property(fleet: tuple[Inventory, list[str]], pol: RolloutPolicy) -> None:
     inv, affected = fleet
