@@ -266,6 +266,7 @@ def _pipeline(
 ) -> tuple[Analysis, Plan]:
     """The one pipeline: trace, (precise mode) render and refine, then assemble."""
     traced = analyse(inputs)
+    inputs.cache.clear()  # the parsed YAML of every file: the graphs are built, free it
     if renderer is None:
         return traced, assemble(inputs, traced)
     from planner import layer_pruning, precise
@@ -317,6 +318,7 @@ def assemble(
         },
     )
     findings = guardrails.plan_findings(context, set(affected))
+    del context  # its closure cache (a set per cluster root) is not needed past the checks
     findings.extend(unowned_findings(impact, inputs.policy.unowned))
     findings.extend(wiring_findings(analysis.head, inputs.inventory, strict=inputs.strict))
     findings.extend(extra)
@@ -342,7 +344,7 @@ def assemble(
         changes=inputs.changes.changes,
         changed_layers=impact.changed_layers,
         affected=tuple(
-            AffectedCluster(
+            AffectedCluster.model_construct(  # typed values (validating copies the reasons)
                 cluster=name,
                 wave=analysis.placements[name].wave if inputs.emergency is None else "emergency",
                 step=step_of.get(name),

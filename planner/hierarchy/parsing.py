@@ -29,6 +29,10 @@ class ParseCache:
         if blob:
             self._entries[(path, blob)] = parsed
 
+    def clear(self) -> None:
+        """Forget every entry (once the graphs are built, nothing reads them again)."""
+        self._entries.clear()
+
 
 def parse_yaml(data: bytes) -> Parsed:
     """The documents of a YAML file, or its error and the line of it."""

@@ -73,7 +73,9 @@ class GitSnapshot(snap_mod.IndexedSnapshot):
             self._ahead = None
         ready = self._read_ahead
         blobs = self.repo.read_blobs(sha for sha in wanted.values() if sha not in ready)
-        blobs.update((sha, ready[sha]) for sha in wanted.values() if sha in ready)
+        # taken, not copied: the caller holds them now (a whole fleet's files otherwise
+        # stay in memory twice until the snapshot goes)
+        blobs.update((sha, ready.pop(sha)) for sha in set(wanted.values()) if sha in ready)
         return {p: blobs[sha] for p, sha in wanted.items() if sha in blobs}
 
     def read_ahead(self, paths: Iterable[str]) -> None:
