@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from planner.findings import Finding
 from planner.guardrails.context import Context, ordered
-from planner.guardrails.hierarchy import hierarchy_findings, missing_paths
+from planner.guardrails.hierarchy import (
+    hierarchy_findings,
+    layer_findings,
+    missing_paths,
+    repository_findings,
+)
 from planner.guardrails.identity import LITERALS, agrees, identity_findings, identity_of
 from planner.guardrails.inventory import inventory_findings
 from planner.guardrails.rollout import canary_coverage, rollout_findings
@@ -32,10 +37,13 @@ __all__ = [
 def plan_findings(ctx: Context, affected: set[str]) -> list[Finding]:
     """The checks that concern the clusters a change affects."""
     clusters = [c for c in ctx.inventory.clusters if c.name in affected]
-    findings = hierarchy_findings(ctx, clusters)
+    findings = repository_findings(ctx, clusters)
     # a cluster whose path is gone is never dropped silently, affected or not
     findings += missing_paths(ctx, [c for c in ctx.inventory.clusters if c.name not in affected])
-    findings += [f for c in clusters for f in identity_findings(ctx, c)]
+    for cluster in clusters:  # the checks that read a cluster's closure, one cluster at a time
+        findings += layer_findings(ctx, cluster)
+        findings += identity_findings(ctx, cluster)
+        ctx.forget(cluster)
     findings += [f for c in clusters for f in rule_findings(ctx.policy.identity.rules, c, ctx)]
     findings += unplaced(ctx, clusters)
     findings += canary_coverage(ctx)

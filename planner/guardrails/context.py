@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from planner.findings import Finding
 from planner.hierarchy.graph import Hierarchy
 from planner.impact import ChangedLayer
-from planner.inventory import Inventory
+from planner.inventory import Cluster, Inventory
 from planner.placement import Placement, Step
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
@@ -37,6 +37,13 @@ class Context:
         if found is None:
             found = self._closures[node_id] = frozenset(self.head.closure(node_id))
         return found
+
+    def forget(self, cluster: Cluster) -> None:
+        """Drop the closure of the cluster's root once every check of it is done (a set
+        per cluster otherwise stays until the end: the peak of a fleet-wide plan)."""
+        root = self.head.root_of(cluster.gitops_path, cluster.name)
+        if root is not None:
+            self._closures.pop(root, None)
 
 
 def name_list(listed: Sequence[str]) -> str:

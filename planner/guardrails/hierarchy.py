@@ -20,6 +20,13 @@ from planner.snapshot import Snapshot
 
 def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
     """Problems in the repository that the given clusters reach, as violations."""
+    findings = repository_findings(ctx, clusters)
+    findings += [f for c in clusters for f in layer_findings(ctx, c)]
+    return findings
+
+
+def repository_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
+    """The files and references the given clusters reach: missing paths, problems, cycles."""
     roots: dict[str, list[str]] = {}
     for cluster in clusters:
         root = ctx.head.root_of(cluster.gitops_path, cluster.name)
@@ -45,9 +52,12 @@ def hierarchy_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findin
                     fix="remove one of the references; kustomize refuses cycles",
                 )
             )
-    findings += [f for c in clusters for f in _cross_cluster(ctx, c)]
-    findings += [f for c in clusters for f in _region_crosses_environment(ctx, c)]
     return findings
+
+
+def layer_findings(ctx: Context, cluster: Cluster) -> list[Finding]:
+    """The layers one cluster reads: another cluster's folder, a region crossing over."""
+    return _cross_cluster(ctx, cluster) + _region_crosses_environment(ctx, cluster)
 
 
 def missing_paths(ctx: Context, clusters: Sequence[Cluster]) -> list[Finding]:
