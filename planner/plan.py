@@ -32,6 +32,7 @@ from planner.inventory import Inventory, LabelRoles
 from planner.placement import Placement, Step, plan_steps
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
+from planner.trusted import trusted
 
 if TYPE_CHECKING:
     from planner.precise import Renderer
@@ -344,7 +345,8 @@ def assemble(
         changes=inputs.changes.changes,
         changed_layers=impact.changed_layers,
         affected=tuple(
-            AffectedCluster.model_construct(  # typed values (validating copies the reasons)
+            trusted(
+                AffectedCluster,
                 cluster=name,
                 wave=analysis.placements[name].wave if inputs.emergency is None else "emergency",
                 step=step_of.get(name),

@@ -126,7 +126,8 @@ class Hierarchy:
         self.expanded: dict[str, dict[str, str]] = {}
         self.expansion_inputs: dict[str, set[str]] = {}
         self.wiring = sorted(set(wiring or ()), key=lambda n: (n.file, n.tag, n.code, n.reason))
-        self._exact: dict[str, set[str]] = {}
+        self._exact: dict[str, tuple[str, ...]] = {}
+        self._folders: dict[str, tuple[str, ...]] = {}  # folder -> its kustomization nodes
         self._prefix: dict[str, list[str]] = {}
         # The graph is complete here and never changes: nodes and closures are memoized
         # (guardrails ask for the closure of every cluster and of its shared layers).
@@ -173,7 +174,11 @@ class Hierarchy:
 
     # ---- ownership -------------------------------------------------------------------
     def _index_owners(self) -> None:
-        exact, prefix = self._exact, self._prefix
+        # Sets while indexing, tuples once done (a fleet has a few of them per cluster; a
+        # kustomization node is indexed by its folder, not by each of its file names).
+        exact: dict[str, set[str]] = {}
+        folders: dict[str, set[str]] = {}
+        prefix = self._prefix
         for node_id, attrs in self.graph.nodes.items():
             node: Node = attrs["node"]
             kind = node.kind
@@ -182,19 +187,23 @@ class Hierarchy:
             if kind in (NodeKind.FILE, NodeKind.MISSING):
                 exact.setdefault(node.path, set()).add(node_id)
             elif kind == NodeKind.KUSTOMIZATION:
-                for name in kustomize.KUSTOMIZATION_FILES:
-                    path = name if node.path == "." else f"{node.path}/{name}"
-                    exact.setdefault(path, set()).add(node_id)
+                folders.setdefault(node.path, set()).add(node_id)
             if kind in _PREFIX_KINDS:
                 prefix.setdefault(node.path, []).append(node_id)
             if kind == NodeKind.GENERATED:
                 exact.setdefault(".sourceignore", set()).add(node_id)
             for link in attrs.get("links", ()):
                 exact.setdefault(link, set()).add(node_id)
+        self._exact = {path: tuple(ids) for path, ids in exact.items()}
+        self._folders = {path: tuple(ids) for path, ids in folders.items()}
 
     def owners(self, path: str) -> set[str]:
         """Nodes whose content includes `path` (a file path, changed or not)."""
         found = set(self._exact.get(path, ()))
+        name = path.rsplit("/", 1)[-1]
+        if name in kustomize.KUSTOMIZATION_FILES:  # `name` at the root, else `folder/name`
+            folder = "." if path == name else path[: -len(name) - 1]
+            found.update(self._folders.get(folder, ()))
         directory = path
         while directory != ".":
             directory = snapshot.parent(directory)
