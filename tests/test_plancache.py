@@ -27,7 +27,7 @@ from planner.cli import app
 from planner.emit import argocd, flux, stepfiles
 from planner.plan import UNPLACED
 from planner.policy import ArgoCDSettings, FluxSettings
-from planner.rollout import dump_state, load_state
+from planner.release.messages import dump_state, load_state
 from tests.fleetrepo import FleetRepo, build_fleet_repo
 from tests.test_rollout_cli import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
 

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
         rollout_start,
         rollout_status,
     )
-    from planner.rollout import RolloutView
+    from planner.release.view import RolloutView
 
 _ROLLOUTS = (
     "rollout_advance",
@@ -89,7 +89,7 @@ _LAZY = {
     "EmitResult": "planner.api.emitting",
     "EmitTarget": "planner.api.emitting",
     "emit": "planner.api.emitting",
-    "RolloutView": "planner.rollout",
+    "RolloutView": "planner.release.view",
     **dict.fromkeys(_ROLLOUTS, "planner.api.rollouts"),
 }
 

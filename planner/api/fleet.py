@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner import plancache
-from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
 from planner.emit import Rollout
@@ -24,6 +23,7 @@ from planner.inventory import Inventory
 from planner.nesting import PinContext, Pins
 from planner.pinning import Wanted, fleet_pins
 from planner.policy import RolloutPolicy
+from planner.release import model
 from planner.repourl import resolve_repo_url
 
 VIEW_ANNOTATION = "wave-planner.io/view"
@@ -54,9 +54,7 @@ def refresh_fleet_view(root: Path, target: str) -> list[str]:
     )
 
 
-def view_files(
-    root: Path, target: str, rollouts: list[rollout_mod.Rollout]
-) -> dict[str, bytes] | None:
+def view_files(root: Path, target: str, rollouts: list[model.Rollout]) -> dict[str, bytes] | None:
     """The files of `waves/fleet/<target>/` composed from `rollouts` (None: no rollout has
     that target), rendered in memory so a step can write them in its transaction."""
     from planner.api.inputs import load_policy_file, repo_urls
@@ -117,8 +115,8 @@ def render_view(
 def view_step(
     root: Path,
     target: str,
-    before: list[rollout_mod.Rollout],
-    after: list[rollout_mod.Rollout],
+    before: list[model.Rollout],
+    after: list[model.Rollout],
     cache: plancache.PlanCache,
 ) -> dict[str, bytes] | None:
     """The files of `waves/fleet/<target>/` whose pins move from `before` to `after` (the

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from planner import plancache
-from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
@@ -20,8 +19,10 @@ from planner.api import gating, notifying
 from planner.api import rollouttrust as trust
 from planner.emit import RELEASED_ANNOTATION, Rollout, prepare, unplaced
 from planner.errors import Refusal, UserError
+from planner.release import drift, messages, model, transitions
+from planner.release.model import Inputs, Outcome, Refused, Target, check_rollout_name
+from planner.release.view import RolloutView
 from planner.repourl import resolve_repo_url
-from planner.rollout import RolloutView
 
 if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
     # a plan cache that matches needs neither
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `s
 #
 # A rollout steps a plan through its waves, one reviewed commit per step; its state and
 # manifests live in the fleet repository under `waves/<name>/` (planner.adapters.rolloutrepo).
-# The rules are pure (planner.rollout); these functions read the working tree, recompute the
+# The rules are pure (planner.release); these functions read the working tree, recompute the
 # plan to detect drift, apply one transition, and write the result atomically. A refused
 # command raises `Refusal` before anything is written.
 
@@ -54,7 +55,7 @@ class Current(Protocol):
 
 # Write a step: (root, new state, now, released step names to pin the manifests with, or
 # None when they do not change, commit) -> the view of what was written.
-Finish = Callable[[Path, rollout_mod.Rollout, datetime, frozenset[str] | None, bool], RolloutView]
+Finish = Callable[[Path, model.Rollout, datetime, frozenset[str] | None, bool], RolloutView]
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def rollout_start(
     head: str,
     inventory: Path | None = None,
     policy: Path | None = None,
-    target: rollout_mod.Target = "argocd",
+    target: Target = "argocd",
     by: str | None = None,
     commit: bool = False,
     sign: bool = False,
@@ -141,7 +142,7 @@ def rollout_start(
 
     root = repo.resolve()
     try:
-        rollout_mod.check_rollout_name(name)
+        check_rollout_name(name)
     except ValueError as exc:
         raise UserError.single(str(exc), key="--name") from None
     by = trust.check_by(by)
@@ -157,7 +158,7 @@ def _start(
     head: str,
     inventory: Path | None,
     policy: Path | None,
-    target: rollout_mod.Target,
+    target: Target,
     by: str | None,
     commit: bool,
     sign: bool,
@@ -185,7 +186,7 @@ def _start(
             "from there to detect drift",
         )
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
-    inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
+    inputs = Inputs(inventory=inventory_rel, policy=policy_rel)
     data = plancache_files.read_inputs(root, inputs, policy_file=policy)
     current = _rollout_current(root, base, head, inputs, data, policy_label=policy, two_dot=two_dot)
     plan = current.plan
@@ -201,7 +202,7 @@ def _start(
     if not plan.waves:
         raise Refusal(f"nothing to roll out: the change {plan.base[:12]}..{plan.head[:12]} "
                       "affects no cluster")  # fmt: skip
-    found = rollout_mod.conflicts(plan.affected_names(), rolloutrepo.read_all(root))
+    found = drift.conflicts(plan.affected_names(), rolloutrepo.read_all(root))
     if found:
         raise Refusal(
             "two rollouts would pin the same clusters: "
@@ -209,7 +210,7 @@ def _start(
             + " (finish or roll back that rollout first)"
         )
     now = rolloutrepo.now()
-    state = rollout_mod.start(
+    state = transitions.start(
         plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, by)
     )
     extra = dict([policy_copy]) if policy_copy is not None else {}
@@ -230,7 +231,7 @@ def rollout_status(repo: Path, name: str) -> RolloutView:
     checked = _check(root, state)
     trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
     notes = tuple(rolloutrepo.interrupted(root))
-    gate = rollout_mod.next_gate(state, now)
+    gate = transitions.next_gate(state, now)
     return RolloutView(state, gate, now, tuple(checked.changes), notes=notes)
 
 
@@ -239,7 +240,7 @@ def rollout_list(repo: Path) -> list[RolloutView]:
     root = repo.resolve()
     now = rolloutrepo.now()
     return [
-        RolloutView(state, rollout_mod.next_gate(state, now), now)
+        RolloutView(state, transitions.next_gate(state, now), now)
         for state in rolloutrepo.read_all(root)
     ]
 
@@ -290,9 +291,9 @@ def rollout_rollback(
         if changes and step is not None:
             raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
         now = trust.now_after(state)
-        new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
+        new = _accepted(transitions.rollback(state, now, _actor(root, by), step=step))
         steps_now = {s.name for s in current.plan.waves}
-        released = rollout_mod.released(new) & steps_now
+        released = model.released(new) & steps_now
         manifests = rollout_manifests(
             current, new.target, frozenset(released), allow_unpinned=allow_unpinned
         )
@@ -305,27 +306,27 @@ def rollout_pause(
     repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
 ) -> RolloutView:
     """Stop `advance` until `resume` (the manifests do not change)."""
-    return _rollout_toggle(repo, name, rollout_mod.pause, by, commit, sign)
+    return _rollout_toggle(repo, name, transitions.pause, by, commit, sign)
 
 
 def rollout_resume(
     repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
 ) -> RolloutView:
     """Let `advance` release steps again."""
-    return _rollout_toggle(repo, name, rollout_mod.resume, by, commit, sign)
+    return _rollout_toggle(repo, name, transitions.resume, by, commit, sign)
 
 
 def _rollout_toggle(
     repo: Path,
     name: str,
-    transition: Callable[[rollout_mod.Rollout, datetime, str], rollout_mod.Outcome],
+    transition: Callable[[model.Rollout, datetime, str], Outcome],
     by: str | None,
     commit: bool,
     sign: bool = False,
 ) -> RolloutView:
     by = trust.check_by(by)
     root = repo.resolve()
-    action = "pause" if transition is rollout_mod.pause else "resume"
+    action = "pause" if transition is transitions.pause else "resume"
     with rolloutrepo.locked(root, f"rollout {action} {name}") as notes:
         state = rolloutrepo.read(root, name)
         trust.verify(root, state, None)
@@ -334,14 +335,14 @@ def _rollout_toggle(
         return _finish(root, new, now, None, commit, sign, notes)
 
 
-def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
-    if isinstance(outcome, rollout_mod.Refused):
+def _accepted(outcome: Outcome) -> model.Rollout:
+    if isinstance(outcome, Refused):
         raise Refusal(outcome.message())
     return outcome
 
 
 def _step_writer(
-    before: rollout_mod.Rollout, checked: _Checked, *, allow_unpinned: bool = False
+    before: model.Rollout, checked: _Checked, *, allow_unpinned: bool = False
 ) -> Finish:
     """The gating path's finish: the step (state, manifests, fleet view) as one transaction
     and, with `commit`, its commit; all of it, or nothing.
@@ -354,7 +355,7 @@ def _step_writer(
 
     def finish(
         root: Path,
-        state: rollout_mod.Rollout,
+        state: model.Rollout,
         now: datetime,
         released: frozenset[str] | None,
         commit: bool,
@@ -384,8 +385,8 @@ def _step_writer(
 
 def _step_files(
     root: Path,
-    before: rollout_mod.Rollout,
-    after: rollout_mod.Rollout,
+    before: model.Rollout,
+    after: model.Rollout,
     cache: plancache.PlanCache,
 ) -> dict[str, bytes] | None:
     """The files of the rollout's folder whose pins move from `before` to `after`, from the
@@ -395,13 +396,13 @@ def _step_files(
 
     if cache.nested_pins:
         return None
-    released = rollout_mod.released(after)
+    released = model.released(after)
     pinned = _pinned(plancache.emitter_input(cache, after, released))
     settings = plancache.settings(cache)
     out = rolloutrepo.folder(root, after.name) / after.target
     if not rolloutrepo.holds(out, stepfiles.all_paths(pinned, settings)):
         return None
-    was = rollout_mod.released(before)
+    was = model.released(before)
     moved = {s.name for s in after.steps if (s.name in was) != (s.name in released)}
     step = stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
     return step if rolloutrepo.regular(out, step) else None
@@ -409,7 +410,7 @@ def _step_files(
 
 def _finish(
     root: Path,
-    state: rollout_mod.Rollout,
+    state: model.Rollout,
     now: datetime,
     manifests: dict[str, bytes] | None,
     commit: bool,
@@ -420,7 +421,7 @@ def _finish(
     adopt: bool = False,
     parts: dict[str, dict[str, bytes]] | None = None,
     cache: plancache.PlanCache | None = None,
-    before: rollout_mod.Rollout | None = None,
+    before: model.Rollout | None = None,
 ) -> RolloutView:
     """Write the step as one transaction (and commit it): all of it, or nothing.
 
@@ -442,7 +443,7 @@ def _finish(
     else:
         view = view_files(root, state.target, [*others, state])
         trees = {fleet_rel: view} if view else None
-    gate = rollout_mod.next_gate(state, now)
+    gate = transitions.next_gate(state, now)
     written, sha = rolloutrepo.save(
         root,
         state,
@@ -450,7 +451,7 @@ def _finish(
         extra=extra,
         trees=trees,
         parts=parts,
-        message=rollout_mod.commit_message(state) if commit else None,
+        message=messages.commit_message(state) if commit else None,
         sign=sign,
         adopt=adopt,
         command=f"rollout {state.history[-1].action} {state.name}",
@@ -491,7 +492,7 @@ def _rollout_current(
     root: Path,
     base: str | None,
     head: str,
-    inputs: rollout_mod.Inputs,
+    inputs: Inputs,
     data: plancache_files.InputBytes,
     *,
     policy_label: Path | None = None,
@@ -601,14 +602,14 @@ class _Checked:
     def usable_cache(self) -> plancache.PlanCache | None:
         return self.cache if not self.changes else None
 
-    def context(self, state: rollout_mod.Rollout) -> Current:
+    def context(self, state: model.Rollout) -> Current:
         if self.current is not None:
             return self.current
         assert self.cache is not None and self.policy is not None
         return _Cached(self.cache, self.policy, self.data.origin, self.data, state.inputs.inventory)
 
 
-def _check(root: Path, state: rollout_mod.Rollout, *, step: bool = False) -> _Checked:
+def _check(root: Path, state: model.Rollout, *, step: bool = False) -> _Checked:
     """Drift, exactly: digests first (cheap), the full plan only when one changed.
 
     `step`: the caller writes a step; the cache must also hold the policy and each step's
@@ -620,15 +621,15 @@ def _check(root: Path, state: rollout_mod.Rollout, *, step: bool = False) -> _Ch
     if cache is not None and hit:
         policy = plancache.policy_of(cache) if step else None
         if not step or (policy is not None and plancache.gate_specs(cache) is not None):
-            changes = rollout_mod.drift(state, cache.observed())
+            changes = drift.drift(state, cache.observed())
             return _Checked(changes, fingerprint, data, cache, policy=policy)
     current = _rollout_current(root, state.base, state.head, state.inputs, data)
-    observed = rollout_mod.observe(current.plan, current.inventory.names())
-    return _Checked(rollout_mod.drift(state, observed), fingerprint, data, current=current)
+    observed = drift.observe(current.plan, current.inventory.names())
+    return _Checked(drift.drift(state, observed), fingerprint, data, current=current)
 
 
 def _cache_of(
-    fingerprint: plancache.Fingerprint, current: _Current, target: rollout_mod.Target
+    fingerprint: plancache.Fingerprint, current: _Current, target: Target
 ) -> plancache.PlanCache:
     return plancache.build(
         fingerprint,
@@ -664,15 +665,15 @@ def _render(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> dict[s
     return argocd.render(rollout, settings, argocd.Strategy.list)
 
 
-def _rollout_drift(root: Path, state: rollout_mod.Rollout) -> tuple[_Current, list[str]]:
+def _rollout_drift(root: Path, state: model.Rollout) -> tuple[_Current, list[str]]:
     """The plan recomputed in full, and the drift (commands that need the plan itself)."""
     data = plancache_files.read_inputs(root, state.inputs)
     current = _rollout_current(root, state.base, state.head, state.inputs, data)
-    observed = rollout_mod.observe(current.plan, current.inventory.names())
-    return current, rollout_mod.drift(state, observed)
+    observed = drift.observe(current.plan, current.inventory.names())
+    return current, drift.drift(state, observed)
 
 
-def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
+def _drift_message(state: model.Rollout, changes: list[str]) -> str:
     return (
         f"rollout {state.name} no longer matches the repository: "
         + "; ".join(changes)

@@ -19,7 +19,7 @@ from planner.cli.output import Output, OutputFormat, choose, dump, json_to_yaml
 
 if TYPE_CHECKING:
     from planner.api import gating
-    from planner.rollout import RolloutView
+    from planner.release.view import RolloutView
 
 EXIT_DRIFT = 1
 
