@@ -187,13 +187,13 @@ def test_concurrent_writers_lose_nothing(
 
 def _next_step(repo: FleetRepo) -> tuple[Rollout, dict[str, bytes]]:
     """The state and manifests `advance` would write at 09:05 (computed once)."""
-    from planner.api import rollouts
+    from planner.api import rolloutcheck, rolloutwrite
 
     state = rolloutrepo.read(repo.path, NAME)
-    current, _ = rollouts._rollout_drift(repo.path, state)
+    current, _ = rolloutcheck.recompute_drift(repo.path, state)
     new = transitions.advance(state, times.parse_time("2024-01-03T09:05:00Z"), "rm")
     assert isinstance(new, Rollout)
-    return new, rollouts.rollout_manifests(current, "argocd", model.released(new))
+    return new, rolloutwrite.rollout_manifests(current, "argocd", model.released(new))
 
 
 def _crash_points(repo: FleetRepo, commit: bool) -> int:

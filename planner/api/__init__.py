@@ -43,19 +43,18 @@ if TYPE_CHECKING:
     from planner.api.rollouts import (
         rollout_advance,
         rollout_list,
-        rollout_manifests,
         rollout_pause,
         rollout_resume,
         rollout_rollback,
         rollout_start,
         rollout_status,
     )
+    from planner.api.rolloutwrite import rollout_manifests
     from planner.release.view import RolloutView
 
 _ROLLOUTS = (
     "rollout_advance",
     "rollout_list",
-    "rollout_manifests",
     "rollout_pause",
     "rollout_resume",
     "rollout_rollback",
@@ -91,6 +90,7 @@ _LAZY = {
     "emit": "planner.api.emitting",
     "RolloutView": "planner.release.view",
     **dict.fromkeys(_ROLLOUTS, "planner.api.rollouts"),
+    "rollout_manifests": "planner.api.rolloutwrite",
 }
 
 

@@ -58,13 +58,13 @@ def view_files(root: Path, target: str, rollouts: list[model.Rollout]) -> dict[s
     """The files of `waves/fleet/<target>/` composed from `rollouts` (None: no rollout has
     that target), rendered in memory so a step can write them in its transaction."""
     from planner.api.inputs import load_policy_file, repo_urls
-    from planner.api.rollouts import _worktree_inventory
+    from planner.api.rolloutcheck import worktree_inventory
 
     mine = [r for r in rollouts if r.target == target]
     if not mine:
         return None
     newest = max(mine, key=lambda r: (r.started_at, r.name))
-    inventory = _worktree_inventory(root, newest.inputs.inventory)
+    inventory = worktree_inventory(root, newest.inputs.inventory)
     policy_path = root / newest.inputs.policy if newest.inputs.policy else None
     policy, _ = load_policy_file(policy_path, inventory)
     view = compose(rollouts, inventory, target)

@@ -27,7 +27,8 @@ from planner.release.model import Event, Gate, Refused, Rollout, StepRecord
 from planner.release.view import RolloutView
 
 if TYPE_CHECKING:
-    from planner.api.rollouts import Current, Finish
+    from planner.api.rolloutcheck import Current
+    from planner.api.rolloutwrite import Finish
     from planner.policy import RolloutPolicy
 
 Evaluator = Callable[[Sequence[gates.GateSpec], gates.Target], gates.Verdict]
@@ -407,52 +408,3 @@ def _hold(
     if step is not None and gate.kind != "done":
         notifying.refusal(current, state, step, now, actor, message)
     raise Refusal(message)
-
-
-# ------------------------------------------------------------------ in the repository
-
-
-def rollout_step(
-    repo: Path,
-    name: str,
-    *,
-    approve: bool = False,
-    by: str | None = None,
-    force: bool = False,
-    reason: str | None = None,
-    commit: bool = False,
-    approval: str | None = None,
-    if_ready: bool = False,
-    now: datetime | None = None,
-    evaluate: Evaluator | None = None,
-    allow_unpinned: bool = False,
-) -> Progress:
-    """`rollout advance [--if-ready]` on a fleet repository."""
-    from planner.adapters import rolloutrepo
-    from planner.api import rollouts
-
-    if approve and not by and not approval:
-        raise UserError.single(
-            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
-        )
-    if force and not (reason and reason.strip()):
-        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    from planner.api import rollouttrust as trust
-
-    by = trust.check_by(by)
-    reason = trust.check_reason(reason)
-    root = repo.resolve()
-    with rolloutrepo.locked(root, f"rollout advance {name}"):
-        state = rolloutrepo.read(root, name)
-        checked = rollouts._check(root, state, step=True)
-        trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
-        if checked.changes:
-            raise Refusal(rollouts._drift_message(state, checked.changes))
-        current = checked.context(state)
-        when = now if now is not None else trust.now_after(state)
-        return attempt(
-            root, state, current, when, rollouts._actor(root, None if approval else by),
-            approve=approve or approval is not None, by=by, force=force, reason=reason,
-            commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
-            finish=rollouts._step_writer(state, checked, allow_unpinned=allow_unpinned),
-        )  # fmt: skip

@@ -17,7 +17,7 @@ from planner.release.model import Rollout, StepRecord
 from planner.release.view import RolloutView
 
 if TYPE_CHECKING:
-    from planner.api.rollouts import Current
+    from planner.api.rolloutcheck import Current
     from planner.policy import RolloutPolicy
 
 

@@ -240,9 +240,9 @@ def advance(
 
       wave-planner rollout advance cve-2026-1234 --repo fleet --approve --by alice --commit
     """
-    from planner.api import gating
+    from planner.api import rollouts
 
-    progress = gating.rollout_step(
+    progress = rollouts.rollout_step(
         repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
         approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
     )  # fmt: skip

@@ -22,6 +22,7 @@ why and how long to wait. Rules:
   finds other active rollouts touching the same clusters.
 
 Times are UTC ISO 8601 strings (`2024-01-02T10:00:00Z`). Pure: no clock, no files.
+
 Modules: `model` (the state file's models and validators, and what a state says at a
 glance: `state_of`, `released`, `pins`), `times` (UTC times and durations), `transitions`
 (start, advance, rollback, pause, resume and the gates that hold a step), `drift` (drift and
