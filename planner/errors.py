@@ -3,8 +3,9 @@
 Every mistake a user can fix (a bad inventory, an unknown policy key, a revision that does
 not exist) is a `UserError` carrying one or more `Problem`s, each naming the file, the key and
 the fix. Loaders collect every problem they find before raising, so a user sees them all at
-once. The CLI maps `UserError` to exit code 2 in exactly one place (`planner.cli.app`);
-anything else escaping the core is a bug (exit 3).
+once. The process exit codes are `ExitCode`; the CLI maps exceptions to them in exactly one
+place (`planner.cli`): `UserError` is 2, `Refusal` 1, anything else escaping the core is a
+bug (3).
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
 M = TypeVar("M", bound="BaseModel")
+
+
+class ExitCode(IntEnum):
+    """The process exit codes of every command."""
+
+    OK = 0
+    VIOLATIONS = 1  # the plan has violations, `--check` found drift, a refusal
+    BAD_INPUT = 2  # a UserError or a usage error: a message, no traceback
+    BUG = 3  # an internal error: a traceback and a request to report it
 
 
 MAX_SHOWN = 2000  # characters of one field of an error line

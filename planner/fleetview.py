@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from planner.emit import Element
+from planner.emit.pinned import Element
 from planner.inventory import Inventory
 from planner.release import model
 from planner.release.model import Rollout

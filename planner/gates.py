@@ -145,7 +145,7 @@ class PlaceholderError(ValueError):
 
 
 @dataclass(frozen=True)
-class Target:
+class GateSubject:
     """What one evaluation of a gate is about: a step, or one cluster of it."""
 
     step: str
@@ -200,7 +200,7 @@ def _promql_string(text: str, quote: str) -> str:
     return text.replace("\\", "\\\\").replace(quote, "\\" + quote).replace("\n", "\\n")
 
 
-def render_query(template: str, target: Target) -> str:
+def render_query(template: str, target: GateSubject) -> str:
     """Substitute placeholders in PromQL: escaped for the string literal they sit in, and
     regex-escaped inside a regular expression (`=~"..."`, `!~"..."`)."""
     out: list[str] = []
@@ -243,17 +243,18 @@ def render_query(template: str, target: Target) -> str:
     return "".join(out)
 
 
-def render_argv(argv: Sequence[str], target: Target) -> list[str]:
+def render_argv(argv: Sequence[str], target: GateSubject) -> list[str]:
     """Substitute placeholders in a command's argv: plain text, never through a shell."""
     return [_PLACEHOLDER.sub(lambda m: target.value(m.group(1), regex=False), arg) for arg in argv]
 
 
-def targets(gate: GateSpec, step: Target) -> list[Target]:
+def targets(gate: GateSpec, step: GateSubject) -> list[GateSubject]:
     """One evaluation per step, or one per cluster (`per: cluster`)."""
     if gate.per == "step":
         return [step]
     return [
-        Target(step.step, step.wave, step.clusters, step.labels, cluster=c) for c in step.clusters
+        GateSubject(step.step, step.wave, step.clusters, step.labels, cluster=c)
+        for c in step.clusters
     ]
 
 

@@ -8,7 +8,7 @@ retargeted. Every affected cluster carries its reasons: the changed layer, its s
 files, and the reference chain from the cluster's path down to the change. A changed file
 that reaches no cluster is never dropped silently: it is listed, and the `unowned` rule
 decides whether that is a warning, affects every cluster, or is an error. And when some
-object in the fleet could pull content in but is not modelled (planner.wiring), a changed file
+object in the fleet could pull content in but is not modelled (planner.wiring.notes), a changed file
 that reaches no cluster affects every cluster containing such an object: sound, and loud.
 """
 
@@ -22,12 +22,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import changes as changes_mod
-from planner import clusterwiring, globs
+from planner import globs
 from planner.changes import ChangeSet
-from planner.hierarchy.graph import Hierarchy, Link
+from planner.hierarchy.graph import Edge, Hierarchy, Link
 from planner.hierarchy.scopes import Scope, classify
 from planner.inventory import Inventory, InventoryDiff
-from planner.wiring import WiringNote, under
+from planner.wiring import percluster
+from planner.wiring.notes import WiringNote, under
 
 
 class UnownedRule(StrEnum):
@@ -201,7 +202,7 @@ def _layers(
     unowned: list[str] = []
     for path in changes.content_paths():
         owners_head, owners_base = head.owners(path), base.owners(path)
-        if not owners_head and not owners_base and not clusterwiring.is_expanded(head, base, path):
+        if not owners_head and not owners_base and not percluster.is_expanded(head, base, path):
             unowned.append(path)
             continue
         for graph, owners, side in ((head, owners_head, "head"), (base, owners_base, "base")):
@@ -265,31 +266,64 @@ def _reach(
     roots_base: dict[str, list[str]],
     layer_path: str,
 ) -> dict[str, Reason]:
-    hops_head = head.next_hops(hit.head_targets) if hit.head_targets else {}
-    hops_base = base.next_hops(hit.base_targets) if hit.base_targets else {}
-    chains: dict[str, tuple[list[Link], str]] = {}
-    for hops, graph, roots, side in (
-        (hops_base, base, roots_base, "base"),
-        (hops_head, head, roots_head, "head"),
-    ):
-        for node_id in hops.keys() & roots.keys():
-            chain = graph.chain(node_id, hops)
+    chains_head = _Chains(head, hit.head_targets)
+    same = base is head and hit.base_targets == hit.head_targets
+    chains_base = chains_head if same else _Chains(base, hit.base_targets)
+    chains: dict[str, tuple[tuple[ChainLink, ...], str]] = {}
+    for walk, roots, side in ((chains_base, roots_base, "base"), (chains_head, roots_head, "head")):
+        for node_id in walk.hops.keys() & roots.keys():
             for name in roots[node_id]:
-                previous = chains.get(name)
-                chains[name] = (chain, "base+head" if previous else side)
+                chains[name] = (walk.chain(node_id), "base+head" if name in chains else side)
     files = tuple(sorted(hit.files))
+    summaries: dict[str, str] = {}
     found: dict[str, Reason] = {}
     for name, (chain, revision) in chains.items():
-        found[name] = Reason(
-            kind="layer",
-            summary=_summary(hit.scope, layer_path, files, revision),
-            layer=layer_path,
-            scope=hit.scope,
-            files=files,
-            revision=revision,
-            chain=tuple(_link(link) for link in chain),
-        )
+        summary = summaries.get(revision)
+        if summary is None:
+            summary = summaries[revision] = _summary(hit.scope, layer_path, files, revision)
+        found[name] = Reason(kind="layer", summary=summary, layer=layer_path, scope=hit.scope,
+                             files=files, revision=revision, chain=chain)  # fmt: skip
     return found
+
+
+class _Chains:
+    """The reference chains of one graph down to targets (`Hierarchy.chain`, link for link):
+    chains through one node share its tail, equal links (node, field, ref) are one object."""
+
+    def __init__(self, graph: Hierarchy, targets: set[str]) -> None:
+        self.graph = graph
+        self.hops = graph.next_hops(targets) if targets else {}
+        self._tails: dict[str, tuple[ChainLink, ...]] = {}
+        self._chains: dict[str, tuple[ChainLink, ...]] = {}
+        self._links: dict[tuple[str, Edge], ChainLink] = {}
+
+    def chain(self, start: str) -> tuple[ChainLink, ...]:
+        found = self._chains.get(start)
+        if found is None:
+            head = _link(Link(self.graph.node(start), None))
+            found = self._chains[start] = (head, *self._tail(start))
+        return found
+
+    def _tail(self, start: str) -> tuple[ChainLink, ...]:
+        """The links after `start` (iterative: a chain may be long)."""
+        path: list[tuple[str, str]] = []  # (node, the next node towards the targets)
+        current = start
+        while current not in self._tails:
+            following = self.hops.get(current)
+            if following is None:
+                self._tails[current] = ()
+                break
+            path.append((current, following))
+            current = following
+        tail = self._tails[current]
+        for node_id, following in reversed(path):
+            edge = self.graph.edge(node_id, following)
+            link = self._links.get((following, edge))
+            if link is None:
+                link = self._links[following, edge] = _link(Link(self.graph.node(following), edge))
+            tail = (link, *tail)
+            self._tails[node_id] = tail
+        return self._tails[start]
 
 
 def _expanded_reasons(
@@ -299,10 +333,10 @@ def _expanded_reasons(
     now generates something else (compared per cluster, base against head)."""
     found: dict[str, list[Reason]] = {}
     for path in changes.content_paths():
-        if not clusterwiring.is_expanded(head, base, path):
+        if not percluster.is_expanded(head, base, path):
             continue
-        for key in clusterwiring.expanded_by(head, base, path):
-            for name, revision in clusterwiring.changed_clusters(head, base, key).items():
+        for key in percluster.expanded_by(head, base, path):
+            for name, revision in percluster.changed_clusters(head, base, key).items():
                 if name in names:
                     found.setdefault(name, []).append(
                         _expanded_reason(head, base, path, key, name, revision)

@@ -26,13 +26,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from planner import gitops, precise
+from planner import precise
+from planner.analysis import Analysis
 from planner.hierarchy.graph import Hierarchy, NodeKind
-from planner.plan import Analysis, PlanInputs
+from planner.plan import PlanInputs
 from planner.precise import Renderer
+from planner.wiring.objects import ARGO, FLUX
 
 OPAQUE_FIELDS = ("resources", "bases")
-OPAQUE_FOLLOWS = (gitops.FLUX, gitops.ARGO)
+OPAQUE_FOLLOWS = (FLUX, ARGO)
 
 
 def touched_nodes(graph: Hierarchy, changed: Iterable[str]) -> set[str]:

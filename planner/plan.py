@@ -10,28 +10,31 @@ why not), and removed clusters are listed, never dropped.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import guardrails
+from planner.analysis import Analysis, analyse, unowned_findings, wiring_findings
 from planner.changes import Change, ChangeSet
-from planner.clusterwiring import cluster_infos
-from planner.diff_groups import DiffGroup, group_of
-from planner.guardrails import Finding
-from planner.hierarchy.build import build_hierarchy
+from planner.diff_groups import DiffGroup, group_diffs, group_of
+from planner.errors import UserError
+from planner.findings import Finding
 from planner.hierarchy.graph import Hierarchy
 from planner.hierarchy.parsing import ParseCache
-from planner.hierarchy.reuse import edges_unchanged
 from planner.hierarchy.scopes import Scope
-from planner.impact import ChangedLayer, Impact, Reason, UnownedRule, compute_impact
-from planner.inventory import Inventory, LabelRoles, diff_inventories
+from planner.impact import ChangedLayer, Impact, Reason
+from planner.inventory import Inventory, LabelRoles
+from planner.placement import Placement, Step, plan_steps
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
-from planner.waves import Placement, Step, place, plan_steps
+
+if TYPE_CHECKING:
+    from planner.precise import Renderer
 
 SCHEMA_VERSION = 1
 UNPLACED = "(none)"
@@ -216,77 +219,6 @@ class PlanInputs:
     range: RangeInfo | None = None  # how the change was computed (git only)
 
 
-@dataclass
-class Analysis:
-    """The intermediate results a plan is made of (kept for explain and graph)."""
-
-    head: Hierarchy
-    base: Hierarchy
-    impact: Impact
-    placements: dict[str, Placement]
-
-
-def analyse(inputs: PlanInputs) -> Analysis:
-    """Build both hierarchies and decide the impact (no waves yet)."""
-    config = inputs.policy.hierarchy_config()
-    check = inputs.changes.content_paths()
-    head = build_hierarchy(
-        inputs.head,
-        (c.gitops_path for c in inputs.inventory.clusters),
-        config,
-        repo_urls=inputs.repo_urls,
-        check_paths=check,
-        cache=inputs.cache,
-        clusters=cluster_infos(inputs.inventory.clusters),
-        refs=inputs.refs,
-    )
-    base_roots = [c.gitops_path for c in inputs.base_inventory.clusters]
-    if _same_graph(inputs, head, base_roots):
-        base = head
-    else:
-        base = build_hierarchy(
-            inputs.base,
-            base_roots,
-            config,
-            repo_urls=inputs.repo_urls,
-            cache=inputs.cache,
-            clusters=cluster_infos(inputs.base_inventory.clusters),
-            refs=inputs.refs,
-        )
-    impact = compute_impact(
-        head=head,
-        base=base,
-        changes=inputs.changes,
-        inventory=inputs.inventory,
-        base_inventory=inputs.base_inventory,
-        inventory_diff=diff_inventories(inputs.base_inventory, inputs.inventory),
-        config=inputs.policy.impact_config(),
-        inventory_paths=inputs.inventory_paths,
-    )
-    return Analysis(head, base, impact, place(inputs.inventory, inputs.policy))
-
-
-def _same_graph(inputs: PlanInputs, head: Hierarchy, base_roots: Iterable[str]) -> bool:
-    """The base graph equals the head graph when the change leaves every edge in place:
-    only contents changed, and each changed file that decides edges decides the same ones."""
-    if inputs.changes.structural():
-        return False
-    if set(base_roots) != {c.gitops_path for c in inputs.inventory.clusters}:
-        return False
-    if (head.cluster_roots or head.expanded) and cluster_infos(
-        inputs.base_inventory.clusters
-    ) != cluster_infos(inputs.inventory.clusters):
-        return False  # generators and bundles select by name, labels and server
-    return edges_unchanged(
-        head,
-        inputs.head,
-        inputs.base,
-        inputs.changes.content_paths(),
-        follow=inputs.policy.hierarchy_config().follow,
-        cache=inputs.cache,
-    )
-
-
 @dataclass(frozen=True)
 class Explanation:
     """One cluster's story: the plan, its root in the head graph and its placement."""
@@ -298,9 +230,59 @@ class Explanation:
     placement: Placement
 
 
-def plan_change(inputs: PlanInputs) -> Plan:
-    """graph + changes + inventory + policy -> Plan (pure)."""
-    return assemble(inputs, analyse(inputs))
+def plan_change(
+    inputs: PlanInputs, renderer: Renderer | None = None, *, prune: bool = True
+) -> Plan:
+    """graph + changes + inventory + policy -> Plan (pure).
+
+    With a `renderer`, precise mode: every traced cluster is rendered at base and head;
+    clusters whose rendered state did not change move to `traced_unchanged`, the others carry
+    a `render` summary and the id of their `diff_groups` entry. A changed layer that renders
+    the same at both revisions spares the clusters above it (`prune=False` renders them all).
+    """
+    return _pipeline(inputs, renderer, prune=prune)[1]
+
+
+def explain_change(inputs: PlanInputs, cluster: str) -> Explanation:
+    """Why one cluster is (or is not) affected by the change (the plan and its trace)."""
+    traced, planned = _pipeline(inputs, None, prune=False)
+    names = inputs.inventory.names()
+    if cluster not in names:
+        close = difflib.get_close_matches(cluster, names, n=3)
+        raise UserError.single(
+            f"no cluster named {cluster!r} in the inventory",
+            key="CLUSTER",
+            fix=f"did you mean {', '.join(close)}?"
+            if close
+            else "run `wave-planner preview` to list clusters",
+        )
+    found = inputs.inventory.by_name()[cluster]
+    root = traced.head.root_of(found.gitops_path, found.name)
+    return Explanation(cluster, planned, traced.head, root, traced.placements[cluster])
+
+
+def _pipeline(
+    inputs: PlanInputs, renderer: Renderer | None, *, prune: bool
+) -> tuple[Analysis, Plan]:
+    """The one pipeline: trace, (precise mode) render and refine, then assemble."""
+    traced = analyse(inputs)
+    if renderer is None:
+        return traced, assemble(inputs, traced)
+    from planner import layer_pruning, precise
+
+    pruning = layer_pruning.prune(inputs, traced, renderer) if prune else layer_pruning.Pruning()
+    result = precise.refine(inputs, traced, renderer, spared=pruning.spared)
+    refined = precise.pruned(traced, result, inputs.inventory.names())
+    groups = group_diffs(result.diffs, inputs.inventory.by_name(), inputs.policy.labels)
+    planned = assemble(
+        inputs,
+        refined,
+        result.traced_unchanged,
+        renders=result.renders,
+        findings=result.findings,
+        diff_groups=groups,
+    )
+    return refined, planned
 
 
 def assemble(
@@ -335,7 +317,7 @@ def assemble(
         },
     )
     findings = guardrails.plan_findings(context, set(affected))
-    findings.extend(_unowned_findings(impact, inputs.policy.unowned))
+    findings.extend(unowned_findings(impact, inputs.policy.unowned))
     findings.extend(wiring_findings(analysis.head, inputs.inventory, strict=inputs.strict))
     findings.extend(extra)
     violations = tuple(f for f in findings if f.severity == "violation")
@@ -438,60 +420,3 @@ def _scope(impact: Impact, total: int) -> str:
     if impact.affected:
         return "inventory"
     return "none"
-
-
-def wiring_findings(head: Hierarchy, inventory: Inventory, *, strict: bool) -> list[Finding]:
-    """One finding per wiring note (planner.wiring) that some inventory cluster contains:
-    `unmodelled-wiring` (a violation under `strict`) and `other-revision` warnings."""
-    if not head.wiring:
-        return []
-    roots: dict[str, list[str]] = {}
-    for cluster in inventory.clusters:
-        root = head.root_of(cluster.gitops_path)
-        if root is not None:
-            roots.setdefault(root, []).append(cluster.name)
-    findings = []
-    for note in head.wiring:
-        reached = sorted(
-            n for node in head.reaching({note.node}) & roots.keys() for n in roots[node]
-        )
-        if not reached:
-            continue
-        shown = ", ".join(reached[:5]) + (
-            f" and {len(reached) - 5} more" if len(reached) > 5 else ""
-        )
-        unmodelled = note.unmodelled
-        findings.append(
-            Finding(
-                code=note.code,
-                severity="violation" if unmodelled and strict else "warning",
-                message=f"{note.tag} in {note.file}: {note.reason} (in {shown})",
-                cluster=reached[0] if len(reached) == 1 else None,
-                file=note.file,
-                values={"object": note.tag, "reason": note.reason},
-                fix=(
-                    "the planner cannot tell what it pulls in: a changed file no cluster reaches "
-                    "affects the clusters containing it; review them by hand"
-                    if unmodelled
-                    else "another branch or tag of this repository is not this change: it "
-                    "rolls out when that ref moves"
-                ),
-            )
-        )
-    return findings
-
-
-def _unowned_findings(impact: Impact, rule: UnownedRule) -> list[Finding]:
-    findings = []
-    severity = "violation" if rule == UnownedRule.ERROR else "warning"
-    for path in impact.unowned:
-        findings.append(
-            Finding(
-                code="reaches-no-cluster",
-                severity=severity,
-                message=f"{path} changed but no cluster reaches it",
-                file=path,
-                fix="reference it from a layer, list it in `ignore:`, or set the policy `unowned:`",
-            )
-        )
-    return findings

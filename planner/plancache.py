@@ -29,10 +29,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from planner import __version__
 from planner.release.drift import Observed
-from planner.release.model import Target
+from planner.target import Target
 
 if TYPE_CHECKING:
-    from planner.emit import Rollout as EmitRollout
+    from planner.emit.pinned import PinnedPlan
     from planner.inventory import Inventory
     from planner.plan import Plan
     from planner.policy import ArgoCDSettings, FluxSettings, RolloutPolicy
@@ -219,10 +219,9 @@ def policy_of(cache: PlanCache) -> RolloutPolicy | None:
     return policy if policy.digest() == cache.policy_digest else None
 
 
-def emitter_input(cache: PlanCache, state: Rollout, released: Collection[str]) -> EmitRollout:
-    """What `planner.emit.prepare` gives for the plan, pinned with the released step names."""
-    from planner.emit import Element
-    from planner.emit import Rollout as EmitRollout
+def emitter_input(cache: PlanCache, state: Rollout, released: Collection[str]) -> PinnedPlan:
+    """What `planner.emit.pinned.prepare` gives for the plan, pinned with the released steps."""
+    from planner.emit.pinned import Element, PinnedPlan
 
     step_of = {c: name for name, clusters in cache.steps for c in clusters}
     waves: dict[str, list[Element]] = {}
@@ -237,7 +236,7 @@ def emitter_input(cache: PlanCache, state: Rollout, released: Collection[str]) -
             elements.append(Element(name, server, path, revision, wave, step))
         waves[wave] = elements
     steps = tuple(name for name, _ in cache.steps)
-    return EmitRollout(
+    return PinnedPlan(
         plan_id=cache.plan_id,
         base=state.base,
         head=state.head,

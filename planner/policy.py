@@ -25,8 +25,8 @@ from planner.hierarchy.scopes import HierarchyConfig, ScopeRule
 from planner.impact import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
 from planner.notify import Webhook
-from planner.repourl import check_policy_url
 from planner.selector import LabelSelector, Requirement
+from planner.wiring.repourl import check_policy_url
 
 WaveName = Annotated[str, AfterValidator(check_name)]
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")

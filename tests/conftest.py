@@ -1,16 +1,41 @@
-"""Shared fixtures: real git repositories built from the named fixture fleets."""
+"""Shared fixtures: real git repositories built from the named fixture fleets; the
+hypothesis profile of the run (tests/testing/examples.py)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
+from tests.testing.examples import register_profiles
+from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
+
+pytest_plugins = ["tests.testing.actionkit"]  # its fixture: runner_env
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+HYPOTHESIS_PROFILE = register_profiles()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Child Pythons (`python -m planner` in a subprocess) share compiled bytecode.
+
+    Where the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE), every child
+    would compile the planner again; a cache folder of this run, outside the source tree,
+    lets the first child compile and the others load.
+    """
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
+        folder = tempfile.mkdtemp(prefix="pycache-")
+        del os.environ["PYTHONDONTWRITEBYTECODE"]
+        os.environ["PYTHONPYCACHEPREFIX"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (HYPOTHESIS_PROFILE=default|ci|thorough)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,8 +81,3 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         )
 
     return check
-
-
-requires_kubectl = pytest.mark.skipif(
-    shutil.which("kubectl") is None, reason="kubectl (with built-in kustomize) is not on PATH"
-)

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from planner import yamlsafe
 from planner.cli import app
 from planner.inventory import Inventory, parse_inventory
+from planner.placement import NO_GROUP, Step, group_value, place, plan_steps
 from planner.policy import Constraint, RolloutPolicy, load_policy
-from planner.waves import NO_GROUP, Step, group_value, place, plan_steps
-from tests.fleetrepo import FleetRepo
+from tests.testing.examples import examples
+from tests.testing.fleetrepo import FleetRepo
 
 
 def inventory(clusters: Sequence[Mapping[str, object]]) -> Inventory:
@@ -186,7 +187,7 @@ def _limit(constraint: Constraint, total: int) -> int:
     return min(options)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(fleets())
 def test_no_step_breaks_a_constraint_and_every_affected_cluster_is_in_one_step(
     drawn: tuple[Inventory, RolloutPolicy, list[str]],

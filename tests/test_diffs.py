@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from planner import api
 from planner.cli import app
-from tests.fleetrepo import BASE_DATE, HEAD_DATE, _git
+from tests.testing.fleetrepo import BASE_DATE, HEAD_DATE, _git
 
 INVENTORY = """clusters:
 - {name: dev-1, path: clusters/dev-1, labels: {environment: dev}}
@@ -93,7 +93,7 @@ def test_a_strange_file_name_hides_no_later_change(repo: Path) -> None:
     _write(repo, {strange: "x: 1\n"})
     _write(repo, {"base/ns.yaml": FILES["base/ns.yaml"] + "# edited\n"})
     _commit(repo, "strange name and a base change")
-    changes = api.plan(api.Sources(repo=repo, base="HEAD~1", head="HEAD")).changed_files
+    changes = api.plan(api.PlanRequest(repo=repo, base="HEAD~1", head="HEAD")).changed_files
     assert strange in changes and "base/ns.yaml" in changes
     code, out = _plan(repo, "--base", "HEAD~1")
     assert code == 0, out
@@ -105,7 +105,7 @@ def test_renames_and_mode_changes_from_plumbing(repo: Path) -> None:
     _write(repo, {"clusters/dev-1/kustomization.yaml": "resources: [../../base, config.yaml]\n"})
     os.chmod(repo / "base/ns.yaml", 0o755)
     _commit(repo, "rename and chmod")
-    plan = api.plan(api.Sources(repo=repo, base="HEAD~1", head="HEAD"))
+    plan = api.plan(api.PlanRequest(repo=repo, base="HEAD~1", head="HEAD"))
     by_path = {c.path: c for c in plan.changes}
     assert by_path["clusters/dev-1/config.yaml"].old_path == "clusters/dev-1/cm.yaml"
     assert by_path["base/ns.yaml"].status == "mode-only"
@@ -158,7 +158,7 @@ def test_an_unaffected_cluster_whose_path_is_missing_is_not_dropped(repo: Path) 
 def test_worktree_changes_with_a_strange_untracked_name(repo: Path) -> None:
     strange = "clusters/dev-1/new\nfile.yaml"
     _write(repo, {strange: "x: 1\n", "base/ns.yaml": FILES["base/ns.yaml"] + "# wip\n"})
-    plan = api.plan(api.Sources(repo=repo, base="HEAD", worktree=True))
+    plan = api.plan(api.PlanRequest(repo=repo, base="HEAD", worktree=True))
     assert strange in plan.changed_files and "base/ns.yaml" in plan.changed_files
     assert plan.range is not None and plan.range.mode == "worktree"
     assert plan.affected_names() == ["dev-1", "prod-1"]

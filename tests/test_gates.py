@@ -9,7 +9,7 @@ import pytest
 
 from planner import approvals, gates, notify
 from planner.errors import UserError
-from planner.gates import Evaluation, PrometheusCheck, Sample, Target, Verdict
+from planner.gates import Evaluation, GateSubject, PrometheusCheck, Sample, Verdict
 from planner.policy import default_policy, load_policy
 
 GATED = b"""
@@ -34,7 +34,7 @@ notify:
 - {webhook: https://hooks.example.com/y, format: slack}
 """
 
-STEP = Target(
+STEP = GateSubject(
     "production-1",
     "production",
     ("prod.eu-1", "prod-eu-2"),
@@ -120,20 +120,20 @@ def test_placeholders_in_a_regex_are_escaped() -> None:
 
 
 def test_any_placeholder_in_regex_context_is_regex_escaped() -> None:
-    one = Target("s", "w", ("a.b",), {}, cluster="a.b")
+    one = GateSubject("s", "w", ("a.b",), {}, cluster="a.b")
     assert gates.render_query('up{c=~"{{cluster}}"}', one) == 'up{c=~"a\\\\.b"}'
     assert gates.render_query('up{c="{{cluster}}"}', one) == 'up{c="a.b"}'
     assert gates.render_query("up{c=~'{{cluster}}.*'}", one) == "up{c=~'a\\\\.b.*'}"
 
 
 def test_a_label_value_cannot_break_out_of_its_string() -> None:
-    evil = Target("s", "w", ("c",), {"c": {"team": 'x"} or vector(1) #'}}, cluster="c")
+    evil = GateSubject("s", "w", ("c",), {"c": {"team": 'x"} or vector(1) #'}}, cluster="c")
     rendered = gates.render_query('up{team="{{labels.team}}"}', evil)
     assert rendered == 'up{team="x\\"} or vector(1) #"}'
 
 
 def test_placeholders_outside_strings_must_be_plain() -> None:
-    evil = Target("s", "w", ("c",), {"c": {"team": "1) or vector(1"}}, cluster="c")
+    evil = GateSubject("s", "w", ("c",), {"c": {"team": "1) or vector(1"}}, cluster="c")
     with pytest.raises(gates.PlaceholderError):
         gates.render_query("up > {{labels.team}}", evil)
     with pytest.raises(gates.PlaceholderError, match="inside a quoted"):
@@ -141,13 +141,13 @@ def test_placeholders_outside_strings_must_be_plain() -> None:
 
 
 def test_argv_is_substituted_without_a_shell() -> None:
-    one = Target("s", "w", ("c",), {"c": {"region": "eu; rm -rf /"}}, cluster="c")
+    one = GateSubject("s", "w", ("c",), {"c": {"region": "eu; rm -rf /"}}, cluster="c")
     argv = gates.render_argv(["check", "--context={{cluster}}", "{{labels.region}}"], one)
     assert argv == ["check", "--context=c", "eu; rm -rf /"]
 
 
 def test_a_label_that_differs_across_a_step_is_an_evaluation_error() -> None:
-    mixed = Target("s", "w", ("a", "b"), {"a": {"region": "x"}, "b": {"region": "y"}})
+    mixed = GateSubject("s", "w", ("a", "b"), {"a": {"region": "x"}, "b": {"region": "y"}})
     with pytest.raises(gates.PlaceholderError, match="per: cluster"):
         gates.render_argv(["{{labels.region}}"], mixed)
     with pytest.raises(gates.PlaceholderError, match="no label"):
@@ -253,7 +253,7 @@ def test_a_global_change_needs_one_approval_per_wave(policy: str) -> None:
     import dataclasses
 
     from planner.plan import plan_change
-    from tests.memfleet import memory_inputs
+    from tests.testing.memfleet import memory_inputs
 
     inputs = memory_inputs(1000)
     if policy == "default":

@@ -11,13 +11,14 @@ import yaml
 
 from planner import api, layer_pruning
 from planner.adapters.renderer import KustomizeRenderer, RenderCache
+from planner.analysis import analyse
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.inventory import parse_inventory
-from planner.plan import Plan, PlanInputs, analyse
+from planner.plan import Plan, PlanInputs
 from planner.policy import default_policy
 from planner.snapshot import MemorySnapshot
-from tests.conftest import requires_kubectl
-from tests.fleetrepo import FleetRepo, _commit
+from tests.testing.fleetrepo import FleetRepo, _commit
+from tests.testing.marks import requires_kubectl
 
 # ------------------------------------------------------------ pure: the graph walk
 
@@ -75,8 +76,16 @@ def test_a_layer_reached_as_a_component_is_never_opaque() -> None:
 
 def _plan(built: FleetRepo, cache: Path, *, prune: bool) -> tuple[Plan, int]:
     renderer = KustomizeRenderer(default_policy().render, cache=RenderCache(cache))
-    sources = api.Sources(repo=built.path, base=built.base, head=built.head, precise=True)
-    plan = api.precise_plan(sources, renderer, prune=prune)
+    plan = api.plan(
+        api.PlanRequest(
+            repo=built.path,
+            base=built.base,
+            head=built.head,
+            precise=True,
+            renderer=renderer,
+            prune=prune,
+        )
+    )
     return plan, renderer.invocations
 
 

@@ -28,8 +28,8 @@ from planner.emit import argocd, flux, stepfiles
 from planner.plan import UNPLACED
 from planner.policy import ArgoCDSettings, FluxSettings
 from planner.release.messages import dump_state, load_state
-from tests.fleetrepo import FleetRepo, build_fleet_repo
-from tests.test_rollout_cli import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
+from tests.testing.fleetrepo import FleetRepo, build_fleet_repo
+from tests.testing.rolloutfleet import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
 
 NAME = "region-settings"
 Run = Callable[..., Any]
@@ -52,7 +52,7 @@ def runner_for(path: Path) -> Run:
 
 @pytest.fixture
 def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
-    """The fleet of tests/test_rollout_cli.py (three waves, four steps, twelve clusters)."""
+    """The fleet of tests/cli/test_rollout.py (three waves, four steps, twelve clusters)."""
     write_fleet(tmp_path / "src")
     built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
     git(built.path, "config", "user.name", "Release Manager")

@@ -7,9 +7,9 @@ import pytest
 from planner.durations import duration_seconds
 from planner.errors import UserError
 from planner.inventory import parse_inventory
+from planner.placement import place
 from planner.policy import default_policy, load_policy, policy_yaml
-from planner.waves import place
-from tests.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
+from tests.testing.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
 ISSUE_POLICY = _ISSUE_POLICY_TEXT.encode()
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.testing.paths import ROOT
 
 
 def quick_start_commands() -> list[str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from planner import schemas
+from tests.testing.paths import ROOT
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+DOCS = ROOT / "docs" / "schemas"
 
 
 @pytest.mark.parametrize("name", sorted(schemas.MODELS))

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from planner import snapshot as snap_mod
+from planner.adapters import durable
 from planner.errors import Problem, Refusal, UserError
 
 MANIFEST = ".wave-planner-manifest.json"
@@ -66,25 +68,25 @@ def write_many(items: Mapping[Path, bytes]) -> None:
     temps: list[tuple[str, Path]] = []
     each = len(items) <= _FSYNC_EACH
     current = next(iter(items), None)
+    made: set[Path] = set()  # folders known to exist: one mkdir per folder, not per file
+    token = None if each else secrets.token_hex(4)  # a batch: one random part for all
     try:
         for path, data in items.items():
             current = path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            folder = path.parent
+            if folder not in made:
+                folder.mkdir(parents=True, exist_ok=True)
+                made.add(folder)
+            fd, tmp = durable.temporary(folder, path.name, token)
             temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                if each:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
+            durable.fill(fd, data, sync=each)
         if not each:
-            _sync(temps[0][1].parent, [t for t, _ in temps])
+            durable.sync(temps[0][1].parent, [t for t, _ in temps])
         for tmp, path in temps:
             current = path
             os.replace(tmp, path)
         if not each:
-            _sync(temps[0][1].parent, [str(p.parent) for _, p in temps])
+            durable.sync(temps[0][1].parent, [str(p.parent) for _, p in temps])
     except BaseException as exc:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
@@ -94,32 +96,6 @@ def write_many(items: Mapping[Path, bytes]) -> None:
 
 
 _FSYNC_EACH = 64
-
-
-def _sync(anchor: Path, paths: list[str]) -> None:
-    """Flush the file system holding `anchor` (Linux `syncfs`), else fsync each path."""
-    if _syncfs(anchor):
-        return
-    for path in dict.fromkeys(paths):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _syncfs(anchor: Path) -> bool:
-    try:
-        import ctypes
-
-        syncfs = ctypes.CDLL(None, use_errno=True).syncfs  # Linux: libc of this process
-    except (OSError, AttributeError):
-        return False
-    fd = os.open(anchor, os.O_RDONLY)
-    try:
-        return bool(syncfs(fd) == 0)
-    finally:
-        os.close(fd)
 
 
 def _unwritable(path: Path, exc: OSError) -> UserError:
@@ -316,7 +292,16 @@ def manifest_bytes(files: Iterable[str]) -> bytes:
 
 
 def write_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) -> TreeDiff:
-    """Write generated files atomically; delete only stale files this tool generated."""
+    """Write generated files atomically; delete only stale files this tool generated.
+
+    A folder that does not exist yet is written whole beside it and renamed into place
+    (`_write_new`): it appears complete or not at all.
+    """
+    if not out.exists() and not out.is_symlink() and len(files) > _FSYNC_EACH:
+        _check_out_dir(out)
+        _check_targets(out, files)  # nothing exists below `out`: only the paths are checked
+        _write_new(out, files)
+        return TreeDiff(tuple(sorted(files)), (), ())
     diff = plan_tree(out, files, adopt=adopt)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -336,6 +321,38 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) ->
     return diff
 
 
+def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
+    """Write a new output folder: every file into a hidden folder beside `out`, one sync of
+    the file system (else an `fsync` of each file and folder), one rename of the folder,
+    and an `fsync` of its parent; on an error the hidden folder is removed."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = durable.new_folder(out)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    try:
+        folders = {staging}
+        written = []
+        for rel in sorted(files):
+            target = staging / rel
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.update((target.parent, *target.parent.parents))
+            durable.write_file(target, files[rel])
+            written.append(str(target))
+        durable.write_file(staging / MANIFEST, manifest_bytes(files))
+        written.append(str(staging / MANIFEST))
+        below = [str(f) for f in folders if f.is_relative_to(staging)]
+        durable.sync(staging, [*written, *sorted(below, key=len, reverse=True)])
+        os.rename(staging, out)
+        durable.sync_folder(out.parent)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(out, exc) from None
+        raise
+
+
 def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:
     """Remove temporary files an interrupted earlier write of these files left behind
     (`.<name>.<random>.tmp`), so none is ever committed by a `git add`."""
@@ -345,15 +362,14 @@ def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:
         by_folder.setdefault(target.parent, set()).add(target.name)
     for folder, names in by_folder.items():
         try:
-            entries = list(folder.iterdir())
+            with os.scandir(folder) as listing:
+                entries = [e for e in listing if e.name.startswith(".") and e.name.endswith(".tmp")]
         except OSError:
             continue
         for entry in entries:
             stem = entry.name
-            if stem.startswith(".") and stem.endswith(".tmp") and entry.is_file():
-                owner = stem[1:].rsplit(".", 2)[0]
-                if owner in names:
-                    entry.unlink(missing_ok=True)
+            if entry.is_file() and stem[1:].rsplit(".", 2)[0] in names:
+                Path(entry.path).unlink(missing_ok=True)
 
 
 def write_changed(out: Path, files: Mapping[str, bytes]) -> list[str]:

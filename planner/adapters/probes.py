@@ -28,10 +28,10 @@ PARALLEL = 8
 
 
 def evaluate(
-    specs: Sequence[g.GateSpec], step: g.Target, *, clock: Callable[[], float] = time.time
+    specs: Sequence[g.GateSpec], step: g.GateSubject, *, clock: Callable[[], float] = time.time
 ) -> g.Verdict:
     """Every gate of a step, each evaluated once per step or per cluster."""
-    jobs: list[tuple[g.GateSpec, g.Target]] = [
+    jobs: list[tuple[g.GateSpec, g.GateSubject]] = [
         (spec, target) for spec in specs for target in g.targets(spec, step)
     ]
     with ThreadPoolExecutor(max_workers=min(PARALLEL, max(1, len(jobs)))) as pool:
@@ -39,7 +39,7 @@ def evaluate(
     return g.Verdict(step.step, tuple(results))
 
 
-def _one(spec: g.GateSpec, target: g.Target, clock: Callable[[], float]) -> g.Evaluation:
+def _one(spec: g.GateSpec, target: g.GateSubject, clock: Callable[[], float]) -> g.Evaluation:
     try:
         if spec.prometheus is not None:
             passed, evidence = prometheus(spec.prometheus, target, spec.timeout_seconds, clock)
@@ -51,7 +51,7 @@ def _one(spec: g.GateSpec, target: g.Target, clock: Callable[[], float]) -> g.Ev
 
 
 def prometheus(
-    check: g.PrometheusCheck, target: g.Target, timeout: int, clock: Callable[[], float]
+    check: g.PrometheusCheck, target: g.GateSubject, timeout: int, clock: Callable[[], float]
 ) -> tuple[bool, str]:
     """Run the query (over the window with `for:`) and judge the answer."""
     query = g.render_query(check.query, target)
@@ -129,7 +129,7 @@ def _samples(data: Any) -> list[g.Sample]:
     raise ValueError(f"result type {kind!r}")
 
 
-def command(argv: Sequence[str], target: g.Target, timeout: int) -> tuple[bool, str]:
+def command(argv: Sequence[str], target: g.GateSubject, timeout: int) -> tuple[bool, str]:
     """Run a command gate (no shell, no stdin); exit 0 passes. The output's tail is kept."""
     args = g.render_argv(argv, target)
     env = dict(os.environ, WAVE_PLANNER_STEP=target.step, WAVE_PLANNER_WAVE=target.wave)

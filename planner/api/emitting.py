@@ -5,36 +5,30 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planner.adapters import files
 from planner.adapters.files import TreeDiff
-from planner.api.inputs import Sources
-from planner.api.planning import analysis
-from planner.emit import Rollout, parse_released, prepare, unplaced
+from planner.api.inputs import Sources, open_workspace
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.emit.pinned import PinnedPlan, parse_released, prepare, unplaced
 from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
-from planner.nesting import PinContext
-from planner.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
-from planner.plan import Plan, assemble
-from planner.repourl import resolve_repo_url
+from planner.pins.nesting import PinContext
+from planner.pins.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
+from planner.plan import Plan, plan_change
+from planner.target import Target
+from planner.wiring.repourl import resolve_repo_url
+
+__all__ = ["EmitRequest", "EmitResult", "emit"]
 
 if TYPE_CHECKING:
     from planner.plan import PlanInputs
 
 # -------------------------------------------------------------------------------- emit
-
-
-class EmitTarget(StrEnum):
-    """What `emit` writes."""
-
-    argocd = "argocd"
-    flux = "flux"
 
 
 @dataclass(frozen=True)
@@ -46,11 +40,11 @@ class EmitResult:
     """
 
     plan: Plan
-    target: EmitTarget
+    target: Target
     out: Path
     checked: bool
     unplaced: tuple[str, ...] = ()
-    rollout: Rollout | None = None
+    pinned: PinnedPlan | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
     diff: TreeDiff | None = None
     leaks: tuple[Leak, ...] = ()  # nested objects that cannot be pinned
@@ -73,79 +67,75 @@ class EmitResult:
         )
 
 
-def emit(
-    sources: Sources,
-    target: EmitTarget | str,
-    out: Path,
-    *,
-    released: int | str | None = None,
-    strategy: ArgoStrategy | str | None = None,
-    check: bool = False,
-    adopt: bool = False,
-    allow_unpinned: bool = False,
-) -> EmitResult:
+class EmitRequest(Sources):
+    """`emit`: the change's sources, what to write and where; `released` steps (`K|all`,
+    default 0; with `check`, the recorded value unless given), the Argo CD `strategy`."""
+
+    target: Target
+    out: Path
+    released: int | str | None = None
+    strategy: ArgoStrategy | None = None
+    check: bool = False
+    adopt: bool = False
+    allow_unpinned: bool = False
+
+
+def emit(request: EmitRequest) -> EmitResult:
     """Render the plan pinned by `--released K|all` (default 0) as manifests; write them to
     `out` atomically, with the record of their inputs (planner.emitrecord). With `check`,
     only compare: against what the recorded inputs generate when `out` holds a record
-    (stale only when an input changed), else against the plan of `sources`. Never touches
+    (stale only when an input changed), else against the plan of the sources. Never touches
     files it did not generate."""
-    target = EmitTarget(target)
+    released = request.released
     if isinstance(released, str):
         released = parse_released(released)
+    out = request.out
     if out.exists() and not out.is_dir():
         raise UserError.single(f"{out} is a file, not a folder", key="--out", fix="pass a folder")
     files.check_out_folder(out)
-    if check:
+    if request.check:
         record = _read_record(out)
-        if record is not None and record.target == target.value:
-            return _check_recorded(sources, target, out, record, released, strategy, allow_unpinned)
+        if record is not None and record.target == request.target.value:
+            return _check_recorded(request.model_copy(update={"released": released}), record)
     return _emit(
-        sources,
-        target,
-        out,
-        released=0 if released is None else released,
-        strategy=ArgoStrategy(strategy or "list"),
-        check=check,
-        allow_unpinned=allow_unpinned,
-        adopt=adopt,
+        request.model_copy(
+            update={
+                "released": 0 if released is None else released,
+                "strategy": request.strategy or ArgoStrategy.list,
+            }
+        )
     )
 
 
-def _emit(
-    sources: Sources,
-    target: EmitTarget,
-    out: Path,
-    *,
-    released: int | str,
-    strategy: ArgoStrategy,
-    check: bool,
-    allow_unpinned: bool,
-    adopt: bool = False,
-) -> EmitResult:
-    workspace, result = analysis(sources)
+def _emit(request: EmitRequest) -> EmitResult:
+    """`emit` with `released` and `strategy` decided."""
+    target, out, check = request.target, request.out, request.check
+    released = 0 if request.released is None else request.released
+    strategy = request.strategy or ArgoStrategy.list
+    workspace = open_workspace(request)
     try:
-        planned = assemble(workspace.inputs, result)
+        planned = plan_change(workspace.inputs)
         missing = unplaced(planned)
         if planned.violations or missing:
             return EmitResult(planned, target, out, check, unplaced=missing)
         policy = workspace.inputs.policy
-        if target is EmitTarget.argocd:
+        if target is Target.argocd:
             url = resolve_repo_url(
                 policy.argocd.repoURL, workspace.repo_url, setting="argocd.repoURL"
             )
         else:
             url = resolve_repo_url(policy.flux.url, workspace.repo_url, setting="flux.url")
-        rollout = prepare(planned, workspace.inputs.inventory, policy.labels, released, url)
-        rollout = with_nested_pins(rollout, workspace.inputs, target.value)
-        found = tuple(leaks(rollout.pins, rollout.head))
-        if found and not allow_unpinned:
+        pinned = prepare(planned, workspace.inputs.inventory, policy.labels, released, url)
+        pinned = with_nested_pins(pinned, workspace.inputs, target.value)
+        found = tuple(leaks(pinned.pins, pinned.head))
+        if found and not request.allow_unpinned:
             return EmitResult(
-                planned, target, out, check, (), rollout, leaks=found, allow_unpinned=False
+                planned, target, out, check, (), pinned, leaks=found, allow_unpinned=False
             )
-        if target is EmitTarget.argocd:
-            rendered = argocd_emit.render(rollout, policy.argocd, strategy)
+        if target is Target.argocd:
+            rendered = argocd_emit.render(pinned, policy.argocd, strategy)
         else:
-            rendered = flux_emit.render(rollout, policy.flux)
+            rendered = flux_emit.render(pinned, policy.flux)
         rendered[INPUTS_FILE] = Record(
             target=target.value,
             strategy=strategy.value,
@@ -154,7 +144,7 @@ def _emit(
             head=planned.head,
             inventory_digest=planned.inventory.digest,
             policy_digest=planned.policy.digest,
-            emergency=sources.emergency,
+            emergency=request.emergency,
         ).dump()
         if check:
             diff = files.check_tree(out, rendered)
@@ -163,39 +153,39 @@ def _emit(
             from planner.adapters import lock
 
             with lock.hold(out.resolve().parent, f"emit --out {out}"):
-                diff = files.write_tree(out, rendered, adopt=adopt)
+                diff = files.write_tree(out, rendered, adopt=request.adopt)
         else:
-            diff = files.write_tree(out, rendered, adopt=adopt)
+            diff = files.write_tree(out, rendered, adopt=request.adopt)
         return EmitResult(
             planned,
             target,
             out,
             check,
             (),
-            rollout,
+            pinned,
             rendered,
             diff,
             found,
-            allow_unpinned,
-            tuple(plain_folders(rollout.pins)) if target is EmitTarget.argocd else (),
+            request.allow_unpinned,
+            tuple(plain_folders(pinned.pins)) if target is Target.argocd else (),
         )
     finally:
         workspace.close()
 
 
-def with_nested_pins(rollout: Rollout, inputs: PlanInputs, target: str) -> Rollout:
-    """The rollout with the patches that pin every nested object (planner.nesting)."""
+def with_nested_pins(pinned: PinnedPlan, inputs: PlanInputs, target: str) -> PinnedPlan:
+    """The pinned plan with the patches that pin every nested object (planner.pins.nesting)."""
     policy = inputs.policy
     context = PinContext(frozenset(policy.flux_sources), tuple(inputs.repo_urls))
     pins = pin_rollout_nesting(
-        rollout.elements(),
+        pinned.elements(),
         inputs.base,
         inputs.head,
         context,
         target=target,
         flux_namespace=policy.flux.namespace,
     )
-    return dataclasses.replace(rollout, pins=pins)
+    return dataclasses.replace(pinned, pins=pins)
 
 
 def _read_record(out: Path) -> Record | None:
@@ -206,22 +196,15 @@ def _read_record(out: Path) -> Record | None:
         return None
 
 
-def _check_recorded(
-    sources: Sources,
-    target: EmitTarget,
-    out: Path,
-    record: Record,
-    released: int | str | None,
-    strategy: ArgoStrategy | str | None,
-    allow_unpinned: bool,
-) -> EmitResult:
+def _check_recorded(request: EmitRequest, record: Record) -> EmitResult:
     """`--check` against the recorded inputs: stale when one changed, else regenerate from
     them and compare. Without `--base`, the recorded base is the base."""
-    if sources.base is None:
-        sources = dataclasses.replace(sources, base=record.base)
-    workspace, result = analysis(sources)
+    target, out = request.target, request.out
+    if request.base is None:
+        request = request.model_copy(update={"base": record.base})
+    workspace = open_workspace(request)
     try:
-        now = assemble(workspace.inputs, result)
+        now = plan_change(workspace.inputs)
         changed: list[str] = []
         if workspace.repo is not None and now.head != record.head:
             try:
@@ -244,16 +227,15 @@ def _check_recorded(
     )
     if reasons:
         return EmitResult(now, target, out, True, stale=tuple(reasons), recorded=record)
-    again = dataclasses.replace(
-        sources, base=record.base, head=record.head, emergency=record.emergency
+    again = request.model_copy(
+        update={
+            "base": record.base,
+            "head": record.head,
+            "emergency": record.emergency,
+            "released": record.released if request.released is None else request.released,
+            "strategy": request.strategy or ArgoStrategy(record.strategy),
+            "check": True,
+            "adopt": False,
+        }
     )
-    found = _emit(
-        again,
-        target,
-        out,
-        released=record.released if released is None else released,
-        strategy=ArgoStrategy(strategy or record.strategy),
-        check=True,
-        allow_unpinned=allow_unpinned,
-    )
-    return dataclasses.replace(found, recorded=record)
+    return dataclasses.replace(_emit(again), recorded=record)

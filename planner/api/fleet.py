@@ -1,5 +1,5 @@
 """The applied fleet view `waves/fleet/<target>/`: composed (planner.fleetview), pinned
-through nested objects (planner.nesting), rendered by the emitters and written atomically.
+through nested objects (planner.pins.nesting), rendered by the emitters and written atomically.
 
 Every `rollout` command renders the view (`view_files`) with its new state and writes it in
 the same transaction as the step (planner.adapters.rolloutrepo.save), so the one folder
@@ -14,23 +14,23 @@ from pathlib import Path
 from planner import plancache
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
-from planner.emit import Rollout
 from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
+from planner.emit.pinned import PinnedPlan
 from planner.fleetview import FLEET_DIR, FleetView, compose, compose_places
 from planner.inventory import Inventory
-from planner.nesting import PinContext, Pins
-from planner.pinning import Wanted, fleet_pins
+from planner.pins.nesting import PinContext, Pins
+from planner.pins.pinning import Wanted, fleet_pins
 from planner.policy import RolloutPolicy
 from planner.release import model
-from planner.repourl import resolve_repo_url
+from planner.wiring.repourl import resolve_repo_url
 
 VIEW_ANNOTATION = "wave-planner.io/view"
 
 
 @dataclass(frozen=True)
-class _FleetRollout(Rollout):
+class _FleetRollout(PinnedPlan):
     """Emitter input for the fleet view: it belongs to no single plan."""
 
     def annotations(self) -> dict[str, str]:

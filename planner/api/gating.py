@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from planner.api.rolloutwrite import Finish
     from planner.policy import RolloutPolicy
 
-Evaluator = Callable[[Sequence[gates.GateSpec], gates.Target], gates.Verdict]
+Evaluator = Callable[[Sequence[gates.GateSpec], gates.GateSubject], gates.Verdict]
 WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
 
 
@@ -64,17 +64,17 @@ class Progress:
         return f"rollout {state.name}: waiting for {gate.kind}: {gate.text}{left}"
 
 
-def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.Target) -> gates.Verdict:
+def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.GateSubject) -> gates.Verdict:
     from planner.adapters import probes
 
     return probes.evaluate(specs, target)
 
 
-def step_target(current: Current, step: StepRecord) -> gates.Target:
+def step_target(current: Current, step: StepRecord) -> gates.GateSubject:
     """A step as its gates see it: names, wave and every cluster's labels."""
     clusters = current.inventory.by_name()
     labels = {c: dict(clusters[c].labels) for c in step.clusters if c in clusters}
-    return gates.Target(step.name, step.wave, step.clusters, labels)
+    return gates.GateSubject(step.name, step.wave, step.clusters, labels)
 
 
 def _gated_step(state: Rollout, policy: RolloutPolicy) -> StepRecord | None:

@@ -1,4 +1,5 @@
-"""`init`: draft clusters.yaml and rollout.yaml from what a repository already says.
+"""`init`: draft clusters.yaml and rollout.yaml from what a repository already says;
+`policy init`: the built-in default policy, written out for editing.
 
 Reads the repository (its working tree: what the user sees), asks the pure
 `planner.discover` what clusters it declares, renders both drafts in memory with
@@ -12,12 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from planner.adapters import files
 from planner.adapters.gitrepo import GitRepo
-from planner.api.inputs import DEFAULT_INVENTORY, Sources, repo_root
+from planner.api.inputs import DEFAULT_INVENTORY, REQUEST, Sources, repo_root
 from planner.discover import Discovery, discover
 from planner.errors import Refusal, UserError
 from planner.snapshot import Snapshot
+
+__all__ = [
+    "InitRequest",
+    "InitResult",
+    "PolicyDraft",
+    "PolicyInitRequest",
+    "init",
+    "policy_init",
+]
 
 DEFAULT_POLICY = "rollout.yaml"
 
@@ -31,8 +43,18 @@ class InitResult:
     written: list[str] = field(default_factory=list)
 
 
-def init(repo: Path, *, write: bool = True) -> InitResult:
+class InitRequest(BaseModel):
+    """`init`: the repository to draft for; `write=False` only drafts (`--dry-run`)."""
+
+    model_config = REQUEST
+
+    repo: Path = Path(".")
+    write: bool = True
+
+
+def init(request: InitRequest) -> InitResult:
     """Draft the inventory and the policy of `repo`; write them unless `write` is False."""
+    repo, write = request.repo, request.write
     if not repo.is_dir():
         raise UserError.single(f"{repo} is not a folder", key="--repo")
     git_repo: GitRepo | None = None
@@ -75,3 +97,46 @@ def init(repo: Path, *, write: bool = True) -> InitResult:
         files.atomic_write(root / name, text.encode())
         result.written.append(name)
     return result
+
+
+class PolicyInitRequest(BaseModel):
+    """`policy init`: the inventory the default policy is drawn for (None: none), and the
+    file to write (None: only return the text)."""
+
+    model_config = REQUEST
+
+    inventory: Path | None = None
+    out: Path | None = None
+
+
+@dataclass(frozen=True)
+class PolicyDraft:
+    """The default policy as YAML, and where it was written (None: nowhere)."""
+
+    text: str
+    written: Path | None = None
+
+
+def policy_init(request: PolicyInitRequest) -> PolicyDraft:
+    """The built-in default policy (for the inventory's labels), written to `out` unless it
+    exists."""
+    from planner import policy as policy_mod
+    from planner.inventory import parse_inventory
+    from planner.schemas import modeline
+
+    inv = None
+    if request.inventory is not None:
+        data = files.read_yaml_inputs(request.inventory, "--inventory")
+        inv = parse_inventory(data, source=str(request.inventory))
+    text = modeline("policy") + "\n"
+    text += "# wave-planner rollout policy (see `wave-planner schema policy`)\n"
+    text += policy_mod.policy_yaml(policy_mod.default_policy(inv))
+    out = request.out
+    if out is None:
+        return PolicyDraft(text)
+    if out.exists():
+        raise UserError.single(
+            f"{out} already exists", key="--out", fix="remove it or pick another path"
+        )
+    files.atomic_write(out, text.encode())
+    return PolicyDraft(text, out)

@@ -1,12 +1,18 @@
 """Opening a plan's inputs: the repository, the revisions, the change, the inventory at
-both sides and the policy (`Sources` -> `Workspace`)."""
+both sides and the policy (`Sources` -> `Workspace`).
+
+`Sources` is the part every request about a change shares (`PlanRequest`, `ExplainRequest`,
+`EmitRequest` extend it); `REQUEST` is the configuration of every request model: frozen, no
+unknown field.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
 
 from planner import kustomize
 from planner import policy as policy_mod
@@ -18,18 +24,19 @@ from planner.errors import UserError
 from planner.inventory import Inventory, parse_inventory
 from planner.plan import PlanInputs, RangeInfo
 from planner.policy import RolloutPolicy
-from planner.repourl import is_network_url
 from planner.snapshot import Snapshot
+from planner.wiring.repourl import is_network_url
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["Sources"]
 
 DEFAULT_INVENTORY = "clusters.yaml"
+REQUEST = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
-@dataclass(frozen=True)
-class Sources:
-    """Where a plan's inputs come from (the options shared by plan, explain, graph, emit)."""
+class Sources(BaseModel):
+    """Where a plan's inputs come from (the options shared by plan, explain and emit)."""
+
+    model_config = REQUEST
 
     repo: Path = Path(".")
     base: str | None = None
@@ -40,7 +47,6 @@ class Sources:
     changed_files: str | None = None  # the text of a changed-files list
     changed_files_source: str = "--changed-files"
     emergency: str | None = None
-    precise: bool = False  # render traced clusters at both sides, keep those that changed
     two_dot: bool = False  # base..head as given, not merge-base(base, head)..head
     strict: bool = False  # unmodelled wiring is a violation
 
@@ -96,7 +102,7 @@ def open_workspace(sources: Sources) -> Workspace:
         notes += ranges.reversed_range(
             repo, base_snap.revision, head_snap.revision, sources.base or "merge base", sources.head
         )
-    policy, policy_source = load_policy_file(sources.policy, inventory, root)
+    policy, policy_source = load_policy_file(sources.policy, inventory, root, head_snap)
     origin = repo.origin_url() if repo is not None else None
     urls = repo_urls(policy, origin)
     inputs = PlanInputs(
@@ -272,12 +278,24 @@ def refuse_escaping_link(path: Path, root: Path, option: str, *snaps: Snapshot) 
         )
 
 
+def _followed(snap: Snapshot, rel: str) -> str | None:
+    """`rel`, or where the committed symbolic link `rel` leads (None: out of the snapshot)."""
+    if snap.symlink_target(rel) is None:
+        return rel
+    return snap.resolve(rel)[0]
+
+
+def _snapshot_file(snap: Snapshot, rel: str) -> bytes | None:
+    """One file of a snapshot (a committed symbolic link followed inside it), or None."""
+    real = _followed(snap, rel)
+    return snap.read(real) if real is not None else None
+
+
 def _snapshot_yaml(snap: Snapshot, rel: str) -> dict[str, bytes]:
-    if snap.symlink_target(rel) is not None:
-        real, _ = snap.resolve(rel)
-        if real is None:
-            return {}
-        rel = real
+    real = _followed(snap, rel)
+    if real is None:
+        return {}
+    rel = real
     data = snap.read(rel)
     if data is not None:
         return {rel: data}
@@ -298,14 +316,21 @@ def locate_input(path: Path, root: Path | None) -> Path:
 
 
 def load_policy_file(
-    path: Path | None, inventory: Inventory | None = None, root: Path | None = None
+    path: Path | None,
+    inventory: Inventory | None = None,
+    root: Path | None = None,
+    snapshot: Snapshot | None = None,
 ) -> tuple[RolloutPolicy, str]:
+    """The policy at `path`; a file of the repository is read from `snapshot` (the revision
+    the inventory is read from), and from disk when the snapshot does not hold it."""
     if path is None:
         return policy_mod.default_policy(inventory), "built-in default"
     located = locate_input(path, root)
     if root is not None:
-        refuse_escaping_link(located, root, "--policy")
-    data = files.read_input(located, "--policy")
+        refuse_escaping_link(located, root, "--policy", *([snapshot] if snapshot else []))
+    rel = path_inside(located, root) if root is not None and snapshot is not None else None
+    committed = _snapshot_file(snapshot, rel) if snapshot is not None and rel else None
+    data = committed if committed is not None else files.read_input(located, "--policy")
     # an absolute path inside the repository (a CI runner's) is named relative to it
     inside = path_inside(located, root) if root is not None and path.is_absolute() else None
     source = inside or str(path)

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from planner.adapters.gitrepo import GitRepo
-from planner.guardrails import Finding
+from planner.findings import Finding
 from planner.inventory import Inventory
 
 ABSENT_AT_BASE = "(absent at base)"

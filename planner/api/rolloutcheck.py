@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Protocol
 from planner import plancache
 from planner.adapters import plancache as plancache_files
 from planner.release import drift, model
-from planner.release.model import Inputs, Target
-from planner.repourl import resolve_repo_url
+from planner.release.model import Inputs
+from planner.target import Target
+from planner.wiring.repourl import resolve_repo_url
 
 if TYPE_CHECKING:  # the planner is imported on first use: `status` with a plan cache that
     # matches needs none of it
     from planner.inventory import Inventory
-    from planner.nesting import Pins
+    from planner.pins.nesting import Pins
     from planner.plan import Plan, PlanInputs
     from planner.policy import RolloutPolicy
 
@@ -61,7 +62,7 @@ def recompute(
     from planner import policy as policy_mod
     from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
     from planner.inventory import parse_inventory
-    from planner.plan import analyse, assemble
+    from planner.plan import plan_change
 
     workspace = open_workspace(
         Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
@@ -83,7 +84,7 @@ def recompute(
             policy_source=source,
             repo_urls=urls,
         )
-        planned = assemble(plan_inputs, analyse(plan_inputs))
+        planned = plan_change(plan_inputs)
         return Recomputed(
             planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
         )
@@ -93,8 +94,8 @@ def recompute(
 
 def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
     """Nested pins of every cluster at head, and of affected clusters at base, per target."""
-    from planner.nesting import PinContext
-    from planner.pinning import Wanted, fleet_pins
+    from planner.pins.nesting import PinContext
+    from planner.pins.pinning import Wanted, fleet_pins
 
     affected = set(plan.affected_names())
     wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]

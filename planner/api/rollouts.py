@@ -13,11 +13,12 @@ from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
 from planner.api import gating, notifying, rolloutcheck, rolloutwrite
 from planner.api import rollouttrust as trust
-from planner.emit import unplaced
+from planner.emit.pinned import unplaced
 from planner.errors import Refusal, UserError
 from planner.release import drift, model, transitions
-from planner.release.model import Inputs, Outcome, Refused, Target, check_rollout_name
+from planner.release.model import Inputs, Outcome, Refused, check_rollout_name
 from planner.release.view import RolloutView
+from planner.target import Target
 
 # ================================================================ rollouts (release manager)
 #
@@ -36,7 +37,7 @@ def rollout_start(
     head: str,
     inventory: Path | None = None,
     policy: Path | None = None,
-    target: Target = "argocd",
+    target: Target = Target.argocd,
     by: str | None = None,
     commit: bool = False,
     sign: bool = False,

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from planner import plancache
 from planner.adapters import rolloutrepo
 from planner.api import rolloutcheck
-from planner.emit import RELEASED_ANNOTATION, Rollout, prepare
+from planner.emit.pinned import RELEASED_ANNOTATION, PinnedPlan, prepare
 from planner.errors import Refusal
 from planner.release import messages, model, transitions
 from planner.release.view import RolloutView
-from planner.repourl import resolve_repo_url
+from planner.wiring.repourl import resolve_repo_url
 
 if TYPE_CHECKING:
     from planner.policy import ArgoCDSettings, FluxSettings
@@ -40,7 +40,7 @@ def rollout_manifests(
     released steps are a set (a step in the middle may be rolled back), not `--released K`.
     Returns {path relative to waves/<name>/<target>/: bytes}.
     """
-    from planner.emit import pin_elements
+    from planner.emit.pinned import pin_elements
     from planner.plan import UNPLACED
 
     policy = current.policy
@@ -55,7 +55,7 @@ def rollout_manifests(
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
     pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
-    from planner.pinning import leaks
+    from planner.pins.pinning import leaks
 
     found = leaks(pinned.pins, pinned.head)
     if found and not allow_unpinned:
@@ -68,7 +68,7 @@ def rollout_manifests(
 
 
 @dataclass(frozen=True)
-class _StepPinned(Rollout):
+class _StepPinned(PinnedPlan):
     """Emitter input for a rollout: without the `released: K/N` annotation.
 
     A rollout records its progress in `rollout.yaml`; a count on every object would rewrite
@@ -199,12 +199,12 @@ def save_step(
     return RolloutView(state, gate, now, written=tuple(written), commit=sha, notes=tuple(notes))
 
 
-def step_pinned(rollout: Rollout) -> _StepPinned:
+def step_pinned(rollout: PinnedPlan) -> _StepPinned:
     fields = {f.name: getattr(rollout, f.name) for f in dataclasses.fields(rollout)}
     return _StepPinned(**fields)
 
 
-def _render(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
+def _render(rollout: PinnedPlan, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
     from planner.emit import argocd, flux
     from planner.policy import FluxSettings
 

@@ -1,7 +1,8 @@
 """The command line: typer commands that parse arguments, call `planner.api` and print.
 
-Errors are mapped to exit codes in exactly one place (`_Group.invoke`): 0 ok, 1 the plan has
-violations or `--check` found drift (the command decides), 2 bad input or usage (a message on
+Exit codes are `planner.errors.ExitCode`, and exceptions are mapped to them in exactly one
+place (`_Group.invoke`): 0 ok, 1 the plan has violations or `--check` found drift (the
+command raises `typer.Exit(ExitCode.VIOLATIONS)`), 2 bad input or usage (a message on
 stderr, no traceback), 3 an internal bug (traceback and a request to report it). Heavy
 modules are imported inside the commands so `--help` and `--version` start fast.
 """
@@ -16,9 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from planner import __version__
-from planner.errors import Refusal, UserError
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
+from planner.errors import ExitCode, Refusal, UserError
 
 
 class _Group(TyperGroup):
@@ -35,10 +34,10 @@ class _Group(TyperGroup):
         except UserError as exc:
             for problem in exc.problems:
                 typer.echo(f"error: {problem}", err=True)
-            raise typer.Exit(EXIT_INPUT) from None
+            raise typer.Exit(ExitCode.BAD_INPUT) from None
         except Refusal as exc:
             typer.echo(f"refused: {exc}", err=True)
-            raise typer.Exit(EXIT_VIOLATIONS) from None
+            raise typer.Exit(ExitCode.VIOLATIONS) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
@@ -53,7 +52,7 @@ class _Group(TyperGroup):
                 "traceback above and the command you ran",
                 err=True,
             )
-            raise typer.Exit(EXIT_BUG) from None
+            raise typer.Exit(ExitCode.BUG) from None
 
 
 def _is_usage_error(exc: Exception) -> bool:

@@ -12,12 +12,11 @@ from planner.cli import options as opt
 from planner.cli.complete import cluster_names
 from planner.cli.options import PlanFormat, ReportFormat
 from planner.cli.output import Output, choose, json_to_yaml
+from planner.errors import ExitCode
 
 if TYPE_CHECKING:
-    from planner import api
+    from planner.adapters.progress import Progress
     from planner.plan import Plan
-
-EXIT_VIOLATIONS = 1
 
 
 def register(app: typer.Typer) -> None:
@@ -72,23 +71,17 @@ def plan(
     from planner import api
 
     why = opt.emergency_reason(emergency, reason)
-    if demo:
-        from planner.adapters.demo import demo_repo
-
-        with demo_repo() as built:
-            sources = api.Sources(
-                repo=built.path,
-                base=built.base,
-                head=built.head,
-                policy=policy,
-                emergency=why,
-                precise=precise,
-                strict=strict,
+    bar = _progress_bar(precise, fmt)
+    try:
+        if demo:
+            result = api.demo(
+                api.DemoRequest(
+                    policy=policy, emergency=why, precise=precise, strict=strict, progress=bar
+                )
             )
-            result = _planned(sources, fmt)
-    else:
-        result = _planned(
-            opt.sources(
+        else:
+            request = opt.sources(
+                api.PlanRequest,
                 repo,
                 base,
                 head,
@@ -97,12 +90,15 @@ def plan(
                 worktree,
                 changed_files,
                 why,
-                precise,
                 two_dot=two_dot,
+                precise=precise,
                 strict=strict,
-            ),
-            fmt,
-        )
+                progress=bar,
+            )
+            result = api.plan(request)
+    finally:
+        if bar is not None:
+            bar.close()
     chosen = choose(
         output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide", "html")
     )
@@ -114,25 +110,18 @@ def plan(
     # strip them from a pipe, which is what FORCE_COLOR asks for)
     typer.echo(_render_plan(result, chosen), nl=False, color=True)
     if result.violations:
-        raise typer.Exit(EXIT_VIOLATIONS)
+        raise typer.Exit(ExitCode.VIOLATIONS)
 
 
-def _planned(sources: api.Sources, fmt: ReportFormat) -> Plan:
-    """The plan; precise mode draws its progress bar on a terminal (never for JSON)."""
-    from planner import api
-
-    if not sources.precise:
-        return api.plan(sources)
+def _progress_bar(precise: bool, fmt: ReportFormat) -> Progress | None:
+    """Precise mode draws its progress bar on a terminal (never for JSON)."""
+    if not precise:
+        return None
     import sys
 
     from planner.adapters.progress import for_terminal
 
-    bar = for_terminal(sys.stderr, enabled=fmt != ReportFormat.json)
-    try:
-        return api.precise_plan(sources, progress=bar)
-    finally:
-        if bar is not None:
-            bar.close()
+    return for_terminal(sys.stderr, enabled=fmt != ReportFormat.json)
 
 
 def _render_plan(result: Plan, fmt: str) -> str:
@@ -180,14 +169,24 @@ def explain(
       wave-planner explain prod-eu-west-1 --repo fleet-config --base origin/main --head HEAD
     """
     from planner import api
-    from planner.report import text
+    from planner.report import explanation as explanation_report
 
     explanation = api.explain(
-        opt.sources(repo, base, head, inventory, policy, worktree, changed_files, two_dot=two_dot),
-        cluster,
+        opt.sources(
+            api.ExplainRequest,
+            repo,
+            base,
+            head,
+            inventory,
+            policy,
+            worktree,
+            changed_files,
+            two_dot=two_dot,
+            cluster=cluster,
+        )
     )
     fmt = choose(output, "json" if as_json else None, allowed=("table", "json", "yaml"))
-    rendered = text.render_explanation(explanation, as_json=fmt != "table")
+    rendered = explanation_report.render_explanation(explanation, as_json=fmt != "table")
     typer.echo(json_to_yaml(rendered) if fmt == "yaml" else rendered, nl=False)
 
 
@@ -222,7 +221,7 @@ def graph(
     from planner import api
     from planner.report import graph as graph_report
 
-    opened = api.open_revision(repo, inventory, policy, rev)
+    opened = api.graph(api.RevisionRequest(repo=repo, inventory=inventory, policy=policy, rev=rev))
     chosen = choose(output, fmt.value, allowed=("json", "yaml", "mermaid", "dot"))
     rendered = graph_report.render(
         opened.graph, opened.inventory, cluster, "json" if chosen == "yaml" else chosen
@@ -259,9 +258,9 @@ def preview(
     from planner import api
     from planner.report import table
 
-    parsed, rows = api.preview(inventory, selector, policy)
+    found = api.preview(api.PreviewRequest(inventory=inventory, selector=selector, policy=policy))
     chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "wide"))
-    rendered = table.render_preview(parsed, rows, as_json=chosen in ("json", "yaml"))
+    rendered = table.render_preview(found.selector, found.rows, as_json=chosen in ("json", "yaml"))
     typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False)
 
 
@@ -285,7 +284,9 @@ def validate(
     from planner import api
     from planner.report import findings as findings_report
 
-    result = api.validate(repo, inventory, policy, rev=rev, strict=strict)
+    result = api.validate(
+        api.ValidateRequest(repo=repo, inventory=inventory, policy=policy, rev=rev, strict=strict)
+    )
     chosen = choose(
         output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide", "html")
     )
@@ -299,7 +300,7 @@ def validate(
     )
     typer.echo(json_to_yaml(rendered) if chosen == "yaml" else rendered, nl=False, color=True)
     if result.violations:
-        raise typer.Exit(EXIT_VIOLATIONS)
+        raise typer.Exit(ExitCode.VIOLATIONS)
 
 
 class SchemaName(StrEnum):
@@ -337,28 +338,10 @@ def policy_init(
 
       wave-planner policy init --inventory clusters.yaml --out rollout.yaml
     """
-    from planner import policy as policy_mod
-    from planner.adapters import files
-    from planner.inventory import parse_inventory
+    from planner import api
 
-    inv = None
-    if inventory is not None:
-        inv = parse_inventory(
-            files.read_yaml_inputs(inventory, "--inventory"), source=str(inventory)
-        )
-    from planner.schemas import modeline
-
-    text = modeline("policy") + "\n"
-    text += "# wave-planner rollout policy (see `wave-planner schema policy`)\n"
-    text += policy_mod.policy_yaml(policy_mod.default_policy(inv))
-    if out is None:
-        typer.echo(text, nl=False)
+    drafted = api.policy_init(api.PolicyInitRequest(inventory=inventory, out=out))
+    if drafted.written is None:
+        typer.echo(drafted.text, nl=False)
         return
-    if out.exists():
-        from planner.errors import UserError
-
-        raise UserError.single(
-            f"{out} already exists", key="--out", fix="remove it or pick another path"
-        )
-    files.atomic_write(out, text.encode())
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {drafted.written}")

@@ -16,11 +16,11 @@ import typer
 
 from planner.cli import options as opt
 from planner.cli.output import Output, choose, dump
+from planner.errors import ExitCode
+from planner.target import Target
 
 if TYPE_CHECKING:
     from planner.api import EmitResult
-
-EXIT_REFUSED = 1
 
 
 class ArgoStrategy(StrEnum):
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 def emit(
     *,
-    target: Annotated[opt.Target, typer.Option("--target", help="What to write.")],
+    target: Annotated[Target, typer.Option("--target", help="What to write.")],
     out: Annotated[
         str, typer.Option("--out", help="Folder to write (files it did not generate are kept).")
     ],
@@ -102,7 +102,7 @@ def emit(
       wave-planner emit --target flux --out waves/flux --base origin/main --check
     """
     from planner import api
-    from planner.emit import parse_released
+    from planner.emit.pinned import parse_released
     from planner.errors import UserError
 
     if not out.strip():
@@ -111,26 +111,33 @@ def emit(
         )
     count = parse_released(released) if released is not None else None
     why = opt.emergency_reason(emergency, reason)
-    sources = opt.sources(
-        repo, base, head, inventory, policy, worktree, changed_files, why, two_dot=two_dot
-    )
-    result = api.emit(
-        sources,
-        target.value,
-        Path(out),
+    request = opt.sources(
+        api.EmitRequest,
+        repo,
+        base,
+        head,
+        inventory,
+        policy,
+        worktree,
+        changed_files,
+        why,
+        two_dot=two_dot,
+        target=target,
+        out=Path(out),
         released=count,
         strategy=argocd_strategy.value if argocd_strategy is not None else None,
         check=check,
         adopt=adopt,
         allow_unpinned=allow_unpinned,
     )
+    result = api.emit(request)
     fmt = choose(output, None, allowed=("table", "json", "yaml"))
     if fmt == "table":
         typer.echo(render_result(result), nl=False)
     else:
         typer.echo(dump(result_data(result), fmt), nl=False)
     if result.refused or result.drift:
-        raise typer.Exit(EXIT_REFUSED)
+        raise typer.Exit(ExitCode.VIOLATIONS)
 
 
 def result_data(result: EmitResult) -> dict[str, object]:
@@ -174,22 +181,22 @@ def render_result(result: EmitResult) -> str:
         if result.leaks:
             lines.append("(pass --allow-unpinned to write anyway, knowingly)")
         return "\n".join(lines) + "\n"
-    rollout = result.rollout
-    assert rollout is not None
+    pinned = result.pinned
+    assert pinned is not None
     assert result.diff is not None
-    elements = rollout.elements()
-    on_base = sum(1 for e in elements if e.revision == rollout.base and e.step)
+    elements = pinned.elements()
+    on_base = sum(1 for e in elements if e.revision == pinned.base and e.step)
     lines.append(
         f"emit {result.target.value}: plan {plan.id}, {len(elements)} clusters in "
-        f"{sum(1 for w in rollout.waves.values() if w)} waves, released "
-        f"{len(rollout.released)} of {len(rollout.steps)} steps"
+        f"{sum(1 for w in pinned.waves.values() if w)} waves, released "
+        f"{len(pinned.released)} of {len(pinned.steps)} steps"
     )
     lines.append(
-        f"  head {rollout.head[:12]}: {len(elements) - on_base} clusters; "
-        f"base {rollout.base[:12]}: {on_base} clusters"
+        f"  head {pinned.head[:12]}: {len(elements) - on_base} clusters; "
+        f"base {pinned.base[:12]}: {on_base} clusters"
     )
-    if rollout.emergency is not None:
-        lines.append(f"  emergency: {rollout.emergency}")
+    if pinned.emergency is not None:
+        lines.append(f"  emergency: {pinned.emergency}")
     lines.extend(
         f"warning [unpinned, allowed by --allow-unpinned] {leak.message()}" for leak in result.leaks
     )

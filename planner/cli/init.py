@@ -46,7 +46,7 @@ def init(
     from planner.cli import output as out_mod
 
     fmt = out_mod.choose(output, None, allowed=("table", "json", "yaml"))
-    result = api.init(repo, write=not dry_run)
+    result = api.init(api.InitRequest(repo=repo, write=not dry_run))
     data = {
         **result.discovery.model_dump(mode="json"),
         "written": result.written,

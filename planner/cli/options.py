@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -13,6 +13,8 @@ from planner.errors import UserError
 
 if TYPE_CHECKING:
     from planner.api import Sources
+
+R = TypeVar("R", bound="Sources")
 
 ENV_REPO, ENV_INVENTORY, ENV_POLICY = (
     "WAVE_PLANNER_REPO",
@@ -106,11 +108,6 @@ Strict = Annotated[
 ]
 
 
-class Target(StrEnum):
-    argocd = "argocd"
-    flux = "flux"
-
-
 class PlanFormat(StrEnum):
     table = "table"
     json = "json"
@@ -183,6 +180,7 @@ def emergency_reason(emergency: bool, reason: str | None) -> str | None:
 
 
 def sources(
+    request: type[R],
     repo: Path,
     base: str | None,
     head: str,
@@ -191,16 +189,14 @@ def sources(
     worktree: bool,
     changed_files: str | None,
     emergency: str | None = None,
-    precise: bool = False,
     *,
     two_dot: bool = False,
-    strict: bool = False,
-) -> Sources:
-    """The plan inputs from the options `plan`, `explain` and `emit` share."""
-    from planner import api
-
+    **options: Any,
+) -> R:
+    """A request about a change (`api.PlanRequest`, `ExplainRequest`, `EmitRequest`) from the
+    options `plan`, `explain` and `emit` share, and the command's own `options`."""
     text, source = read_changed_files(changed_files)
-    return api.Sources(
+    return request(
         repo=repo,
         base=base,
         head=head,
@@ -210,7 +206,6 @@ def sources(
         changed_files=text,
         changed_files_source=source,
         emergency=emergency,
-        precise=precise,
         two_dot=two_dot,
-        strict=strict,
+        **options,
     )

@@ -16,12 +16,13 @@ import typer
 from planner.cli import options as opt
 from planner.cli.complete import rollout_names
 from planner.cli.output import Output, OutputFormat, choose, dump, json_to_yaml
+from planner.errors import ExitCode
+from planner.target import Target
 
 if TYPE_CHECKING:
     from planner.api import gating
     from planner.release.view import RolloutView
 
-EXIT_DRIFT = 1
 
 rollout_app = typer.Typer(
     name="rollout",
@@ -31,7 +32,6 @@ rollout_app = typer.Typer(
 )
 
 
-Target = opt.Target
 StatusFormat = opt.PlanFormat
 
 
@@ -144,7 +144,7 @@ def start(
         head=head,
         inventory=inventory,
         policy=policy,
-        target="flux" if target is Target.flux else "argocd",
+        target=target,
         by=by,
         commit=commit,
         sign=sign,
@@ -189,7 +189,7 @@ def status(
     if view.drift:
         for change in view.drift:
             typer.echo(f"drift: {change}", err=True)
-        raise typer.Exit(EXIT_DRIFT)
+        raise typer.Exit(ExitCode.VIOLATIONS)
 
 
 def advance(

@@ -21,14 +21,14 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from planner.emit import (
+from planner.emit.pinned import (
     CLUSTER_LABEL,
     MANAGED_BY,
     MAX_OBJECT_BYTES,
     STEP_ANNOTATION,
     WAVE_LABEL,
     Element,
-    Rollout,
+    PinnedPlan,
     object_size_problem,
 )
 from planner.policy import ArgoCDSettings
@@ -45,7 +45,7 @@ class Strategy(StrEnum):
     rolling_sync = "rolling-sync"  # one ApplicationSet, Argo CD progressive sync
 
 
-def render(rollout: Rollout, settings: ArgoCDSettings, strategy: Strategy) -> dict[str, bytes]:
+def render(rollout: PinnedPlan, settings: ArgoCDSettings, strategy: Strategy) -> dict[str, bytes]:
     """Every file of the Argo CD output, keyed by path relative to `--out`."""
     objects: dict[str, dict[str, Any]] = {}
     if strategy is Strategy.rolling_sync:
@@ -112,7 +112,7 @@ def shard_names(
 def application_set(
     name: str,
     elements: Sequence[Element],
-    rollout: Rollout,
+    rollout: PinnedPlan,
     settings: ArgoCDSettings,
     *,
     wave: str | None,
@@ -167,7 +167,7 @@ NO_PIN = "~none"  # a slot value that names no object (never a valid object name
 
 
 def pin_slots(
-    elements: Sequence[Element], rollout: Rollout
+    elements: Sequence[Element], rollout: PinnedPlan
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
     """The template's `source.kustomize.patches` and per-cluster slot parameters.
 
@@ -230,7 +230,7 @@ def _element(
 
 
 def _template(
-    rollout: Rollout,
+    rollout: PinnedPlan,
     settings: ArgoCDSettings,
     *,
     named: bool,

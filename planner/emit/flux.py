@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from planner.emit import (
+from planner.emit.pinned import (
     CLUSTER_LABEL,
     MANAGED_BY,
     MAX_OBJECT_BYTES,
     STEP_ANNOTATION,
     WAVE_LABEL,
     Element,
-    Rollout,
+    PinnedPlan,
     object_size_problem,
 )
 from planner.policy import FluxSettings
@@ -38,7 +38,7 @@ KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
 PATHS_FORMAT = "wave-planner paths v1"
 
 
-def render(rollout: Rollout, settings: FluxSettings) -> dict[str, bytes]:
+def render(rollout: PinnedPlan, settings: FluxSettings) -> dict[str, bytes]:
     """Every file of the Flux output, keyed by path relative to `--out`."""
     files: dict[str, bytes] = {}
     for wave, elements in rollout.waves.items():
@@ -59,7 +59,7 @@ def sync_path(element: Element) -> str:
     return f"clusters/{element.cluster}/sync.yaml"
 
 
-def sync_file(element: Element, rollout: Rollout, settings: FluxSettings) -> bytes:
+def sync_file(element: Element, rollout: PinnedPlan, settings: FluxSettings) -> bytes:
     """`clusters/<cluster>/sync.yaml`: the cluster's GitRepository and Kustomization."""
     docs = [git_repository(element, rollout, settings), kustomization(element, rollout, settings)]
     for doc in docs:
@@ -70,7 +70,7 @@ def sync_file(element: Element, rollout: Rollout, settings: FluxSettings) -> byt
     return dump_manifests(docs)
 
 
-def _metadata(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:
+def _metadata(element: Element, rollout: PinnedPlan, settings: FluxSettings) -> dict[str, Any]:
     annotations = rollout.annotations()
     if element.step:
         annotations[STEP_ANNOTATION] = element.step
@@ -82,7 +82,7 @@ def _metadata(element: Element, rollout: Rollout, settings: FluxSettings) -> dic
     }
 
 
-def git_repository(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:
+def git_repository(element: Element, rollout: PinnedPlan, settings: FluxSettings) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "interval": settings.interval,
         "url": rollout.repo_url,
@@ -98,7 +98,7 @@ def git_repository(element: Element, rollout: Rollout, settings: FluxSettings) -
     }
 
 
-def kustomization(element: Element, rollout: Rollout, settings: FluxSettings) -> dict[str, Any]:
+def kustomization(element: Element, rollout: PinnedPlan, settings: FluxSettings) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "interval": settings.interval,
         "path": element.path,
@@ -118,7 +118,7 @@ def kustomization(element: Element, rollout: Rollout, settings: FluxSettings) ->
     }
 
 
-def wave_paths(wave: str, elements: list[Element], rollout: Rollout) -> bytes:
+def wave_paths(wave: str, elements: list[Element], rollout: PinnedPlan) -> bytes:
     """The plain per-wave list (format described in the module docstring)."""
     lines = [
         f"# {PATHS_FORMAT}",

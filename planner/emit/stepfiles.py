@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from planner.emit import Rollout, argocd, flux
+from planner.emit import argocd, flux
+from planner.emit.pinned import PinnedPlan
 from planner.policy import ArgoCDSettings, FluxSettings
 
 
 def step_files(
-    rollout: Rollout, settings: ArgoCDSettings | FluxSettings, clusters: Collection[str]
+    rollout: PinnedPlan, settings: ArgoCDSettings | FluxSettings, clusters: Collection[str]
 ) -> dict[str, bytes]:
     """{path: bytes} of every file whose content depends on the pins of `clusters`."""
     wanted = frozenset(clusters)
@@ -43,7 +44,7 @@ def step_files(
     return dict(sorted(out.items()))
 
 
-def all_paths(rollout: Rollout, settings: ArgoCDSettings | FluxSettings) -> set[str]:
+def all_paths(rollout: PinnedPlan, settings: ArgoCDSettings | FluxSettings) -> set[str]:
     """The paths of the full render (`flux.render`, `argocd.render` list strategy)."""
     out = {"kustomization.yaml"}
     for wave, elements in rollout.waves.items():

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from planner import gitops, kustomize, snapshot, yamlsafe
-from planner.appset import ClusterInfo
+from planner import kustomize, snapshot, yamlsafe
 from planner.hierarchy.follow import Follower
 from planner.hierarchy.graph import YAML_SUFFIXES, Hierarchy, Node, NodeKind
 from planner.hierarchy.parsing import ParseCache
 from planner.hierarchy.scopes import HierarchyConfig, Scope
 from planner.snapshot import Snapshot
+from planner.wiring.appset import ClusterInfo
+from planner.wiring.objects import Follow
+from planner.wiring.scanner import might_contain_objects, scan_documents
 
 
 def build_hierarchy(
@@ -35,21 +37,21 @@ def build_hierarchy(
     `refs`: the GitRepository refs (`branch=main`) that mean the revision being planned
     when no bootstrap source says so (see `sources.SourceResolver`). With `clusters` (the
     inventory of this revision), ApplicationSets and Fleet bundles are expanded per cluster
-    (`planner.clusterwiring`)."""
+    (`planner.wiring.percluster`)."""
     builder = _Builder(snap, config or HierarchyConfig(), repo_urls, set(check_paths), cache)
     builder.resolver.planned_refs = frozenset(refs)
     roots = list(roots)
     if clusters and builder.config.follow:
-        from planner import clusterwiring
+        from planner.wiring import percluster
 
-        builder.bundle_roots = clusterwiring.bundle_roots(snap, roots)
+        builder.bundle_roots = percluster.bundle_roots(snap, roots)
     for root in sorted(set(roots)):
         builder.add_root(root)
     builder.run()
     if builder.config.follow:
-        from planner import clusterwiring
+        from planner.wiring import percluster
 
-        clusterwiring.expand_clusters(builder, clusters)
+        percluster.expand_clusters(builder, clusters)
     graph = Hierarchy(
         builder.graph, snap.revision, builder.roots, builder.problems, builder.rules, builder.wiring
     )
@@ -71,7 +73,7 @@ class _Builder(Follower):
         self._mark_scan(self.roots[norm], patch=False)  # a cluster path may be one manifest file
 
     def run(self) -> None:
-        deferred: list[tuple[str, gitops.Follow]] = []
+        deferred: list[tuple[str, Follow]] = []
         while True:
             while self.queue:
                 self._expand(self.queue.popleft())
@@ -127,7 +129,7 @@ class _Builder(Follower):
                     docs = yamlsafe.load_all(text.encode())
                 except yamlsafe.YamlError:
                     continue
-                self._queue_follows(node.id, gitops.scan_documents(docs, patch=True))
+                self._queue_follows(node.id, scan_documents(docs, patch=True))
 
     def _reference(self, node: Node, reference: kustomize.Reference) -> None:
         assert node.file is not None
@@ -166,7 +168,7 @@ class _Builder(Follower):
         cached = self.cache.get(node.path, self.snap.blob_id(node.path))
         if cached is None and attrs.get("scan") == "resource" and not want_check:
             data = self._read(node.path)
-            if data is None or not gitops.might_contain_objects(data):
+            if data is None or not might_contain_objects(data):
                 return
         parsed = cached or self._parse(node.path, data)
         if parsed.error is not None:
@@ -175,7 +177,7 @@ class _Builder(Follower):
         if self.config.follow:
             attrs["scanned"] = True
             patch = attrs.get("scan") == "patch"
-            self._queue_follows(node.id, gitops.scan_documents(parsed.docs, patch=patch))
+            self._queue_follows(node.id, scan_documents(parsed.docs, patch=patch))
 
     def _expand_generated(self, node: Node, directory: str) -> None:
         """What kustomize-controller generates for a folder without a kustomization.
@@ -210,17 +212,17 @@ class _Builder(Follower):
         """Argo CD objects a local Helm chart declares in its templates (app-of-apps)."""
         if not self.snap.exists("Chart.yaml" if node.path == "." else f"{node.path}/Chart.yaml"):
             return
-        from planner import clusterwiring, helmapps
+        from planner.wiring import helmapps, percluster
 
         found = helmapps.chart_objects(self.snap, node.path)
         for path in found.templates:  # what the chart declares depends on their content
             self.expansion_inputs.setdefault(path, set()).add(node.path)
         for path, reason in found.unmodelled:
-            clusterwiring.report_unmodelled(
+            percluster.report_unmodelled(
                 self, node.id, f"Helm chart {node.path}", f"{path}: {reason}"
             )
         if found.docs:
-            self._queue_follows(node.id, gitops.scan_documents(found.docs))
+            self._queue_follows(node.id, scan_documents(found.docs))
 
     def _expand_directory(self, node: Node, directory: str) -> None:
         """An Argo CD directory source: its manifests (and below, with recurse)."""

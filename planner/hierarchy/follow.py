@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 
-from planner import artifacts, gitops, kustomize, snapshot, sources
+from planner import kustomize, snapshot
 from planner.hierarchy.graph import Node, NodeKind
 from planner.hierarchy.nodes import NodeMaker
 from planner.hierarchy.scopes import Scope
-from planner.wiring import Unmodelled, WiringNote, other_revision
+from planner.wiring import artifacts, sources
+from planner.wiring.notes import Unmodelled, WiringNote, other_revision
+from planner.wiring.objects import ARGO, CHART, FLUX, Follow, Scan, SourceRef
 
 
 class Follower(NodeMaker):
     """The builder's follow step (see `planner.hierarchy.build`)."""
 
-    def _queue_follows(self, origin: str, scan: gitops.Scan) -> None:
+    def _queue_follows(self, origin: str, scan: Scan) -> None:
         self.resolver.learn(scan.sources, scan.artifacts)
         self.pending.extend((origin, follow) for follow in scan.follows)
         if scan.appsets:
@@ -40,7 +42,7 @@ class Follower(NodeMaker):
             WiringNote(item.code, origin, node.display, item.tag, item.reason, item.paths)
         )
 
-    def _external(self, origin: str, follow: gitops.Follow, path: str) -> None:
+    def _external(self, origin: str, follow: Follow, path: str) -> None:
         target = f"remote:{_source_text(follow.source)}//{path}"
         if target not in self.graph:
             self.graph.add_node(
@@ -48,7 +50,7 @@ class Follower(NodeMaker):
             )
         self._edge(origin, target, follow.tag, follow.path, follow.mode)
 
-    def _follow(self, origin: str, follow: gitops.Follow, *, final: bool) -> bool:
+    def _follow(self, origin: str, follow: Follow, *, final: bool) -> bool:
         if follow.target and follow.source is None:
             # a patch retargeting a path: the source is the patched object's
             known = [
@@ -81,7 +83,7 @@ class Follower(NodeMaker):
         self._locate_follow(origin, follow, path, follow.mode)
         return True
 
-    def _in_include(self, follow: gitops.Follow, path: str) -> bool:
+    def _in_include(self, follow: Follow, path: str) -> bool:
         if follow.source is None or follow.source.kind != "GitRepository":
             return False
         found = self.resolver.git_source(follow.source)
@@ -89,10 +91,8 @@ class Follower(NodeMaker):
             path == inc or path.startswith(inc + "/") for inc in found.includes
         )
 
-    def _locate_follow(self, origin: str, follow: gitops.Follow, path: str, how: str) -> None:
-        mode = {gitops.FLUX: "flux", gitops.ARGO: gitops.ARGO, gitops.CHART: gitops.CHART}.get(
-            how, kustomize.FILE
-        )
+    def _locate_follow(self, origin: str, follow: Follow, path: str, how: str) -> None:
+        mode = {FLUX: "flux", ARGO: ARGO, CHART: CHART}.get(how, kustomize.FILE)
         target = self.locate(
             path,
             mode,
@@ -102,11 +102,9 @@ class Follower(NodeMaker):
         )
         self._edge(origin, target, follow.tag, follow.path, how)
 
-    def _follow_artifact(
-        self, origin: str, follow: gitops.Follow, path: str, *, final: bool
-    ) -> bool:
+    def _follow_artifact(self, origin: str, follow: Follow, path: str, *, final: bool) -> bool:
         """A Flux Kustomization reading an ExternalArtifact: the repository folders the
-        ArtifactGenerator copies to `path` (see planner.artifacts)."""
+        ArtifactGenerator copies to `path` (see planner.wiring.artifacts)."""
         assert follow.source is not None
         specs = self.resolver.artifact(follow.source)
         if not specs:
@@ -116,7 +114,7 @@ class Follower(NodeMaker):
             self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact: {reason}"))
             return True
 
-        def decide(source: gitops.SourceRef) -> bool | None:
+        def decide(source: SourceRef) -> bool | None:
             decided = self.resolver.decide(source, True)
             if decided is None and final:
                 return True
@@ -127,9 +125,9 @@ class Follower(NodeMaker):
         if mapped.undecided and not final:
             return False
         for folder in mapped.folders:
-            self._locate_follow(origin, follow, folder, gitops.FLUX)
+            self._locate_follow(origin, follow, folder, FLUX)
         for folder in mapped.contents:
-            self._locate_follow(origin, follow, folder, gitops.CHART)
+            self._locate_follow(origin, follow, folder, CHART)
         for reason in mapped.unmodelled:
             self._note(origin, Unmodelled(follow.tag, f"ExternalArtifact {name}: {reason}"))
         if not mapped.folders and not mapped.contents:
@@ -153,7 +151,7 @@ def _kind_name(tag: str) -> str:
     return f"{kind} {name.rsplit('/', 1)[-1]}"
 
 
-def _source_text(source: gitops.SourceRef | None) -> str:
+def _source_text(source: SourceRef | None) -> str:
     if source is None:
         return "unknown"
     if source.kind == "url":

@@ -21,7 +21,7 @@ from typing import Any
 
 from planner import kustomize, snapshot
 from planner.hierarchy.scopes import Scope, ScopeRule
-from planner.wiring import WiringNote
+from planner.wiring.notes import WiringNote
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -120,7 +120,7 @@ class Hierarchy:
         self.roots = dict(roots)  # cluster path -> node id
         self.problems = problems
         self.rules = rules
-        # Per-cluster wiring (planner.clusterwiring): cluster name -> its own root node;
+        # Per-cluster wiring (planner.wiring.percluster): cluster name -> its own root node;
         # expanded file -> cluster -> fingerprint; files git generators read.
         self.cluster_roots: dict[str, str] = {}
         self.expanded: dict[str, dict[str, str]] = {}
@@ -153,7 +153,7 @@ class Hierarchy:
         return value
 
     def follow_mode(self, source: str, target: str) -> str | None:
-        """How a Flux or Argo CD object pulls `target` in (`gitops.FLUX`, `ARGO`, `CHART`,
+        """How a Flux or Argo CD object pulls `target` in (`objects.FLUX`, `ARGO`, `CHART`,
         `FILE`), or None when the edge is a kustomize reference."""
         mode: str | None = self.graph.edges[source, target].get("follow")
         return mode

@@ -12,12 +12,14 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from planner import gitops, kustomize, snapshot, sources
+from planner import kustomize, snapshot
 from planner.hierarchy.graph import Edge, HierarchyProblem, Node, NodeKind
 from planner.hierarchy.parsing import ParseCache, Parsed, parse_yaml
 from planner.hierarchy.scopes import Classifier, HierarchyConfig, Scope
 from planner.snapshot import Snapshot
-from planner.wiring import WiringNote
+from planner.wiring import sources
+from planner.wiring.notes import WiringNote
+from planner.wiring.objects import ARGO, CHART, AppSetDoc, Follow, SourceRef
 
 _BREADTH = {
     NodeKind.KUSTOMIZATION: 0,
@@ -49,15 +51,15 @@ class NodeMaker:
         self.roots: dict[str, str] = {}
         self.problems: list[HierarchyProblem] = []
         self.wiring: list[WiringNote] = []
-        self.object_sources: dict[str, gitops.SourceRef | None] = {}  # object tag -> source
+        self.object_sources: dict[str, SourceRef | None] = {}  # object tag -> source
         self.queue: deque[str] = deque()
-        self.pending: list[tuple[str, gitops.Follow]] = []
+        self.pending: list[tuple[str, Follow]] = []
         self.resolver = sources.SourceResolver(config.flux_sources, repo_urls)
         self.bytes: dict[str, bytes] = {}
         self._scopes: dict[str, tuple[Scope, str | None]] = {}
         self._classify = Classifier(tuple(self.rules))
         self._located: dict[tuple[str, str, bool], str] = {}
-        self.appsets: dict[str, list[gitops.AppSetDoc]] = {}
+        self.appsets: dict[str, list[AppSetDoc]] = {}
         self.bundle_roots: set[str] = set()
         self.cluster_roots: dict[str, str] = {}
         self.expanded: dict[str, dict[str, str]] = {}
@@ -163,7 +165,7 @@ class NodeMaker:
 
     def _dir_node(self, real: str, mode: str, recurse: bool, origin: str, ref: str) -> Node:
         kfile = self._kustomization_file(real)
-        if mode in (kustomize.CHART, gitops.CHART, kustomize.FILE):
+        if mode in (kustomize.CHART, CHART, kustomize.FILE):
             return self._make(NodeKind.CHART, real)
         if kfile is not None:
             return self._make(NodeKind.KUSTOMIZATION, real, file=kfile)
@@ -180,7 +182,7 @@ class NodeMaker:
                 node.id,
             )
             return node
-        if mode == gitops.ARGO:
+        if mode == ARGO:
             has_chart = self.snap.exists("Chart.yaml" if real == "." else f"{real}/Chart.yaml")
             return self._make(
                 NodeKind.CHART if has_chart else NodeKind.DIRECTORY, real, recurse=recurse

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from planner import gitops, kustomize
+from planner import kustomize
 from planner.hierarchy.graph import Hierarchy
 from planner.hierarchy.parsing import ParseCache, parse_yaml
 from planner.snapshot import Snapshot
+from planner.wiring.scanner import scan_documents
 
 
 def edges_unchanged(
@@ -61,6 +62,6 @@ def _edge_facts(snap: Snapshot, path: str, follow: bool, cache: ParseCache) -> o
         if follow:
             facts.append(kustomize.inline_patches(doc))
     if follow:
-        scan = gitops.scan_documents(parsed.docs)
+        scan = scan_documents(parsed.docs)
         facts.append((scan.follows, scan.sources, scan.appsets, scan.artifacts, scan.unmodelled))
     return facts

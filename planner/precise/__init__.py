@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from planner.guardrails import Finding
+from planner.analysis import Analysis
+from planner.findings import Finding
 from planner.impact import Reason
-from planner.plan import Analysis, PlanInputs, RenderSummary
+from planner.plan import PlanInputs, RenderSummary
 from planner.precise.states import (
     MAX_LISTED,
     ObjectId,

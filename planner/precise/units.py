@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from planner import gitops, kustomize, yamlsafe
+from planner import kustomize, yamlsafe
 from planner.globs import IgnoreRules
 from planner.hierarchy.graph import Hierarchy, NodeKind
 from planner.snapshot import Snapshot
+from planner.wiring.objects import CHART, FILE
 
 KEY_VERSION = "wave-planner-render-1"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -157,7 +158,7 @@ class UnitBuilder:
         kind: UnitKind
         generated: str | None = None
         error: str | None = None
-        if mode in (gitops.CHART, gitops.FILE) or node.kind == NodeKind.CHART:
+        if mode in (CHART, FILE) or node.kind == NodeKind.CHART:
             kind = "files"
         elif node.kind == NodeKind.MISSING:
             kind = "missing"

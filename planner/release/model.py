@@ -12,9 +12,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from planner.durations import Duration, duration_seconds
 from planner.release.times import format_duration, parse_time
+from planner.target import Target
 
 SCHEMA_VERSION = 1
-Target = Literal["argocd", "flux"]
 StepState = Literal["pending", "released", "rolled-back"]
 Action = Literal["start", "advance", "rollback", "pause", "resume", "gate"]
 RolloutState = Literal["pending", "in-progress", "paused", "halted", "complete", "rolled-back"]
@@ -115,7 +115,7 @@ class Rollout(BaseModel):
     id: str = Field(description="The plan id (base, head, policy and inventory digests).")
     base: Sha
     head: Sha
-    target: Target
+    target: Target = Field(strict=False)  # "argocd" or "flux", as the Literal it replaced
     inputs: Inputs
     policy_digest: str
     inventory_digest: str

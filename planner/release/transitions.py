@@ -16,9 +16,9 @@ from planner.release.model import (
     Refused,
     Rollout,
     StepRecord,
-    Target,
 )
 from planner.release.times import format_time, parse_time
+from planner.target import Target
 
 if TYPE_CHECKING:
     from planner.plan import Plan

@@ -12,7 +12,7 @@ from planner.report.fit import severity, table
 from planner.report.warnings import fix_of
 
 if TYPE_CHECKING:
-    from planner.guardrails import Finding, Validation
+    from planner.findings import Finding, Validation
 
 
 def findings_table(

@@ -15,12 +15,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from planner.report.explanation import chain_lines
 from planner.report.table import gates_text
-from planner.report.text import chain_lines
 
 if TYPE_CHECKING:
     from planner.diff_groups import DiffGroup
-    from planner.guardrails import Finding
+    from planner.findings import Finding
     from planner.plan import AffectedCluster, Plan
 
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}

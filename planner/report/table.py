@@ -18,9 +18,9 @@ from planner.report.fit import bold, prose, table
 from planner.report.warnings import warnings_table
 
 if TYPE_CHECKING:
+    from planner.placement import PreviewRow
     from planner.plan import Plan
     from planner.selector import LabelSelector
-    from planner.waves import PreviewRow
 
 MAX_LISTED = 8
 RANGE_NOTES = ("reversed-range", "inventory-added")  # said before the plan, not only after

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from planner.guardrails import Finding
+    from planner.findings import Finding
 
 
 def fix_of(finding: Finding) -> str | None:

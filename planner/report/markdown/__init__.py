@@ -21,15 +21,15 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from planner.report.explanation import chain_lines
 from planner.report.markdown.budget import JSON_COMMAND, Budget, fit, json_note
 from planner.report.markdown.escaping import clip, code, counted, name_list, pre, text
 from planner.report.markdown.steps import steps_table
 from planner.report.table import RANGE_NOTES, percent
-from planner.report.text import chain_lines
 from planner.report.warnings import fix_of, folded_warnings
 
 if TYPE_CHECKING:
-    from planner.guardrails import Finding
+    from planner.findings import Finding
     from planner.impact import Reason
     from planner.plan import AffectedCluster, Plan, StepSummary
 

@@ -1,0 +1,72 @@
+"""Writing many generated files: atomic per file, one sync per batch, nothing left behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.adapters import durable, files
+from planner.errors import UserError
+
+
+def _all(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_batch_writes_every_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    wanted = {f"clusters/c{i:03d}/sync.yaml": f"cluster {i}\n".encode() for i in range(150)}
+    files.write_many({tmp_path / rel: data for rel, data in wanted.items()})
+    assert _all(tmp_path) == wanted
+    assert all(oct(p.stat().st_mode)[-3:] == "644" for p in tmp_path.rglob("*.yaml"))
+
+
+def test_a_failed_batch_removes_its_temporary_files(tmp_path: Path) -> None:
+    (tmp_path / "old.yaml").write_bytes(b"old\n")
+    (tmp_path / "blocked").write_bytes(b"a file where a folder should be\n")
+    batch = {tmp_path / f"new{i}.yaml": b"new\n" for i in range(100)}
+    batch[tmp_path / "blocked" / "x.yaml"] = b"x\n"
+    batch[tmp_path / "old.yaml"] = b"replaced\n"
+    with pytest.raises(UserError, match="cannot write"):
+        files.write_many(batch)
+    left = _all(tmp_path)
+    assert left["old.yaml"] == b"old\n"
+    assert not [p for p in left if p.endswith(".tmp")]
+    assert not [p for p in left if p.startswith("new")]
+
+
+def test_write_changed_writes_only_what_differs(tmp_path: Path) -> None:
+    files.write_tree(tmp_path, {"a.yaml": b"a\n", "b/c.yaml": b"c\n"})
+    before = (tmp_path / "a.yaml").stat().st_mtime_ns
+    assert files.write_changed(tmp_path, {"a.yaml": b"a\n", "b/c.yaml": b"C\n"}) == ["b/c.yaml"]
+    assert (tmp_path / "a.yaml").stat().st_mtime_ns == before
+    assert (tmp_path / "b" / "c.yaml").read_bytes() == b"C\n"
+    assert files.generated(tmp_path) == {"a.yaml", "b/c.yaml"}
+
+
+def test_a_new_output_folder_appears_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wanted = {f"clusters/c{i:03d}/sync.yaml": f"cluster {i}\n".encode() for i in range(150)}
+    out = tmp_path / "waves" / "flux"
+    diff = files.write_tree(out, wanted)
+    assert diff.added == tuple(sorted(wanted)) and not diff.changed and not diff.removed
+    assert {k: v for k, v in _all(out).items() if k != files.MANIFEST} == wanted
+    assert files.generated(out) == set(wanted)
+    assert all(oct(p.stat().st_mode)[-3:] == "644" for p in out.rglob("*.yaml"))
+    assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
+
+    calls = 0
+    real = durable.write_file
+
+    def failing(path: Path, data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 100:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(durable, "write_file", failing)
+    with pytest.raises(UserError, match="cannot write"):
+        files.write_tree(tmp_path / "waves" / "argocd", wanted)
+    assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]

@@ -1,0 +1,353 @@
+"""Faults: concurrent writers, a process killed at any point of a step, failures late in a
+command. After each, the state and the manifests agree, no temporary file is left where
+git would see it, and a failure changed no byte of the work tree."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from planner import api
+from planner.adapters import lock, rolloutrepo, transaction
+from planner.errors import Refusal, UserError
+from planner.release import messages, model, times, transitions
+from planner.release.model import Rollout
+from tests.testing import rolloutfleet
+from tests.testing.fleetrepo import FleetRepo
+from tests.testing.rolloutfleet import (
+    CLUSTERS,
+    NAME,
+    Run,
+    git,
+    pinned,
+    start_args,
+    tree_bytes,
+)
+
+fleet_repo = rolloutfleet.fleet_repo  # the fixtures
+run = rolloutfleet.run
+
+
+def agree(repo: FleetRepo, name: str = NAME, target: str = "argocd") -> Rollout:
+    """The manifests pin exactly what the state file says; nothing temporary is visible."""
+    folder = repo.path / "waves" / name
+    state = messages.load_state((folder / "rollout.yaml").read_bytes(), source="rollout.yaml")
+    expected = dict.fromkeys(CLUSTERS, state.head) | model.pins(state)
+    assert pinned(folder / target, target) == expected
+    leftovers = [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+    visible = git(repo.path, "status", "--porcelain", "--untracked-files=all", "--", "waves")
+    assert ".wave-planner/" not in visible and ".tmp" not in visible, visible
+    return state
+
+
+def released(state: Rollout) -> list[str]:
+    return [s.name for s in state.steps if s.state == "released"]
+
+
+# ------------------------------------------------------------------------------ the lock
+
+
+def test_a_held_lock_makes_a_second_writer_exit_1_naming_the_holder(
+    fleet_repo: FleetRepo, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
+    monkeypatch.setenv(lock.WAIT_VARIABLE, "0")
+    waves = fleet_repo.path / "waves"
+    with lock.hold(waves, "rollout pause other"):
+        before = tree_bytes(fleet_repo.path)
+        refused = run("advance", NAME, minute=5, code=1)
+        assert tree_bytes(fleet_repo.path) == before
+    assert "locked by rollout pause other since " in refused.stderr
+    assert f"(pid {os.getpid()}, host " in refused.stderr
+    assert not lock.lock_path(waves).exists()
+    run("advance", NAME, minute=5)
+
+
+def test_a_stale_lock_is_named_and_never_broken(fleet_repo: FleetRepo, run: Run) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.private_dir(fleet_repo.path / "waves")
+    path = lock.lock_path(fleet_repo.path / "waves")
+    holder = lock.Holder("rollout advance x", "2024-01-03T09:00:00Z", dead.pid,
+                         __import__("socket").gethostname())  # fmt: skip
+    path.write_text(__import__("json").dumps(holder.__dict__))
+    before = tree_bytes(fleet_repo.path)
+    refused = run("advance", NAME, minute=5, code=1)
+    assert "stale lock" in refused.stderr
+    assert f"rollout advance x since 2024-01-03T09:00:00Z (pid {dead.pid}" in refused.stderr
+    assert f"remove {path}" in refused.stderr
+    assert tree_bytes(fleet_repo.path) == before and path.exists()
+    shown = run("status", NAME, minute=5)
+    assert "stale lock" in shown.stderr
+    path.unlink()
+    run("advance", NAME, minute=5)
+
+
+def test_concurrent_writers_lose_nothing(
+    fleet_repo: FleetRepo, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `advance` at once, and `advance` racing `pause`: exactly one release per round,
+    every history entry kept."""
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
+    monkeypatch.setenv(lock.WAIT_VARIABLE, "60")
+    for round_, minute in enumerate((5, 70)):
+        monkeypatch.setenv(
+            "WAVE_PLANNER_NOW", f"2024-01-03T{9 + minute // 60:02d}:{minute % 60:02d}:00Z"
+        )
+        outcomes: list[str] = []
+
+        def advance(outcomes: list[str] = outcomes) -> None:
+            try:
+                api.rollout_advance(fleet_repo.path, NAME)
+                outcomes.append("released")
+            except Refusal as exc:
+                outcomes.append(f"refused: {exc}")
+
+        threads = [threading.Thread(target=advance) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "released"], outcomes
+        state = agree(fleet_repo)
+        assert len(released(state)) == round_ + 1
+        assert [e.action for e in state.history] == ["start"] + ["advance"] * (round_ + 1)
+    # advance racing pause: both land, in some order, and the history has both
+    monkeypatch.setenv("WAVE_PLANNER_NOW", "2024-01-03T12:00:00Z")
+    errors: list[BaseException] = []
+
+    def call(fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except (Refusal, UserError) as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=call, args=(lambda: api.rollout_pause(fleet_repo.path, NAME),)),
+        threading.Thread(
+            target=call,
+            args=(lambda: api.rollout_advance(fleet_repo.path, NAME, approve=True, by="al"),),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    state = agree(fleet_repo)
+    actions = [e.action for e in state.history[3:]]
+    assert "pause" in actions
+    assert state.paused
+    assert len(actions) == 2 - len(errors)
+
+
+# ------------------------------------------------------------------- kill at any point
+
+
+def _next_step(repo: FleetRepo) -> tuple[Rollout, dict[str, bytes]]:
+    """The state and manifests `advance` would write at 09:05 (computed once)."""
+    from planner.api import rolloutcheck, rolloutwrite
+
+    state = rolloutrepo.read(repo.path, NAME)
+    current, _ = rolloutcheck.recompute_drift(repo.path, state)
+    new = transitions.advance(state, times.parse_time("2024-01-03T09:05:00Z"), "rm")
+    assert isinstance(new, Rollout)
+    return new, rolloutwrite.rollout_manifests(current, "argocd", model.released(new))
+
+
+def _crash_points(repo: FleetRepo, commit: bool) -> int:
+    """Write the step in a child killed (os._exit: no cleanup, no finally) at its k-th file
+    operation, for every k until it completes; after each death the tree must agree, and
+    the next command's recovery must leave it agreeing. Returns the number of points."""
+    new, manifests = _next_step(repo)
+    message = messages.commit_message(new) if commit else None
+    original = git(repo.path, "rev-parse", "HEAD").strip()
+    ops = ("rename", "replace", "link", "unlink", "rmdir", "mkdir", "write", "fsync", "open")
+    k = 0
+    while True:
+        k += 1
+        pid = os.fork()
+        if pid == 0:  # the child: count file operations of the write, die at the k-th
+            count = [0]
+
+            def wrap(fn: Callable[..., Any], count: list[int] = count, k: int = k) -> Any:
+                def inner(*args: Any, **kwargs: Any) -> Any:
+                    count[0] += 1
+                    if count[0] == k:
+                        os._exit(9)
+                    return fn(*args, **kwargs)
+
+                return inner
+
+            try:
+                with rolloutrepo.locked(repo.path, "test advance"):
+                    for op in ops:
+                        setattr(os, op, wrap(getattr(os, op)))
+                    transaction._exchange = wrap(transaction._exchange)
+                    rolloutrepo.save(repo.path, new, manifests, message=message)
+            except BaseException:
+                os._exit(1)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        assert code in (0, 9), code
+        agree(repo)
+        lock.lock_path(repo.path / "waves").unlink(missing_ok=True)  # the dead holder's
+        with rolloutrepo.locked(repo.path, "test recovery"):
+            pass
+        state = agree(repo)
+        assert not transaction.pending(repo.path / "waves")
+        if code == 0:
+            assert released(state) == ["canary"]
+            return k
+        if released(state):  # the switch happened: go back for the next point
+            git(repo.path, "reset", "-q", "--hard", original)
+            git(repo.path, "clean", "-qfdx", "--", "waves")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("commit", [False, True], ids=["write", "write-and-commit"])
+def test_a_step_killed_at_any_point_leaves_state_and_manifests_agreeing(
+    fleet_repo: FleetRepo, run: Run, commit: bool
+) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"), "--commit")
+    assert _crash_points(fleet_repo, commit) > 10
+    if commit:
+        assert git(fleet_repo.path, "status", "--porcelain") == ""
+        assert "release canary" in git(fleet_repo.path, "log", "-1", "--format=%s")
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_of_an_advance(fleet_repo: FleetRepo, run: Run) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"), "--commit")
+    env = dict(os.environ, WAVE_PLANNER_NOW="2024-01-03T09:05:00Z")
+    argv = [sys.executable, "-m", "planner", "rollout", "advance", NAME,
+            "--repo", str(fleet_repo.path), "--commit"]  # fmt: skip
+    started = time.monotonic()
+    subprocess.run([*argv[:4], "status", NAME, "--repo", str(fleet_repo.path)], env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    duration = time.monotonic() - started
+    rng = random.Random(12)
+    for _ in range(4):
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(duration * rng.uniform(0.3, 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        agree(fleet_repo)
+        lock.lock_path(fleet_repo.path / "waves").unlink(missing_ok=True)
+        if released(agree(fleet_repo)):
+            git(fleet_repo.path, "reset", "-q", "--hard", "HEAD")
+            git(fleet_repo.path, "clean", "-qfdx", "--", "waves")
+            if git(fleet_repo.path, "log", "-1", "--format=%s").startswith(f"rollout {NAME}: rel"):
+                git(fleet_repo.path, "reset", "-q", "--hard", "HEAD~1")
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert released(agree(fleet_repo)) == ["canary"]
+    assert git(fleet_repo.path, "status", "--porcelain") == ""
+
+
+def test_an_interrupted_switch_is_completed_by_the_next_command(
+    fleet_repo: FleetRepo, run: Run
+) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
+    state = rolloutrepo.read(fleet_repo.path, NAME)
+    waves = fleet_repo.path / "waves"
+    txn = transaction.Transaction(waves, "rollout pause region-settings")
+    paused = transitions.pause(state, times.parse_time("2024-01-03T09:01:00Z"), "bob")
+    assert isinstance(paused, Rollout)
+    txn.put(rolloutrepo.state_path(fleet_repo.path, NAME), messages.dump_state(paused))
+    txn.prepare()
+    txn.commit()  # journal written, folder switched, old version not yet removed
+    txn._area = None  # "killed" before finish()
+    assert transaction.pending(waves)
+    shown = run("status", NAME, minute=2)
+    assert "interrupted `rollout pause region-settings`" in shown.stderr
+    resumed = run("resume", NAME, minute=3)
+    assert "recovered: completed" in resumed.stderr
+    assert not transaction.pending(waves)
+    assert [e.action for e in agree(fleet_repo).history] == ["start", "pause", "resume"]
+
+
+# --------------------------------------------------------- failures change nothing
+
+
+def test_a_failing_commit_leaves_the_work_tree_and_head_as_before(
+    fleet_repo: FleetRepo, run: Run
+) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"), "--commit")
+    git(fleet_repo.path, "config", "--unset", "user.name")
+    git(fleet_repo.path, "config", "--unset", "user.email")
+    git(fleet_repo.path, "config", "user.useConfigOnly", "true")
+    head = git(fleet_repo.path, "rev-parse", "HEAD")
+    index = (fleet_repo.path / ".git" / "index").read_bytes()
+    before = tree_bytes(fleet_repo.path)
+    failed = run("advance", NAME, "--commit", "--by", "alice", minute=5, code=2)
+    assert "git commit-tree failed" in failed.stderr
+    assert tree_bytes(fleet_repo.path) == before
+    assert git(fleet_repo.path, "rev-parse", "HEAD") == head
+    assert (fleet_repo.path / ".git" / "index").read_bytes() == index
+
+
+@pytest.mark.parametrize(
+    "now", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "99999-01-01T00:00:00Z"]
+)
+def test_times_that_would_overflow_are_bad_input(
+    fleet_repo: FleetRepo, run: Run, now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
+    run("advance", NAME, minute=5)
+    before = tree_bytes(fleet_repo.path)
+    monkeypatch.setenv("WAVE_PLANNER_NOW", now)
+    with pytest.raises(UserError, match="WAVE_PLANNER_NOW"):
+        api.rollout_advance(fleet_repo.path, NAME)
+    with pytest.raises(UserError, match="WAVE_PLANNER_NOW"):
+        api.rollout_status(fleet_repo.path, NAME)
+    assert tree_bytes(fleet_repo.path) == before
+
+
+def test_a_bake_that_would_overflow_is_bad_input(fleet_repo: FleetRepo, run: Run) -> None:
+    policy = fleet_repo.path / "rollout.yaml"
+    policy.write_text(policy.read_text().replace("bake: 1h", "bake: 99999999999d", 1))
+    before = tree_bytes(fleet_repo.path)
+    failed = run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"),
+                 code=2)  # fmt: skip
+    assert "longer than the limit" in failed.stderr
+    assert tree_bytes(fleet_repo.path) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permissions do not bind root")
+def test_an_unwritable_state_file_changes_nothing(fleet_repo: FleetRepo, run: Run) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
+    state = fleet_repo.path / "waves" / NAME / "rollout.yaml"
+    state.chmod(0o444)
+    before = tree_bytes(fleet_repo.path)
+    failed = run("advance", NAME, minute=5, code=2)
+    assert "read-only" in failed.stderr
+    assert tree_bytes(fleet_repo.path) == before
+
+
+def test_a_state_file_in_the_way_changes_nothing(fleet_repo: FleetRepo, run: Run) -> None:
+    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
+    canary = fleet_repo.path / "waves" / NAME / "argocd" / "wave-canary.yaml"
+    data = canary.read_bytes()
+    canary.unlink()
+    canary.mkdir()
+    before = tree_bytes(fleet_repo.path)
+    failed = run("advance", NAME, minute=5, code=1)
+    assert "wave-canary.yaml" in failed.stderr
+    assert tree_bytes(fleet_repo.path) == before
+    canary.rmdir()
+    canary.write_bytes(data)
+    yaml.safe_load_all(data)
+    run("advance", NAME, minute=5)

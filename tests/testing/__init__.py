@@ -1,0 +1,1 @@
+"""Shared test helpers: fixture fleets, git repositories, emulators, kits. No tests here."""
