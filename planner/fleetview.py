@@ -13,7 +13,7 @@ rollout overriding an earlier one on the clusters it affects:
   rollout; a cluster no rollout's membership lists (added to the inventory since) is kept in
   a wave of its own, `unlisted`, never dropped.
 
-Active rollouts never overlap on a cluster (`planner.rollout.conflicts` refuses that at
+Active rollouts never overlap on a cluster (`planner.release.drift.conflicts` refuses that at
 start), so the order only matters between finished ones. Membership (which wave lists which
 cluster) is the newest rollout's. Pure.
 """
@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from planner import rollout as ro
 from planner.emit.pinned import Element
 from planner.inventory import Inventory
+from planner.release import model
+from planner.release.model import Rollout
 
 FLEET_DIR = "fleet"  # waves/fleet/<target>/
 # Clusters no rollout's membership lists (added to the inventory after the newest rollout
@@ -47,14 +48,14 @@ class FleetView:
         return {e.revision for wave in self.waves.values() for e in wave}
 
 
-def compose(rollouts: Sequence[ro.Rollout], inventory: Inventory, target: str) -> FleetView | None:
+def compose(rollouts: Sequence[Rollout], inventory: Inventory, target: str) -> FleetView | None:
     """The fleet view of `target`, or None when no rollout of that target exists."""
     places = {c.name: (c.server or "", c.gitops_path) for c in inventory.clusters}
     return compose_places(rollouts, places, target)
 
 
 def compose_places(
-    rollouts: Sequence[ro.Rollout], places: Mapping[str, tuple[str, str]], target: str
+    rollouts: Sequence[Rollout], places: Mapping[str, tuple[str, str]], target: str
 ) -> FleetView | None:
     """`compose` from every inventory cluster's (server, path), in inventory order."""
     mine = sorted((r for r in rollouts if r.target == target), key=lambda r: (r.started_at, r.name))
@@ -66,14 +67,14 @@ def compose_places(
     step_of: dict[str, str] = {}
     source: dict[str, str] = {}
     for item in mine:
-        state = ro.state_of(item)
+        state = model.state_of(item)
         if state == "complete":
             for cluster in item.affected():
                 revision.pop(cluster, None)
                 step_of.pop(cluster, None)
                 source.pop(cluster, None)
             continue
-        pins = ro.pins(item)
+        pins = model.pins(item)
         for step in item.steps:
             for cluster in step.clusters:
                 revision[cluster] = item.base if state == "rolled-back" else pins[cluster]

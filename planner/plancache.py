@@ -5,14 +5,14 @@ inventory and of the policy, the repository's `origin` URL (it names "this repos
 the fleet's own GitOps objects and goes into the manifests) and the tool itself (its
 version, the plan format and its code). `rollout start` records a `PlanCache` next to the
 state (`waves/<name>/plan-cache.json`): the `Fingerprint` of those inputs, what the drift
-check observes of the plan (`planner.rollout.Observed`: digests, clusters, steps, wave
+check observes of the plan (`planner.release.drift.Observed`: digests, clusters, steps, wave
 membership) and what the emitters need of every cluster (server, path, region) and of the
 policy (the target's settings and repository URL).
 
 `status`, `advance` and `rollback` first compute the fingerprint again (hash the bytes;
 no git history, no YAML). When it equals the recorded one, the plan would be recomputed
 identically, so the cached observation stands for it and drift is decided by the same
-`planner.rollout.drift` against the state as after a full recomputation; `advance` renders
+`planner.release.drift.drift` against the state as after a full recomputation; `advance` renders
 only the files of the step it releases (`planner.emit.stepfiles`). When any digest
 differs, the plan is recomputed in full and, if nothing drifted, the cache is rewritten.
 Pure: the caller reads the bytes.
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from planner import __version__
-from planner.rollout import Observed
+from planner.release.drift import Observed
 from planner.target import Target
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from planner.inventory import Inventory
     from planner.plan import Plan
     from planner.policy import ArgoCDSettings, FluxSettings, RolloutPolicy
-    from planner.rollout import Rollout
+    from planner.release.model import Rollout
 
 # Bump when the same inputs would give a different plan (new rules, new fields): every
 # recorded fingerprint then differs and the next command recomputes the plan.

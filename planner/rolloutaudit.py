@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from planner.errors import Problem
-from planner.rollout import Rollout, Step, format_time, parse_time
+from planner.release.model import Rollout, StepRecord
+from planner.release.times import format_time, parse_time
 
 MAX_ACTOR = 200
 MAX_REASON = 1000
@@ -313,5 +314,5 @@ def check_clock(state: Rollout, now: datetime) -> str | None:
     return None
 
 
-def step_spec(step: Step) -> GateSpec:
+def step_spec(step: StepRecord) -> GateSpec:
     return (step.name, step.wave, step.clusters, step.bake, step.approval)

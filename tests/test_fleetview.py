@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from planner import rollout as ro
 from planner.emitrecord import Record, generated, parse, stale_reasons
 from planner.fleetview import compose
 from planner.inventory import parse_inventory
+from planner.release.model import Inputs, Member, Rollout, StepRecord, StepState
 
 A1, A2, B1, B2 = "1" * 40, "2" * 40, "3" * 40, "4" * 40
 INVENTORY = parse_inventory(
@@ -26,24 +26,24 @@ def rollout(
     head: str,
     steps: dict[str, tuple[str, ...]],
     started: str,
-    state: ro.StepState,
-) -> ro.Rollout:
-    return ro.Rollout(
+    state: StepState,
+) -> Rollout:
+    return Rollout(
         name=name,
         id=name,
         base=base,
         head=head,
         target="flux",
-        inputs=ro.Inputs(inventory="clusters.yaml"),
+        inputs=Inputs(inventory="clusters.yaml"),
         policy_digest="p",
         inventory_digest="i",
         started_at=started,
         membership=(
-            ro.Member(wave="dev", clusters=("c1",)),
-            ro.Member(wave="prod", clusters=("c2", "c3")),
+            Member(wave="dev", clusters=("c1",)),
+            Member(wave="prod", clusters=("c2", "c3")),
         ),
         steps=tuple(
-            ro.Step(name=step, wave=step, clusters=clusters, state=state)
+            StepRecord(name=step, wave=step, clusters=clusters, state=state)
             for step, clusters in steps.items()
         ),
     )

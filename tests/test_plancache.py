@@ -22,12 +22,12 @@ from typer.testing import CliRunner
 
 from planner import plancache
 from planner.adapters import plancache as plancache_files
-from planner.api import rollouts
+from planner.api import rolloutcheck, rolloutwrite
 from planner.cli import app
 from planner.emit import argocd, flux, stepfiles
 from planner.plan import UNPLACED
 from planner.policy import ArgoCDSettings, FluxSettings
-from planner.rollout import dump_state, load_state
+from planner.release.messages import dump_state, load_state
 from tests.testing.fleetrepo import FleetRepo, build_fleet_repo
 from tests.testing.rolloutfleet import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
 
@@ -71,13 +71,13 @@ def cache_path(repo: Path) -> Path:
 def no_recompute(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts full recomputations (the shortcut must make none)."""
     calls: list[int] = []
-    original = rollouts._rollout_current
+    original = rolloutcheck.recompute
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(rollouts, "_rollout_current", counted)
+    monkeypatch.setattr(rolloutcheck, "recompute", counted)
     return calls
 
 
@@ -87,7 +87,7 @@ def full_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     from planner.api import fleet
 
     calls: list[str] = []
-    manifests, view = rollouts.rollout_manifests, fleet.view_files
+    manifests, view = rolloutwrite.rollout_manifests, fleet.view_files
 
     def counted_manifests(*args: Any, **kwargs: Any) -> Any:
         calls.append("rollout")
@@ -97,7 +97,7 @@ def full_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append("fleet view")
         return view(*args, **kwargs)
 
-    monkeypatch.setattr(rollouts, "rollout_manifests", counted_manifests)
+    monkeypatch.setattr(rolloutwrite, "rollout_manifests", counted_manifests)
     monkeypatch.setattr(fleet, "view_files", counted_view)
     return calls
 
@@ -404,7 +404,7 @@ def test_step_files_are_exactly_what_a_full_render_changes(
     )
 
     def render(released: set[str]) -> dict[str, bytes]:
-        pinned = rollouts._pinned(plancache.emitter_input(loaded, state, released))
+        pinned = rolloutwrite.step_pinned(plancache.emitter_input(loaded, state, released))
         if isinstance(settings, FluxSettings):
             return flux.render(pinned, settings)
         return argocd.render(pinned, settings, argocd.Strategy.list)
@@ -413,7 +413,7 @@ def test_step_files_are_exactly_what_a_full_render_changes(
     for count in range(len(steps)):
         before, after = set(steps[:count]), set(steps[: count + 1])
         old, new = render(before), render(after)
-        pinned = rollouts._pinned(plancache.emitter_input(loaded, state, after))
+        pinned = rolloutwrite.step_pinned(plancache.emitter_input(loaded, state, after))
         part = stepfiles.step_files(pinned, settings, STEPS[steps[count]])
         assert set(old) == set(new) == stepfiles.all_paths(pinned, settings)
         assert {p for p in new if old[p] != new[p]} <= set(part)

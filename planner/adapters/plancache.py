@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner import plancache
-from planner import rollout as ro
 from planner.adapters import files, gitrepo, rolloutrepo
+from planner.release.model import Inputs
 
 CACHE_FILE = "plan-cache.json"
 
@@ -43,7 +43,7 @@ def inventory_files(root: Path, rel: str) -> dict[str, bytes]:
     return {rel: files.read_input(where, "--inventory")}
 
 
-def read_inputs(root: Path, inputs: ro.Inputs, *, policy_file: Path | None = None) -> InputBytes:
+def read_inputs(root: Path, inputs: Inputs, *, policy_file: Path | None = None) -> InputBytes:
     """The inventory and policy bytes and the origin URL (`policy_file`: read the policy from
     there, as `rollout start` does before copying a policy from outside the repository)."""
     where = policy_file or (root / inputs.policy if inputs.policy is not None else None)

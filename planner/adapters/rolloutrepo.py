@@ -1,7 +1,7 @@
 """A rollout's home in the fleet repository: its folder, state file, manifests and commits.
 
 Every rollout lives under `waves/<name>/` of the fleet repository: `rollout.yaml` (the
-state, `planner.rollout.Rollout`) and the wave manifests of the revision-pinning model under
+state, `planner.release.model.Rollout`) and the wave manifests of the revision-pinning model under
 `waves/<name>/<target>/` (with the manifest of generated files, so hand-kept files there are
 never touched). State is read from the working tree, so a step written but not committed is
 valid input for the next command. A step is written as one transaction under the lock of
@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from planner import rollout as ro
 from planner import rolloutaudit as audit
 from planner.adapters import files, gitrepo, lock, transaction
 from planner.errors import Problem, UserError
+from planner.release import messages, times
+from planner.release.model import Rollout, check_rollout_name
 
 WAVES_DIR = "waves"
 STATE_FILE = "rollout.yaml"
@@ -53,10 +54,10 @@ def names(root: Path) -> list[str]:
     return sorted(p.name for p in top.iterdir() if (p / STATE_FILE).is_file())
 
 
-def read(root: Path, name: str) -> ro.Rollout:
+def read(root: Path, name: str) -> Rollout:
     """The state of one rollout, from the working tree."""
     try:
-        ro.check_rollout_name(name)
+        check_rollout_name(name)
     except ValueError as exc:
         raise UserError.single(str(exc), key="NAME") from None
     path = state_path(root, name)
@@ -68,14 +69,14 @@ def read(root: Path, name: str) -> ro.Rollout:
             fix=f"known rollouts: {', '.join(known)}" if known else "start one: rollout start",
         )
     source = relative(root, path)
-    state = ro.load_state(files.read_input(path, "NAME"), source=source)
+    state = messages.load_state(files.read_input(path, "NAME"), source=source)
     problems = _confinement(root, name, state, source) + audit.audit(state, source=source)
     if problems:
         raise UserError(problems)
     return state
 
 
-def _confinement(root: Path, name: str, state: ro.Rollout, source: str) -> list[Problem]:
+def _confinement(root: Path, name: str, state: Rollout, source: str) -> list[Problem]:
     """`name:` is the folder's; the inputs are plain relative paths inside the repository."""
     problems = []
     if state.name != name:
@@ -131,11 +132,11 @@ def regular(out: Path, paths: Iterable[str]) -> bool:
     return all((out / rel).is_file() and not (out / rel).is_symlink() for rel in paths)
 
 
-def read_all(root: Path) -> list[ro.Rollout]:
+def read_all(root: Path) -> list[Rollout]:
     return [read(root, name) for name in names(root)]
 
 
-def write(root: Path, state: ro.Rollout, manifests: Mapping[str, bytes] | None = None) -> list[str]:
+def write(root: Path, state: Rollout, manifests: Mapping[str, bytes] | None = None) -> list[str]:
     """Write the manifests (when given) and the state file as one transaction; the paths
     written, sorted."""
     return save(root, state, manifests)[0]
@@ -143,7 +144,7 @@ def write(root: Path, state: ro.Rollout, manifests: Mapping[str, bytes] | None =
 
 def save(
     root: Path,
-    state: ro.Rollout,
+    state: Rollout,
     manifests: Mapping[str, bytes] | None = None,
     *,
     extra: Mapping[str, bytes] | None = None,
@@ -191,7 +192,7 @@ def save(
             txn.put(out / rel, data)
     for rel, data in (extra or {}).items():
         txn.put(root / rel, data)
-    txn.put(state_path(root, state.name), ro.dump_state(state))
+    txn.put(state_path(root, state.name), messages.dump_state(state))
     written = [relative(root, p) for p in txn.changed()]
     written = [p for p in written if not p.endswith("/" + files.MANIFEST)]
     if not written and message is None:
@@ -248,7 +249,7 @@ def now() -> datetime:
     if not text:
         return datetime.now(UTC)
     try:
-        return ro.parse_time(text)
+        return times.parse_time(text)
     except ValueError as exc:
         raise UserError.single(
             str(exc), key=NOW_VARIABLE, fix="e.g. 2024-01-02T10:00:00Z"

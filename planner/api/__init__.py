@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # the names below, for type checkers (each module's `__all__`
     from planner.api.inputs import *  # noqa: F403
     from planner.api.planning import *  # noqa: F403
     from planner.api.rollouts import *  # noqa: F403
-    from planner.rollout import *  # noqa: F403
+    from planner.api.rolloutwrite import rollout_manifests as rollout_manifests
+    from planner.release.view import RolloutView as RolloutView
 
 _EXPORTS = {
     "planner.api.inputs": ("Sources",),
@@ -56,14 +57,14 @@ _EXPORTS = {
     "planner.api.rollouts": (
         "rollout_advance",
         "rollout_list",
-        "rollout_manifests",
         "rollout_pause",
         "rollout_resume",
         "rollout_rollback",
         "rollout_start",
         "rollout_status",
     ),
-    "planner.rollout": ("RolloutView",),
+    "planner.api.rolloutwrite": ("rollout_manifests",),
+    "planner.release.view": ("RolloutView",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

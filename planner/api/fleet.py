@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner import plancache
-from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters.gitrepo import GitRepo
 from planner.emit import argocd as argocd_emit
@@ -24,6 +23,7 @@ from planner.inventory import Inventory
 from planner.pins.nesting import PinContext, Pins
 from planner.pins.pinning import Wanted, fleet_pins
 from planner.policy import RolloutPolicy
+from planner.release import model
 from planner.wiring.repourl import resolve_repo_url
 
 VIEW_ANNOTATION = "wave-planner.io/view"
@@ -54,19 +54,17 @@ def refresh_fleet_view(root: Path, target: str) -> list[str]:
     )
 
 
-def view_files(
-    root: Path, target: str, rollouts: list[rollout_mod.Rollout]
-) -> dict[str, bytes] | None:
+def view_files(root: Path, target: str, rollouts: list[model.Rollout]) -> dict[str, bytes] | None:
     """The files of `waves/fleet/<target>/` composed from `rollouts` (None: no rollout has
     that target), rendered in memory so a step can write them in its transaction."""
     from planner.api.inputs import load_policy_file, repo_urls
-    from planner.api.rollouts import _worktree_inventory
+    from planner.api.rolloutcheck import worktree_inventory
 
     mine = [r for r in rollouts if r.target == target]
     if not mine:
         return None
     newest = max(mine, key=lambda r: (r.started_at, r.name))
-    inventory = _worktree_inventory(root, newest.inputs.inventory)
+    inventory = worktree_inventory(root, newest.inputs.inventory)
     policy_path = root / newest.inputs.policy if newest.inputs.policy else None
     policy, _ = load_policy_file(policy_path, inventory)
     view = compose(rollouts, inventory, target)
@@ -117,8 +115,8 @@ def render_view(
 def view_step(
     root: Path,
     target: str,
-    before: list[rollout_mod.Rollout],
-    after: list[rollout_mod.Rollout],
+    before: list[model.Rollout],
+    after: list[model.Rollout],
     cache: plancache.PlanCache,
 ) -> dict[str, bytes] | None:
     """The files of `waves/fleet/<target>/` whose pins move from `before` to `after` (the

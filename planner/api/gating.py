@@ -1,7 +1,7 @@
 """Advancing on evidence: gates, signed approvals, `--if-ready`, `watch` and notifications.
 
 `rollout advance` releases the next step once the pure rules agree (pause, halt, bake:
-`planner.rollout`), the gates of the step released before it pass (evaluated here, through
+`planner.release`), the gates of the step released before it pass (evaluated here, through
 `planner.adapters.probes`, after its bake) and its approval is there (a name, or a signed
 commit or tag verified by `planner.adapters.gitrepo.signatures`). A failing gate is recorded in the
 history (and, with `on_failure: rollback`, the failing step is pinned back to base) before
@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planner import approvals, gates, notify
-from planner import rollout as ro
 from planner.api import notifying
 from planner.errors import Refusal, UserError
+from planner.release import model, times, transitions
+from planner.release.model import Event, Gate, Refused, Rollout, StepRecord
+from planner.release.view import RolloutView
 
 if TYPE_CHECKING:
-    from planner.api.rollouts import Current, Finish
+    from planner.api.rolloutcheck import Current
+    from planner.api.rolloutwrite import Finish
     from planner.policy import RolloutPolicy
 
 Evaluator = Callable[[Sequence[gates.GateSpec], gates.GateSubject], gates.Verdict]
@@ -36,9 +39,9 @@ WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
 class Progress:
     """What one `advance` (or `--if-ready`) did: released, or what it waits for."""
 
-    view: ro.RolloutView
+    view: RolloutView
     released: str | None = None
-    waiting: ro.Gate | None = None
+    waiting: Gate | None = None
     verdict: gates.Verdict | None = None
     warnings: tuple[str, ...] = field(default=())
 
@@ -51,12 +54,13 @@ class Progress:
         gate = self.waiting or self.view.gate
         if gate.kind == "done" and self.verdict is not None:
             return (
-                f"rollout {state.name}: {ro.state_of(state)}; gates of the last step "
+                f"rollout {state.name}: {model.state_of(state)}; gates of the last step "
                 f"{self.verdict.step} passed: {self.verdict.summary()}"
             )
         if gate.kind == "done":
-            return f"rollout {state.name}: {ro.state_of(state)}, nothing left to release"
-        left = f" (time left {ro.format_duration(gate.seconds_left)})" if gate.seconds_left else ""
+            return f"rollout {state.name}: {model.state_of(state)}, nothing left to release"
+        wait = gate.seconds_left
+        left = f" (time left {times.format_duration(wait)})" if wait else ""
         return f"rollout {state.name}: waiting for {gate.kind}: {gate.text}{left}"
 
 
@@ -66,16 +70,16 @@ def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.GateSubjec
     return probes.evaluate(specs, target)
 
 
-def step_target(current: Current, step: ro.Step) -> gates.GateSubject:
+def step_target(current: Current, step: StepRecord) -> gates.GateSubject:
     """A step as its gates see it: names, wave and every cluster's labels."""
     clusters = current.inventory.by_name()
     labels = {c: dict(clusters[c].labels) for c in step.clusters if c in clusters}
     return gates.GateSubject(step.name, step.wave, step.clusters, labels)
 
 
-def _gated_step(state: ro.Rollout, policy: RolloutPolicy) -> ro.Step | None:
+def _gated_step(state: Rollout, policy: RolloutPolicy) -> StepRecord | None:
     """The released step whose gates hold the next one (the most recently released)."""
-    previous = ro.last_released(state)
+    previous = transitions.last_released(state)
     if previous is None:
         return None
     try:
@@ -85,7 +89,7 @@ def _gated_step(state: ro.Rollout, policy: RolloutPolicy) -> ro.Step | None:
     return previous if wave.gates else None
 
 
-def _already_recorded(state: ro.Rollout, step: str, verdict: gates.Verdict) -> bool:
+def _already_recorded(state: Rollout, step: str, verdict: gates.Verdict) -> bool:
     last = state.history[-1] if state.history else None
     return (
         last is not None
@@ -99,14 +103,14 @@ def _failed_prefix(verdict: gates.Verdict) -> str:
     return f"failed: {', '.join(verdict.failing_gates())}"
 
 
-def _record(state: ro.Rollout, now: datetime, actor: str, step: str, detail: str) -> ro.Rollout:
-    event = ro.Event(at=ro.format_time(now), actor=actor, action="gate", step=step, detail=detail)
+def _record(state: Rollout, now: datetime, actor: str, step: str, detail: str) -> Rollout:
+    event = Event(at=times.format_time(now), actor=actor, action="gate", step=step, detail=detail)
     return state.model_copy(update={"history": (*state.history, event)})
 
 
 def attempt(
     root: Path,
-    state: ro.Rollout,
+    state: Rollout,
     current: Current,
     now: datetime,
     actor: str,
@@ -125,8 +129,8 @@ def attempt(
     policy = current.policy
     hooks = policy.notify
     forcing = force and bool(reason)
-    step = ro.next_step(state)
-    gate = ro.next_gate(state, now)
+    step = transitions.next_step(state)
+    gate = transitions.next_gate(state, now)
     if gate.kind == "done" and if_ready:
         return _final_gates(
             root, state, current, now, actor, gate, evaluate, commit=commit, finish=finish,
@@ -159,11 +163,11 @@ def attempt(
 
 def attempt_release(
     root: Path,
-    state: ro.Rollout,
+    state: Rollout,
     current: Current,
     now: datetime,
     actor: str,
-    step: ro.Step,
+    step: StepRecord,
     verdict: gates.Verdict | None,
     *,
     approve: bool,
@@ -202,7 +206,7 @@ def attempt_release(
                 if signers
                 else f"step {step.name} (wave {step.wave}) needs approval: pass --approve --by WHO"
             )
-            waiting = ro.Gate("approval", step.name, text)
+            waiting = Gate("approval", step.name, text)
             return _hold(
                 state, now, waiting, if_ready, policy.notify, current, actor, approve, by, force,
                 reason,
@@ -211,22 +215,22 @@ def attempt_release(
     before = state
     if verdict is not None and verdict.passed:
         before = _record(state, now, actor, verdict.step, f"passed: {verdict.summary()}")
-    outcome = ro.advance(
+    outcome = transitions.advance(
         before, now, actor, approve=approver is not None, by=approver, force=force,
         reason=reason, failing=failing,
     )  # fmt: skip
-    if isinstance(outcome, ro.Refused):
+    if isinstance(outcome, Refused):
         if if_ready:
-            waiting = ro.Gate(outcome.gate, outcome.step, outcome.reason)  # type: ignore[arg-type]
-            return Progress(ro.RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+            waiting = Gate(outcome.gate, outcome.step, outcome.reason)  # type: ignore[arg-type]
+            return Progress(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
         notifying.refusal(current, state, step, now, actor, outcome.message())
         raise Refusal(outcome.message())
     new = outcome
-    view = finish(root, new, now, ro.released(new), commit)
+    view = finish(root, new, now, model.released(new), commit)
     events = [
         notifying.event(current, new, "release", step.name, step.clusters, actor, view.commit)
     ]
-    if ro.state_of(new) == "complete":
+    if model.state_of(new) == "complete":
         text = f"every step released: {len(new.affected())} cluster(s) run {new.head[:12]}"
         events.append(
             notifying.event(current, new, "completion", None, (), actor, view.commit, text)
@@ -237,8 +241,8 @@ def attempt_release(
 
 def _signed_approver(
     root: Path,
-    state: ro.Rollout,
-    step: ro.Step,
+    state: Rollout,
+    step: StepRecord,
     signers: str,
     approve: bool,
     by: str | None,
@@ -268,18 +272,18 @@ def _signed_approver(
 
 def _gate_failed(
     root: Path,
-    state: ro.Rollout,
+    state: Rollout,
     current: Current,
     now: datetime,
     actor: str,
-    gated: ro.Step,
+    gated: StepRecord,
     verdict: gates.Verdict,
     *,
     forcing: bool,
     if_ready: bool,
     commit: bool,
     finish: Finish,
-    release: Callable[[ro.Rollout], Progress],
+    release: Callable[[Rollout], Progress],
 ) -> Progress:
     """Record a failed verdict; roll back (`on_failure: rollback`); refuse, wait or force."""
 
@@ -289,10 +293,10 @@ def _gate_failed(
     if forcing:
         return release(_record(state, now, actor, gated.name, detail))
     repeat = if_ready and _already_recorded(state, gated.name, verdict)
-    following = ro.next_step(state)
-    waiting = ro.Gate("gate", following.name if following else None, verdict.refusal())
+    following = transitions.next_step(state)
+    waiting = Gate("gate", following.name if following else None, verdict.refusal())
     if repeat:
-        return Progress(ro.RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+        return Progress(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
     new = _record(state, now, actor, gated.name, detail)
     failing = _failing(verdict, gated)
     events = [
@@ -302,15 +306,15 @@ def _gate_failed(
     ]
     out: frozenset[str] | None = None
     if wave.on_failure == "rollback":
-        rolled = ro.rollback(new, now, actor, step=gated.name)
-        if isinstance(rolled, ro.Rollout):
+        rolled = transitions.rollback(new, now, actor, step=gated.name)
+        if isinstance(rolled, Rollout):
             last = rolled.history[-1]
             why = f"{last.detail}: gate(s) {', '.join(verdict.failing_gates())} failed"
             rolled = rolled.model_copy(
                 update={"history": (*rolled.history[:-1], last.model_copy(update={"detail": why}))}
             )
             new = rolled
-            out = ro.released(new)
+            out = model.released(new)
             events.append(
                 notifying.event(
                     current, new, "rollback", gated.name, gated.clusters, actor, None, why
@@ -322,7 +326,7 @@ def _gate_failed(
     if wave.on_failure == "rollback":
         message += f"; step {gated.name} was rolled back (on_failure: rollback)"
     if if_ready:
-        waiting = ro.Gate("gate", waiting.step, message)
+        waiting = Gate("gate", waiting.step, message)
         return Progress(view, waiting=waiting, verdict=verdict, warnings=warnings)
     raise Refusal(
         f"cannot release {waiting.step}: {message} (or override with --force --reason TEXT)"
@@ -331,11 +335,11 @@ def _gate_failed(
 
 def _final_gates(
     root: Path,
-    state: ro.Rollout,
+    state: Rollout,
     current: Current,
     now: datetime,
     actor: str,
-    done: ro.Gate,
+    done: Gate,
     evaluate: Evaluator | None,
     *,
     commit: bool,
@@ -349,36 +353,36 @@ def _final_gates(
         history and history[-1].action == "gate" and history[-1].step == last.name
         and history[-1].detail.startswith("passed: ")
     ):  # fmt: skip
-        return Progress(ro.RolloutView(state, done, now))
-    opens = ro.parse_time(last.released_at or state.started_at).timestamp() + last.bake_seconds
+        return Progress(RolloutView(state, done, now))
+    opens = times.parse_time(last.released_at or state.started_at).timestamp() + last.bake_seconds
     left = int(opens - now.timestamp() + 0.999)
     if left > 0:
-        baking = ro.Gate(
+        baking = Gate(
             "bake", None, f"the last step {last.name} is baking before its gates are checked",
             seconds_left=left,
         )  # fmt: skip
-        return Progress(ro.RolloutView(state, baking, now), waiting=baking)
+        return Progress(RolloutView(state, baking, now), waiting=baking)
     specs = current.policy.wave(last.wave).gates
     verdict = (evaluate or _default_evaluator)(specs, step_target(current, last))
     if not verdict.passed:
         return _gate_failed(
             root, state, current, now, actor, last, verdict, forcing=False, if_ready=True,
             commit=commit, finish=finish, release=lambda s: Progress(
-                ro.RolloutView(s, done, now)),
+                RolloutView(s, done, now)),
         )  # fmt: skip
     new = _record(state, now, actor, last.name, f"passed: {verdict.summary()}")
     view = finish(root, new, now, None, commit)
     return Progress(view, verdict=verdict)
 
 
-def _failing(verdict: gates.Verdict, step: ro.Step) -> tuple[str, ...]:
+def _failing(verdict: gates.Verdict, step: StepRecord) -> tuple[str, ...]:
     return tuple(verdict.failing_clusters()) or step.clusters
 
 
 def _hold(
-    state: ro.Rollout,
+    state: Rollout,
     now: datetime,
-    gate: ro.Gate,
+    gate: Gate,
     if_ready: bool,
     hooks: Sequence[notify.Webhook],
     current: Current,
@@ -390,64 +394,17 @@ def _hold(
 ) -> Progress:
     """Nothing to release: wait (`if_ready`), or refuse like the pure rules do."""
     if if_ready:
-        return Progress(ro.RolloutView(state, gate, now), waiting=gate)
+        return Progress(RolloutView(state, gate, now), waiting=gate)
     if gate.kind == "approval":
         message = f"cannot release {gate.step}: {gate.text}"
         if force:
             message += " (--force does not replace an approval)"
     else:
-        outcome = ro.advance(state, now, actor, approve=approve, by=by, force=force, reason=reason)
-        message = outcome.message() if isinstance(outcome, ro.Refused) else gate.text
+        outcome = transitions.advance(
+            state, now, actor, approve=approve, by=by, force=force, reason=reason
+        )
+        message = outcome.message() if isinstance(outcome, Refused) else gate.text
     step = state.step(gate.step) if gate.step else None
     if step is not None and gate.kind != "done":
         notifying.refusal(current, state, step, now, actor, message)
     raise Refusal(message)
-
-
-# ------------------------------------------------------------------ in the repository
-
-
-def rollout_step(
-    repo: Path,
-    name: str,
-    *,
-    approve: bool = False,
-    by: str | None = None,
-    force: bool = False,
-    reason: str | None = None,
-    commit: bool = False,
-    approval: str | None = None,
-    if_ready: bool = False,
-    now: datetime | None = None,
-    evaluate: Evaluator | None = None,
-    allow_unpinned: bool = False,
-) -> Progress:
-    """`rollout advance [--if-ready]` on a fleet repository."""
-    from planner.adapters import rolloutrepo
-    from planner.api import rollouts
-
-    if approve and not by and not approval:
-        raise UserError.single(
-            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
-        )
-    if force and not (reason and reason.strip()):
-        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    from planner.api import rollouttrust as trust
-
-    by = trust.check_by(by)
-    reason = trust.check_reason(reason)
-    root = repo.resolve()
-    with rolloutrepo.locked(root, f"rollout advance {name}"):
-        state = rolloutrepo.read(root, name)
-        checked = rollouts._check(root, state, step=True)
-        trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
-        if checked.changes:
-            raise Refusal(rollouts._drift_message(state, checked.changes))
-        current = checked.context(state)
-        when = now if now is not None else trust.now_after(state)
-        return attempt(
-            root, state, current, when, rollouts._actor(root, None if approval else by),
-            approve=approve or approval is not None, by=by, force=force, reason=reason,
-            commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
-            finish=rollouts._step_writer(state, checked, allow_unpinned=allow_unpinned),
-        )  # fmt: skip

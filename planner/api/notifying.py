@@ -12,15 +12,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from planner import notify
-from planner import rollout as ro
+from planner.release import model
+from planner.release.model import Rollout, StepRecord
+from planner.release.view import RolloutView
 
 if TYPE_CHECKING:
-    from planner.api.rollouts import Current
+    from planner.api.rolloutcheck import Current
     from planner.policy import RolloutPolicy
 
 
 def refusal(
-    current: Current, state: ro.Rollout, step: ro.Step, now: datetime, actor: str, text: str
+    current: Current, state: Rollout, step: StepRecord, now: datetime, actor: str, text: str
 ) -> None:
     del now
     send(
@@ -31,7 +33,7 @@ def refusal(
 
 def event(
     current: Current,
-    state: ro.Rollout,
+    state: Rollout,
     what: notify.What,
     step: str | None,
     clusters: Sequence[str],
@@ -48,7 +50,7 @@ def event(
         by=actor,
         at=last.at,
         text=text if text is not None else last.detail,
-        state=ro.state_of(state),
+        state=model.state_of(state),
         link=notify.link(current.repo_url, commit or state.head, state.name),
     )
 
@@ -61,7 +63,7 @@ def send(policy: RolloutPolicy, events: Sequence[notify.RolloutEvent]) -> tuple[
     return tuple(webhooks.post(policy.notify, events))
 
 
-def notify_action(policy: RolloutPolicy, current: Current, view: ro.RolloutView) -> tuple[str, ...]:
+def notify_action(policy: RolloutPolicy, current: Current, view: RolloutView) -> tuple[str, ...]:
     """The webhook event for a `start` or a `rollback` that was just written."""
     state = view.state
     last = state.history[-1]

@@ -3,120 +3,30 @@ under `waves/<name>/` in the fleet repository."""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from planner import plancache
-from planner import rollout as rollout_mod
 from planner.adapters import files, rolloutrepo
 from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
-from planner.api import gating, notifying
+from planner.api import gating, notifying, rolloutcheck, rolloutwrite
 from planner.api import rollouttrust as trust
-from planner.emit.pinned import RELEASED_ANNOTATION, PinnedPlan, prepare, unplaced
+from planner.emit.pinned import unplaced
 from planner.errors import Refusal, UserError
-from planner.rollout import RolloutView
+from planner.release import drift, model, transitions
+from planner.release.model import Inputs, Outcome, Refused, check_rollout_name
+from planner.release.view import RolloutView
 from planner.target import Target
-from planner.wiring.repourl import resolve_repo_url
-
-if TYPE_CHECKING:  # the planner and the renderers are imported on first use: `status` with
-    # a plan cache that matches needs neither
-    from planner.inventory import Inventory
-    from planner.pins.nesting import Pins
-    from planner.plan import Plan, PlanInputs
-    from planner.policy import ArgoCDSettings, FluxSettings, RolloutPolicy
 
 # ================================================================ rollouts (release manager)
 #
 # A rollout steps a plan through its waves, one reviewed commit per step; its state and
 # manifests live in the fleet repository under `waves/<name>/` (planner.adapters.rolloutrepo).
-# The rules are pure (planner.rollout); these functions read the working tree, recompute the
+# The rules are pure (planner.release); these functions read the working tree, recompute the
 # plan to detect drift, apply one transition, and write the result atomically. A refused
 # command raises `Refusal` before anything is written.
-
-
-class Current(Protocol):
-    """What a step's gates and notifications read of the plan's inputs."""
-
-    @property
-    def policy(self) -> RolloutPolicy: ...
-
-    @property
-    def repo_url(self) -> str | None: ...
-
-    @property
-    def inventory(self) -> Inventory: ...
-
-
-# Write a step: (root, new state, now, released step names to pin the manifests with, or
-# None when they do not change, commit) -> the view of what was written.
-Finish = Callable[[Path, rollout_mod.Rollout, datetime, frozenset[str] | None, bool], RolloutView]
-
-
-@dataclass(frozen=True)
-class _Current:
-    """The plan recomputed from the repository as it is now, with what rendering needs."""
-
-    plan: Plan
-    inventory: Inventory
-    policy: RolloutPolicy
-    repo_url: str | None
-    pins: dict[str, dict[tuple[str, str], Pins]] = dataclasses.field(default_factory=dict)
-
-
-def rollout_manifests(
-    current: _Current, target: str, released: frozenset[str], *, allow_unpinned: bool = False
-) -> dict[str, bytes]:
-    """THE SEAM to the emitters: the files of the plan pinned with `released` step names.
-
-    Same renderers as `emit` (planner.emit.argocd / flux, list strategy), but a rollout's
-    released steps are a set (a step in the middle may be rolled back), not `--released K`.
-    Returns {path relative to waves/<name>/<target>/: bytes}.
-    """
-    from planner.emit.pinned import pin_elements
-    from planner.plan import UNPLACED
-
-    policy = current.policy
-    if target == "argocd":
-        url = resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
-    else:
-        url = resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
-    prepared = prepare(current.plan, current.inventory, policy.labels, 0, url)
-    waves = pin_elements(current.plan, current.inventory, released)
-    waves.pop(UNPLACED, None)
-    fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
-    fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
-    pinned = _StepPinned(**fields)
-    pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
-    from planner.pins.pinning import leaks
-
-    found = leaks(pinned.pins, pinned.head)
-    if found and not allow_unpinned:
-        raise Refusal(
-            "nested objects cannot be pinned: "
-            + "; ".join(leak.message() for leak in found)
-            + " (pass --allow-unpinned to write anyway, knowingly)"
-        )
-    return _render(pinned, policy.argocd if target == "argocd" else policy.flux)
-
-
-@dataclass(frozen=True)
-class _StepPinned(PinnedPlan):
-    """Emitter input for a rollout: without the `released: K/N` annotation.
-
-    A rollout records its progress in `rollout.yaml`; a count on every object would rewrite
-    every manifest on every step, while an `advance` must change only its step's elements.
-    """
-
-    def annotations(self) -> dict[str, str]:
-        out = super().annotations()
-        out.pop(RELEASED_ANNOTATION, None)
-        return out
 
 
 def rollout_start(
@@ -142,7 +52,7 @@ def rollout_start(
 
     root = repo.resolve()
     try:
-        rollout_mod.check_rollout_name(name)
+        check_rollout_name(name)
     except ValueError as exc:
         raise UserError.single(str(exc), key="--name") from None
     by = trust.check_by(by)
@@ -186,9 +96,11 @@ def _start(
             "from there to detect drift",
         )
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
-    inputs = rollout_mod.Inputs(inventory=inventory_rel, policy=policy_rel)
+    inputs = Inputs(inventory=inventory_rel, policy=policy_rel)
     data = plancache_files.read_inputs(root, inputs, policy_file=policy)
-    current = _rollout_current(root, base, head, inputs, data, policy_label=policy, two_dot=two_dot)
+    current = rolloutcheck.recompute(
+        root, base, head, inputs, data, policy_label=policy, two_dot=two_dot
+    )
     plan = current.plan
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
@@ -202,7 +114,7 @@ def _start(
     if not plan.waves:
         raise Refusal(f"nothing to roll out: the change {plan.base[:12]}..{plan.head[:12]} "
                       "affects no cluster")  # fmt: skip
-    found = rollout_mod.conflicts(plan.affected_names(), rolloutrepo.read_all(root))
+    found = drift.conflicts(plan.affected_names(), rolloutrepo.read_all(root))
     if found:
         raise Refusal(
             "two rollouts would pin the same clusters: "
@@ -210,15 +122,19 @@ def _start(
             + " (finish or roll back that rollout first)"
         )
     now = rolloutrepo.now()
-    state = rollout_mod.start(
+    state = transitions.start(
         plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, by)
     )
     extra = dict([policy_copy]) if policy_copy is not None else {}
     fingerprint = plancache_files.fingerprint(plan.base, plan.head, data)
     cache_rel = rolloutrepo.relative(root, plancache_files.path(root, name))
-    extra[cache_rel] = plancache.dump(_cache_of(fingerprint, current, target))
-    manifests = rollout_manifests(current, target, frozenset(), allow_unpinned=allow_unpinned)
-    view = _finish(root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt)
+    extra[cache_rel] = plancache.dump(rolloutcheck.cache_of(fingerprint, current, target))
+    manifests = rolloutwrite.rollout_manifests(
+        current, target, frozenset(), allow_unpinned=allow_unpinned
+    )
+    view = rolloutwrite.save_step(
+        root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt
+    )
     notifying.notify_action(current.policy, current, view)
     return view
 
@@ -228,10 +144,10 @@ def rollout_status(repo: Path, name: str) -> RolloutView:
     root = repo.resolve()
     state = rolloutrepo.read(root, name)
     now = rolloutrepo.now()
-    checked = _check(root, state)
+    checked = rolloutcheck.check(root, state)
     trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
     notes = tuple(rolloutrepo.interrupted(root))
-    gate = rollout_mod.next_gate(state, now)
+    gate = transitions.next_gate(state, now)
     return RolloutView(state, gate, now, tuple(checked.changes), notes=notes)
 
 
@@ -240,7 +156,7 @@ def rollout_list(repo: Path) -> list[RolloutView]:
     root = repo.resolve()
     now = rolloutrepo.now()
     return [
-        RolloutView(state, rollout_mod.next_gate(state, now), now)
+        RolloutView(state, transitions.next_gate(state, now), now)
         for state in rolloutrepo.read_all(root)
     ]
 
@@ -261,10 +177,51 @@ def rollout_advance(
 
     The gates of the step released before it are evaluated first (`planner.api.gating`).
     """
-    return gating.rollout_step(
+    return rollout_step(
         repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
         approval=approval, allow_unpinned=allow_unpinned,
     ).view  # fmt: skip
+
+
+def rollout_step(
+    repo: Path,
+    name: str,
+    *,
+    approve: bool = False,
+    by: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
+    commit: bool = False,
+    approval: str | None = None,
+    if_ready: bool = False,
+    now: datetime | None = None,
+    evaluate: gating.Evaluator | None = None,
+    allow_unpinned: bool = False,
+) -> gating.Progress:
+    """`rollout advance [--if-ready]` on a fleet repository."""
+    if approve and not by and not approval:
+        raise UserError.single(
+            "--approve needs the approver's name", key="--approve", fix="add --by WHO"
+        )
+    if force and not (reason and reason.strip()):
+        raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
+    by = trust.check_by(by)
+    reason = trust.check_reason(reason)
+    root = repo.resolve()
+    with rolloutrepo.locked(root, f"rollout advance {name}"):
+        state = rolloutrepo.read(root, name)
+        checked = rolloutcheck.check(root, state, step=True)
+        trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
+        if checked.changes:
+            raise Refusal(rolloutcheck.drift_message(state, checked.changes))
+        current = checked.context(state)
+        when = now if now is not None else trust.now_after(state)
+        return gating.attempt(
+            root, state, current, when, _actor(root, None if approval else by),
+            approve=approve or approval is not None, by=by, force=force, reason=reason,
+            commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
+            finish=rolloutwrite.step_writer(state, checked, allow_unpinned=allow_unpinned),
+        )  # fmt: skip
 
 
 def rollout_rollback(
@@ -286,18 +243,20 @@ def rollout_rollback(
     root = repo.resolve()
     with rolloutrepo.locked(root, f"rollout rollback {name}") as notes:
         state = rolloutrepo.read(root, name)
-        current, changes = _rollout_drift(root, state)
+        current, changes = rolloutcheck.recompute_drift(root, state)
         trust.verify(root, state, None if changes else current.plan)
         if changes and step is not None:
-            raise Refusal(_drift_message(state, changes) + " (a whole `rollback` still works)")
+            raise Refusal(
+                rolloutcheck.drift_message(state, changes) + " (a whole `rollback` still works)"
+            )
         now = trust.now_after(state)
-        new = _accepted(rollout_mod.rollback(state, now, _actor(root, by), step=step))
+        new = _accepted(transitions.rollback(state, now, _actor(root, by), step=step))
         steps_now = {s.name for s in current.plan.waves}
-        released = rollout_mod.released(new) & steps_now
-        manifests = rollout_manifests(
+        released = model.released(new) & steps_now
+        manifests = rolloutwrite.rollout_manifests(
             current, new.target, frozenset(released), allow_unpinned=allow_unpinned
         )
-        view = _finish(root, new, now, manifests, commit, sign, notes)
+        view = rolloutwrite.save_step(root, new, now, manifests, commit, sign, notes)
         notifying.notify_action(current.policy, current, view)
         return view
 
@@ -306,157 +265,39 @@ def rollout_pause(
     repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
 ) -> RolloutView:
     """Stop `advance` until `resume` (the manifests do not change)."""
-    return _rollout_toggle(repo, name, rollout_mod.pause, by, commit, sign)
+    return _rollout_toggle(repo, name, transitions.pause, by, commit, sign)
 
 
 def rollout_resume(
     repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
 ) -> RolloutView:
     """Let `advance` release steps again."""
-    return _rollout_toggle(repo, name, rollout_mod.resume, by, commit, sign)
+    return _rollout_toggle(repo, name, transitions.resume, by, commit, sign)
 
 
 def _rollout_toggle(
     repo: Path,
     name: str,
-    transition: Callable[[rollout_mod.Rollout, datetime, str], rollout_mod.Outcome],
+    transition: Callable[[model.Rollout, datetime, str], Outcome],
     by: str | None,
     commit: bool,
     sign: bool = False,
 ) -> RolloutView:
     by = trust.check_by(by)
     root = repo.resolve()
-    action = "pause" if transition is rollout_mod.pause else "resume"
+    action = "pause" if transition is transitions.pause else "resume"
     with rolloutrepo.locked(root, f"rollout {action} {name}") as notes:
         state = rolloutrepo.read(root, name)
         trust.verify(root, state, None)
         now = trust.now_after(state)
         new = _accepted(transition(state, now, _actor(root, by)))
-        return _finish(root, new, now, None, commit, sign, notes)
+        return rolloutwrite.save_step(root, new, now, None, commit, sign, notes)
 
 
-def _accepted(outcome: rollout_mod.Outcome) -> rollout_mod.Rollout:
-    if isinstance(outcome, rollout_mod.Refused):
+def _accepted(outcome: Outcome) -> model.Rollout:
+    if isinstance(outcome, Refused):
         raise Refusal(outcome.message())
     return outcome
-
-
-def _step_writer(
-    before: rollout_mod.Rollout, checked: _Checked, *, allow_unpinned: bool = False
-) -> Finish:
-    """The gating path's finish: the step (state, manifests, fleet view) as one transaction
-    and, with `commit`, its commit; all of it, or nothing.
-
-    With the plan cache standing for the plan (`checked.cache`), only the files whose pins
-    move are rendered (`planner.emit.stepfiles`): the released step's files, and the fleet
-    view's entries of its clusters. Otherwise (nested pins, a folder that does not hold
-    exactly the files the rollout generates, a recomputed plan) the full render.
-    """
-
-    def finish(
-        root: Path,
-        state: rollout_mod.Rollout,
-        now: datetime,
-        released: frozenset[str] | None,
-        commit: bool,
-    ) -> RolloutView:
-        manifests: dict[str, bytes] | None = None
-        parts: dict[str, dict[str, bytes]] = {}
-        if released is not None:
-            cache = checked.cache
-            step = _step_files(root, before, state, cache) if cache is not None else None
-            if step is not None:
-                out = rolloutrepo.folder(root, state.name) / state.target
-                parts[rolloutrepo.relative(root, out)] = step
-            else:
-                current = checked.current or _rollout_current(
-                    root, state.base, state.head, state.inputs, checked.data
-                )
-                manifests = rollout_manifests(
-                    current, state.target, released, allow_unpinned=allow_unpinned
-                )
-        return _finish(
-            root, state, now, manifests, commit, False, [], parts=parts,
-            cache=checked.cache, before=before,
-        )  # fmt: skip
-
-    return finish
-
-
-def _step_files(
-    root: Path,
-    before: rollout_mod.Rollout,
-    after: rollout_mod.Rollout,
-    cache: plancache.PlanCache,
-) -> dict[str, bytes] | None:
-    """The files of the rollout's folder whose pins move from `before` to `after`, from the
-    cache; None when the full render is needed (nested pins, or the folder does not hold
-    exactly the files the rollout generates)."""
-    from planner.emit import stepfiles
-
-    if cache.nested_pins:
-        return None
-    released = rollout_mod.released(after)
-    pinned = _pinned(plancache.emitter_input(cache, after, released))
-    settings = plancache.settings(cache)
-    out = rolloutrepo.folder(root, after.name) / after.target
-    if not rolloutrepo.holds(out, stepfiles.all_paths(pinned, settings)):
-        return None
-    was = rollout_mod.released(before)
-    moved = {s.name for s in after.steps if (s.name in was) != (s.name in released)}
-    step = stepfiles.step_files(pinned, settings, plancache.clusters_of(cache, moved))
-    return step if rolloutrepo.regular(out, step) else None
-
-
-def _finish(
-    root: Path,
-    state: rollout_mod.Rollout,
-    now: datetime,
-    manifests: dict[str, bytes] | None,
-    commit: bool,
-    sign: bool,
-    notes: list[str],
-    *,
-    extra: dict[str, bytes] | None = None,
-    adopt: bool = False,
-    parts: dict[str, dict[str, bytes]] | None = None,
-    cache: plancache.PlanCache | None = None,
-    before: rollout_mod.Rollout | None = None,
-) -> RolloutView:
-    """Write the step as one transaction (and commit it): all of it, or nothing.
-
-    `parts`: files of generated folders that change (the rest of each folder stays as it
-    is); `cache` and `before` (the state on disk): the fleet view may then be written for the
-    clusters whose pins move only (`planner.api.fleet.view_step`)."""
-    from planner.api.fleet import folder, view_files, view_step
-
-    others = [r for r in rolloutrepo.read_all(root) if r.name != state.name]
-    fleet_rel = rolloutrepo.relative(root, folder(root, state.target))
-    parts = dict(parts or {})
-    trees = None
-    step = None
-    if cache is not None and before is not None:
-        step = view_step(root, state.target, [*others, before], [*others, state], cache)
-    if step is not None:
-        if step:
-            parts[fleet_rel] = step
-    else:
-        view = view_files(root, state.target, [*others, state])
-        trees = {fleet_rel: view} if view else None
-    gate = rollout_mod.next_gate(state, now)
-    written, sha = rolloutrepo.save(
-        root,
-        state,
-        manifests,
-        extra=extra,
-        trees=trees,
-        parts=parts,
-        message=rollout_mod.commit_message(state) if commit else None,
-        sign=sign,
-        adopt=adopt,
-        command=f"rollout {state.history[-1].action} {state.name}",
-    )
-    return RolloutView(state, gate, now, written=tuple(written), commit=sha, notes=tuple(notes))
 
 
 def _actor(root: Path, by: str | None) -> str:
@@ -486,198 +327,3 @@ def _rollout_policy_input(
         return rel, None
     copy = rolloutrepo.relative(root, rolloutrepo.folder(root, name) / "policy.yaml")
     return copy, (copy, files.read_input(policy, "--policy"))
-
-
-def _rollout_current(
-    root: Path,
-    base: str | None,
-    head: str,
-    inputs: rollout_mod.Inputs,
-    data: plancache_files.InputBytes,
-    *,
-    policy_label: Path | None = None,
-    two_dot: bool = False,
-) -> _Current:
-    """The plan of base..head with the inventory and policy of the working tree (`data`)."""
-    from planner import policy as policy_mod
-    from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
-    from planner.inventory import parse_inventory
-    from planner.plan import plan_change
-
-    workspace = open_workspace(
-        Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
-    )
-    try:
-        inventory = parse_inventory(data.inventory, source=inputs.inventory)
-        if data.policy is None:
-            policy, source = load_policy_file(None, inventory)
-        else:
-            label = str(policy_label) if policy_label is not None else str(inputs.policy)
-            policy, source = policy_mod.load_policy(data.policy, source=label), label
-        if inputs.policy is not None:
-            source = inputs.policy
-        urls = repo_urls(policy, workspace.repo_url)
-        plan_inputs = dataclasses.replace(
-            workspace.inputs,
-            inventory=inventory,
-            policy=policy,
-            policy_source=source,
-            repo_urls=urls,
-        )
-        planned = plan_change(plan_inputs)
-        return _Current(
-            planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
-        )
-    finally:
-        workspace.close()
-
-
-def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
-    """Nested pins of every cluster at head, and of affected clusters at base, per target."""
-    from planner.pins.nesting import PinContext
-    from planner.pins.pinning import Wanted, fleet_pins
-
-    affected = set(plan.affected_names())
-    wanted = [Wanted(c.name, c.gitops_path, plan.head) for c in inputs.inventory.clusters]
-    wanted += [
-        Wanted(c.name, c.gitops_path, plan.base)
-        for c in inputs.inventory.clusters
-        if c.name in affected
-    ]
-    context = PinContext(frozenset(inputs.policy.flux_sources), tuple(inputs.repo_urls))
-    snaps = {plan.base: inputs.base, plan.head: inputs.head}
-    return {
-        target: fleet_pins(
-            snaps, wanted, context, target=target, flux_namespace=inputs.policy.flux.namespace
-        )
-        for target in ("argocd", "flux")
-    }
-
-
-def _worktree_inventory(root: Path, rel: str) -> Inventory:
-    """The inventory of the working tree (a file, or every YAML file below a folder)."""
-    from planner.inventory import parse_inventory
-
-    return parse_inventory(plancache_files.inventory_files(root, rel), source=rel)
-
-
-# ------------------------------------------------------------------ the plan cache (fast path)
-
-
-@dataclass(frozen=True)
-class _Cached:
-    """The plan cache standing for the plan (every input digest unchanged): what a step
-    needs of the inputs without planning. The inventory is parsed only when read (a step's
-    gates read its clusters' labels)."""
-
-    cache: plancache.PlanCache
-    policy: RolloutPolicy
-    repo_url: str | None
-    data: plancache_files.InputBytes
-    source: str
-
-    @functools.cached_property
-    def inventory(self) -> Inventory:
-        from planner.inventory import parse_inventory
-
-        return parse_inventory(self.data.inventory, source=self.source)
-
-
-@dataclass(frozen=True)
-class _Checked:
-    """The drift check: from the plan cache when every input digest matches, else from the
-    plan recomputed in full (`current`)."""
-
-    changes: list[str]
-    fingerprint: plancache.Fingerprint
-    data: plancache_files.InputBytes
-    cache: plancache.PlanCache | None = None
-    current: _Current | None = None
-    policy: RolloutPolicy | None = None  # the cache's (`step`)
-
-    def plan(self) -> Plan | None:
-        """The recomputed plan, when it still matches (what `trust.verify` checks against)."""
-        return self.current.plan if self.current is not None and not self.changes else None
-
-    def usable_cache(self) -> plancache.PlanCache | None:
-        return self.cache if not self.changes else None
-
-    def context(self, state: rollout_mod.Rollout) -> Current:
-        if self.current is not None:
-            return self.current
-        assert self.cache is not None and self.policy is not None
-        return _Cached(self.cache, self.policy, self.data.origin, self.data, state.inputs.inventory)
-
-
-def _check(root: Path, state: rollout_mod.Rollout, *, step: bool = False) -> _Checked:
-    """Drift, exactly: digests first (cheap), the full plan only when one changed.
-
-    `step`: the caller writes a step; the cache must also hold the policy and each step's
-    gates (an older cache does not: recompute)."""
-    data = plancache_files.read_inputs(root, state.inputs)
-    fingerprint = plancache_files.fingerprint(state.base, state.head, data)
-    cache = plancache_files.read(root, state.name)
-    hit = cache is not None and plancache.usable(cache, fingerprint, state)
-    if cache is not None and hit:
-        policy = plancache.policy_of(cache) if step else None
-        if not step or (policy is not None and plancache.gate_specs(cache) is not None):
-            changes = rollout_mod.drift(state, cache.observed())
-            return _Checked(changes, fingerprint, data, cache, policy=policy)
-    current = _rollout_current(root, state.base, state.head, state.inputs, data)
-    observed = rollout_mod.observe(current.plan, current.inventory.names())
-    return _Checked(rollout_mod.drift(state, observed), fingerprint, data, current=current)
-
-
-def _cache_of(
-    fingerprint: plancache.Fingerprint, current: _Current, target: Target
-) -> plancache.PlanCache:
-    return plancache.build(
-        fingerprint,
-        current.plan,
-        current.inventory,
-        current.policy,
-        target=target,
-        repo_url=_repo_url(current, target),
-        nested_pins=any(
-            p.pins or p.unpinned or p.plain_folders for p in current.pins.get(target, {}).values()
-        ),
-    )
-
-
-def _repo_url(current: _Current, target: str) -> str:
-    policy = current.policy
-    if target == "argocd":
-        return resolve_repo_url(policy.argocd.repoURL, current.repo_url, setting="argocd.repoURL")
-    return resolve_repo_url(policy.flux.url, current.repo_url, setting="flux.url")
-
-
-def _pinned(rollout: PinnedPlan) -> _StepPinned:
-    fields = {f.name: getattr(rollout, f.name) for f in dataclasses.fields(rollout)}
-    return _StepPinned(**fields)
-
-
-def _render(rollout: PinnedPlan, settings: ArgoCDSettings | FluxSettings) -> dict[str, bytes]:
-    from planner.emit import argocd, flux
-    from planner.policy import FluxSettings
-
-    if isinstance(settings, FluxSettings):
-        return flux.render(rollout, settings)
-    return argocd.render(rollout, settings, argocd.Strategy.list)
-
-
-def _rollout_drift(root: Path, state: rollout_mod.Rollout) -> tuple[_Current, list[str]]:
-    """The plan recomputed in full, and the drift (commands that need the plan itself)."""
-    data = plancache_files.read_inputs(root, state.inputs)
-    current = _rollout_current(root, state.base, state.head, state.inputs, data)
-    observed = rollout_mod.observe(current.plan, current.inventory.names())
-    return current, rollout_mod.drift(state, observed)
-
-
-def _drift_message(state: rollout_mod.Rollout, changes: list[str]) -> str:
-    return (
-        f"rollout {state.name} no longer matches the repository: "
-        + "; ".join(changes)
-        + f". Refusing to guess: restore {state.inputs.inventory}"
-        + (f" / {state.inputs.policy}" if state.inputs.policy else "")
-        + ", or roll back and start a new rollout"
-    )

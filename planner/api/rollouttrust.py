@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 
 from planner import plancache
 from planner import policy as policy_mod
-from planner import rollout as rollout_mod
 from planner import rolloutaudit as audit
 from planner.adapters import gitrepo, rolloutrepo
 from planner.errors import Problem, Refusal, UserError
+from planner.release import messages
+from planner.release.model import Rollout
 
 if TYPE_CHECKING:
     from planner.plan import Plan
@@ -55,7 +56,7 @@ def clean_actor(name: str | None) -> str:
         return "unknown"
 
 
-def now_after(state: rollout_mod.Rollout) -> datetime:
+def now_after(state: Rollout) -> datetime:
     """The clock, refused when it is earlier than the rollout's last event."""
     now = rolloutrepo.now()
     why = audit.check_clock(state, now)
@@ -66,7 +67,7 @@ def now_after(state: rollout_mod.Rollout) -> datetime:
 
 def verify(
     root: Path,
-    state: rollout_mod.Rollout,
+    state: Rollout,
     plan: Plan | None,
     *,
     cache: plancache.PlanCache | None = None,
@@ -101,9 +102,7 @@ def verify(
         raise UserError(problems)
 
 
-def _versions(
-    root: Path, source: str
-) -> tuple[rollout_mod.Rollout | None, rollout_mod.Rollout | None, str | None]:
+def _versions(root: Path, source: str) -> tuple[Rollout | None, Rollout | None, str | None]:
     """The state as its start commit (the commit that added the file) has it, and as the
     last commit has it."""
     try:
@@ -129,20 +128,18 @@ def _versions(
     return started, committed, start
 
 
-def _load(root: Path, rev: str, source: str) -> rollout_mod.Rollout | None:
+def _load(root: Path, rev: str, source: str) -> Rollout | None:
     try:
         data = gitrepo.run(root, "cat-file", "blob", f"{rev}:./{source}")
     except UserError:
         return None
     try:
-        return rollout_mod.load_state(data, source=f"{rev[:12]}:{source}")
+        return messages.load_state(data, source=f"{rev[:12]}:{source}")
     except UserError:
         return None
 
 
-def _start_policy(
-    root: Path, started: rollout_mod.Rollout, commit: str, source: str
-) -> list[Problem]:
+def _start_policy(root: Path, started: Rollout, commit: str, source: str) -> list[Problem]:
     """The policy file as of the start commit must have the digest `start` recorded."""
     rel = started.inputs.policy
     if rel is None:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from planner.api.gating import Evaluator, Progress, rollout_step
+from planner.api.gating import Evaluator, Progress
+from planner.api.rollouts import rollout_step
 
 
 def watch(

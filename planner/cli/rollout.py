@@ -21,7 +21,7 @@ from planner.target import Target
 
 if TYPE_CHECKING:
     from planner.api import gating
-    from planner.rollout import RolloutView
+    from planner.release.view import RolloutView
 
 
 rollout_app = typer.Typer(
@@ -240,9 +240,9 @@ def advance(
 
       wave-planner rollout advance cve-2026-1234 --repo fleet --approve --by alice --commit
     """
-    from planner.api import gating
+    from planner.api import rollouts
 
-    progress = gating.rollout_step(
+    progress = rollouts.rollout_step(
         repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
         approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
     )  # fmt: skip

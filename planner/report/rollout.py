@@ -16,21 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
-from planner import rollout as ro
+from planner.release import model, times
+from planner.release.model import Gate, Rollout, StepRecord
 from planner.report.table import listing
 
 if TYPE_CHECKING:
-    from planner.rollout import RolloutView
+    from planner.release.view import RolloutView
 
 
-def gate_line(gate: ro.Gate) -> str:
+def gate_line(gate: Gate) -> str:
     """`next: production-1, held by bake: ... (time left 45m)`."""
     if gate.kind == "done":
         return "next: nothing, every step is released"
     line = f"next: {gate.step}, "
     line += "ready to release" if gate.kind == "open" else f"held by {gate.kind}: {gate.text}"
     if gate.seconds_left is not None:
-        line += f" (time left {ro.format_duration(gate.seconds_left)})"
+        line += f" (time left {times.format_duration(gate.seconds_left)})"
     return line
 
 
@@ -39,14 +40,14 @@ def as_dict(view: RolloutView) -> dict[str, Any]:
     gate = view.gate
     return {
         "name": state.name,
-        "state": ro.state_of(state),
+        "state": model.state_of(state),
         "base": state.base,
         "head": state.head,
         "id": state.id,
         "target": state.target,
         "paused": state.paused,
         "started_at": state.started_at,
-        "now": ro.format_time(view.now),
+        "now": times.format_time(view.now),
         "next": {
             "step": gate.step,
             "gate": gate.kind,
@@ -78,13 +79,13 @@ def render_json(view: RolloutView) -> str:
     return json.dumps(as_dict(view), indent=2) + "\n"
 
 
-def _when(step: ro.Step) -> str:
+def _when(step: StepRecord) -> str:
     if step.state == "rolled-back":
         return f"{step.released_at} (back {step.rolled_back_at})"
     return step.released_at or "-"
 
 
-def _note(step: ro.Step) -> str:
+def _note(step: StepRecord) -> str:
     notes = []
     if step.approved_by:
         notes.append(f"approved by {step.approved_by}")
@@ -97,7 +98,7 @@ def _note(step: ro.Step) -> str:
     return "; ".join(n for n in notes if n) or "-"
 
 
-def _rows(state: ro.Rollout) -> list[list[str]]:
+def _rows(state: Rollout) -> list[list[str]]:
     return [
         [s.name, listing(list(s.clusters), 4), s.state, _when(s), _note(s)] for s in state.steps
     ]
@@ -106,7 +107,7 @@ def _rows(state: ro.Rollout) -> list[list[str]]:
 def headline(view: RolloutView) -> str:
     s = view.state
     return (
-        f"rollout {s.name}: {ro.state_of(s)} (plan {s.id}, {s.base[:12]}..{s.head[:12]}, "
+        f"rollout {s.name}: {model.state_of(s)} (plan {s.id}, {s.base[:12]}..{s.head[:12]}, "
         f"target {s.target}, started {s.started_at})"
     )
 
@@ -141,7 +142,7 @@ def _mermaid_time(at: str) -> str:
     return at[:10] + " " + at[11:13] + "h" + at[14:16]
 
 
-def timeline(state: ro.Rollout) -> list[str]:
+def timeline(state: Rollout) -> list[str]:
     lines = ["```mermaid", "timeline", f"    title rollout {_mermaid(state.name)}"]
     for event in state.history:
         what = event.action + (f" {event.step}" if event.step else "")
@@ -152,7 +153,7 @@ def timeline(state: ro.Rollout) -> list[str]:
 
 def render_markdown(view: RolloutView) -> str:
     state = view.state
-    lines = [f"### Rollout `{_md(state.name)}`: {ro.state_of(state)}", ""]
+    lines = [f"### Rollout `{_md(state.name)}`: {model.state_of(state)}", ""]
     if view.drift:
         lines += ["> [!WARNING]", "> The repository no longer matches this rollout:"]
         lines += [f"> - {_md(c)}" for c in view.drift]
@@ -181,7 +182,7 @@ def render_list(views: Sequence[RolloutView]) -> str:
         rows.append(
             [
                 s.name,
-                ro.state_of(s),
+                model.state_of(s),
                 f"{done}/{len(s.steps)}",
                 s.target,
                 f"{s.base[:12]}..{s.head[:12]}",

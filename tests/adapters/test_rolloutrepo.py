@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from planner import rollout as ro
 from planner.adapters import rolloutrepo
 from planner.errors import UserError
+from planner.release import messages
+from planner.release.messages import STATE_HEADER
 from tests.testing.rolloutstate import fresh
 
 
@@ -34,8 +35,10 @@ def test_write_then_read_round_trips_and_rewrites_nothing_unchanged(tmp_path: Pa
     assert rolloutrepo.names(tmp_path) == ["change-1"]
     assert rolloutrepo.write(tmp_path, state, {"canary.yaml": b"a: 1\n"}) == []
     text = (tmp_path / "waves/change-1/rollout.yaml").read_text()
-    assert text.startswith(ro.STATE_HEADER)
-    assert ro.dump_state(state) == ro.dump_state(ro.load_state(text.encode(), source="x"))
+    assert text.startswith(STATE_HEADER)
+    assert messages.dump_state(state) == messages.dump_state(
+        messages.load_state(text.encode(), source="x")
+    )
 
 
 def test_hand_edits_are_reported_with_the_file_and_key(tmp_path: Path) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 
 from planner import api
-from planner import rollout as ro
+from planner.release import transitions
+from planner.release.model import Rollout
 from planner.report import rollout as report
 from tests.testing.rolloutstate import at, fresh, ok
 
 
-def view(state: ro.Rollout, minute: float, drift: tuple[str, ...] = ()) -> api.RolloutView:
-    return api.RolloutView(state, ro.next_gate(state, at(minute)), at(minute), drift)
+def view(state: Rollout, minute: float, drift: tuple[str, ...] = ()) -> api.RolloutView:
+    return api.RolloutView(state, transitions.next_gate(state, at(minute)), at(minute), drift)
 
 
 def test_json_has_the_contract_keys() -> None:
-    state = ok(ro.advance(fresh(), at(0), "rm"))
+    state = ok(transitions.advance(fresh(), at(0), "rm"))
     data = json.loads(report.render_json(view(state, 10)))
     assert {"name", "state", "base", "head", "steps", "history"} <= set(data)
     assert data["steps"][0] == {
@@ -30,7 +31,7 @@ def test_json_has_the_contract_keys() -> None:
 
 
 def test_table_shows_the_gate_and_drift_first() -> None:
-    state = ok(ro.advance(fresh(), at(0), "rm"))
+    state = ok(transitions.advance(fresh(), at(0), "rm"))
     text = report.render_table(view(state, 10, ("the policy changed",)))
     assert text.startswith("DRIFT: the policy changed\n")
     assert "next: staging, held by bake" in text
@@ -38,7 +39,7 @@ def test_table_shows_the_gate_and_drift_first() -> None:
 
 
 def test_markdown_timeline_neutralises_user_text() -> None:
-    state = ok(ro.advance(fresh(), at(0), "eve | <b>`x`</b>: ```"))
+    state = ok(transitions.advance(fresh(), at(0), "eve | <b>`x`</b>: ```"))
     text = report.render_markdown(view(state, 70))
     assert "```mermaid\ntimeline\n    title rollout change-1\n" in text
     assert "    2024-01-03 09h00 : advance canary by eve b x /b" in text

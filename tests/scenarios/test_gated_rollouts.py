@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from planner import gates, rollout
+from planner import gates
 from planner.adapters import probes
 from planner.api import watching
+from planner.release import times
 from tests.testing import gatefleet
 from tests.testing.rolloutfleet import git
 
@@ -174,7 +175,7 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
     repo, health = gatefleet.build(tmp_path)
     run = gatefleet.runner(repo)
     _start(run)
-    clock = [rollout.parse_time("2024-01-03T09:05:00Z")]
+    clock = [times.parse_time("2024-01-03T09:05:00Z")]
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:
@@ -193,7 +194,7 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
     assert slept and max(slept) <= 600
     run("advance", NAME, "--approve", "--by", "alice", minute=200)
     (health / "prod-eu-west-1").write_text("bad\n")
-    clock[0] = rollout.parse_time("2024-01-03T13:00:00Z")
+    clock[0] = times.parse_time("2024-01-03T13:00:00Z")
     lines.clear()
     stopped = watching.rollout_watch(
         repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep

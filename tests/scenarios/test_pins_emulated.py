@@ -21,8 +21,9 @@ import pytest
 import yaml
 
 from planner import api
-from planner import rollout as ro
 from planner.adapters import rolloutrepo
+from planner.release import model
+from planner.release.model import Rollout
 from planner.target import Target
 from tests.testing.controllers import Emulator, Trees, argocd_start, flux_start
 from tests.testing.emitkit import expected_revisions, schema_errors
@@ -128,7 +129,7 @@ def test_emit_holds_back_every_step(
     assert telling > 0
 
 
-def _release_all(root: Path, name: str, state: ro.Rollout) -> Iterator[ro.Rollout]:
+def _release_all(root: Path, name: str, state: Rollout) -> Iterator[Rollout]:
     for _ in state.steps:
         yield api.rollout_advance(
             root, name, approve=True, by="qa", force=True, reason="emulated"
@@ -149,8 +150,8 @@ def test_rollout_fleet_view_holds_back_every_transition(
     root = built.path
     view_dir = root / "waves" / "fleet" / target
 
-    def check(state: ro.Rollout) -> None:
-        expected = ro.pins(state)
+    def check(state: Rollout) -> None:
+        expected = model.pins(state)
         check_applied(emulator, _tree(view_dir), target, expected, built)
         own = _tree(root / "waves" / state.name / target)
         check_applied(emulator, own, target, expected, built)

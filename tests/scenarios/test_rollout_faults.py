@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from planner import api
-from planner import rollout as ro
 from planner.adapters import lock, rolloutrepo, transaction
 from planner.errors import Refusal, UserError
+from planner.release import messages, model, times, transitions
+from planner.release.model import Rollout
 from tests.testing import rolloutfleet
 from tests.testing.fleetrepo import FleetRepo
 from tests.testing.rolloutfleet import (
@@ -37,11 +38,11 @@ fleet_repo = rolloutfleet.fleet_repo  # the fixtures
 run = rolloutfleet.run
 
 
-def agree(repo: FleetRepo, name: str = NAME, target: str = "argocd") -> ro.Rollout:
+def agree(repo: FleetRepo, name: str = NAME, target: str = "argocd") -> Rollout:
     """The manifests pin exactly what the state file says; nothing temporary is visible."""
     folder = repo.path / "waves" / name
-    state = ro.load_state((folder / "rollout.yaml").read_bytes(), source="rollout.yaml")
-    expected = dict.fromkeys(CLUSTERS, state.head) | ro.pins(state)
+    state = messages.load_state((folder / "rollout.yaml").read_bytes(), source="rollout.yaml")
+    expected = dict.fromkeys(CLUSTERS, state.head) | model.pins(state)
     assert pinned(folder / target, target) == expected
     leftovers = [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
@@ -50,7 +51,7 @@ def agree(repo: FleetRepo, name: str = NAME, target: str = "argocd") -> ro.Rollo
     return state
 
 
-def released(state: ro.Rollout) -> list[str]:
+def released(state: Rollout) -> list[str]:
     return [s.name for s in state.steps if s.state == "released"]
 
 
@@ -154,15 +155,15 @@ def test_concurrent_writers_lose_nothing(
 # ------------------------------------------------------------------- kill at any point
 
 
-def _next_step(repo: FleetRepo) -> tuple[ro.Rollout, dict[str, bytes]]:
+def _next_step(repo: FleetRepo) -> tuple[Rollout, dict[str, bytes]]:
     """The state and manifests `advance` would write at 09:05 (computed once)."""
-    from planner.api import rollouts
+    from planner.api import rolloutcheck, rolloutwrite
 
     state = rolloutrepo.read(repo.path, NAME)
-    current, _ = rollouts._rollout_drift(repo.path, state)
-    new = ro.advance(state, ro.parse_time("2024-01-03T09:05:00Z"), "rm")
-    assert isinstance(new, ro.Rollout)
-    return new, rollouts.rollout_manifests(current, "argocd", ro.released(new))
+    current, _ = rolloutcheck.recompute_drift(repo.path, state)
+    new = transitions.advance(state, times.parse_time("2024-01-03T09:05:00Z"), "rm")
+    assert isinstance(new, Rollout)
+    return new, rolloutwrite.rollout_manifests(current, "argocd", model.released(new))
 
 
 def _crash_points(repo: FleetRepo, commit: bool) -> int:
@@ -170,7 +171,7 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
     operation, for every k until it completes; after each death the tree must agree, and
     the next command's recovery must leave it agreeing. Returns the number of points."""
     new, manifests = _next_step(repo)
-    message = ro.commit_message(new) if commit else None
+    message = messages.commit_message(new) if commit else None
     original = git(repo.path, "rev-parse", "HEAD").strip()
     ops = ("rename", "replace", "link", "unlink", "rmdir", "mkdir", "write", "fsync", "open")
     k = 0
@@ -263,9 +264,9 @@ def test_an_interrupted_switch_is_completed_by_the_next_command(
     state = rolloutrepo.read(fleet_repo.path, NAME)
     waves = fleet_repo.path / "waves"
     txn = transaction.Transaction(waves, "rollout pause region-settings")
-    paused = ro.pause(state, ro.parse_time("2024-01-03T09:01:00Z"), "bob")
-    assert isinstance(paused, ro.Rollout)
-    txn.put(rolloutrepo.state_path(fleet_repo.path, NAME), ro.dump_state(paused))
+    paused = transitions.pause(state, times.parse_time("2024-01-03T09:01:00Z"), "bob")
+    assert isinstance(paused, Rollout)
+    txn.put(rolloutrepo.state_path(fleet_repo.path, NAME), messages.dump_state(paused))
     txn.prepare()
     txn.commit()  # journal written, folder switched, old version not yet removed
     txn._area = None  # "killed" before finish()

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from planner import rollout as ro
 from planner.inventory import Cluster, Inventory
 from planner.plan import Plan
+from planner.release import transitions
+from planner.release.model import Inputs, Outcome, Refused, Rollout
 from planner.target import Target
 
 BASE = "a" * 40
@@ -92,24 +93,24 @@ def make_inventory() -> Inventory:
     )
 
 
-def fresh(plan: Plan | None = None) -> ro.Rollout:
-    return ro.start(
+def fresh(plan: Plan | None = None) -> Rollout:
+    return transitions.start(
         plan or make_plan(),
         name="change-1",
         target=Target.argocd,
-        inputs=ro.Inputs(inventory="clusters.yaml", policy="rollout.yaml"),
+        inputs=Inputs(inventory="clusters.yaml", policy="rollout.yaml"),
         now=T0,
         actor="rm",
     )
 
 
-def ok(outcome: ro.Outcome) -> ro.Rollout:
-    assert isinstance(outcome, ro.Rollout), outcome
+def ok(outcome: Outcome) -> Rollout:
+    assert isinstance(outcome, Rollout), outcome
     return outcome
 
 
-def refused(outcome: ro.Outcome) -> ro.Refused:
-    assert isinstance(outcome, ro.Refused), outcome
+def refused(outcome: Outcome) -> Refused:
+    assert isinstance(outcome, Refused), outcome
     return outcome
 
 
