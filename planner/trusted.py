@@ -24,5 +24,5 @@ def trusted(model: type[M], **values: Any) -> M:
     if fields is None:
         assert model.model_config.get("frozen"), f"{model.__name__} is not frozen"
         fields = _FIELDS[model] = set(model.model_fields)
-    assert len(values) == len(fields), f"{model.__name__}: every field must be given"
+    assert values.keys() == fields, f"{model.__name__}: give exactly its fields"
     return model.model_construct(fields, **values)
