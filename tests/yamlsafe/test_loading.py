@@ -97,6 +97,10 @@ def test_every_fixture_file_loads_the_same() -> None:
     root = FLEETS_DIR
     files = sorted(root.rglob("*.yaml"))
     assert files
+    seen: set[bytes] = set()  # many fleets share files: the same bytes load the same way
     for path in files:
         data = path.read_bytes()
+        if data in seen:
+            continue
+        seen.add(data)
         assert _outcome(yamlsafe.load_all, data) == _outcome(_reference, data), path
