@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.testing import gatefleet
+from tests.testing.fleetrepo import FleetRepo
 from tests.testing.rolloutfleet import git
 
 pytestmark = pytest.mark.skipif(
@@ -44,8 +45,11 @@ def _signed(repo: Path, key: Path | None, message: str, *, tag: str | None = Non
     return git(repo, "rev-parse", "HEAD").strip()
 
 
-@pytest.fixture
-def signed_fleet(tmp_path: Path) -> tuple[Any, dict[str, Path]]:
+@pytest.fixture(scope="module")
+def signed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Path]]:
+    """The fleet waiting for production's approval, built once per module (each test works
+    on a copy): three keys, a base commit listing alice only, a change adding mallory."""
+    tmp_path = tmp_path_factory.mktemp("signed")
     keys = tmp_path / "keys"
     keys.mkdir()
     alice, alice_pub = _key(keys, "alice")
@@ -63,6 +67,17 @@ def signed_fleet(tmp_path: Path) -> tuple[Any, dict[str, Path]]:
     run("advance", NAME, minute=5)
     run("advance", NAME, minute=70)
     return repo, {"alice": alice, "bob": bob, "mallory": mallory}
+
+
+@pytest.fixture
+def signed_fleet(
+    signed_template: tuple[Any, dict[str, Path]], tmp_path: Path
+) -> tuple[Any, dict[str, Path]]:
+    """A copy of the template's repository (the same commits, the same rollout state)."""
+    template, keys = signed_template
+    copy = tmp_path / "fleet"
+    shutil.copytree(template.path, copy, symlinks=True)
+    return FleetRepo(copy, template.base, template.head), keys
 
 
 def test_only_a_listed_key_from_the_base_commit_approves(
