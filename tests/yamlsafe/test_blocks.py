@@ -57,7 +57,7 @@ DOCS = st.recursive(
 )
 
 
-@settings(max_examples=examples(400), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(DOCS)
 def test_the_same_bytes_as_pyyaml_or_none(doc: Any) -> None:
     fast = blocks.write(doc, blocks.STATE)
@@ -125,7 +125,7 @@ MANIFESTS = st.recursive(
 )
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.dictionaries(st.text(max_size=12), MANIFESTS, min_size=1, max_size=5),
                  st.lists(MANIFESTS, min_size=1, max_size=4)))  # fmt: skip
 def test_manifests_are_the_bytes_of_the_go_safe_representer(doc: Any) -> None:
