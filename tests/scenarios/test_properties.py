@@ -21,6 +21,7 @@ same and is not rendered twice.
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import subprocess
@@ -66,6 +67,7 @@ class Drawn:
     changed: list[Change] = field(default_factory=list)
 
 
+@functools.cache
 def configmap(path: str, value: str) -> str:
     name = path.removesuffix(".yaml").replace("/", "-").replace("_", "-").lower()
     return yamlsafe.dump(
@@ -74,11 +76,16 @@ def configmap(path: str, value: str) -> str:
 
 
 def kustomization(refs: list[str]) -> str:
+    return _kustomization(tuple(refs))
+
+
+@functools.cache
+def _kustomization(refs: tuple[str, ...]) -> str:
     return yamlsafe.dump(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
-            "resources": refs,
+            "resources": list(refs),
         }
     )
 
@@ -233,6 +240,16 @@ def plan_of(drawn: Drawn, *, reverse: bool = False) -> Plan:
     )
 
 
+@functools.cache
+def resources_of(text: str) -> tuple[Any, ...] | None:
+    """The `resources` of a kustomization file's text; None when it does not parse."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return tuple((doc or {}).get("resources") or [] if isinstance(doc, dict) else [])
+
+
 def closure(files: dict[str, str], folder: str) -> set[str]:
     """Every file a kustomize build of `folder` reads (computed here, not by the planner)."""
     seen: set[str] = set()
@@ -245,11 +262,7 @@ def closure(files: dict[str, str], folder: str) -> set[str]:
         seen.add(current)
         kfile = f"{current}/{KFILE}"
         found.add(kfile)
-        try:
-            doc = yaml.safe_load(files.get(kfile, ""))
-        except yaml.YAMLError:
-            continue
-        for ref in (doc or {}).get("resources") or [] if isinstance(doc, dict) else []:
+        for ref in resources_of(files.get(kfile, "")) or ():
             target = posixpath.normpath(posixpath.join(current, ref))
             found.add(target)
             if any(p.startswith(target + "/") for p in files):
