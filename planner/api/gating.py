@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from planner.api.rolloutwrite import Finish
     from planner.policy import RolloutPolicy
 
+__all__ = ["Evaluator", "Progress"]
+
 Evaluator = Callable[[Sequence[gates.GateSpec], gates.GateSubject], gates.Verdict]
 WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
 

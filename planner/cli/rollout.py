@@ -1,9 +1,10 @@
 """The `rollout` commands: a release manager steps a committed rollout through its waves.
 
-Thin shells over `planner.api.rollout_*`: parse the options, call, print. Refusals (a gate
-not open, drift, a conflicting rollout) raise `planner.errors.Refusal`, which the app maps to
-exit 1 with the reason and the time left on stderr; nothing is written then. `status` exits
-1 when the repository no longer matches the rollout.
+Thin shells over `planner.api.rollout_*`: parse the options, build the command's
+`Rollout<Verb>Request`, call, print. Refusals (a gate not open, drift, a conflicting rollout)
+raise `planner.errors.Refusal`, which the app maps to exit 1 with the reason and the time
+left on stderr; nothing is written then. `status` exits 1 when the repository no longer
+matches the rollout.
 """
 
 from __future__ import annotations
@@ -138,19 +139,21 @@ def start(
     from planner import api
 
     view = api.rollout_start(
-        repo,
-        name=name,
-        base=base,
-        head=head,
-        inventory=inventory,
-        policy=policy,
-        target=target,
-        by=by,
-        commit=commit,
-        sign=sign,
-        adopt=adopt,
-        two_dot=two_dot,
-        allow_unpinned=allow_unpinned,
+        api.RolloutStartRequest(
+            repo=repo,
+            name=name,
+            base=base,
+            head=head,
+            inventory=inventory,
+            policy=policy,
+            target=target,
+            by=by,
+            commit=commit,
+            sign=sign,
+            adopt=adopt,
+            two_dot=two_dot,
+            allow_unpinned=allow_unpinned,
+        )
     )
     _report(view, output)
 
@@ -174,7 +177,7 @@ def status(
     from planner import api
     from planner.report import rollout as report
 
-    view = api.rollout_status(repo, name)
+    view = api.rollout_status(api.RolloutStatusRequest(repo=repo, name=name))
     chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
     render = {
         "table": report.render_table,
@@ -240,11 +243,13 @@ def advance(
 
       wave-planner rollout advance cve-2026-1234 --repo fleet --approve --by alice --commit
     """
-    from planner.api import rollouts
+    from planner import api
 
-    progress = rollouts.rollout_step(
-        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
-        approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
+    progress = api.rollout_advance(
+        api.RolloutAdvanceRequest(
+            repo=repo, name=name, approve=approve, by=by, force=force, reason=reason,
+            commit=commit, approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
+        )
     )  # fmt: skip
     if progress.verdict is not None and progress.released:
         typer.echo(f"gates of {progress.verdict.step}: {progress.verdict.summary()}")
@@ -283,16 +288,18 @@ def watch(
 
       wave-planner rollout watch cve-2026-1234 --repo fleet --commit
     """
-    from planner.api import watching
+    from planner import api
 
-    watching.rollout_watch(
-        repo,
-        name,
-        echo=typer.echo,
-        by=by,
-        commit=commit,
-        poll=poll,
-        allow_unpinned=allow_unpinned,
+    api.rollout_watch(
+        api.RolloutWatchRequest(
+            repo=repo,
+            name=name,
+            echo=typer.echo,
+            by=by,
+            commit=commit,
+            poll=poll,
+            allow_unpinned=allow_unpinned,
+        )
     )
 
 
@@ -312,7 +319,8 @@ def pause(
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign), output)
+    request = api.RolloutPauseRequest(repo=repo, name=name, by=by, commit=commit, sign=sign)
+    _report(api.rollout_pause(request), output)
 
 
 def resume(
@@ -331,7 +339,8 @@ def resume(
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign), output)
+    request = api.RolloutResumeRequest(repo=repo, name=name, by=by, commit=commit, sign=sign)
+    _report(api.rollout_resume(request), output)
 
 
 def rollback(
@@ -352,12 +361,11 @@ def rollback(
     """
     from planner import api
 
-    _report(
-        api.rollout_rollback(
-            repo, name, step=step, by=by, commit=commit, sign=sign, allow_unpinned=allow_unpinned
-        ),
-        output,
-    )
+    request = api.RolloutRollbackRequest(
+        repo=repo, name=name, step=step, by=by, commit=commit, sign=sign,
+        allow_unpinned=allow_unpinned,
+    )  # fmt: skip
+    _report(api.rollout_rollback(request), output)
 
 
 def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
@@ -370,7 +378,7 @@ def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
     from planner import api
     from planner.report import rollout as report
 
-    views = api.rollout_list(repo)
+    views = api.rollout_list(api.RolloutListRequest(repo=repo))
     fmt = choose(output, None, allowed=("table", "json", "yaml", "wide"))
     if fmt in ("json", "yaml"):
         typer.echo(dump([report.as_dict(v) for v in views], fmt), nl=False)

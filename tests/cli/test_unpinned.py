@@ -55,16 +55,21 @@ def test_allow_unpinned_writes_and_says_so(nested: FleetRepo, tmp_path: Path) ->
 def test_rollout_start_refuses_unless_allowed(nested: FleetRepo) -> None:
     with pytest.raises(Refusal, match="Kustomization flux-system/tenants"):
         api.rollout_start(
-            nested.path, name="bump", base=nested.base, head=nested.head, target=Target.argocd
-        )
+            api.RolloutStartRequest(
+                repo=nested.path, name="bump", base=nested.base, head=nested.head,
+                target=Target.argocd,
+            )
+        )  # fmt: skip
     assert not (nested.path / "waves").exists()
     view = api.rollout_start(
-        nested.path,
-        name="bump",
-        base=nested.base,
-        head=nested.head,
-        target=Target.argocd,
-        allow_unpinned=True,
+        api.RolloutStartRequest(
+            repo=nested.path,
+            name="bump",
+            base=nested.base,
+            head=nested.head,
+            target=Target.argocd,
+            allow_unpinned=True,
+        )
     )
     assert (nested.path / "waves" / "fleet" / "argocd" / "kustomization.yaml").is_file()
     assert "waves/fleet/argocd/kustomization.yaml" in view.written
@@ -75,12 +80,14 @@ def test_rollout_watch_refuses_unless_allowed(
 ) -> None:
     monkeypatch.setenv("WAVE_PLANNER_NOW", "2026-01-01T00:00:00Z")
     api.rollout_start(
-        nested.path,
-        name="bump",
-        base=nested.base,
-        head=nested.head,
-        target=Target.argocd,
-        allow_unpinned=True,
+        api.RolloutStartRequest(
+            repo=nested.path,
+            name="bump",
+            base=nested.base,
+            head=nested.head,
+            target=Target.argocd,
+            allow_unpinned=True,
+        )
     )
     state = nested.path / "waves" / "bump" / "rollout.yaml"
     before = state.read_bytes()
