@@ -31,14 +31,14 @@ if TYPE_CHECKING:
     from planner.api.rolloutwrite import Finish
     from planner.policy import RolloutPolicy
 
-__all__ = ["Evaluator", "Progress"]
+__all__ = ["AdvanceResult", "Evaluator"]
 
 Evaluator = Callable[[Sequence[gates.GateSpec], gates.GateSubject], gates.Verdict]
 WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
 
 
 @dataclass(frozen=True)
-class Progress:
+class AdvanceResult:
     """What one `advance` (or `--if-ready`) did: released, or what it waits for."""
 
     view: RolloutView
@@ -126,7 +126,7 @@ def attempt(
     approval_ref: str | None,
     evaluate: Evaluator | None,
     finish: Finish,
-) -> Progress:
+) -> AdvanceResult:
     """One `advance`: release the next step, wait (`if_ready`), or refuse."""
     policy = current.policy
     hooks = policy.notify
@@ -180,7 +180,7 @@ def attempt_release(
     if_ready: bool,
     approval_ref: str | None,
     finish: Finish,
-) -> Progress:
+) -> AdvanceResult:
     """Check the step's approval, then release it (gates passed, or forced past)."""
 
     policy = current.policy
@@ -224,7 +224,7 @@ def attempt_release(
     if isinstance(outcome, Refused):
         if if_ready:
             waiting = Gate(outcome.gate, outcome.step, outcome.reason)  # type: ignore[arg-type]
-            return Progress(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+            return AdvanceResult(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
         notifying.refusal(current, state, step, now, actor, outcome.message())
         raise Refusal(outcome.message())
     new = outcome
@@ -238,7 +238,7 @@ def attempt_release(
             notifying.event(current, new, "completion", None, (), actor, view.commit, text)
         )
     warnings = notifying.send(policy, events)
-    return Progress(view, released=step.name, verdict=verdict, warnings=warnings)
+    return AdvanceResult(view, released=step.name, verdict=verdict, warnings=warnings)
 
 
 def _signed_approver(
@@ -285,8 +285,8 @@ def _gate_failed(
     if_ready: bool,
     commit: bool,
     finish: Finish,
-    release: Callable[[Rollout], Progress],
-) -> Progress:
+    release: Callable[[Rollout], AdvanceResult],
+) -> AdvanceResult:
     """Record a failed verdict; roll back (`on_failure: rollback`); refuse, wait or force."""
 
     policy = current.policy
@@ -298,7 +298,7 @@ def _gate_failed(
     following = transitions.next_step(state)
     waiting = Gate("gate", following.name if following else None, verdict.refusal())
     if repeat:
-        return Progress(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+        return AdvanceResult(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
     new = _record(state, now, actor, gated.name, detail)
     failing = _failing(verdict, gated)
     events = [
@@ -329,7 +329,7 @@ def _gate_failed(
         message += f"; step {gated.name} was rolled back (on_failure: rollback)"
     if if_ready:
         waiting = Gate("gate", waiting.step, message)
-        return Progress(view, waiting=waiting, verdict=verdict, warnings=warnings)
+        return AdvanceResult(view, waiting=waiting, verdict=verdict, warnings=warnings)
     raise Refusal(
         f"cannot release {waiting.step}: {message} (or override with --force --reason TEXT)"
     )
@@ -346,7 +346,7 @@ def _final_gates(
     *,
     commit: bool,
     finish: Finish,
-) -> Progress:
+) -> AdvanceResult:
     """Every step is out: the last one's gates still run once, after its bake."""
 
     last = _gated_step(state, current.policy)
@@ -355,7 +355,7 @@ def _final_gates(
         history and history[-1].action == "gate" and history[-1].step == last.name
         and history[-1].detail.startswith("passed: ")
     ):  # fmt: skip
-        return Progress(RolloutView(state, done, now))
+        return AdvanceResult(RolloutView(state, done, now))
     opens = times.parse_time(last.released_at or state.started_at).timestamp() + last.bake_seconds
     left = int(opens - now.timestamp() + 0.999)
     if left > 0:
@@ -363,18 +363,18 @@ def _final_gates(
             "bake", None, f"the last step {last.name} is baking before its gates are checked",
             seconds_left=left,
         )  # fmt: skip
-        return Progress(RolloutView(state, baking, now), waiting=baking)
+        return AdvanceResult(RolloutView(state, baking, now), waiting=baking)
     specs = current.policy.wave(last.wave).gates
     verdict = (evaluate or _default_evaluator)(specs, step_target(current, last))
     if not verdict.passed:
         return _gate_failed(
             root, state, current, now, actor, last, verdict, forcing=False, if_ready=True,
-            commit=commit, finish=finish, release=lambda s: Progress(
+            commit=commit, finish=finish, release=lambda s: AdvanceResult(
                 RolloutView(s, done, now)),
         )  # fmt: skip
     new = _record(state, now, actor, last.name, f"passed: {verdict.summary()}")
     view = finish(root, new, now, None, commit)
-    return Progress(view, verdict=verdict)
+    return AdvanceResult(view, verdict=verdict)
 
 
 def _failing(verdict: gates.Verdict, step: StepRecord) -> tuple[str, ...]:
@@ -393,10 +393,10 @@ def _hold(
     by: str | None,
     force: bool,
     reason: str | None,
-) -> Progress:
+) -> AdvanceResult:
     """Nothing to release: wait (`if_ready`), or refuse like the pure rules do."""
     if if_ready:
-        return Progress(RolloutView(state, gate, now), waiting=gate)
+        return AdvanceResult(RolloutView(state, gate, now), waiting=gate)
     if gate.kind == "approval":
         message = f"cannot release {gate.step}: {gate.text}"
         if force:

@@ -236,7 +236,7 @@ def rollout_list(request: RolloutListRequest) -> list[RolloutView]:
     ]
 
 
-def rollout_advance(request: RolloutAdvanceRequest) -> gating.Progress:
+def rollout_advance(request: RolloutAdvanceRequest) -> gating.AdvanceResult:
     """Release the next step (its clusters' elements move to head), wait (`if_ready`), or
     refuse. The gates of the step released before it are evaluated first
     (`planner.api.gating`)."""

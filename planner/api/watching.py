@@ -11,20 +11,20 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from planner.api.gating import Evaluator, Progress
+from planner.api.gating import AdvanceResult, Evaluator
 from planner.api.rollouts import OneRollout, RolloutAdvanceRequest, rollout_advance
 
 __all__ = ["RolloutWatchRequest", "rollout_watch"]
 
 
 def watch(
-    step_once: Callable[[], Progress],
+    step_once: Callable[[], AdvanceResult],
     *,
     echo: Callable[[str], None],
     sleep: Callable[[float], None] = time.sleep,
     poll: float = 60.0,
     max_rounds: int | None = None,
-) -> Progress:
+) -> AdvanceResult:
     """Repeat `--if-ready` until an approval, a failing gate, a pause, a halt or the end.
 
     While a bake runs it sleeps until the bake is over (at most `poll` seconds at a time).
@@ -60,7 +60,7 @@ class RolloutWatchRequest(OneRollout):
     allow_unpinned: bool = False
 
 
-def rollout_watch(request: RolloutWatchRequest) -> Progress:
+def rollout_watch(request: RolloutWatchRequest) -> AdvanceResult:
     """`rollout watch`: `advance --if-ready` again and again until something needs a person."""
     from planner.adapters import rolloutrepo
 

@@ -259,7 +259,7 @@ def advance(
         _report_wait(progress)
 
 
-def _report_wait(progress: gating.Progress) -> None:
+def _report_wait(progress: gating.AdvanceResult) -> None:
     """What --if-ready waits for (and what it recorded, e.g. a failed gate)."""
     view = progress.view
     for path in view.written:
