@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import sys
@@ -242,17 +243,7 @@ def sources(
 ) -> R:
     """A request about a change (`api.PlanRequest`, `ExplainRequest`, `EmitRequest`) from the
     options `plan`, `explain` and `emit` share, and the command's own `options`."""
-    text, source = read_changed_files(change.changed_files)
-    return request(
-        repo=change.repo,
-        base=change.base,
-        head=change.head,
-        inventory=change.inventory,
-        policy=change.policy,
-        worktree=change.worktree,
-        changed_files=text,
-        changed_files_source=source,
-        emergency=emergency,
-        two_dot=two_dot,
-        **options,
-    )
+    named = {field.name: getattr(change, field.name) for field in dataclasses.fields(change)}
+    text, named["changed_files_source"] = read_changed_files(change.changed_files)
+    named["changed_files"] = text
+    return request(**named, emergency=emergency, two_dot=two_dot, **options)
