@@ -258,13 +258,12 @@ def rollout_advance(request: RolloutAdvanceRequest) -> gating.AdvanceResult:
             raise Refusal(rolloutcheck.drift_message(state, checked.changes))
         current = checked.context(state)
         when = request.now if request.now is not None else trust.now_after(state)
+        ask = request.model_copy(
+            update={"by": by, "reason": reason, "approve": request.approve or approval is not None}
+        )
         finish = rolloutwrite.step_writer(state, checked, allow_unpinned=request.allow_unpinned)
-        return gating.attempt(
-            root, state, current, when, _actor(root, None if approval else by),
-            approve=request.approve or approval is not None, by=by, force=request.force,
-            reason=reason, commit=request.commit, if_ready=request.if_ready,
-            approval_ref=approval, evaluate=request.evaluate, finish=finish,
-        )  # fmt: skip
+        actor = _actor(root, None if approval else by)
+        return gating.attempt(state, gating.Attempt(root, current, when, actor, ask, finish))
 
 
 def rollout_rollback(request: RolloutRollbackRequest) -> RolloutView:
