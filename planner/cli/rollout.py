@@ -290,17 +290,11 @@ def watch(
     """
     from planner import api
 
-    api.rollout_watch(
-        api.RolloutWatchRequest(
-            repo=repo,
-            name=name,
-            echo=typer.echo,
-            by=by,
-            commit=commit,
-            poll=poll,
-            allow_unpinned=allow_unpinned,
-        )
-    )
+    request = api.RolloutWatchRequest(
+        repo=repo, name=name, echo=typer.echo, by=by, commit=commit, poll=poll,
+        allow_unpinned=allow_unpinned,
+    )  # fmt: skip
+    api.rollout_watch(request)
 
 
 def pause(
