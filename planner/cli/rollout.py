@@ -36,7 +36,7 @@ rollout_app = typer.Typer(
 StatusFormat = opt.PlanFormat
 
 
-Name = Annotated[
+NameArgument = Annotated[
     str,
     typer.Argument(
         help="The rollout's name (its folder under waves/).",
@@ -159,7 +159,7 @@ def start(
 
 
 def status(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     fmt: Annotated[
         StatusFormat, typer.Option("--format", "-f", help="Output format.")
@@ -196,7 +196,7 @@ def status(
 
 
 def advance(
-    name: Name,
+    name: NameArgument,
     *,
     repo: RepoOpt = Path("."),
     approve: Annotated[
@@ -270,7 +270,7 @@ def _report_wait(progress: gating.AdvanceResult) -> None:
 
 
 def watch(
-    name: Name,
+    name: NameArgument,
     *,
     repo: RepoOpt = Path("."),
     by: By = None,
@@ -298,7 +298,7 @@ def watch(
 
 
 def pause(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     by: By = None,
     commit: Commit = False,
@@ -318,7 +318,7 @@ def pause(
 
 
 def resume(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     by: By = None,
     commit: Commit = False,
@@ -338,7 +338,7 @@ def resume(
 
 
 def rollback(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
