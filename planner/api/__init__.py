@@ -11,10 +11,11 @@ shells over these functions; other tools can call them directly:
 One module per concern: `inputs` (opening a repository, the change, the inventory and the
 policy), `planning` (plan, demo, explain, graph, preview, validate), `emitting` (emit),
 `initializing` (init, policy init), `rollouts` (the release manager: start, status, list,
-advance, rollback, pause, resume) and `watching` (rollout watch). Each module names what it
-exports in its `__all__`, the one list of those names; this package reads those lists
-without importing the modules, and imports a module on first use of one of its names, so
-`plan` starts without the release manager and `rollout status` without the planner.
+advance, rollback, pause, resume), `gating` (what an advance did: `AdvanceResult`) and
+`watching` (rollout watch). Each module names what it exports in its `__all__`, the one
+list of those names; this package reads those lists without importing the modules, and
+imports a module on first use of one of its names, so `plan` starts without the release
+manager and `rollout status` without the planner.
 """
 
 from __future__ import annotations
