@@ -25,7 +25,6 @@ from planner.adapters import plancache as plancache_files
 from planner.api import rolloutcheck, rolloutwrite
 from planner.cli import app
 from planner.emit import argocd, flux, stepfiles
-from planner.plan import UNPLACED
 from planner.policy import ArgoCDSettings, FluxSettings
 from planner.release.messages import dump_state, load_state
 from tests.testing.fleetrepo import FleetRepo, build_fleet_repo, from_template
@@ -370,10 +369,6 @@ def test_a_new_origin_rewrites_the_manifests_with_it(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------------------------------------- units
-
-
-def test_the_unplaced_wave_name_is_the_planners() -> None:
-    assert plancache.UNPLACED == UNPLACED
 
 
 def test_file_digests_are_unambiguous() -> None:
