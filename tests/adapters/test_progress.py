@@ -89,8 +89,8 @@ def _run_on_a_terminal(built: FleetRepo, *extra: str, cache: Path) -> tuple[str,
 
 @pytest.fixture(scope="module")
 def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One render cache for both formats: the renders are the same (the cache is keyed by
-    content), and the bar counts cache hits too, so a warm cache still draws it."""
+    """One render cache for both formats: the second run reads the first one's renders, and
+    a cache hit moves the bar as a render does, so the bar is still drawn or not."""
     return tmp_path_factory.mktemp("renders")
 
 
