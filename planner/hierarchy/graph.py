@@ -239,22 +239,39 @@ class Hierarchy:
         return paths
 
     # ---- reachability ----------------------------------------------------------------
-    def closure(self, node_id: str) -> set[str]:
+    def closure(self, node_id: str) -> frozenset[str]:
         """Every node `node_id` reads, itself included."""
-        found = self._closures.get(node_id)
-        if found is None:
-            import networkx as nx  # on first use: `rollout status` never builds a graph
+        return self._closure(node_id, prime=True)
 
-            reached: set[str] = nx.descendants(self.graph, node_id)
-            reached.add(node_id)
-            found = frozenset(reached)
-            if self.graph.in_degree(node_id) > 1:  # a shared layer: kept
-                self._closures[node_id] = found
-            else:  # a cluster's root, asked for by several checks in a row: the last one
-                self._closures.pop(self._last_root, None)
-                self._closures[node_id] = found
-                self._last_root = node_id
-        return set(found)
+    def _closure(self, node_id: str, *, prime: bool) -> frozenset[str]:
+        found = self._closures.get(node_id)
+        if found is not None:
+            return found
+        succ, closures = self.graph.succ, self._closures
+        if prime:  # the layers a root shares with others: walked once, then reused
+            for down in succ[node_id]:
+                if down not in closures and self.graph.in_degree(down) > 1:
+                    self._closure(down, prime=False)
+        reached = {node_id}
+        stack = [node_id]
+        while stack:
+            for down in succ[stack.pop()]:
+                if down in reached:
+                    continue
+                known = closures.get(down)
+                if known is not None:  # everything below it, already closed
+                    reached |= known
+                    continue
+                reached.add(down)
+                stack.append(down)
+        found = frozenset(reached)
+        if self.graph.in_degree(node_id) > 1:  # a shared layer: kept
+            closures[node_id] = found
+        else:  # a cluster's root, asked for by several checks in a row: the last one
+            closures.pop(self._last_root, None)
+            closures[node_id] = found
+            self._last_root = node_id
+        return found
 
     def reaching(self, node_ids: Iterable[str]) -> set[str]:
         """Every node that reads any of `node_ids` (directly or not), themselves included."""
