@@ -70,6 +70,7 @@ def test_same_as_safe_loader(value: Any, flow: bool) -> None:
         "- !!omap [{a: 1}]\n",
         "a: !!str 1\nb: !!int '2'\n",
         "a: 1\na: 2\n",
+        "a: ! 12\nb: \"3\"\nc: '~'\nd: ! [1, ! {e: f}]\n",  # the non-specific tag, quoted
     ],
 )
 def test_tricky_documents(text: str) -> None:
