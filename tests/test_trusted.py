@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from planner.chains import ChainLink
 from planner.hierarchy.scopes import Scope
-from planner.impact import ChainLink, Reason
+from planner.impact import Reason
 from planner.trusted import trusted
 
 
