@@ -23,8 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import changes as changes_mod
 from planner import globs
+from planner.chains import ChainLink, Chains, chain_link
 from planner.changes import ChangeSet
-from planner.hierarchy.graph import Edge, Hierarchy, Link
+from planner.hierarchy.graph import Hierarchy
 from planner.hierarchy.scopes import Scope, classify
 from planner.inventory import Inventory, InventoryDiff
 from planner.trusted import trusted
@@ -51,18 +52,6 @@ class ImpactConfig(BaseModel):
         default=changes_mod.DEFAULT_IGNORE,
         description="Globs of files that reach no cluster by design; listed as ignored.",
     )
-
-
-class ChainLink(BaseModel):
-    """One node of a reference chain and how the previous node referenced it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str
-    kind: str
-    scope: Scope
-    field: str | None = None
-    ref: str | None = None
 
 
 class Reason(BaseModel):
@@ -267,9 +256,9 @@ def _reach(
     roots_base: dict[str, list[str]],
     layer_path: str,
 ) -> dict[str, Reason]:
-    chains_head = _Chains(head, hit.head_targets)
+    chains_head = Chains(head, hit.head_targets)
     same = base is head and hit.base_targets == hit.head_targets
-    chains_base = chains_head if same else _Chains(base, hit.base_targets)
+    chains_base = chains_head if same else Chains(base, hit.base_targets)
     chains: dict[str, tuple[tuple[ChainLink, ...], str]] = {}
     for walk, roots, side in ((chains_base, roots_base, "base"), (chains_head, roots_head, "head")):
         for node_id in walk.hops.keys() & roots.keys():
@@ -285,46 +274,6 @@ def _reach(
         found[name] = trusted(Reason, kind="layer", summary=summary, layer=layer_path,
             scope=hit.scope, files=files, revision=revision, chain=chain)  # fmt: skip
     return found
-
-
-class _Chains:
-    """The reference chains of one graph down to targets (`Hierarchy.chain`, link for link):
-    chains through one node share its tail, equal links (node, field, ref) are one object."""
-
-    def __init__(self, graph: Hierarchy, targets: set[str]) -> None:
-        self.graph = graph
-        self.hops = graph.next_hops(targets) if targets else {}
-        self._tails: dict[str, tuple[ChainLink, ...]] = {}
-        self._chains: dict[str, tuple[ChainLink, ...]] = {}
-        self._links: dict[tuple[str, Edge], ChainLink] = {}
-
-    def chain(self, start: str) -> tuple[ChainLink, ...]:
-        found = self._chains.get(start)
-        if found is None:
-            head = _link(Link(self.graph.node(start), None))
-            found = self._chains[start] = (head, *self._tail(start))
-        return found
-
-    def _tail(self, start: str) -> tuple[ChainLink, ...]:
-        """The links after `start` (iterative: a chain may be long)."""
-        path: list[tuple[str, str]] = []  # (node, the next node towards the targets)
-        current = start
-        while current not in self._tails:
-            following = self.hops.get(current)
-            if following is None:
-                self._tails[current] = ()
-                break
-            path.append((current, following))
-            current = following
-        tail = self._tails[current]
-        for node_id, following in reversed(path):
-            edge = self.graph.edge(node_id, following)
-            link = self._links.get((following, edge))
-            if link is None:
-                link = self._links[following, edge] = _link(Link(self.graph.node(following), edge))
-            tail = (link, *tail)
-            self._tails[node_id] = tail
-        return self._tails[start]
 
 
 def _expanded_reasons(
@@ -362,7 +311,7 @@ def _expanded_reason(
     if root is not None and key in graph:
         hops = graph.next_hops([key])
         if root in hops:
-            chain = tuple(_link(link) for link in graph.chain(root, hops))
+            chain = tuple(chain_link(link) for link in graph.chain(root, hops))
     via = "" if key == path else f" (read by {key})"
     return Reason(
         kind="layer",
@@ -419,17 +368,6 @@ def _summary(scope: Scope, layer: str, files: tuple[str, ...], revision: str) ->
     what = files[0] if len(files) == 1 else f"{len(files)} files"
     when = {"base": " (read at base only)", "head": " (read at head only)"}.get(revision, "")
     return f"{scope.value} layer {layer} changed: {what}{when}"
-
-
-def _link(link: Link) -> ChainLink:
-    return trusted(
-        ChainLink,
-        path=link.node.display,
-        kind=link.node.kind.value,
-        scope=link.node.scope,
-        field=link.edge.field if link.edge else None,
-        ref=link.edge.ref if link.edge else None,
-    )
 
 
 def _inventory_reason(

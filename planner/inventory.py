@@ -169,7 +169,7 @@ class LabelRoles(BaseModel):
         for key in wanted:
             if key in labels:
                 return key
-        for key in sorted(labels):
+        for key in sorted(k for k in labels if "/" in k):  # a prefixed key has a slash
             if any(key.endswith("/" + w) for w in wanted):
                 return key
         return None

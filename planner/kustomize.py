@@ -67,9 +67,26 @@ def _is_path(text: str) -> bool:
     return bool(text.strip()) and "\n" not in text
 
 
-def _mappings(value: Any) -> Iterator[Mapping[str, Any]]:
-    if isinstance(value, list):
-        yield from (v for v in value if isinstance(v, Mapping))
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if isinstance(v, Mapping)]
+
+
+_LISTS = (  # fields holding paths, in the order references are listed
+    ("resources", RESOURCE),
+    ("bases", RESOURCE),
+    ("components", RESOURCE),
+    ("crds", FILE),
+    ("configurations", FILE),
+    ("patchesStrategicMerge", FILE),
+    ("transformers", RESOURCE),
+    ("generators", RESOURCE),
+    ("validators", RESOURCE),
+)
+_ENTRIES = ("patches", "patchesJson6902", "replacements")  # entries with a `path`
+_GENERATORS = ("configMapGenerator", "secretGenerator")
+_HELM = ("helmCharts", "helmChartInflationGenerator")
 
 
 def references(doc: Mapping[str, Any]) -> list[Reference]:
@@ -77,19 +94,18 @@ def references(doc: Mapping[str, Any]) -> list[Reference]:
     refs: list[Reference] = []
 
     def add(field: str, value: Any, mode: str) -> None:
-        refs.extend(Reference(field, s.strip(), mode) for s in _strings(value) if _is_path(s))
+        if value is not None:  # absent: most fields of most kustomizations
+            refs.extend(Reference(field, s.strip(), mode) for s in _strings(value) if _is_path(s))
 
-    for field in ("resources", "bases", "components"):
-        add(field, doc.get(field), RESOURCE)
-    for field in ("crds", "configurations", "patchesStrategicMerge"):
-        add(field, doc.get(field), FILE)
-    for field in ("transformers", "generators", "validators"):
-        add(field, doc.get(field), RESOURCE)
-    for field in ("patches", "patchesJson6902", "replacements"):
+    for field, mode in _LISTS:
+        add(field, doc.get(field), mode)
+    for field in _ENTRIES:
         for entry in _mappings(doc.get(field)):
             add(f"{field}.path", entry.get("path"), FILE)
-    for field in ("configMapGenerator", "secretGenerator"):
+    for field in _GENERATORS:
         for entry in _mappings(doc.get(field)):
+            if "files" not in entry and "envs" not in entry and "env" not in entry:
+                continue  # literals only
             for item in _strings(entry.get("files")):
                 add(f"{field}.files", item.split("=", 1)[-1], FILE)
             add(f"{field}.envs", entry.get("envs"), FILE)
@@ -97,7 +113,8 @@ def references(doc: Mapping[str, Any]) -> list[Reference]:
     openapi = doc.get("openapi")
     if isinstance(openapi, Mapping):
         add("openapi.path", openapi.get("path"), FILE)
-    refs.extend(_helm_references(doc))
+    if any(doc.get(field) is not None for field in _HELM):
+        refs.extend(_helm_references(doc))
     return refs
 
 

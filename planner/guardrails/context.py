@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from planner.findings import Finding
+from planner.guardrails.reach import Reach, Reaches
 from planner.hierarchy.graph import Hierarchy
+from planner.hierarchy.scopes import Scope
 from planner.impact import ChangedLayer
 from planner.inventory import Cluster, Inventory
 from planner.placement import Placement, Step
@@ -28,22 +30,47 @@ class Context:
     steps: Sequence[Step] = ()
     layers: Sequence[ChangedLayer] = ()
     reasons_layers: Mapping[str, set[str]] = field(default_factory=dict)
-    _closures: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
+    _roots: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
+    _reach: tuple[str, Reach | None] | None = field(default=None, init=False, repr=False)
+    _reaches: Reaches | None = field(default=None, init=False, repr=False)
 
-    def closure(self, node_id: str) -> frozenset[str]:
-        """`head.closure(node_id)`, computed once per node for every check of this context
-        (each cluster's root is asked for by several families in turn)."""
-        found = self._closures.get(node_id)
-        if found is None:
-            found = self._closures[node_id] = frozenset(self.head.closure(node_id))
+    def root(self, cluster: Cluster) -> str | None:
+        """The cluster's root in the head graph (looked up once per cluster)."""
+        try:
+            return self._roots[cluster.name]
+        except KeyError:
+            found = self._roots[cluster.name] = self.head.root_of(cluster.gitops_path, cluster.name)
+            return found
+
+    def reach(self, cluster: Cluster) -> Reach | None:
+        """What the cluster reads (None when it has no root), kept for the checks of this
+        cluster that follow: one walk, however many checks read it."""
+        if self._reach is not None and self._reach[0] == cluster.name:
+            return self._reach[1]
+        root = self.root(cluster)
+        found = None if root is None else self.reach_of(root)
+        self._reach = (cluster.name, found)
         return found
 
+    def reach_of(self, node_id: str) -> Reach:
+        """What a node reads (a layer several clusters read is sorted out once)."""
+        if self._reaches is None:
+            self._reaches = Reaches(self.head)
+        return self._reaches.of(node_id)
+
     def forget(self, cluster: Cluster) -> None:
-        """Drop the closure of the cluster's root once every check of it is done (a set
-        per cluster otherwise stays until the end: the peak of a fleet-wide plan)."""
-        root = self.head.root_of(cluster.gitops_path, cluster.name)
-        if root is not None:
-            self._closures.pop(root, None)
+        """Drop what was kept for the cluster once every check of it is done (a set per
+        cluster otherwise stays until the end: the peak of a fleet-wide plan)."""
+        if self._reach is not None and self._reach[0] == cluster.name:
+            self._reach = None
+
+
+def layers_in(graph: Hierarchy, node_ids: Iterable[str], scope: Scope) -> frozenset[str]:
+    """The layer folders of `scope` among `node_ids`."""
+    node = graph.node
+    return frozenset(
+        found.layer for found in map(node, node_ids) if found.scope == scope and found.layer
+    )
 
 
 def name_list(listed: Sequence[str]) -> str:

@@ -6,11 +6,11 @@ layer reaching another environment. Each is reported for the clusters that reach
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from planner import snapshot as snap_mod
 from planner.findings import Finding
-from planner.guardrails.context import Context, name_list
+from planner.guardrails.context import Context, layers_in, name_list
 from planner.guardrails.identity import agrees
 from planner.hierarchy.graph import Hierarchy, HierarchyProblem, NodeKind
 from planner.hierarchy.scopes import Scope
@@ -29,7 +29,7 @@ def repository_findings(ctx: Context, clusters: Sequence[Cluster]) -> list[Findi
     """The files and references the given clusters reach: missing paths, problems, cycles."""
     roots: dict[str, list[str]] = {}
     for cluster in clusters:
-        root = ctx.head.root_of(cluster.gitops_path, cluster.name)
+        root = ctx.root(cluster)
         if root is not None:
             roots.setdefault(root, []).append(cluster.name)
     findings = missing_paths(ctx, clusters)
@@ -136,19 +136,15 @@ def _problem_finding(problem: HierarchyProblem, reached: list[str]) -> Finding:
 
 def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
     """A cluster folder must not read another cluster's folder."""
-    root = ctx.head.root_of(cluster.gitops_path, cluster.name)
-    if root is None:
+    reach = ctx.reach(cluster)
+    if reach is None:
         return []
-    own = ctx.head.node(root).layer
+    own = ctx.head.node(reach.root).layer
     others = sorted(
-        {
-            n.layer
-            for n in (ctx.head.node(i) for i in ctx.closure(root))
-            if n.scope == Scope.CLUSTER
-            and n.layer
-            and n.layer != own
-            and n.layer.rsplit("/", 1)[-1] != cluster.name  # its own folder, generated for it
-        }
+        layer
+        for layer in reach.layers_of(Scope.CLUSTER)
+        if layer != own
+        and layer.rsplit("/", 1)[-1] != cluster.name  # its own folder, generated for it
     )
     return [
         Finding(
@@ -165,29 +161,22 @@ def _cross_cluster(ctx: Context, cluster: Cluster) -> list[Finding]:
 
 def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]:
     """A region layer must not pull in another environment than the cluster's own."""
-    root = ctx.head.root_of(cluster.gitops_path, cluster.name)
-    if root is None:
-        return []
-    graph = ctx.head
-    closure = ctx.closure(root)
-    region_nodes: dict[str, set[str]] = {}
-    for node_id in closure:
-        node = graph.node(node_id)
-        if node.scope == Scope.REGION and node.layer:
-            region_nodes.setdefault(node.layer, set()).add(node_id)
-    if not region_nodes:
+    reach = ctx.reach(cluster)
+    if reach is None or not reach.regions:
         return []
     label = ctx.policy.labels.value(cluster.labels, "environment")
     key = ctx.policy.labels.key_of(cluster.labels, "environment") or "environment"
     findings = []
-    for region, nodes in sorted(region_nodes.items()):
-        via_region: set[str] = set().union(*(ctx.closure(n) for n in nodes))
-        reached = _layers(graph, via_region, Scope.ENVIRONMENT)
+    for region, nodes in sorted(reach.regions.items()):
+        reached = sorted(
+            set().union(*(ctx.reach_of(n).layers_of(Scope.ENVIRONMENT) for n in nodes))
+        )
         if label is not None:
             own = label
             foreign = [e for e in reached if not agrees(label, _leaf(e), ctx.policy.identity.match)]
         else:
-            direct = _layers(graph, closure - via_region, Scope.ENVIRONMENT)
+            via_region = frozenset().union(*(ctx.head.closure(n) for n in nodes))
+            direct = sorted(layers_in(ctx.head, reach.nodes - via_region, Scope.ENVIRONMENT))
             if not direct:
                 continue
             own = ", ".join(_leaf(e) for e in direct)
@@ -207,12 +196,6 @@ def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]
             for env in foreign
         ]
     return findings
-
-
-def _layers(graph: Hierarchy, node_ids: Iterable[str], scope: Scope) -> list[str]:
-    return sorted(
-        {n.layer for n in (graph.node(i) for i in node_ids) if n.scope == scope and n.layer}
-    )
 
 
 def _leaf(layer: str) -> str:

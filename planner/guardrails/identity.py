@@ -32,25 +32,25 @@ LITERALS = {"environment": "ENVIRONMENT", "region": "REGION", "compliance": "COM
 
 
 def identity_of(ctx: Context, cluster: Cluster) -> Identity:
-    root = ctx.head.root_of(cluster.gitops_path, cluster.name)
+    reach = ctx.reach(cluster)
     layers: dict[str, list[str]] = {}
     literals: dict[str, str] = {}
     literal_file = None
-    if root is None:
+    if reach is None:
         return Identity(layers, literals, literal_file)
-    closure = [ctx.head.node(i) for i in ctx.closure(root)]
     for role, scope in ROLE_SCOPES.items():
-        found = sorted({n.layer for n in closure if n.scope == scope and n.layer})
+        found = sorted(reach.layers_of(scope))
         if found:
             layers[role] = found
-    root_node = ctx.head.node(root)
-    doc = ctx.head.kustomization(root)
+    root_node = ctx.head.node(reach.root)
+    doc = ctx.head.kustomization(reach.root)
     if doc is not None:
         literals, literal_file = _generator_literals(
             doc, ctx.policy.identity.configmap, ctx.snapshot, root_node.path
         )
         literal_file = (literal_file or root_node.file) if literals else None
     if not literals:
+        closure = [ctx.head.node(i) for i in reach.nodes]
         literals, literal_file = _configmap_literals(ctx, closure, root_node.path)
     return Identity(layers, literals, literal_file)
 

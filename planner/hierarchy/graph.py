@@ -5,10 +5,10 @@ Nodes are kustomization roots, the files they reference, folders pulled in by Fl
 fetched). An edge says "the source reads the target" and remembers the field and the text of
 the reference, so a plan can print the chain from a cluster's path down to a changed file.
 
-`Hierarchy` wraps the networkx graph and answers the named questions: which nodes own a
-changed path, which nodes reach a set of nodes, the chain from a cluster root to a change,
-the layer of a node, and the problems found while building (broken YAML, missing or
-escaping references, cycles).
+`Hierarchy` wraps the graph (`planner.hierarchy.digraph`) and answers the named questions:
+which nodes own a changed path, which nodes reach a set of nodes, the chain from a cluster
+root to a change, the layer of a node, and the problems found while building (broken YAML,
+missing or escaping references, cycles).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from planner import kustomize, snapshot
+from planner.hierarchy.digraph import DiGraph, strongly_connected_components
 from planner.hierarchy.scopes import Scope, ScopeRule
 from planner.wiring.notes import WiringNote
 
@@ -87,7 +88,7 @@ class HierarchyProblem:
     line: int | None = None
 
 
-def nodes_reaching(graph: Any, node_ids: Iterable[str]) -> set[str]:
+def nodes_reaching(graph: DiGraph, node_ids: Iterable[str]) -> set[str]:
     """Every node of a reference graph (also one being built) that reads any of `node_ids`,
     directly or not, themselves included."""
     targets = [n for n in node_ids if n in graph]
@@ -108,7 +109,7 @@ class Hierarchy:
 
     def __init__(
         self,
-        graph: Any,
+        graph: DiGraph,
         revision: str,
         roots: Mapping[str, str],
         problems: list[HierarchyProblem],
@@ -239,22 +240,39 @@ class Hierarchy:
         return paths
 
     # ---- reachability ----------------------------------------------------------------
-    def closure(self, node_id: str) -> set[str]:
+    def closure(self, node_id: str) -> frozenset[str]:
         """Every node `node_id` reads, itself included."""
-        found = self._closures.get(node_id)
-        if found is None:
-            import networkx as nx  # on first use: `rollout status` never builds a graph
+        return self._closure(node_id, prime=True)
 
-            reached: set[str] = nx.descendants(self.graph, node_id)
-            reached.add(node_id)
-            found = frozenset(reached)
-            if self.graph.in_degree(node_id) > 1:  # a shared layer: kept
-                self._closures[node_id] = found
-            else:  # a cluster's root, asked for by several checks in a row: the last one
-                self._closures.pop(self._last_root, None)
-                self._closures[node_id] = found
-                self._last_root = node_id
-        return set(found)
+    def _closure(self, node_id: str, *, prime: bool) -> frozenset[str]:
+        found = self._closures.get(node_id)
+        if found is not None:
+            return found
+        succ, closures = self.graph.succ, self._closures
+        if prime:  # the layers a root shares with others: walked once, then reused
+            for down in succ[node_id]:
+                if down not in closures and self.graph.in_degree(down) > 1:
+                    self._closure(down, prime=False)
+        reached = {node_id}
+        stack = [node_id]
+        while stack:
+            for down in succ[stack.pop()]:
+                if down in reached:
+                    continue
+                known = closures.get(down)
+                if known is not None:  # everything below it, already closed
+                    reached |= known
+                    continue
+                reached.add(down)
+                stack.append(down)
+        found = frozenset(reached)
+        if self.graph.in_degree(node_id) > 1:  # a shared layer: kept
+            closures[node_id] = found
+        else:  # a cluster's root, asked for by several checks in a row: the last one
+            closures.pop(self._last_root, None)
+            closures[node_id] = found
+            self._last_root = node_id
+        return found
 
     def reaching(self, node_ids: Iterable[str]) -> set[str]:
         """Every node that reads any of `node_ids` (directly or not), themselves included."""
@@ -290,14 +308,12 @@ class Hierarchy:
         refuses them). Edges of Flux and Argo CD objects never make one: a controller applies
         each object's path on its own, and `flux bootstrap`'s Kustomization applying the
         folder it lives in is the controller syncing itself."""
-        import networkx as nx
-
         kustomize_edges = [
             (u, v) for u, v, follow in self.graph.edges(data="follow") if follow is None
         ]
-        sub: Any = nx.DiGraph(kustomize_edges)
+        sub = DiGraph(kustomize_edges)
         found = []
-        for component in nx.strongly_connected_components(sub):
+        for component in strongly_connected_components(sub):
             if len(component) > 1:
                 found.append(sorted(component))
             else:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner import api
+from planner.chains import ChainLink
 from planner.changes import Change, ChangeStatus
 from planner.findings import Finding
 from planner.hierarchy.scopes import Scope
-from planner.impact import ChainLink, ChangedLayer, Reason
+from planner.impact import ChangedLayer, Reason
 from planner.plan import (
     AffectedCluster,
     Emergency,

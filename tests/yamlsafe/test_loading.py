@@ -71,6 +71,7 @@ def test_same_as_safe_loader(value: Any, flow: bool) -> None:
         "a: !!str 1\nb: !!int '2'\n",
         "a: 1\na: 2\n",
         "a: 1\nb: '1'\nc: on\nd: 'on'\ne: null\nf: 'null'\n'2': x\n2: y\n",
+        "a: ! 12\nb: \"3\"\nc: '~'\nd: ! [1, ! {e: f}]\n",  # the non-specific tag, quoted
     ],
 )
 def test_tricky_documents(text: str) -> None:
