@@ -5,10 +5,10 @@ Nodes are kustomization roots, the files they reference, folders pulled in by Fl
 fetched). An edge says "the source reads the target" and remembers the field and the text of
 the reference, so a plan can print the chain from a cluster's path down to a changed file.
 
-`Hierarchy` wraps the graph (`planner.hierarchy.digraph`) and answers the named questions:
-which nodes own a changed path, which nodes reach a set of nodes, the chain from a cluster
-root to a change, the layer of a node, and the problems found while building (broken YAML,
-missing or escaping references, cycles).
+`Hierarchy` wraps the networkx graph and answers the named questions: which nodes own a
+changed path, which nodes reach a set of nodes, the chain from a cluster root to a change,
+the layer of a node, and the problems found while building (broken YAML, missing or
+escaping references, cycles).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from enum import StrEnum
 from typing import Any
 
 from planner import kustomize, snapshot
-from planner.hierarchy.digraph import DiGraph, strongly_connected_components
 from planner.hierarchy.scopes import Scope, ScopeRule
 from planner.wiring.notes import WiringNote
 
@@ -88,7 +87,7 @@ class HierarchyProblem:
     line: int | None = None
 
 
-def nodes_reaching(graph: DiGraph, node_ids: Iterable[str]) -> set[str]:
+def nodes_reaching(graph: Any, node_ids: Iterable[str]) -> set[str]:
     """Every node of a reference graph (also one being built) that reads any of `node_ids`,
     directly or not, themselves included."""
     targets = [n for n in node_ids if n in graph]
@@ -109,7 +108,7 @@ class Hierarchy:
 
     def __init__(
         self,
-        graph: DiGraph,
+        graph: Any,
         revision: str,
         roots: Mapping[str, str],
         problems: list[HierarchyProblem],
@@ -308,12 +307,14 @@ class Hierarchy:
         refuses them). Edges of Flux and Argo CD objects never make one: a controller applies
         each object's path on its own, and `flux bootstrap`'s Kustomization applying the
         folder it lives in is the controller syncing itself."""
+        import networkx as nx
+
         kustomize_edges = [
             (u, v) for u, v, follow in self.graph.edges(data="follow") if follow is None
         ]
-        sub = DiGraph(kustomize_edges)
+        sub: Any = nx.DiGraph(kustomize_edges)
         found = []
-        for component in strongly_connected_components(sub):
+        for component in nx.strongly_connected_components(sub):
             if len(component) > 1:
                 found.append(sorted(component))
             else:

@@ -1,6 +1,6 @@
 """The graph under construction: nodes and edges, and locating a repository path as a node.
 
-`NodeMaker` holds what a build accumulates (the graph, cluster roots, problems,
+`NodeMaker` holds what a build accumulates (the networkx graph, cluster roots, problems,
 wiring notes, the parse cache) and turns a path read in some mode (a kustomize resource, a
 Flux or Argo CD path, a chart) into a node: a kustomization, a generated or directory folder,
 a chart, a file, or a missing path with the problem that explains it.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 from planner import kustomize, snapshot
-from planner.hierarchy.digraph import DiGraph
 from planner.hierarchy.graph import Edge, HierarchyProblem, Node, NodeKind
 from planner.hierarchy.parsing import ParseCache, Parsed, parse_yaml
 from planner.hierarchy.scopes import Classifier, HierarchyConfig, Scope
@@ -45,7 +45,9 @@ class NodeMaker:
         self.rules = config.scopes
         self.check_paths = check_paths
         self.cache = cache if cache is not None else ParseCache()
-        self.graph = DiGraph()
+        import networkx as nx
+
+        self.graph: Any = nx.DiGraph()
         self.roots: dict[str, str] = {}
         self.problems: list[HierarchyProblem] = []
         self.wiring: list[WiringNote] = []
