@@ -4,7 +4,6 @@ graph walk that decides which clusters a proven layer spares."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import yaml
@@ -74,8 +73,17 @@ def test_a_layer_reached_as_a_component_is_never_opaque() -> None:
 # ------------------------------------------------- against full renders (kubectl)
 
 
-def _plan(built: FleetRepo, cache: Path, *, prune: bool) -> tuple[Plan, int]:
-    renderer = KustomizeRenderer(default_policy().render, cache=RenderCache(cache))
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> RenderCache:
+    """One render cache for the module: renders are keyed by content (the blob ids of the
+    files a unit reads), so a unit two tests render is rendered once, and a hit is the
+    same output kubectl gave."""
+    return RenderCache(tmp_path_factory.mktemp("renders"))
+
+
+def _plan(built: FleetRepo, cache: RenderCache, *, prune: bool) -> tuple[Plan, int]:
+    """The plan, and how many units it asked to render (hits included: cache-independent)."""
+    renderer = KustomizeRenderer(default_policy().render, cache=cache)
     plan = api.plan(
         api.PlanRequest(
             repo=built.path,
@@ -86,7 +94,7 @@ def _plan(built: FleetRepo, cache: Path, *, prune: bool) -> tuple[Plan, int]:
             prune=prune,
         )
     )
-    return plan, renderer.invocations
+    return plan, renderer.total
 
 
 def _cosmetic(built: FleetRepo) -> FleetRepo:
@@ -109,23 +117,23 @@ FLEETS = ["base-change", "component", "flux-fleet", "realistic-argo-apps"]
 @requires_kubectl
 @pytest.mark.parametrize("name", FLEETS)
 def test_pruned_plan_equals_the_full_render(
-    name: str, fleet: Callable[[str], FleetRepo], tmp_path: Path
+    name: str, fleet: Callable[[str], FleetRepo], renders: RenderCache
 ) -> None:
     built = fleet(name)
-    full, _ = _plan(built, tmp_path / "cache", prune=False)
-    pruned, _ = _plan(built, tmp_path / "cache", prune=True)
+    full, _ = _plan(built, renders, prune=False)
+    pruned, _ = _plan(built, renders, prune=True)
     assert pruned == full
 
     cosmetic = _cosmetic(built)
-    full, _ = _plan(cosmetic, tmp_path / "cache", prune=False)
-    pruned, _ = _plan(cosmetic, tmp_path / "cache", prune=True)
+    full, _ = _plan(cosmetic, renders, prune=False)
+    pruned, _ = _plan(cosmetic, renders, prune=True)
     assert pruned == full
     assert full.affected == ()
 
 
 @requires_kubectl
 def test_a_reformatted_base_renders_two_units_instead_of_every_cluster(
-    fleet: Callable[[str], FleetRepo], tmp_path: Path
+    fleet: Callable[[str], FleetRepo], renders: RenderCache
 ) -> None:
     built = fleet("base-change")
     target = built.path / "base" / "kustomization.yaml"
@@ -133,8 +141,8 @@ def test_a_reformatted_base_renders_two_units_instead_of_every_cluster(
     target.write_text("# the layers every cluster inherits\n" + yaml.safe_dump(doc, sort_keys=True))
     head = _commit(built.path, "Reformat the base", "2024-01-03T00:00:00+00:00")
     cosmetic = FleetRepo(built.path, built.head, head)
-    full, full_runs = _plan(cosmetic, tmp_path / "full", prune=False)
-    pruned, pruned_runs = _plan(cosmetic, tmp_path / "pruned", prune=True)
+    full, full_runs = _plan(cosmetic, renders, prune=False)
+    pruned, pruned_runs = _plan(cosmetic, renders, prune=True)
     assert pruned == full
     assert len(pruned.traced_unchanged) == pruned.summary.clusters_total == 5
     assert pruned_runs == 2  # base/ at both revisions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -224,10 +225,16 @@ def policies(draw: st.DrawFn) -> RolloutPolicy:
         lines.append(f"  max_percent: {draw(st.integers(min_value=1, max_value=100))}")
     if draw(st.booleans()):
         lines.append("  group_by: region")
-    return policy(("\n".join(lines) + "\n").encode())
+    return _parsed(("\n".join(lines) + "\n").encode())
 
 
-@settings(max_examples=examples(150), deadline=None)
+@functools.cache
+def _parsed(text: bytes) -> RolloutPolicy:
+    """A drawn policy, parsed once per text (at most 8 * 101 * 2 texts; the models are frozen)."""
+    return policy(text)
+
+
+@settings(max_examples=examples(100), deadline=None)
 @given(fleet=fleets(), pol=policies())
 def test_steps_properties(fleet: tuple[Inventory, list[str]], pol: RolloutPolicy) -> None:
     inv, affected = fleet

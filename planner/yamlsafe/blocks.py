@@ -125,7 +125,9 @@ def _inline(value: Any, shape: str, d: Dialect) -> str:
 _STATE_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9._/-]*")
 _ASCII_LINE = re.compile(r"[\x20-\x7e]*")
 _STATE_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
-_MAX_SIMPLE_KEY = 128  # PyYAML writes longer keys in the explicit `? key` form
+# PyYAML writes a key in the explicit `? key` form unless key and tag (`!!str`, 5 characters,
+# counted though never written) take fewer than 128 characters.
+_MAX_SIMPLE_KEY = 122
 
 
 def _state_key(key: Any) -> str:

@@ -16,6 +16,7 @@ KEYS = st.one_of(
     st.from_regex(r"[A-Za-z_/][A-Za-z0-9._/-]{0,20}", fullmatch=True),
     st.sampled_from(["yes", "No", "null", "on", "y", "a:b", "1a", "-x", "k" * 130]),
     st.text(max_size=6),
+    st.sampled_from(["k" * 121, "k" * 122, "k" * 123]),  # where PyYAML's simple keys end
 )
 SCALARS = st.one_of(
     st.none(),
@@ -56,12 +57,26 @@ DOCS = st.recursive(
 )
 
 
-@settings(max_examples=examples(400), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(DOCS)
 def test_the_same_bytes_as_pyyaml_or_none(doc: Any) -> None:
     fast = blocks.write(doc, blocks.STATE)
     if fast is not None:
         assert fast == dumpers.state_text(doc)
+
+
+EDGES = ["k" * n for n in (121, 122, 123, 128, 129)]
+EDGES += ["yes", "No", "ON", "off", "y", "n", "null", "Null", "~", "true", "False", "", " x"]
+EDGES += ["1", "1e3", "0x1F", "0o17", ".inf", "1_000", "1:20", "a:b", "a #b", "- a", "=", "<<"]
+
+
+@pytest.mark.parametrize("text", EDGES)
+def test_the_same_bytes_at_the_edges_of_the_rules(text: str) -> None:
+    """Every word, number and key length where a rule changes, as a key and as a value."""
+    for doc in ({text: text}, [text], {"a": {text: [text]}}):
+        fast = blocks.write(doc, blocks.STATE)
+        if fast is not None:
+            assert fast == dumpers.state_text(doc), doc
 
 
 def test_a_rollout_state_is_written_directly() -> None:
@@ -110,7 +125,7 @@ MANIFESTS = st.recursive(
 )
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.dictionaries(st.text(max_size=12), MANIFESTS, min_size=1, max_size=5),
                  st.lists(MANIFESTS, min_size=1, max_size=4)))  # fmt: skip
 def test_manifests_are_the_bytes_of_the_go_safe_representer(doc: Any) -> None:

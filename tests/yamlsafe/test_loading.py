@@ -49,7 +49,7 @@ _values = st.recursive(
 )
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(_values, st.booleans())
 def test_same_as_safe_loader(value: Any, flow: bool) -> None:
     data = yaml.safe_dump(value, default_flow_style=flow).encode()
@@ -70,6 +70,7 @@ def test_same_as_safe_loader(value: Any, flow: bool) -> None:
         "- !!omap [{a: 1}]\n",
         "a: !!str 1\nb: !!int '2'\n",
         "a: 1\na: 2\n",
+        "a: 1\nb: '1'\nc: on\nd: 'on'\ne: null\nf: 'null'\n'2': x\n2: y\n",
     ],
 )
 def test_tricky_documents(text: str) -> None:
@@ -97,6 +98,10 @@ def test_every_fixture_file_loads_the_same() -> None:
     root = FLEETS_DIR
     files = sorted(root.rglob("*.yaml"))
     assert files
+    seen: set[bytes] = set()  # many fleets share files: the same bytes load the same way
     for path in files:
         data = path.read_bytes()
+        if data in seen:
+            continue
+        seen.add(data)
         assert _outcome(yamlsafe.load_all, data) == _outcome(_reference, data), path

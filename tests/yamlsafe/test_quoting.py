@@ -87,8 +87,17 @@ def test_json_size_counts_utf8_bytes() -> None:
     assert json_size({"a": "é"}) == len('{"a":"é"}'.encode())
 
 
-keys = st.text(min_size=1, max_size=12)
-scalars = st.one_of(st.text(max_size=30), st.booleans(), st.integers(), st.none())
+# Texts some reader retypes or misreads when written plain, drawn as often as random text:
+# a quoting rule that lets one of them through fails within a few dozen examples.
+TRICKY = st.sampled_from(
+    sorted(
+        _GO_BOOL
+        | {"", "~", "null", "Null", "NULL", "0o17", "0x1F", "0b11", "1e3", "1_000", ".5", "+1"}
+        | {"-1", "1:20", "key:", "a: b", "a #b", "- a", "it's", "a\tb", "a\nb", "nel\x85", "\u2028"}
+    )
+)
+keys = st.text(min_size=1, max_size=12) | TRICKY.filter(bool)
+scalars = st.one_of(st.text(max_size=30), TRICKY, st.booleans(), st.integers(), st.none())
 trees = st.recursive(
     scalars,
     lambda children: st.one_of(
@@ -98,14 +107,14 @@ trees = st.recursive(
 )
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(doc=st.dictionaries(keys, trees, min_size=1, max_size=5))
 def test_round_trip(doc: dict[str, Any]) -> None:
     assert yaml.safe_load(dump_manifest(doc)) == doc
 
 
 @settings(max_examples=examples(300), deadline=None)
-@given(text=st.text(max_size=20))
+@given(text=st.text(max_size=20) | TRICKY)
 def test_no_plain_scalar_is_retyped_by_go(text: str) -> None:
     out = scalar(text)
     if not out.startswith(("'", '"')):
