@@ -69,10 +69,12 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Plan vs the parse floor at N=100, 1,000, 10,000; table + benchmarks/results/*.json.
+    """Plan vs the parse floor at N=100, 1,000, 10,000, the release commands (start, status,
+    advance, emit) beside them, and emit alone at 5,000; tables + benchmarks/results/*.json.
 
-    `nox -s bench -- --sizes 100,1000 --runs 3` narrows it; kubectl on PATH adds the naive
-    baseline and precise mode.
+    `nox -s bench -- --sizes 100,1000 --runs 3` narrows it (`--sizes 1000,10000,50000` for
+    growth, `--emit-sizes ''` skips the emit rows); kubectl on PATH adds the naive baseline
+    and precise mode.
     """
     session.install("-e", ".")
     session.run("python", "benchmarks/bench.py", *session.posargs)

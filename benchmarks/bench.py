@@ -17,6 +17,9 @@ highest peak. Also:
   start``, ``rollout status``, ``rollout advance`` of one step and ``emit --target flux``
   (``--no-rollout`` skips them);
 
+- ``emit`` at the sizes of ``--emit-sizes`` (default 5,000: the size the issue's target
+  names), ``--target flux`` and ``--target argocd`` into a new folder, each output then
+  checked to hold every inventory cluster exactly once (``--emit-sizes ''`` skips it);
 - the naive alternative (``benchmarks/naive_render.py``: ``kubectl kustomize`` for every
   cluster at base and head), sampled at N >= 1,000 and extrapolated;
 - precise mode on the one-region change at N = 1,000, cold (empty render cache) and warm,
@@ -210,14 +213,16 @@ def measure_rollout(
 ) -> RolloutRow:
     """`rollout start`, `status`, `advance` (one step) and `emit --target flux` at one size.
 
-    On a copy of the fleet with an `origin` remote (the manifests' repository URL), for the
-    one-region change. `start` and `advance` run on a restored copy of `waves/` each time,
-    so every run does the same work; the copy is made outside the timing.
+    On a copy of the fleet with an `origin` remote (the manifests' repository URL) and its
+    working tree at the change's head (as a release manager's), for the one-region change.
+    `start` and `advance` run on a restored copy of `waves/` each time, so every run does
+    the same work; the copy is made outside the timing.
     """
     repo = work / f"rollout-{n}"
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(source, repo, symlinks=True)
     _git(repo, "remote", "add", "origin", ORIGIN)
+    _git(repo, "reset", "-q", "--hard", ROLLOUT_CHANGE)  # rollouts read the working tree
     env = environment({"WAVE_PLANNER_NOW": BENCH_NOW})
     cli = planner_argv()
     waves = repo / "waves"
@@ -254,6 +259,78 @@ def measure_rollout(
         {"plan": plan_cpu, "start": st.cpu_seconds, "status": su.cpu_seconds,
          "advance": ad.cpu_seconds, "emit": em.cpu_seconds},
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EmitRow:
+    """`emit` into a new folder at one fleet size, per target: median wall, CPU, peak."""
+
+    clusters: int
+    target: str
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
+    files: int
+
+
+def measure_emit(work: Path, source: Path, n: int, runs: int) -> list[EmitRow]:
+    """`emit --target flux|argocd` of the one-region change into a new folder, `runs` times
+    each; the last output must hold every inventory cluster exactly once (the scale check
+    the test suite runs at 60 and 250 clusters)."""
+    repo = work / f"emit-repo-{n}"
+    if not (repo / ".git").exists():
+        shutil.copytree(source, repo, symlinks=True)
+        _git(repo, "remote", "add", "origin", ORIGIN)
+        _git(repo, "reset", "-q", "--hard", ROLLOUT_CHANGE)
+    env = environment({"WAVE_PLANNER_NOW": BENCH_NOW})
+    rows = []
+    for target in ("flux", "argocd"):
+        out = work / f"emit-{target}-{n}"
+        argv = [*planner_argv(), "emit", "--target", target, "--repo", str(repo)]
+        argv += ["--out", str(out), "--base", f"{ROLLOUT_CHANGE}^", "--head", ROLLOUT_CHANGE]
+        samples = []
+        for _ in range(runs):
+            shutil.rmtree(out, ignore_errors=True)
+            samples.append(run_once(argv, env))
+        got = best(samples)
+        emitted = every_cluster_once(repo, out, target)
+        rows.append(EmitRow(n, target, got.seconds, got.cpu_seconds, got.peak_mib, emitted))
+    return rows
+
+
+def every_cluster_once(repo: Path, out: Path, target: str) -> int:
+    """The number of files in `out`, after checking that each inventory cluster is emitted
+    exactly once (Flux: its own sync file; Argo CD: one element of one ApplicationSet)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    inventory = yaml.load((repo / "clusters.yaml").read_bytes(), Loader=loader)
+    names = sorted(c["name"] for c in inventory["clusters"])
+    if target == "flux":
+        found = sorted(p.parent.name for p in out.glob("clusters/*/sync.yaml"))
+    else:
+        found = sorted(
+            element["cluster"]
+            for path in out.glob("*.yaml")
+            for doc in yaml.load_all(path.read_bytes(), Loader=loader)
+            if doc and doc.get("kind") == "ApplicationSet"
+            for generator in doc["spec"]["generators"]
+            for element in generator["list"]["elements"]
+        )
+    if found != names:
+        raise RuntimeError(f"emit --target {target} at N={len(names)}: not every cluster once")
+    return sum(1 for p in out.rglob("*") if p.is_file())
+
+
+def print_emit_table(rows: Sequence[EmitRow], runs: int) -> None:
+    print()
+    print(f"emit into a new folder, {ROLLOUT_CHANGE} (median of {runs}; every cluster once):")
+    table = [
+        [r.clusters, r.target, r.files, f"{r.seconds:.2f}", f"{r.cpu_seconds:.2f}",
+         f"{r.peak_mib:.0f}"]
+        for r in rows
+    ]  # fmt: skip
+    print(tabulate(table, headers=["N", "target", "files", "wall s", "CPU s", "peak MiB"]))
 
 
 def naive(repo: Path, n: int) -> dict[str, float] | None:
@@ -416,6 +493,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-rollout", action="store_true", help="skip rollout start/status/advance and emit"
     )
+    parser.add_argument(
+        "--emit-sizes",
+        default="5000",
+        help="fleet sizes for `emit --target flux|argocd` alone, comma-separated ('' skips)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     return parser.parse_args(argv)
 
@@ -454,9 +536,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if n == PRECISE_SIZE and not args.no_precise:
             precise_run = precise(repo, args.work)
 
+    emit_rows: list[EmitRow] = []
+    for n in [int(s) for s in args.emit_sizes.split(",") if s.strip()]:
+        emit_rows.extend(
+            measure_emit(args.work, fleet(args.work, n), n, args.write_runs or args.runs)
+        )
+        print(", ".join(f"N={n} emit {r.target}: {r.seconds:.2f}s" for r in emit_rows[-2:]))
+
     slopes = print_plan_table(rows)
     if rollout_rows:
         print_rollout_table(rollout_rows, args.runs)
+    if emit_rows:
+        print_emit_table(emit_rows, args.write_runs or args.runs)
     if naive_runs:
         print()
         print(
@@ -485,6 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {
         "machine": machine(),
         "rollout": [{**asdict(r), "status_ratio": r.status_ratio} for r in rollout_rows],
+        "emit": [asdict(r) for r in emit_rows],
         "runs": args.runs,
         "rows": [{**asdict(r), "ratio": r.ratio} for r in rows],
         "slope_seconds_per_1000": slopes,

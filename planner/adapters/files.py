@@ -156,9 +156,9 @@ def _manifest(out: Path) -> list[str]:
         )
     problems = []
     entries = []
-    base = out.resolve()
+    links = _Links(out.resolve())
     for i, entry in enumerate(files):
-        why = _unconfined(base, entry)
+        why = _unconfined(links, entry)
         if why:
             problems.append(
                 Problem(
@@ -175,8 +175,30 @@ def _manifest(out: Path) -> list[str]:
     return entries
 
 
-def _unconfined(base: Path, entry: object) -> str | None:
-    """Why a manifest entry is not a file inside `base` (None: it is)."""
+class _Links:
+    """Which paths below a real folder `base` are reached through no symbolic link (each
+    folder looked at once): such a path resolves to itself, inside `base`."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._plain: dict[str, bool] = {"": True}
+
+    def plain(self, rel: str) -> bool:
+        """No symbolic link from `base` down to `rel` (a plain relative path), itself included."""
+        found = self._plain.get(rel)
+        if found is None:
+            parent = rel.rpartition("/")[0]
+            found = self.plain(parent) and not os.path.islink(os.path.join(self.base, rel))
+            self._plain[rel] = found
+        return found
+
+
+def _plain_relative(rel: str) -> bool:
+    return not rel.startswith("/") and all(p not in ("", ".", "..") for p in rel.split("/"))
+
+
+def _unconfined(links: _Links, entry: object) -> str | None:
+    """Why a manifest entry is not a file inside `links.base` (None: it is)."""
     if not isinstance(entry, str) or not entry:
         return "is not a path"
     if "\0" in entry or "\\" in entry or entry.startswith("/") or os.path.isabs(entry):
@@ -186,6 +208,9 @@ def _unconfined(base: Path, entry: object) -> str | None:
         return "is not a plain relative path (it climbs out of the folder)"
     if any(p.lower() == ".git" for p in parts) or parts[-1] == MANIFEST:
         return "names a file the planner never generates"
+    if links.plain(entry):
+        return None
+    base = links.base
     try:
         resolved = (base / entry).resolve()
     except (OSError, RuntimeError):
@@ -217,13 +242,17 @@ def _check_out_dir(out: Path) -> None:
 check_out_folder = _check_out_dir
 
 
-def _check_targets(out: Path, files: Mapping[str, bytes]) -> None:
-    """Every generated path stays inside `out`, even through symbolic links in between."""
+def _check_targets(out: Path, files: Mapping[str, bytes], *, new: bool = False) -> None:
+    """Every generated path stays inside `out`, even through symbolic links in between
+    (`new`: nothing exists below `out`, so only the paths themselves are checked)."""
     base = out.resolve()
+    links = _Links(base)
     problems = []
     for rel in sorted(files):
         if snap_mod.escapes(snap_mod.normalize(rel)) or rel.startswith("/"):
             raise ValueError(f"generated path {rel!r} leaves the output folder")
+        if new or (_plain_relative(rel) and links.plain(rel.rpartition("/")[0])):
+            continue
         parent = (out / rel).parent
         if parent.exists() and not parent.resolve().is_relative_to(base):
             problems.append(
@@ -254,6 +283,11 @@ class Unmanaged(Refusal):
 def check_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
     """Compare generated `files` with `out` (files the planner did not generate are ignored)."""
     _check_out_dir(out)
+    return _compare(out, files, _manifest(out))
+
+
+def _compare(out: Path, files: Mapping[str, bytes], listed: Iterable[str]) -> TreeDiff:
+    """`check_tree` with the manifest's entries read (`listed`)."""
     added, changed = [], []
     for rel, data in sorted(files.items()):
         target = out / rel
@@ -261,7 +295,7 @@ def check_tree(out: Path, files: Mapping[str, bytes]) -> TreeDiff:
             added.append(rel)
         elif target.read_bytes() != data:
             changed.append(rel)
-    removed = sorted(set(_manifest(out)) - set(files))
+    removed = sorted(set(listed) - set(files))
     removed = [r for r in removed if (out / r).exists() or (out / r).is_symlink()]
     return TreeDiff(tuple(added), tuple(changed), tuple(removed))
 
@@ -275,9 +309,10 @@ def plan_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) -> 
     """
     _check_out_dir(out)
     _check_targets(out, files)
-    diff = check_tree(out, files)
+    listed = _manifest(out)
+    diff = _compare(out, files, listed)
     if not adopt:
-        known = set(_manifest(out))
+        known = set(listed)
         clash = [rel for rel in diff.changed if rel not in known] + [
             rel for rel in diff.added if (out / rel).is_symlink() or (out / rel).exists()
         ]
@@ -299,7 +334,7 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) ->
     """
     if not out.exists() and not out.is_symlink() and len(files) > _FSYNC_EACH:
         _check_out_dir(out)
-        _check_targets(out, files)  # nothing exists below `out`: only the paths are checked
+        _check_targets(out, files, new=True)
         _write_new(out, files)
         return TreeDiff(tuple(sorted(files)), (), ())
     diff = plan_tree(out, files, adopt=adopt)
@@ -331,19 +366,22 @@ def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
     except OSError as exc:
         raise _unwritable(out, exc) from None
     try:
-        folders = {staging}
+        root = str(staging)
+        folders = {root}  # made below the staging folder (plain strings: thousands of files)
         written = []
         for rel in sorted(files):
-            target = staging / rel
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.update((target.parent, *target.parent.parents))
-            durable.write_file(target, files[rel])
-            written.append(str(target))
+            target = os.path.join(root, rel)
+            folder = os.path.dirname(target)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                while folder not in folders:
+                    folders.add(folder)
+                    folder = os.path.dirname(folder)
+            durable.write_file(Path(target), files[rel])
+            written.append(target)
         durable.write_file(staging / MANIFEST, manifest_bytes(files))
         written.append(str(staging / MANIFEST))
-        below = [str(f) for f in folders if f.is_relative_to(staging)]
-        durable.sync(staging, [*written, *sorted(below, key=len, reverse=True)])
+        durable.sync(staging, [*written, *sorted(folders, key=len, reverse=True)])
         os.rename(staging, out)
         durable.sync_folder(out.parent)
     except BaseException as exc:
@@ -393,61 +431,3 @@ def _prune_empty(out: Path, folder: Path) -> None:
     while folder != out and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent
-
-
-class DirectorySnapshot(snap_mod.IndexedSnapshot):
-    """Files of a folder on disk: a working tree, or a plain folder outside any repository."""
-
-    def __init__(self, root: Path, paths: Iterable[str] | None = None) -> None:
-        self.root = root
-        self._files: set[str] = set()
-        self._links: dict[str, str] = {}
-        for rel in _walk(root) if paths is None else paths:
-            full = root / rel
-            if full.is_symlink():
-                self._links[rel] = os.readlink(full)
-            elif full.is_file():
-                self._files.add(rel)
-        self._index = snap_mod.DirectoryIndex(self._files | set(self._links))
-
-    def _has_file(self, path: str) -> bool:
-        return path in self._files
-
-    @property
-    def revision(self) -> str:
-        return "worktree"
-
-    def files(self) -> Iterable[str]:
-        return iter(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        if path not in self._files:
-            return None
-        try:
-            return (self.root / path).read_bytes()
-        except OSError:
-            return None
-
-    def read_many(self, paths: Iterable[str]) -> dict[str, bytes]:
-        return {p: data for p in paths if (data := self.read(p)) is not None}
-
-    def blob_id(self, path: str) -> str | None:
-        return None
-
-
-def _walk(root: Path) -> Iterable[str]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
-        for name in filenames:
-            rel = (Path(dirpath) / name).relative_to(root).as_posix()
-            if _printable(rel):
-                yield rel
-
-
-def _printable(path: str) -> bool:
-    """File names that are not valid UTF-8 cannot be referenced by a kustomization: skip."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -17,6 +17,7 @@ from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.emit.pinned import PinnedPlan, parse_released, prepare, unplaced
 from planner.emitrecord import INPUTS_FILE, Record, generated, parse, stale_reasons
 from planner.errors import UserError
+from planner.pins.applied import HeldParseCache
 from planner.pins.nesting import PinContext
 from planner.pins.pinning import Leak, leaks, pin_rollout_nesting, plain_folders
 from planner.plan import Plan, plan_change
@@ -113,20 +114,23 @@ def _emit(request: EmitRequest) -> EmitResult:
     released = 0 if request.released is None else request.released
     strategy = request.strategy or ArgoStrategy.list
     workspace = open_workspace(request)
+    parses = HeldParseCache()  # the nested-pin tracer reads the plan's parsed kustomizations
+    inputs = dataclasses.replace(workspace.inputs, cache=parses)
     try:
-        planned = plan_change(workspace.inputs)
+        planned = plan_change(inputs)
         missing = unplaced(planned)
         if planned.violations or missing:
             return EmitResult(planned, target, out, check, unplaced=missing)
-        policy = workspace.inputs.policy
+        policy = inputs.policy
         if target is Target.argocd:
             url = resolve_repo_url(
                 policy.argocd.repoURL, workspace.repo_url, setting="argocd.repoURL"
             )
         else:
             url = resolve_repo_url(policy.flux.url, workspace.repo_url, setting="flux.url")
-        pinned = prepare(planned, workspace.inputs.inventory, policy.labels, released, url)
-        pinned = with_nested_pins(pinned, workspace.inputs, target.value)
+        pinned = prepare(planned, inputs.inventory, policy.labels, released, url)
+        pinned = with_nested_pins(pinned, inputs, target.value)
+        parses.release()
         found = tuple(leaks(pinned.pins, pinned.head))
         if found and not request.allow_unpinned:
             return EmitResult(
@@ -170,6 +174,7 @@ def _emit(request: EmitRequest) -> EmitResult:
             tuple(plain_folders(pinned.pins)) if target is Target.argocd else (),
         )
     finally:
+        parses.release()
         workspace.close()
 
 
@@ -184,6 +189,7 @@ def with_nested_pins(pinned: PinnedPlan, inputs: PlanInputs, target: str) -> Pin
         context,
         target=target,
         flux_namespace=policy.flux.namespace,
+        parses=inputs.cache,
     )
     return dataclasses.replace(pinned, pins=pins)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from planner.adapters import files
+from planner.adapters import directory, files
 from planner.adapters.gitrepo import GitRepo
 from planner.api.inputs import DEFAULT_INVENTORY, Sources, repo_root
 from planner.api.request import REQUEST
@@ -64,7 +64,7 @@ def init(request: InitRequest) -> InitResult:
             git_repo = GitRepo(repo)
             snap: Snapshot = git_repo.worktree_snapshot()
         else:
-            snap = files.DirectorySnapshot(repo)
+            snap = directory.DirectorySnapshot(repo)
         root = repo_root(Sources(repo=repo), git_repo)
         found = discover(snap)
     finally:

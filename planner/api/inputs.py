@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from planner import kustomize
 from planner import policy as policy_mod
-from planner.adapters import files
+from planner.adapters import directory, files
 from planner.adapters.gitrepo import GitRepo
 from planner.api import ranges
 from planner.api.request import REQUEST
@@ -73,7 +73,7 @@ def open_workspace(sources: Sources) -> Workspace:
     span: RangeInfo | None = None
     refs: list[str] = []
     if repo is None:
-        head_snap: Snapshot = files.DirectorySnapshot(sources.repo)
+        head_snap: Snapshot = directory.DirectorySnapshot(sources.repo)
         base_snap: Snapshot = head_snap
         changes = _changed_files(sources)
     else:

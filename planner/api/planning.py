@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from planner import guardrails
-from planner.adapters import files
+from planner.adapters import directory, files
 from planner.adapters.gitrepo import GitRepo
 from planner.api.inputs import (
     Sources,
@@ -179,7 +179,7 @@ def _open_revision(request: RevisionRequest) -> Revision:
                 else git_repo.worktree_snapshot()
             )
         elif repo.is_dir():
-            snap = files.DirectorySnapshot(repo)
+            snap = directory.DirectorySnapshot(repo)
         else:
             raise UserError.single(f"{repo} is not a folder", key="--repo")
         root = repo_root(Sources(repo=repo), git_repo)

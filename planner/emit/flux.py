@@ -18,6 +18,7 @@ Pure: returns {relative path: bytes}.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from planner.emit.pinned import (
@@ -32,6 +33,7 @@ from planner.emit.pinned import (
 )
 from planner.policy import FluxSettings
 from planner.yamlsafe import dump_manifest, dump_manifests, json_size
+from planner.yamlsafe.stencil import Stencil, placeholders
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
@@ -41,9 +43,10 @@ PATHS_FORMAT = "wave-planner paths v1"
 def render(rollout: PinnedPlan, settings: FluxSettings) -> dict[str, bytes]:
     """Every file of the Flux output, keyed by path relative to `--out`."""
     files: dict[str, bytes] = {}
+    write = SyncWriter(rollout, settings)
     for wave, elements in rollout.waves.items():
         for element in elements:
-            files[sync_path(element)] = sync_file(element, rollout, settings)
+            files[sync_path(element)] = write(element)
         files[f"{wave}.paths"] = wave_paths(wave, elements, rollout)
     files["kustomization.yaml"] = dump_manifest(
         {
@@ -61,13 +64,64 @@ def sync_path(element: Element) -> str:
 
 def sync_file(element: Element, rollout: PinnedPlan, settings: FluxSettings) -> bytes:
     """`clusters/<cluster>/sync.yaml`: the cluster's GitRepository and Kustomization."""
-    docs = [git_repository(element, rollout, settings), kustomization(element, rollout, settings)]
-    for doc in docs:
-        size = json_size(doc)
-        if size > MAX_OBJECT_BYTES:
-            name = f"{doc['kind']} {element.cluster}"
-            raise object_size_problem(sync_path(element), name, size, "shorten the cluster's path")
+    docs = sync_documents(element, rollout, settings)
+    _check_sizes(element, [json_size(doc) for doc in docs])
     return dump_manifests(docs)
+
+
+def sync_documents(
+    element: Element, rollout: PinnedPlan, settings: FluxSettings
+) -> list[dict[str, Any]]:
+    return [git_repository(element, rollout, settings), kustomization(element, rollout, settings)]
+
+
+def _check_sizes(element: Element, sizes: Sequence[int]) -> None:
+    for kind, size in zip(("GitRepository", "Kustomization"), sizes, strict=True):
+        if size > MAX_OBJECT_BYTES:
+            name = f"{kind} {element.cluster}"
+            raise object_size_problem(sync_path(element), name, size, "shorten the cluster's path")
+
+
+_FIELDS = ("cluster", "path", "revision", "wave", "step")
+
+
+class SyncWriter:
+    """`sync_file` for the elements of one rollout, fast: the documents of each shape (with
+    or without a step) are written once as a `Stencil` and filled per cluster; an element
+    with patches, or a value the stencil cannot hold, is written in full."""
+
+    def __init__(self, rollout: PinnedPlan, settings: FluxSettings) -> None:
+        self.rollout = rollout
+        self.settings = settings
+        self._stencils: dict[bool, Stencil | None] = {}
+
+    def __call__(self, element: Element) -> bytes:
+        stepped = bool(element.step)
+        if stepped not in self._stencils:
+            self._stencils[stepped] = self._stencil(stepped)
+        stencil = self._stencils[stepped]
+        filled = None
+        if stencil is not None and not self.rollout.patches(element):
+            filled = stencil.fill({name: getattr(element, name) for name in _FIELDS})
+        if filled is None:
+            return sync_file(element, self.rollout, self.settings)
+        data, sizes = filled
+        _check_sizes(element, sizes)
+        return data
+
+    def _stencil(self, stepped: bool) -> Stencil | None:
+        marks = placeholders(_FIELDS)
+        shape = Element(
+            cluster=marks["cluster"],
+            server="",
+            path=marks["path"],
+            revision=marks["revision"],
+            wave=marks["wave"],
+            step=marks["step"] if stepped else "",
+        )
+        if self.rollout.patches(shape):
+            return None
+        return Stencil.of(sync_documents(shape, self.rollout, self.settings), _FIELDS)
 
 
 def _metadata(element: Element, rollout: PinnedPlan, settings: FluxSettings) -> dict[str, Any]:

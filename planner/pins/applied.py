@@ -6,7 +6,8 @@ a kustomization is its `resources`/`bases`/`components`, with `namePrefix`, `nam
 and `namespace` applied to the names; a folder without one is what Flux's generated
 kustomization holds (every manifest below it, sub-folders with a kustomization as
 resources) or, for Argo CD, the manifests directly inside it. Remote references are
-external and not read. Every GitRepository seen is remembered (`gitrepos`).
+external and not read. Every GitRepository seen is remembered (`gitrepos`). Kustomization
+files the planner already parsed are taken from its parse cache (`parses`), not parsed again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner import kustomize, snapshot, yamlsafe
+from planner.hierarchy.parsing import ParseCache
 from planner.snapshot import Snapshot
 from planner.wiring.scanner import might_contain_objects
 
@@ -31,11 +33,27 @@ class Applied:
     namespace: str
 
 
+class HeldParseCache(ParseCache):
+    """The planner's parse cache, kept past the plan for the nested-pin tracer.
+
+    A plan frees its parse cache once its graphs are built; an emit then traces every
+    cluster's kustomizations again at its pinned revision. Planned with this cache, the
+    tracer takes them as parsed (with their references); `release` frees it.
+    """
+
+    def clear(self) -> None:
+        """Kept: the tracer reads it after the plan (see `release`)."""
+
+    def release(self) -> None:
+        super().clear()
+
+
 class AppliedTree:
     """Renders paths of one revision (cached)."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, parses: ParseCache | None = None) -> None:
         self.snap = snap
+        self.parses = parses  # what the planner parsed, by (path, blob id)
         self._docs: dict[str, list[Any] | None] = {}
         self._renders: dict[tuple[str, str], list[Applied]] = {}
         self.gitrepos: dict[str, Applied] = {}  # every GitRepository rendered so far
@@ -55,6 +73,23 @@ class AppliedTree:
             except yamlsafe.YamlError:
                 self._docs[path] = None
         return self._docs[path]
+
+    def _kustomization(self, kfile: str) -> tuple[Mapping[str, Any], list[kustomize.Reference]]:
+        """A kustomization's mapping and references ({} and [] when it is not one mapping)."""
+        parsed = None
+        if self.parses is not None and kfile not in self._docs:
+            parsed = self.parses.get(kfile, self.snap.blob_id(kfile))
+        if parsed is not None:
+            docs: list[Any] = parsed.docs if parsed.error is None else []
+        else:
+            docs = self._parse(kfile) or []
+        if len(docs) != 1 or not isinstance(docs[0], Mapping):
+            return {}, []
+        if parsed is None:
+            return docs[0], kustomize.references(docs[0])
+        if parsed.refs is None:
+            parsed.refs = kustomize.references(docs[0])
+        return docs[0], parsed.refs
 
     def _kfile(self, directory: str) -> str | None:
         return kustomize.kustomization_file(self.snap, directory)
@@ -119,15 +154,14 @@ class AppliedTree:
         return out
 
     def _render_kustomization(self, directory: str, kfile: str, depth: int) -> list[Applied]:
-        docs = self._parse(kfile) or []
-        if len(docs) != 1 or not isinstance(docs[0], Mapping):
+        doc, references = self._kustomization(kfile)
+        if not doc:
             return []
-        doc = docs[0]
         prefix = str(doc.get("namePrefix", "") or "")
         suffix = str(doc.get("nameSuffix", "") or "")
         namespace = str(doc.get("namespace", "") or "")
         out: list[Applied] = []
-        for ref in kustomize.references(doc):
+        for ref in references:
             if ref.field not in ("resources", "bases", "components") or ref.remote:
                 continue
             target = snapshot.join(directory, ref.ref)

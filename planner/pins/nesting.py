@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planner import snapshot
+from planner.hierarchy.parsing import ParseCache
 from planner.pins.applied import ARGO, FLUX, Applied, AppliedTree
 from planner.pins.appsetpins import application_set_ops, source_entries
 from planner.snapshot import Snapshot
@@ -102,8 +103,10 @@ class PinContext:
 class Tracer(AppliedTree):
     """Renders paths of one revision (cached) and computes pins for entry paths."""
 
-    def __init__(self, snap: Snapshot, context: PinContext) -> None:
-        super().__init__(snap)
+    def __init__(
+        self, snap: Snapshot, context: PinContext, parses: ParseCache | None = None
+    ) -> None:
+        super().__init__(snap, parses)
         self.context = context
         self.slugs = context.slugs()
         self._cache: dict[tuple[str, str, str, str], Pins] = {}

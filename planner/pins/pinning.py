@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner import snapshot
+from planner.hierarchy.parsing import ParseCache
 from planner.pins.applied import ARGO, FLUX
 from planner.pins.nesting import Pin, PinContext, Pins, Tracer
 from planner.snapshot import Snapshot
@@ -36,11 +37,12 @@ def fleet_pins(
     *,
     target: str,
     flux_namespace: str = "flux-system",
+    parses: ParseCache | None = None,
 ) -> dict[tuple[str, str], Pins]:
     """Pins per (cluster, revision). Flux pins point at the cluster's own GitRepository
     (named after the cluster, in `flux_namespace`); Argo CD pins set the revision as the
-    ApplicationSet template parameter `{{.revision}}`."""
-    tracers = {rev: Tracer(snap, context) for rev, snap in snapshots.items()}
+    ApplicationSet template parameter `{{.revision}}`. `parses`: what the planner parsed."""
+    tracers = {rev: Tracer(snap, context, parses) for rev, snap in snapshots.items()}
     source = {"kind": "GitRepository", "name": PINNED_SOURCE, "namespace": flux_namespace}
     out: dict[tuple[str, str], Pins] = {}
     for item in wanted:
@@ -110,6 +112,7 @@ def pin_rollout_nesting(
     *,
     target: str,
     flux_namespace: str = "flux-system",
+    parses: ParseCache | None = None,
 ) -> dict[tuple[str, str], Pins]:
     """Pins for every element (`planner.emit.pinned.Element`) at its own revision."""
     wanted = [Wanted(e.cluster, e.path, e.revision) for e in elements]
@@ -119,6 +122,7 @@ def pin_rollout_nesting(
         context,
         target=target,
         flux_namespace=flux_namespace,
+        parses=parses,
     )
 
 

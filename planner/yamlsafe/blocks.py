@@ -46,7 +46,7 @@ class Dialect:
 
 def write(value: Any, dialect: Dialect) -> str | None:
     """The block YAML of a non-empty mapping or list, or None when the dumper must write it."""
-    if not isinstance(value, dialect.containers) or not value:
+    if _shape(value, dialect) is _SCALAR or not value:
         return None
     lines: list[str] = []
     try:
@@ -58,31 +58,50 @@ def write(value: Any, dialect: Dialect) -> str | None:
 
 def _block(value: Any, pad: str, out: list[str], d: Dialect) -> None:
     inner = pad + "  "
-    if isinstance(value, d.mappings):
-        assert isinstance(value, Mapping)
+    if _shape(value, d) is _MAPPING:
         for key, item in value.items():
             head = f"{pad}{d.key(key)}:"
-            if isinstance(item, d.containers) and item:
+            shape = _shape(item, d)
+            if shape is not _SCALAR and item:
                 out.append(head)
                 _block(item, inner, out, d)
-            elif d.literal is not None and d.literal(item):
+            elif shape is _SCALAR and d.literal is not None and d.literal(item):
                 _literal(head, item, inner, out)
             else:
-                out.append(f"{head} {inline(item, d)}")
+                out.append(f"{head} {_inline(item, shape, d)}")
         return
     for item in value:
-        if isinstance(item, d.containers) and item:
-            if d.nested_list_on_own_line and not isinstance(item, d.mappings):
+        shape = _shape(item, d)
+        if shape is not _SCALAR and item:
+            if d.nested_list_on_own_line and shape is _LIST:
                 out.append(f"{pad}-")
                 _block(item, inner, out, d)
             else:
                 start = len(out)
                 _block(item, inner, out, d)
                 out[start] = f"{pad}- {out[start][len(inner) :]}"
-        elif d.literal is not None and d.literal(item):
+        elif shape is _SCALAR and d.literal is not None and d.literal(item):
             _literal(f"{pad}-", item, inner, out)
         else:
-            out.append(f"{pad}- {inline(item, d)}")
+            out.append(f"{pad}- {_inline(item, shape, d)}")
+
+
+_SCALAR, _MAPPING, _LIST = "scalar", "mapping", "list"
+
+
+def _shape(value: Any, d: Dialect) -> str:
+    """Scalar, mapping or (other) container in the dialect; exact built-in types first (an
+    emit writes hundreds of thousands of values: the abstract-class checks are the cost)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return _SCALAR
+    if kind is dict:
+        return _MAPPING
+    if kind is list:
+        return _LIST
+    if isinstance(value, d.mappings):
+        return _MAPPING
+    return _LIST if isinstance(value, d.containers) else _SCALAR
 
 
 def _literal(head: str, text: str, inner: str, out: list[str]) -> None:
@@ -91,9 +110,13 @@ def _literal(head: str, text: str, inner: str, out: list[str]) -> None:
 
 
 def inline(value: Any, d: Dialect) -> str:
-    if isinstance(value, d.mappings):
+    return _inline(value, _shape(value, d), d)
+
+
+def _inline(value: Any, shape: str, d: Dialect) -> str:
+    if shape is _MAPPING:
         return "{}"
-    if isinstance(value, d.containers):
+    if shape is _LIST:
         return "[]"
     return d.scalar(value)
 

@@ -20,6 +20,7 @@ hands PyYAML), `scalar` the text it gives for one value. Pure.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -58,6 +59,8 @@ def style(text: str) -> str:
 
 def scalar(value: Any) -> str:
     """One scalar as YAML text."""
+    if type(value) is str:
+        return _string(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -66,6 +69,13 @@ def scalar(value: Any) -> str:
         return str(value)
     if not isinstance(value, str):
         raise TypeError(f"cannot emit {type(value).__name__} as YAML")
+    return _string(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _string(value: str) -> str:
+    """A string's text, once per distinct string: an emit writes the same keys, labels and
+    revisions for every cluster."""
     chosen = style(value)
     if chosen == PLAIN:
         return value

@@ -70,3 +70,34 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
     with pytest.raises(UserError, match="cannot write"):
         files.write_tree(tmp_path / "waves" / "argocd", wanted)
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
+
+
+def _manifest_listing(out: Path, *entries: str) -> None:
+    (out / files.MANIFEST).write_bytes(files.manifest_bytes(entries))
+
+
+def test_symbolic_links_below_the_folder_are_followed_where_they_lead(tmp_path: Path) -> None:
+    """Only a path through a link is resolved: inside the folder it is fine, outside it is
+    bad input (nothing written or deleted), a loop cannot be resolved."""
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    (out / "real").mkdir(parents=True)
+    outside.mkdir()
+    (out / "inside").symlink_to(out / "real")
+    (out / "escape").symlink_to(outside)
+    (out / "loop").symlink_to(out / "loop")
+    (out / "real" / "a.yaml").write_bytes(b"a\n")
+    (outside / "b.yaml").write_bytes(b"keep me\n")
+    _manifest_listing(out, "real/a.yaml", "inside/a.yaml")
+    assert files.generated(out) == {"real/a.yaml", "inside/a.yaml"}
+    for entry, why in (("escape/b.yaml", "resolves outside"), ("loop/x", "cannot be resolved")):
+        _manifest_listing(out, "real/a.yaml", entry)
+        with pytest.raises(UserError, match=why):
+            files.write_tree(out, {"real/a.yaml": b"a\n"})
+    assert (outside / "b.yaml").read_bytes() == b"keep me\n"
+    _manifest_listing(out, "real/a.yaml")
+    with pytest.raises(UserError, match="leads outside"):
+        files.write_tree(out, {"real/a.yaml": b"a\n", "escape/c.yaml": b"c\n"})
+    assert sorted(p.name for p in outside.iterdir()) == ["b.yaml"]
+    diff = files.write_tree(out, {"real/a.yaml": b"A\n", "inside/b.yaml": b"b\n"})
+    assert diff.changed == ("real/a.yaml",) and diff.added == ("inside/b.yaml",)
+    assert (out / "real" / "b.yaml").read_bytes() == b"b\n"

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from planner import api
 from planner.adapters.demo import build
-from planner.emit.flux import PATHS_FORMAT, render
-from planner.emit.pinned import Element, PinnedPlan
+from planner.emit.flux import PATHS_FORMAT, SyncWriter, render, sync_file
+from planner.emit.pinned import MAX_OBJECT_BYTES, Element, PinnedPlan
+from planner.errors import UserError
+from planner.pins.nesting import Pin, Pins
 from planner.policy import FluxSettings
 from tests.testing.emitkit import Planned, expected_revisions, flux_pins, planned, schema_errors
 from tests.testing.examples import examples
@@ -149,3 +151,42 @@ def test_emitted_yaml_round_trips_whatever_the_names(clusters: list[str]) -> Non
 
 def test_render_is_byte_identical_on_rerun(demo: Planned) -> None:
     assert render(demo.rollout(1), demo.policy.flux) == render(demo.rollout(1), demo.policy.flux)
+
+
+values = st.one_of(names, st.text(max_size=8), st.sampled_from(["", "a\nb\n", "x: y", "é"]))
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(
+    element=st.builds(
+        Element, values, st.just(""), values, st.sampled_from([BASE, HEAD]), values, values
+    ),
+    kubeconfig=st.booleans(),
+    emergency=st.sampled_from([None, "CVE-1:\n  patch"]),
+)
+def test_the_fast_sync_writer_writes_the_bytes_of_sync_file(
+    element: Element, kubeconfig: bool, emergency: str | None
+) -> None:
+    """A stencil per shape, filled per cluster: the very bytes of `sync_file`, or its error."""
+    pinned = PinnedPlan(
+        plan_id="0123456789ab", base=BASE, head=HEAD, emergency=emergency, steps=("w",),
+        released=(), waves={"w": [element]}, regions={}, repo_url="https://git.example.com/f",
+    )  # fmt: skip
+    settings_ = FluxSettings(kubeconfig=kubeconfig, secret_ref="git" if kubeconfig else None)
+    assert SyncWriter(pinned, settings_)(element) == sync_file(element, pinned, settings_)
+
+
+def test_the_fast_sync_writer_checks_sizes_and_writes_patched_clusters_in_full() -> None:
+    long = Element("big", "", "clusters/" + "x" * MAX_OBJECT_BYTES, BASE, "w", "w")
+    pinned = PinnedPlan(
+        plan_id="0123456789ab", base=BASE, head=HEAD, emergency=None, steps=("w",),
+        released=(), waves={"w": [long]}, regions={}, repo_url="https://git.example.com/f",
+    )  # fmt: skip
+    with pytest.raises(UserError, match="Kustomization big would be"):
+        SyncWriter(pinned, FluxSettings())(long)
+    small = Element("small", "", "clusters/small", BASE, "w", "")
+    pin = Pin("kustomize.toolkit.fluxcd.io", "Kustomization", "apps", ({"op": "add"},))
+    patched = PinnedPlan(**{**pinned.__dict__, "pins": {("small", BASE): Pins([pin])}})
+    data = SyncWriter(patched, FluxSettings())(small)
+    assert data == sync_file(small, patched, FluxSettings())
+    assert b"patches:" in data

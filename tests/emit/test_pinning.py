@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
 from planner import api
 from planner.adapters.demo import build
+from planner.api.emitting import with_nested_pins
+from planner.api.inputs import open_workspace
 from planner.emit.pinned import (
     EMERGENCY_ANNOTATION,
     PinnedPlan,
@@ -16,8 +21,13 @@ from planner.emit.pinned import (
     unplaced,
 )
 from planner.errors import UserError
-from planner.plan import Membership
+from planner.hierarchy.parsing import ParseCache
+from planner.pins.applied import HeldParseCache
+from planner.plan import Membership, plan_change
 from tests.testing.emitkit import Planned, expected_revisions, planned
+from tests.testing.fleetrepo import SCENARIOS_DIR, build_fleet_repo
+
+URL = "https://git.example.com/fleet.git"
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +122,31 @@ def test_unplaced_clusters_are_found(demo: Planned) -> None:
     assert unplaced(demo.plan) == ()
     extra = (*demo.plan.membership, Membership(wave="(none)", clusters=("lost",)))
     assert unplaced(demo.plan.model_copy(update={"membership": extra})) == ("lost",)
+
+
+@pytest.mark.parametrize("fleet", ["flux-nested", "argocd-nested", "flux-multi-tenancy"])
+def test_nested_pins_from_the_plans_parses_are_those_of_a_fresh_read(
+    fleet: str, tmp_path: Path
+) -> None:
+    """emit hands the tracer the kustomizations the plan parsed: the same pins as reading
+    and parsing every file again, for both targets and both revisions."""
+    repo = build_fleet_repo(SCENARIOS_DIR / fleet, tmp_path / "repo")
+    workspace = open_workspace(api.PlanRequest(repo=repo.path, base=repo.base, head=repo.head))
+    try:
+        parses = HeldParseCache()
+        inputs = dataclasses.replace(workspace.inputs, cache=parses)
+        plan = plan_change(inputs)
+        kfiles = [p for p in inputs.head.files() if p.endswith("/kustomization.yaml")]
+        assert any(parses.get(p, inputs.head.blob_id(p)) is not None for p in kfiles)
+        fresh = dataclasses.replace(inputs, cache=ParseCache())
+        native = "argocd" if fleet.startswith("argocd") else "flux"
+        for released in (0, "all"):
+            pinned = prepare(plan, inputs.inventory, inputs.policy.labels, released, URL)
+            for target in ("flux", "argocd"):
+                held = with_nested_pins(pinned, inputs, target).pins
+                assert held == with_nested_pins(pinned, fresh, target).pins
+                assert any(found.pins for found in held.values()) or target != native
+        parses.release()
+        assert all(parses.get(p, inputs.head.blob_id(p)) is None for p in kfiles)
+    finally:
+        workspace.close()

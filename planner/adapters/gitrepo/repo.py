@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from planner.adapters.files import DirectorySnapshot
+from planner.adapters.directory import DirectorySnapshot
 from planner.adapters.gitrepo import rawdiff
 from planner.adapters.gitrepo.process import ObjectReader, Where, call
 from planner.adapters.gitrepo.snapshot import GitSnapshot
