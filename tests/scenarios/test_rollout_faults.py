@@ -166,13 +166,21 @@ def _next_step(repo: FleetRepo) -> tuple[Rollout, dict[str, bytes]]:
     return new, rolloutwrite.rollout_manifests(current, "argocd", model.released(new))
 
 
+def _live(repo: FleetRepo) -> dict[str, bytes]:
+    """The work tree's files, but the private staging area."""
+    return {p: b for p, b in tree_bytes(repo.path).items() if "/.wave-planner/" not in p}
+
+
 def _crash_points(repo: FleetRepo, commit: bool) -> int:
     """Write the step in a child killed (os._exit: no cleanup, no finally) at its k-th file
-    operation, for every k until it completes; after each death the tree must agree, and
-    the next command's recovery must leave it agreeing. Returns the number of points."""
+    operation, for every k until it completes. After each death: with no journal, not a
+    byte of the work tree changed (or the step is wholly written); with a journal, `status`
+    names it, and the next command's recovery leaves the tree agreeing. Returns the number
+    of points."""
     new, manifests = _next_step(repo)
     message = messages.commit_message(new) if commit else None
     original = git(repo.path, "rev-parse", "HEAD").strip()
+    before = _live(repo)
     ops = ("rename", "replace", "link", "unlink", "rmdir", "mkdir", "write", "fsync", "open")
     k = 0
     while True:
@@ -194,26 +202,34 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
                 with rolloutrepo.locked(repo.path, "test advance"):
                     for op in ops:
                         setattr(os, op, wrap(getattr(os, op)))
-                    transaction._exchange = wrap(transaction._exchange)
-                    rolloutrepo.save(repo.path, new, manifests, message=message)
+                    rolloutrepo.save(repo.path, new, manifests, message=message,
+                                     command=f"rollout advance {NAME}")  # fmt: skip
             except BaseException:
                 os._exit(1)
             os._exit(0)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         assert code in (0, 9), code
-        agree(repo)
+        journal = [p for p in transaction.pending(repo.path / "waves") if p.journal]
+        if journal:  # past the commit point: the next command completes the step
+            shown = api.rollout_status(repo.path, NAME)
+            assert any(f"interrupted `rollout advance {NAME}`" in n for n in shown.notes)
+        elif _live(repo) != before:
+            assert released(agree(repo)) == ["canary"]  # wholly written
         lock.lock_path(repo.path / "waves").unlink(missing_ok=True)  # the dead holder's
         with rolloutrepo.locked(repo.path, "test recovery"):
             pass
         state = agree(repo)
         assert not transaction.pending(repo.path / "waves")
+        if journal:
+            assert released(state) == ["canary"]
         if code == 0:
             assert released(state) == ["canary"]
             return k
-        if released(state):  # the switch happened: go back for the next point
+        if released(state):  # the step was written: go back for the next point
             git(repo.path, "reset", "-q", "--hard", original)
             git(repo.path, "clean", "-qfdx", "--", "waves")
+        assert _live(repo) == before
 
 
 @pytest.mark.slow
