@@ -1,6 +1,7 @@
 """Faults: concurrent writers, a process killed at any point of a step, failures late in a
-command. After each, the state and the manifests agree, no temporary file is left where
-git would see it, and a failure changed no byte of the work tree."""
+command. After each (and the next command's recovery of an interrupted journal), the state
+and the manifests agree, no temporary file is left where git would see it, and a failure
+changed no byte of the work tree."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,6 +233,8 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
         if journal:  # past the commit point: the next command completes the step
             shown = api.rollout_status(repo.path, NAME)
             assert any(f"interrupted `rollout advance {NAME}`" in n for n in shown.notes)
+            if released(shown.state):  # the state is switched last: never ahead of them
+                assert released(_agreeing(repo, seen)[0]) == ["canary"]
         elif (live := _live(repo)) != before:
             assert released(_agreeing(repo, seen)[0]) == ["canary"]  # wholly written
         lock.lock_path(repo.path / "waves").unlink(missing_ok=True)  # the dead holder's
@@ -290,7 +294,7 @@ def test_kill_9_at_random_moments_of_an_advance(fleet_repo: FleetRepo, run: Run)
     assert git(fleet_repo.path, "status", "--porcelain") == ""
 
 
-def test_an_interrupted_switch_is_completed_by_the_next_command(
+def test_an_interrupted_transaction_is_completed_by_the_next_command(
     fleet_repo: FleetRepo, run: Run
 ) -> None:
     run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
@@ -301,7 +305,7 @@ def test_an_interrupted_switch_is_completed_by_the_next_command(
     assert isinstance(paused, Rollout)
     txn.put(rolloutrepo.state_path(fleet_repo.path, NAME), messages.dump_state(paused))
     txn.prepare()
-    txn.commit()  # journal written, folder switched, old version not yet removed
+    txn.commit()  # journal written, files in place, old versions not yet removed
     txn._area = None  # "killed" before finish()
     assert transaction.pending(waves)
     shown = run("status", NAME, minute=2)
@@ -310,6 +314,45 @@ def test_an_interrupted_switch_is_completed_by_the_next_command(
     assert "recovered: completed" in resumed.stderr
     assert not transaction.pending(waves)
     assert [e.action for e in agree(fleet_repo).history] == ["start", "pause", "resume"]
+
+
+def test_a_transaction_stages_only_what_changes_and_puts_the_state_last(
+    tmp_path: Path,
+) -> None:
+    """Operations in the order given, a new folder as one rename where its last file was
+    given, the state file last; undo puts back replaced and removed files and folders."""
+    waves = tmp_path / "waves"
+    (waves / "r" / "argocd" / "old").mkdir(parents=True)
+    before = {"r/rollout.yaml": b"s1", "r/argocd/a.yaml": b"a1", "r/argocd/old/b.yaml": b"b"}
+    before |= {f"r/argocd/keep-{i}.yaml": b"k" for i in range(50)}
+    for rel, data in before.items():
+        (waves / rel).write_bytes(data)
+    txn = transaction.Transaction(waves, "rollout advance r")
+    txn.put(waves / "r" / "argocd" / "a.yaml", b"a2")
+    txn.put(waves / "fleet" / "argocd" / "all.yaml", b"f")
+    txn.remove(waves / "r" / "argocd" / "old" / "b.yaml")
+    txn.put(waves / "r" / "rollout.yaml", b"s2")
+    txn.prepare()
+    assert [(op["live"], sorted(op)) for op in txn.ops] == [
+        ("r/argocd/a.yaml", ["live", "sha256", "staged"]),
+        ("fleet", ["folder", "live"]),
+        ("r/argocd/old/b.yaml", ["delete", "live"]),
+        ("r/rollout.yaml", ["live", "sha256", "staged"]),
+    ]
+    area = txn._area
+    assert area is not None and sum(1 for p in area.rglob("*") if p.is_file()) == 3
+    txn.commit()
+    assert (waves / "fleet" / "argocd" / "all.yaml").read_bytes() == b"f"
+    assert not (waves / "r" / "argocd" / "old").exists()  # left empty: removed
+    assert (waves / "r" / "rollout.yaml").read_bytes() == b"s2"
+    txn.undo()
+    after = {
+        p.relative_to(waves).as_posix(): p.read_bytes()
+        for p in waves.rglob("*")
+        if p.is_file() and lock.PRIVATE_DIR not in p.parts
+    }
+    assert after == before
+    assert not transaction.pending(waves)
 
 
 # --------------------------------------------------------- failures change nothing
