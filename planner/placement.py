@@ -21,6 +21,7 @@ from planner.policy import Constraint, RolloutPolicy, Wave
 from planner.selector import LabelSelector
 
 NO_GROUP = "(none)"
+UNPLACED = "(none)"  # the wave of the clusters no wave selects
 EMERGENCY = "emergency"
 
 

@@ -29,7 +29,7 @@ from planner.hierarchy.parsing import ParseCache
 from planner.hierarchy.scopes import Scope
 from planner.impact import ChangedLayer, Impact, Reason
 from planner.inventory import Inventory, LabelRoles
-from planner.placement import Placement, Step, plan_steps
+from planner.placement import UNPLACED, Placement, Step, plan_steps
 from planner.policy import RolloutPolicy
 from planner.snapshot import Snapshot
 from planner.trusted import trusted
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from planner.precise import Renderer
 
 SCHEMA_VERSION = 1
-UNPLACED = "(none)"
 
 
 class RenderSummary(BaseModel):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from planner import __version__
+from planner.placement import UNPLACED
 from planner.release.drift import Observed
 from planner.target import Target
 
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 PLAN_FORMAT = 1
 CACHE_FORMAT = "wave-planner plan cache v1"
 BUILT_IN_POLICY = "built-in"
-UNPLACED = "(none)"  # planner.plan.UNPLACED, not imported: that module pulls in the planner
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 

@@ -127,7 +127,7 @@ def cluster_diff(
 ) -> ClusterDiff:
     """Every object that differs between the two rendered states, in identity order."""
     memo = memo or DiffMemo()
-    old, new = _grouped(base), _grouped(head)
+    old, new = group_objects(base), group_objects(head)
     objects: list[tuple[str, Change]] = []
     parts: list[str] = []
     for ident in sorted(old.keys() | new.keys()):
@@ -141,7 +141,8 @@ def cluster_diff(
     return ClusterDiff(objects=tuple(objects), text="".join(parts))
 
 
-def _grouped(objects: Iterable[tuple[ObjectId, str]]) -> dict[ObjectId, list[str]]:
+def group_objects(objects: Iterable[tuple[ObjectId, str]]) -> dict[ObjectId, list[str]]:
+    """Each object's texts, in order (an object may be rendered more than once)."""
     grouped: dict[ObjectId, list[str]] = {}
     for ident, text in objects:
         grouped.setdefault(ident, []).append(text)

@@ -14,7 +14,8 @@ import pytest
 from tests.testing.examples import register_profiles
 from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
 
-pytest_plugins = ["tests.testing.actionkit"]  # its fixture: runner_env
+# actionkit: the runner_env fixture; clicommand: a Typer app's click command built once
+pytest_plugins = ["tests.testing.actionkit", "tests.testing.clicommand"]
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 HYPOTHESIS_PROFILE = register_profiles()

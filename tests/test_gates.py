@@ -255,7 +255,7 @@ def test_a_global_change_needs_one_approval_per_wave(policy: str) -> None:
     from planner.plan import plan_change
     from tests.testing.memfleet import memory_inputs
 
-    inputs = memory_inputs(1000)
+    inputs = memory_inputs(200)  # (28 production steps under the issue policy, 4 by default)
     if policy == "default":
         inputs = dataclasses.replace(inputs, policy=default_policy(inputs.inventory))
     plan = plan_change(inputs)

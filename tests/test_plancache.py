@@ -25,10 +25,9 @@ from planner.adapters import plancache as plancache_files
 from planner.api import rolloutcheck, rolloutwrite
 from planner.cli import app
 from planner.emit import argocd, flux, stepfiles
-from planner.plan import UNPLACED
 from planner.policy import ArgoCDSettings, FluxSettings
 from planner.release.messages import dump_state, load_state
-from tests.testing.fleetrepo import FleetRepo, build_fleet_repo
+from tests.testing.fleetrepo import FleetRepo, build_fleet_repo, from_template
 from tests.testing.rolloutfleet import POLICY, STEPS, git, start_args, tree_bytes, write_fleet
 
 NAME = "region-settings"
@@ -50,17 +49,35 @@ def runner_for(path: Path) -> Run:
     return invoke
 
 
-@pytest.fixture
-def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
+@pytest.fixture(autouse=True)
+def _no_user_git_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def _fleet(src: Path, dest: Path) -> FleetRepo:
     """The fleet of tests/cli/test_rollout.py (three waves, four steps, twelve clusters)."""
-    write_fleet(tmp_path / "src")
-    built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
+    write_fleet(src)
+    built = build_fleet_repo(src, dest)
     git(built.path, "config", "user.name", "Release Manager")
     git(built.path, "config", "user.email", "rm@example.com")
     git(built.path, "remote", "add", "origin", "https://git.example.com/platform/fleet.git")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     return built
+
+
+def started(tmp_path: Path, target: str) -> FleetRepo:
+    """The fleet with the rollout started at 09:00 for `target`, as `rollout start` leaves it.
+
+    Started once per test run and copied (the copy has the same bytes, and git re-reads
+    the stat data it keeps in the index): the tests differ only in what comes after.
+    """
+
+    def start(dest: Path) -> FleetRepo:
+        built = _fleet(dest.with_name(dest.name + "-src"), dest)
+        runner_for(built.path)(*start_args(built, NAME, built.base, built.head, target))
+        return built
+
+    return from_template(("plan-cache rollout started", target), tmp_path / "fleet", start)
 
 
 def cache_path(repo: Path) -> Path:
@@ -104,18 +121,18 @@ def full_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.mark.parametrize("target", ["argocd", "flux"])
 def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
-    fleet_repo: FleetRepo,
     tmp_path: Path,
     target: str,
     no_recompute: list[int],
     full_renders: list[str],
 ) -> None:
-    repo = fleet_repo
     if target == "argocd":  # small shards: a step touches some shards of its wave, not all
-        policy = POLICY + "argocd:\n  shard_size: 2\n"
-        (repo.path / "rollout.yaml").write_text(policy)
+        repo = _fleet(tmp_path / "src", tmp_path / "fleet")
+        (repo.path / "rollout.yaml").write_text(POLICY + "argocd:\n  shard_size: 2\n")
+        runner_for(repo.path)(*start_args(repo, NAME, repo.base, repo.head, target))
+    else:
+        repo = started(tmp_path, target)
     fast = runner_for(repo.path)
-    fast(*start_args(repo, NAME, repo.base, repo.head, target))
     assert cache_path(repo.path).is_file()
     twin = tmp_path / "twin"
     shutil.copytree(repo.path, twin, symlinks=True)
@@ -144,10 +161,9 @@ def test_the_shortcut_writes_exactly_what_a_recomputation_writes(
         assert tree_bytes(repo.path) == tree_bytes(twin), args
 
 
-def test_advance_writes_only_the_released_steps_files(fleet_repo: FleetRepo) -> None:
-    repo = fleet_repo
+def test_advance_writes_only_the_released_steps_files(tmp_path: Path) -> None:
+    repo = started(tmp_path, "flux")
     run = runner_for(repo.path)
-    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
     out = run("advance", NAME, minute=5).stdout
     wrote = sorted(  # (the applied fleet view under waves/fleet/ is written after it)
         line.split()[-1]
@@ -159,10 +175,9 @@ def test_advance_writes_only_the_released_steps_files(fleet_repo: FleetRepo) -> 
     assert wrote == sorted([*expected, *paths, f"waves/{NAME}/rollout.yaml"])
 
 
-def test_a_deleted_folder_is_rendered_again(fleet_repo: FleetRepo) -> None:
-    repo = fleet_repo
+def test_a_deleted_folder_is_rendered_again(tmp_path: Path) -> None:
+    repo = started(tmp_path, "flux")
     run = runner_for(repo.path)
-    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
     folder = repo.path / "waves" / NAME / "flux"
     shutil.rmtree(folder)
     run("advance", NAME, minute=5)
@@ -233,10 +248,9 @@ DRIFTS: dict[str, tuple[Callable[[Path], None], str]] = {
 
 
 @pytest.mark.parametrize("kind", sorted(DRIFTS))
-def test_each_kind_of_drift_is_still_detected(fleet_repo: FleetRepo, kind: str) -> None:
-    repo = fleet_repo
+def test_each_kind_of_drift_is_still_detected(tmp_path: Path, kind: str) -> None:
+    repo = started(tmp_path, "argocd")
     run = runner_for(repo.path)
-    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
     change, message = DRIFTS[kind]
     change(repo.path)
     shown = run("status", NAME, code=1)
@@ -248,11 +262,10 @@ def test_each_kind_of_drift_is_still_detected(fleet_repo: FleetRepo, kind: str) 
 
 
 def test_the_same_plan_from_other_bytes_is_recomputed(
-    fleet_repo: FleetRepo, no_recompute: list[int]
+    tmp_path: Path, no_recompute: list[int]
 ) -> None:
-    repo = fleet_repo
+    repo = started(tmp_path, "argocd")
     run = runner_for(repo.path)
-    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
     recorded = cache_path(repo.path).read_bytes()
     inventory = repo.path / "clusters.yaml"
     inventory.write_text("# reviewed\n" + inventory.read_text())
@@ -264,11 +277,10 @@ def test_the_same_plan_from_other_bytes_is_recomputed(
 
 @pytest.mark.parametrize("change", ["origin", "tool", "plan format", "cache format"], ids=str)
 def test_other_inputs_invalidate_the_cache(
-    fleet_repo: FleetRepo, change: str, monkeypatch: pytest.MonkeyPatch, no_recompute: list[int]
+    tmp_path: Path, change: str, monkeypatch: pytest.MonkeyPatch, no_recompute: list[int]
 ) -> None:
-    repo = fleet_repo
+    repo = started(tmp_path, "argocd")
     run = runner_for(repo.path)
-    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
     if change == "origin":
         git(repo.path, "remote", "set-url", "origin", "https://git.example.com/other/fleet.git")
     elif change == "tool":
@@ -303,15 +315,13 @@ def _damaged_policy(repo: Path) -> None:
     ["inventory bytes", "origin", "tool", "plan format", "older cache", "damaged policy"],
 )
 def test_a_step_after_a_digest_change_recomputes_and_writes_the_same_files(
-    fleet_repo: FleetRepo,
     tmp_path: Path,
     change: str,
     monkeypatch: pytest.MonkeyPatch,
     no_recompute: list[int],
 ) -> None:
-    repo = fleet_repo
+    repo = started(tmp_path, "flux")
     run = runner_for(repo.path)
-    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
     twin = tmp_path / "twin"
     shutil.copytree(repo.path, twin, symlinks=True)
     for path in (repo.path, twin):
@@ -337,11 +347,8 @@ def test_a_step_after_a_digest_change_recomputes_and_writes_the_same_files(
     assert tree_bytes(repo.path) == tree_bytes(twin)
 
 
-def test_the_cache_holds_the_plans_policy_and_gates(fleet_repo: FleetRepo) -> None:
-    repo = fleet_repo
-    run = runner_for(repo.path)
-    (repo.path / "rollout.yaml").write_text(POLICY)
-    run(*start_args(repo, NAME, repo.base, repo.head, "argocd"))
+def test_the_cache_holds_the_plans_policy_and_gates(tmp_path: Path) -> None:
+    repo = started(tmp_path, "argocd")  # (the policy: POLICY)
     loaded = plancache_files.read(repo.path, NAME)
     assert loaded is not None
     policy = plancache.policy_of(loaded)
@@ -352,11 +359,9 @@ def test_the_cache_holds_the_plans_policy_and_gates(fleet_repo: FleetRepo) -> No
     ]
 
 
-def test_a_new_origin_rewrites_the_manifests_with_it(fleet_repo: FleetRepo) -> None:
-    repo = fleet_repo
+def test_a_new_origin_rewrites_the_manifests_with_it(tmp_path: Path) -> None:
+    repo = started(tmp_path, "flux")
     run = runner_for(repo.path)
-    (repo.path / "rollout.yaml").write_text(POLICY)
-    run(*start_args(repo, NAME, repo.base, repo.head, "flux"))
     git(repo.path, "remote", "set-url", "origin", "https://git.example.com/moved/fleet.git")
     run("advance", NAME, minute=5)
     sync = repo.path / "waves" / NAME / "flux" / "clusters" / "prod-ap-south-1" / "sync.yaml"
@@ -364,10 +369,6 @@ def test_a_new_origin_rewrites_the_manifests_with_it(fleet_repo: FleetRepo) -> N
 
 
 # -------------------------------------------------------------------------------- units
-
-
-def test_the_unplaced_wave_name_is_the_planners() -> None:
-    assert plancache.UNPLACED == UNPLACED
 
 
 def test_file_digests_are_unambiguous() -> None:
@@ -378,10 +379,8 @@ def test_file_digests_are_unambiguous() -> None:
     assert plancache.digest_bytes(None) == "built-in"
 
 
-def test_the_cache_round_trips_and_rejects_damage(fleet_repo: FleetRepo) -> None:
-    run = runner_for(fleet_repo.path)
-    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "flux"))
-    data = cache_path(fleet_repo.path).read_bytes()
+def test_the_cache_round_trips_and_rejects_damage(tmp_path: Path) -> None:
+    data = cache_path(started(tmp_path, "flux").path).read_bytes()
     cache = plancache.load(data)
     assert cache is not None
     assert plancache.dump(cache) == data
@@ -390,11 +389,8 @@ def test_the_cache_round_trips_and_rejects_damage(fleet_repo: FleetRepo) -> None
 
 
 @pytest.mark.parametrize("target", ["argocd", "flux"])
-def test_step_files_are_exactly_what_a_full_render_changes(
-    fleet_repo: FleetRepo, target: str
-) -> None:
-    run = runner_for(fleet_repo.path)
-    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "flux"))
+def test_step_files_are_exactly_what_a_full_render_changes(tmp_path: Path, target: str) -> None:
+    fleet_repo = started(tmp_path, "flux")
     loaded = plancache.load(cache_path(fleet_repo.path).read_bytes())
     assert loaded is not None
     state_text = (fleet_repo.path / "waves" / NAME / "rollout.yaml").read_bytes()

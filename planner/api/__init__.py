@@ -6,75 +6,64 @@ shells over these functions; other tools can call them directly:
 
     from planner import api
     plan = api.plan(api.PlanRequest(repo=Path("fleet"), base="origin/main", head="HEAD"))
+    view = api.rollout_status(api.RolloutStatusRequest(repo=Path("fleet"), name="bump"))
 
 One module per concern: `inputs` (opening a repository, the change, the inventory and the
 policy), `planning` (plan, demo, explain, graph, preview, validate), `emitting` (emit),
-`initializing` (init, policy init) and `rollouts` (the release manager). Each is imported on
-first use, so `plan` starts without the others and `rollout status` without the planner.
+`initializing` (init, policy init), `rollouts` (the release manager: start, status, list,
+advance, rollback, pause, resume), `gating` (what an advance did: `AdvanceResult`) and
+`watching` (rollout watch). Each module names what it exports in its `__all__`, the one
+list of those names; this package reads those lists without importing the modules, and
+imports a module on first use of one of its names, so `plan` starts without the release
+manager and `rollout status` without the planner.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers (each module's `__all__`)
     from planner.api.emitting import *  # noqa: F403
+    from planner.api.gating import *  # noqa: F403
     from planner.api.initializing import *  # noqa: F403
     from planner.api.inputs import *  # noqa: F403
     from planner.api.planning import *  # noqa: F403
     from planner.api.rollouts import *  # noqa: F403
-    from planner.api.rolloutwrite import rollout_manifests as rollout_manifests
-    from planner.release.view import RolloutView as RolloutView
+    from planner.api.watching import *  # noqa: F403
 
-_EXPORTS = {
-    "planner.api.inputs": ("Sources",),
-    "planner.api.planning": (
-        "DemoRequest",
-        "ExplainRequest",
-        "PlanRequest",
-        "Preview",
-        "PreviewRequest",
-        "Revision",
-        "RevisionRequest",
-        "ValidateRequest",
-        "demo",
-        "explain",
-        "graph",
-        "plan",
-        "preview",
-        "validate",
-    ),
-    "planner.api.emitting": ("EmitRequest", "EmitResult", "emit"),
-    "planner.api.initializing": (
-        "InitRequest",
-        "InitResult",
-        "PolicyDraft",
-        "PolicyInitRequest",
-        "init",
-        "policy_init",
-    ),
-    "planner.api.rollouts": (
-        "rollout_advance",
-        "rollout_list",
-        "rollout_pause",
-        "rollout_resume",
-        "rollout_rollback",
-        "rollout_start",
-        "rollout_status",
-    ),
-    "planner.api.rolloutwrite": ("rollout_manifests",),
-    "planner.release.view": ("RolloutView",),
-}
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+_MODULES = ("inputs", "planning", "emitting", "initializing", "rollouts", "gating", "watching")
+_module_of: dict[str, str] = {}
+
+
+def _exports(module: str) -> list[str]:
+    """A module's `__all__`, read from its source (imported only when there is none)."""
+    try:
+        text = Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
+    except OSError:
+        names: list[str] = importlib.import_module(f"{__name__}.{module}").__all__
+        return names
+    start = text.index("\n__all__ = [") + len("\n__all__ = ")
+    listed = ast.literal_eval(text[start : text.index("]", start) + 1])
+    return [str(name) for name in listed]
+
+
+def _table() -> dict[str, str]:
+    if not _module_of:
+        for module in _MODULES:
+            for name in _exports(module):
+                _module_of.setdefault(name, module)
+    return _module_of
 
 
 def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
+    module = _table().get(name)
     if module is None:
-        raise AttributeError(f"module 'planner.api' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def __dir__() -> list[str]:
-    return sorted(_MODULE_OF)
+    return sorted(_table())

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from planner import approvals, gates, notify
+from planner import approvals, gates
 from planner.api import notifying
 from planner.errors import Refusal, UserError
 from planner.release import model, times, transitions
@@ -28,15 +28,18 @@ from planner.release.view import RolloutView
 
 if TYPE_CHECKING:
     from planner.api.rolloutcheck import Current
+    from planner.api.rollouts import RolloutAdvanceRequest
     from planner.api.rolloutwrite import Finish
     from planner.policy import RolloutPolicy
+
+__all__ = ["AdvanceResult", "Evaluator"]
 
 Evaluator = Callable[[Sequence[gates.GateSpec], gates.GateSubject], gates.Verdict]
 WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
 
 
 @dataclass(frozen=True)
-class Progress:
+class AdvanceResult:
     """What one `advance` (or `--if-ready`) did: released, or what it waits for."""
 
     view: RolloutView
@@ -108,79 +111,53 @@ def _record(state: Rollout, now: datetime, actor: str, step: str, detail: str) -
     return state.model_copy(update={"history": (*state.history, event)})
 
 
-def attempt(
-    root: Path,
-    state: Rollout,
-    current: Current,
-    now: datetime,
-    actor: str,
-    *,
-    approve: bool,
-    by: str | None,
-    force: bool,
-    reason: str | None,
-    commit: bool,
-    if_ready: bool,
-    approval_ref: str | None,
-    evaluate: Evaluator | None,
-    finish: Finish,
-) -> Progress:
+@dataclass(frozen=True)
+class Attempt:
+    """One `advance` being decided: where, on what, when, by whom, and how its step is
+    written (`finish`); `ask` is the request, its `by` and `reason` checked and `approve`
+    true when an approval revision is given."""
+
+    root: Path
+    current: Current
+    now: datetime
+    actor: str
+    ask: RolloutAdvanceRequest
+    finish: Finish
+
+
+def attempt(state: Rollout, at: Attempt) -> AdvanceResult:
     """One `advance`: release the next step, wait (`if_ready`), or refuse."""
-    policy = current.policy
-    hooks = policy.notify
-    forcing = force and bool(reason)
+    ask, now = at.ask, at.now
+    policy = at.current.policy
+    forcing = ask.force and bool(ask.reason)
     step = transitions.next_step(state)
     gate = transitions.next_gate(state, now)
-    if gate.kind == "done" and if_ready:
-        return _final_gates(
-            root, state, current, now, actor, gate, evaluate, commit=commit, finish=finish,
-        )  # fmt: skip
+    if gate.kind == "done" and ask.if_ready:
+        return _final_gates(state, at, gate)
     if gate.kind in ("done", "paused") or (gate.kind in ("halted", "bake") and not forcing):
-        return _hold(state, now, gate, if_ready, hooks, current, actor, approve, by, force, reason)
+        return _hold(state, at, gate)
     assert step is not None
     # The gates of the step released before this one, after its bake.
     verdict: gates.Verdict | None = None
     gated = _gated_step(state, policy)
     if gated is not None:
         specs = policy.wave(gated.wave).gates
-        verdict = (evaluate or _default_evaluator)(specs, step_target(current, gated))
+        verdict = (ask.evaluate or _default_evaluator)(specs, step_target(at.current, gated))
         if not verdict.passed:
             return _gate_failed(
-                root, state, current, now, actor, gated, verdict,
-                forcing=forcing, if_ready=if_ready, commit=commit, finish=finish,
-                    release=lambda s: attempt_release(
-                    root, s, current, now, actor, step, verdict, approve=approve, by=by,
-                    force=force, reason=reason, commit=commit, if_ready=if_ready,
-                    approval_ref=approval_ref, finish=finish,
-                ),
+                state, at, gated, verdict, forcing=forcing,
+                release=lambda s: attempt_release(s, at, step, verdict),
             )  # fmt: skip
-    return attempt_release(
-        root, state, current, now, actor, step, verdict, approve=approve, by=by, force=force,
-        reason=reason, commit=commit, if_ready=if_ready, approval_ref=approval_ref,
-        finish=finish,
-    )  # fmt: skip
+    return attempt_release(state, at, step, verdict)
 
 
 def attempt_release(
-    root: Path,
-    state: Rollout,
-    current: Current,
-    now: datetime,
-    actor: str,
-    step: StepRecord,
-    verdict: gates.Verdict | None,
-    *,
-    approve: bool,
-    by: str | None,
-    force: bool,
-    reason: str | None,
-    commit: bool,
-    if_ready: bool,
-    approval_ref: str | None,
-    finish: Finish,
-) -> Progress:
+    state: Rollout, at: Attempt, step: StepRecord, verdict: gates.Verdict | None
+) -> AdvanceResult:
     """Check the step's approval, then release it (gates passed, or forced past)."""
 
+    root, current, now, actor, ask = at.root, at.current, at.now, at.actor, at.ask
+    approve, by, approval_ref = ask.approve, ask.by, ask.approval
     policy = current.policy
     approver = by if approve else None
     if step.approval == "required":
@@ -206,27 +183,23 @@ def attempt_release(
                 if signers
                 else f"step {step.name} (wave {step.wave}) needs approval: pass --approve --by WHO"
             )
-            waiting = Gate("approval", step.name, text)
-            return _hold(
-                state, now, waiting, if_ready, policy.notify, current, actor, approve, by, force,
-                reason,
-            )  # fmt: skip
+            return _hold(state, at, Gate("approval", step.name, text))
     failing = verdict.refusal() if verdict is not None and not verdict.passed else None
     before = state
     if verdict is not None and verdict.passed:
         before = _record(state, now, actor, verdict.step, f"passed: {verdict.summary()}")
     outcome = transitions.advance(
-        before, now, actor, approve=approver is not None, by=approver, force=force,
-        reason=reason, failing=failing,
+        before, now, actor, approve=approver is not None, by=approver, force=ask.force,
+        reason=ask.reason, failing=failing,
     )  # fmt: skip
     if isinstance(outcome, Refused):
-        if if_ready:
+        if ask.if_ready:
             waiting = Gate(outcome.gate, outcome.step, outcome.reason)  # type: ignore[arg-type]
-            return Progress(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+            return AdvanceResult(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
         notifying.refusal(current, state, step, now, actor, outcome.message())
         raise Refusal(outcome.message())
     new = outcome
-    view = finish(root, new, now, model.released(new), commit)
+    view = at.finish(root, new, now, model.released(new), ask.commit)
     events = [
         notifying.event(current, new, "release", step.name, step.clusters, actor, view.commit)
     ]
@@ -236,7 +209,7 @@ def attempt_release(
             notifying.event(current, new, "completion", None, (), actor, view.commit, text)
         )
     warnings = notifying.send(policy, events)
-    return Progress(view, released=step.name, verdict=verdict, warnings=warnings)
+    return AdvanceResult(view, released=step.name, verdict=verdict, warnings=warnings)
 
 
 def _signed_approver(
@@ -271,22 +244,17 @@ def _signed_approver(
 
 
 def _gate_failed(
-    root: Path,
     state: Rollout,
-    current: Current,
-    now: datetime,
-    actor: str,
+    at: Attempt,
     gated: StepRecord,
     verdict: gates.Verdict,
     *,
     forcing: bool,
-    if_ready: bool,
-    commit: bool,
-    finish: Finish,
-    release: Callable[[Rollout], Progress],
-) -> Progress:
+    release: Callable[[Rollout], AdvanceResult],
+) -> AdvanceResult:
     """Record a failed verdict; roll back (`on_failure: rollback`); refuse, wait or force."""
 
+    current, now, actor, if_ready = at.current, at.now, at.actor, at.ask.if_ready
     policy = current.policy
     wave = policy.wave(gated.wave)
     detail = f"{_failed_prefix(verdict)}: {verdict.summary()}"
@@ -296,7 +264,7 @@ def _gate_failed(
     following = transitions.next_step(state)
     waiting = Gate("gate", following.name if following else None, verdict.refusal())
     if repeat:
-        return Progress(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
+        return AdvanceResult(RolloutView(state, waiting, now), waiting=waiting, verdict=verdict)
     new = _record(state, now, actor, gated.name, detail)
     failing = _failing(verdict, gated)
     events = [
@@ -320,40 +288,30 @@ def _gate_failed(
                     current, new, "rollback", gated.name, gated.clusters, actor, None, why
                 )
             )
-    view = finish(root, new, now, out, commit)
+    view = at.finish(at.root, new, now, out, at.ask.commit)
     warnings = notifying.send(policy, events)
     message = verdict.refusal()
     if wave.on_failure == "rollback":
         message += f"; step {gated.name} was rolled back (on_failure: rollback)"
     if if_ready:
         waiting = Gate("gate", waiting.step, message)
-        return Progress(view, waiting=waiting, verdict=verdict, warnings=warnings)
+        return AdvanceResult(view, waiting=waiting, verdict=verdict, warnings=warnings)
     raise Refusal(
         f"cannot release {waiting.step}: {message} (or override with --force --reason TEXT)"
     )
 
 
-def _final_gates(
-    root: Path,
-    state: Rollout,
-    current: Current,
-    now: datetime,
-    actor: str,
-    done: Gate,
-    evaluate: Evaluator | None,
-    *,
-    commit: bool,
-    finish: Finish,
-) -> Progress:
-    """Every step is out: the last one's gates still run once, after its bake."""
+def _final_gates(state: Rollout, at: Attempt, done: Gate) -> AdvanceResult:
+    """Every step is out: the last one's gates still run once, after its bake (`if_ready`)."""
 
+    current, now = at.current, at.now
     last = _gated_step(state, current.policy)
     history = state.history
     if last is None or (
         history and history[-1].action == "gate" and history[-1].step == last.name
         and history[-1].detail.startswith("passed: ")
     ):  # fmt: skip
-        return Progress(RolloutView(state, done, now))
+        return AdvanceResult(RolloutView(state, done, now))
     opens = times.parse_time(last.released_at or state.started_at).timestamp() + last.bake_seconds
     left = int(opens - now.timestamp() + 0.999)
     if left > 0:
@@ -361,50 +319,39 @@ def _final_gates(
             "bake", None, f"the last step {last.name} is baking before its gates are checked",
             seconds_left=left,
         )  # fmt: skip
-        return Progress(RolloutView(state, baking, now), waiting=baking)
+        return AdvanceResult(RolloutView(state, baking, now), waiting=baking)
     specs = current.policy.wave(last.wave).gates
-    verdict = (evaluate or _default_evaluator)(specs, step_target(current, last))
+    verdict = (at.ask.evaluate or _default_evaluator)(specs, step_target(current, last))
     if not verdict.passed:
         return _gate_failed(
-            root, state, current, now, actor, last, verdict, forcing=False, if_ready=True,
-            commit=commit, finish=finish, release=lambda s: Progress(
-                RolloutView(s, done, now)),
+            state, at, last, verdict, forcing=False,
+            release=lambda s: AdvanceResult(RolloutView(s, done, now)),
         )  # fmt: skip
-    new = _record(state, now, actor, last.name, f"passed: {verdict.summary()}")
-    view = finish(root, new, now, None, commit)
-    return Progress(view, verdict=verdict)
+    new = _record(state, now, at.actor, last.name, f"passed: {verdict.summary()}")
+    view = at.finish(at.root, new, now, None, at.ask.commit)
+    return AdvanceResult(view, verdict=verdict)
 
 
 def _failing(verdict: gates.Verdict, step: StepRecord) -> tuple[str, ...]:
     return tuple(verdict.failing_clusters()) or step.clusters
 
 
-def _hold(
-    state: Rollout,
-    now: datetime,
-    gate: Gate,
-    if_ready: bool,
-    hooks: Sequence[notify.Webhook],
-    current: Current,
-    actor: str,
-    approve: bool,
-    by: str | None,
-    force: bool,
-    reason: str | None,
-) -> Progress:
+def _hold(state: Rollout, at: Attempt, gate: Gate) -> AdvanceResult:
     """Nothing to release: wait (`if_ready`), or refuse like the pure rules do."""
-    if if_ready:
-        return Progress(RolloutView(state, gate, now), waiting=gate)
+    ask, now = at.ask, at.now
+    if ask.if_ready:
+        return AdvanceResult(RolloutView(state, gate, now), waiting=gate)
     if gate.kind == "approval":
         message = f"cannot release {gate.step}: {gate.text}"
-        if force:
+        if ask.force:
             message += " (--force does not replace an approval)"
     else:
         outcome = transitions.advance(
-            state, now, actor, approve=approve, by=by, force=force, reason=reason
-        )
+            state, now, at.actor, approve=ask.approve, by=ask.by, force=ask.force,
+            reason=ask.reason,
+        )  # fmt: skip
         message = outcome.message() if isinstance(outcome, Refused) else gate.text
     step = state.step(gate.step) if gate.step else None
     if step is not None and gate.kind != "done":
-        notifying.refusal(current, state, step, now, actor, message)
+        notifying.refusal(at.current, state, step, now, at.actor, message)
     raise Refusal(message)

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from planner.adapters import files
 from planner.adapters.gitrepo import GitRepo
-from planner.api.inputs import DEFAULT_INVENTORY, REQUEST, Sources, repo_root
+from planner.api.inputs import DEFAULT_INVENTORY, Sources, repo_root
+from planner.api.request import REQUEST
 from planner.discover import Discovery, discover
 from planner.errors import Refusal, UserError
 from planner.snapshot import Snapshot

@@ -2,8 +2,7 @@
 both sides and the policy (`Sources` -> `Workspace`).
 
 `Sources` is the part every request about a change shares (`PlanRequest`, `ExplainRequest`,
-`EmitRequest` extend it); `REQUEST` is the configuration of every request model: frozen, no
-unknown field.
+`EmitRequest` extend it).
 """
 
 from __future__ import annotations
@@ -12,13 +11,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from planner import kustomize
 from planner import policy as policy_mod
 from planner.adapters import files
 from planner.adapters.gitrepo import GitRepo
 from planner.api import ranges
+from planner.api.request import REQUEST
 from planner.changes import ChangeSet, parse_changed_files
 from planner.errors import UserError
 from planner.inventory import Inventory, parse_inventory
@@ -30,7 +30,6 @@ from planner.wiring.repourl import is_network_url
 __all__ = ["Sources"]
 
 DEFAULT_INVENTORY = "clusters.yaml"
-REQUEST = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
 class Sources(BaseModel):

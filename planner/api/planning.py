@@ -17,7 +17,6 @@ from planner import guardrails
 from planner.adapters import files
 from planner.adapters.gitrepo import GitRepo
 from planner.api.inputs import (
-    REQUEST,
     Sources,
     load_inventories,
     load_policy_file,
@@ -25,6 +24,7 @@ from planner.api.inputs import (
     repo_root,
     repo_urls,
 )
+from planner.api.request import REQUEST
 from planner.errors import UserError
 from planner.findings import Validation
 from planner.hierarchy.build import build_hierarchy

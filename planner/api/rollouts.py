@@ -7,18 +7,40 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from planner import plancache
 from planner.adapters import files, rolloutrepo
 from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
 from planner.api import gating, notifying, rolloutcheck, rolloutwrite
 from planner.api import rollouttrust as trust
+from planner.api.request import REQUEST
 from planner.emit.pinned import unplaced
 from planner.errors import Refusal, UserError
 from planner.release import drift, model, transitions
 from planner.release.model import Inputs, Outcome, Refused, check_rollout_name
 from planner.release.view import RolloutView
 from planner.target import Target
+
+__all__ = [
+    "OneRollout",
+    "RolloutAdvanceRequest",
+    "RolloutListRequest",
+    "RolloutPauseRequest",
+    "RolloutResumeRequest",
+    "RolloutRollbackRequest",
+    "RolloutStartRequest",
+    "RolloutStatusRequest",
+    "RolloutView",
+    "rollout_advance",
+    "rollout_list",
+    "rollout_pause",
+    "rollout_resume",
+    "rollout_rollback",
+    "rollout_start",
+    "rollout_status",
+]
 
 # ================================================================ rollouts (release manager)
 #
@@ -29,56 +51,107 @@ from planner.target import Target
 # command raises `Refusal` before anything is written.
 
 
-def rollout_start(
-    repo: Path,
-    *,
-    name: str,
-    base: str | None,
-    head: str,
-    inventory: Path | None = None,
-    policy: Path | None = None,
-    target: Target = Target.argocd,
-    by: str | None = None,
-    commit: bool = False,
-    sign: bool = False,
-    adopt: bool = False,
-    two_dot: bool = False,
-    allow_unpinned: bool = False,
-) -> RolloutView:
+class OneRollout(BaseModel):
+    """One rollout of a fleet repository (its folder `waves/<name>/` in `repo`): what every
+    request about an existing rollout names."""
+
+    model_config = REQUEST
+
+    repo: Path = Path(".")
+    name: str
+
+
+class RolloutListRequest(BaseModel):
+    """`rollout list`: the fleet repository."""
+
+    model_config = REQUEST
+
+    repo: Path = Path(".")
+
+
+class RolloutStatusRequest(OneRollout):
+    """`rollout status`: the rollout to check."""
+
+
+class RolloutStartRequest(OneRollout):
+    """`rollout start`: the change (merge-base(base, head)..head unless `two_dot`), the
+    inventory and policy inside the repository, the target, and how to write the rollout."""
+
+    base: str | None = None
+    head: str = "HEAD"
+    inventory: Path | None = None
+    policy: Path | None = None
+    target: Target = Target.argocd
+    by: str | None = None
+    commit: bool = False
+    sign: bool = False
+    adopt: bool = False
+    two_dot: bool = False
+    allow_unpinned: bool = False
+
+
+class RolloutAdvanceRequest(OneRollout):
+    """`rollout advance`: approve (`by`, or a signed `approval` revision), `force` past a
+    bake or a failing gate (with a `reason`), `if_ready`: wait instead of refusing. `now`
+    and `evaluate` replace the clock and the gate probes (tests, `watch`)."""
+
+    approve: bool = False
+    by: str | None = None
+    force: bool = False
+    reason: str | None = None
+    commit: bool = False
+    approval: str | None = None
+    if_ready: bool = False
+    now: datetime | None = None
+    evaluate: gating.Evaluator | None = None
+    allow_unpinned: bool = False
+
+
+class RolloutRollbackRequest(OneRollout):
+    """`rollout rollback`: every released step, or only `step`."""
+
+    step: str | None = None
+    by: str | None = None
+    commit: bool = False
+    sign: bool = False
+    allow_unpinned: bool = False
+
+
+class _Toggle(OneRollout):
+    by: str | None = None
+    commit: bool = False
+    sign: bool = False
+
+
+class RolloutPauseRequest(_Toggle):
+    """`rollout pause`: who pauses, and how to write the state."""
+
+
+class RolloutResumeRequest(_Toggle):
+    """`rollout resume`: who resumes, and how to write the state."""
+
+
+def rollout_start(request: RolloutStartRequest) -> RolloutView:
     """Plan the change, refuse conflicts, write `waves/<name>/` with nothing released.
 
     The change is merge-base(base, head)..head (what a pull request shows) unless
     `two_dot`; the rollout records the merge base as its base."""
 
-    root = repo.resolve()
+    root = request.repo.resolve()
     try:
-        check_rollout_name(name)
+        check_rollout_name(request.name)
     except ValueError as exc:
         raise UserError.single(str(exc), key="--name") from None
-    by = trust.check_by(by)
-    with rolloutrepo.locked(root, f"rollout start {name}") as notes:
-        return _start(root, name, base, head, inventory, policy, target, by, commit, sign,
-                      adopt, notes, two_dot, allow_unpinned)  # fmt: skip
+    by = trust.check_by(request.by)
+    with rolloutrepo.locked(root, f"rollout start {request.name}") as notes:
+        return _start(root, request.model_copy(update={"by": by}), notes)
 
 
-def _start(
-    root: Path,
-    name: str,
-    base: str | None,
-    head: str,
-    inventory: Path | None,
-    policy: Path | None,
-    target: Target,
-    by: str | None,
-    commit: bool,
-    sign: bool,
-    adopt: bool,
-    notes: list[str],
-    two_dot: bool = False,
-    allow_unpinned: bool = False,
-) -> RolloutView:
+def _start(root: Path, request: RolloutStartRequest, notes: list[str]) -> RolloutView:
     from planner.api.inputs import DEFAULT_INVENTORY, locate_input, path_inside
 
+    name, target, policy = request.name, request.target, request.policy
+    inventory = request.inventory
     if rolloutrepo.exists(root, name):
         raise UserError.single(
             f"a rollout named {name!r} already exists in {rolloutrepo.WAVES_DIR}/",
@@ -99,8 +172,9 @@ def _start(
     inputs = Inputs(inventory=inventory_rel, policy=policy_rel)
     data = plancache_files.read_inputs(root, inputs, policy_file=policy)
     current = rolloutcheck.recompute(
-        root, base, head, inputs, data, policy_label=policy, two_dot=two_dot
-    )
+        root, request.base, request.head, inputs, data, policy_label=policy,
+        two_dot=request.two_dot,
+    )  # fmt: skip
     plan = current.plan
     if plan.violations:
         problems = "; ".join(v.message for v in plan.violations)
@@ -123,26 +197,27 @@ def _start(
         )
     now = rolloutrepo.now()
     state = transitions.start(
-        plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, by)
+        plan, name=name, target=target, inputs=inputs, now=now, actor=_actor(root, request.by)
     )
     extra = dict([policy_copy]) if policy_copy is not None else {}
     fingerprint = plancache_files.fingerprint(plan.base, plan.head, data)
     cache_rel = rolloutrepo.relative(root, plancache_files.path(root, name))
     extra[cache_rel] = plancache.dump(rolloutcheck.cache_of(fingerprint, current, target))
     manifests = rolloutwrite.rollout_manifests(
-        current, target, frozenset(), allow_unpinned=allow_unpinned
+        current, target, frozenset(), allow_unpinned=request.allow_unpinned
     )
     view = rolloutwrite.save_step(
-        root, state, now, manifests, commit, sign, notes, extra=extra, adopt=adopt
-    )
+        root, state, now, manifests, request.commit, request.sign, notes, extra=extra,
+        adopt=request.adopt,
+    )  # fmt: skip
     notifying.notify_action(current.policy, current, view)
     return view
 
 
-def rollout_status(repo: Path, name: str) -> RolloutView:
+def rollout_status(request: RolloutStatusRequest) -> RolloutView:
     """The state, the gate holding the next step, and any drift from the repository."""
-    root = repo.resolve()
-    state = rolloutrepo.read(root, name)
+    root = request.repo.resolve()
+    state = rolloutrepo.read(root, request.name)
     now = rolloutrepo.now()
     checked = rolloutcheck.check(root, state)
     trust.verify(root, state, checked.plan(), cache=checked.usable_cache())
@@ -151,9 +226,9 @@ def rollout_status(repo: Path, name: str) -> RolloutView:
     return RolloutView(state, gate, now, tuple(checked.changes), notes=notes)
 
 
-def rollout_list(repo: Path) -> list[RolloutView]:
+def rollout_list(request: RolloutListRequest) -> list[RolloutView]:
     """Every rollout under `waves/` (drift is left to `status`)."""
-    root = repo.resolve()
+    root = request.repo.resolve()
     now = rolloutrepo.now()
     return [
         RolloutView(state, transitions.next_gate(state, now), now)
@@ -161,53 +236,20 @@ def rollout_list(repo: Path) -> list[RolloutView]:
     ]
 
 
-def rollout_advance(
-    repo: Path,
-    name: str,
-    *,
-    approve: bool = False,
-    by: str | None = None,
-    force: bool = False,
-    reason: str | None = None,
-    commit: bool = False,
-    approval: str | None = None,
-    allow_unpinned: bool = False,
-) -> RolloutView:
-    """Release the next step (its clusters' elements move to head), or refuse.
-
-    The gates of the step released before it are evaluated first (`planner.api.gating`).
-    """
-    return rollout_step(
-        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
-        approval=approval, allow_unpinned=allow_unpinned,
-    ).view  # fmt: skip
-
-
-def rollout_step(
-    repo: Path,
-    name: str,
-    *,
-    approve: bool = False,
-    by: str | None = None,
-    force: bool = False,
-    reason: str | None = None,
-    commit: bool = False,
-    approval: str | None = None,
-    if_ready: bool = False,
-    now: datetime | None = None,
-    evaluate: gating.Evaluator | None = None,
-    allow_unpinned: bool = False,
-) -> gating.Progress:
-    """`rollout advance [--if-ready]` on a fleet repository."""
-    if approve and not by and not approval:
+def rollout_advance(request: RolloutAdvanceRequest) -> gating.AdvanceResult:
+    """Release the next step (its clusters' elements move to head), wait (`if_ready`), or
+    refuse. The gates of the step released before it are evaluated first
+    (`planner.api.gating`)."""
+    name, approval = request.name, request.approval
+    if request.approve and not request.by and not approval:
         raise UserError.single(
             "--approve needs the approver's name", key="--approve", fix="add --by WHO"
         )
-    if force and not (reason and reason.strip()):
+    if request.force and not (request.reason and request.reason.strip()):
         raise UserError.single("--force needs a reason", key="--force", fix='add --reason "..."')
-    by = trust.check_by(by)
-    reason = trust.check_reason(reason)
-    root = repo.resolve()
+    by = trust.check_by(request.by)
+    reason = trust.check_reason(request.reason)
+    root = request.repo.resolve()
     with rolloutrepo.locked(root, f"rollout advance {name}"):
         state = rolloutrepo.read(root, name)
         checked = rolloutcheck.check(root, state, step=True)
@@ -215,32 +257,24 @@ def rollout_step(
         if checked.changes:
             raise Refusal(rolloutcheck.drift_message(state, checked.changes))
         current = checked.context(state)
-        when = now if now is not None else trust.now_after(state)
-        return gating.attempt(
-            root, state, current, when, _actor(root, None if approval else by),
-            approve=approve or approval is not None, by=by, force=force, reason=reason,
-            commit=commit, if_ready=if_ready, approval_ref=approval, evaluate=evaluate,
-            finish=rolloutwrite.step_writer(state, checked, allow_unpinned=allow_unpinned),
-        )  # fmt: skip
+        when = request.now if request.now is not None else trust.now_after(state)
+        ask = request.model_copy(
+            update={"by": by, "reason": reason, "approve": request.approve or approval is not None}
+        )
+        finish = rolloutwrite.step_writer(state, checked, allow_unpinned=request.allow_unpinned)
+        actor = _actor(root, None if approval else by)
+        return gating.attempt(state, gating.Attempt(root, current, when, actor, ask, finish))
 
 
-def rollout_rollback(
-    repo: Path,
-    name: str,
-    *,
-    step: str | None = None,
-    by: str | None = None,
-    commit: bool = False,
-    sign: bool = False,
-    allow_unpinned: bool = False,
-) -> RolloutView:
+def rollout_rollback(request: RolloutRollbackRequest) -> RolloutView:
     """Pin every released cluster (or one step's) back to the base revision.
 
     A whole rollback is allowed even when the repository drifted (it is the way out); one
     step's rollback needs the plan to still match.
     """
-    by = trust.check_by(by)
-    root = repo.resolve()
+    name, step = request.name, request.step
+    by = trust.check_by(request.by)
+    root = request.repo.resolve()
     with rolloutrepo.locked(root, f"rollout rollback {name}") as notes:
         state = rolloutrepo.read(root, name)
         current, changes = rolloutcheck.recompute_drift(root, state)
@@ -254,44 +288,38 @@ def rollout_rollback(
         steps_now = {s.name for s in current.plan.waves}
         released = model.released(new) & steps_now
         manifests = rolloutwrite.rollout_manifests(
-            current, new.target, frozenset(released), allow_unpinned=allow_unpinned
+            current, new.target, frozenset(released), allow_unpinned=request.allow_unpinned
         )
-        view = rolloutwrite.save_step(root, new, now, manifests, commit, sign, notes)
+        view = rolloutwrite.save_step(
+            root, new, now, manifests, request.commit, request.sign, notes
+        )
         notifying.notify_action(current.policy, current, view)
         return view
 
 
-def rollout_pause(
-    repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
-) -> RolloutView:
+def rollout_pause(request: RolloutPauseRequest) -> RolloutView:
     """Stop `advance` until `resume` (the manifests do not change)."""
-    return _rollout_toggle(repo, name, transitions.pause, by, commit, sign)
+    return _rollout_toggle(request, transitions.pause, "pause")
 
 
-def rollout_resume(
-    repo: Path, name: str, *, by: str | None = None, commit: bool = False, sign: bool = False
-) -> RolloutView:
+def rollout_resume(request: RolloutResumeRequest) -> RolloutView:
     """Let `advance` release steps again."""
-    return _rollout_toggle(repo, name, transitions.resume, by, commit, sign)
+    return _rollout_toggle(request, transitions.resume, "resume")
 
 
 def _rollout_toggle(
-    repo: Path,
-    name: str,
+    request: _Toggle,
     transition: Callable[[model.Rollout, datetime, str], Outcome],
-    by: str | None,
-    commit: bool,
-    sign: bool = False,
+    action: str,
 ) -> RolloutView:
-    by = trust.check_by(by)
-    root = repo.resolve()
-    action = "pause" if transition is transitions.pause else "resume"
-    with rolloutrepo.locked(root, f"rollout {action} {name}") as notes:
-        state = rolloutrepo.read(root, name)
+    by = trust.check_by(request.by)
+    root = request.repo.resolve()
+    with rolloutrepo.locked(root, f"rollout {action} {request.name}") as notes:
+        state = rolloutrepo.read(root, request.name)
         trust.verify(root, state, None)
         now = trust.now_after(state)
         new = _accepted(transition(state, now, _actor(root, by)))
-        return rolloutwrite.save_step(root, new, now, None, commit, sign, notes)
+        return rolloutwrite.save_step(root, new, now, None, request.commit, request.sign, notes)
 
 
 def _accepted(outcome: Outcome) -> model.Rollout:

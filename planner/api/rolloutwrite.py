@@ -41,7 +41,7 @@ def rollout_manifests(
     Returns {path relative to waves/<name>/<target>/: bytes}.
     """
     from planner.emit.pinned import pin_elements
-    from planner.plan import UNPLACED
+    from planner.placement import UNPLACED
 
     policy = current.policy
     if target == "argocd":

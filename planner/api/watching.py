@@ -10,20 +10,21 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-from planner.api.gating import Evaluator, Progress
-from planner.api.rollouts import rollout_step
+from planner.api.gating import AdvanceResult, Evaluator
+from planner.api.rollouts import OneRollout, RolloutAdvanceRequest, rollout_advance
+
+__all__ = ["RolloutWatchRequest", "rollout_watch"]
 
 
 def watch(
-    step_once: Callable[[], Progress],
+    step_once: Callable[[], AdvanceResult],
     *,
     echo: Callable[[str], None],
     sleep: Callable[[float], None] = time.sleep,
     poll: float = 60.0,
     max_rounds: int | None = None,
-) -> Progress:
+) -> AdvanceResult:
     """Repeat `--if-ready` until an approval, a failing gate, a pause, a halt or the end.
 
     While a bake runs it sleeps until the bake is over (at most `poll` seconds at a time).
@@ -44,39 +45,44 @@ def watch(
             sleep(min(poll, float(waiting.seconds_left)))
 
 
-def rollout_watch(
-    repo: Path,
-    name: str,
-    *,
-    echo: Callable[[str], None],
-    commit: bool = False,
-    by: str | None = None,
-    clock: Callable[[], datetime] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    poll: float = 60.0,
-    max_rounds: int | None = None,
-    evaluate: Evaluator | None = None,
-    allow_unpinned: bool = False,
-) -> Progress:
+class RolloutWatchRequest(OneRollout):
+    """`rollout watch`: each status line goes to `echo`; `clock`, `sleep` and `evaluate`
+    replace the clock, the sleep and the gate probes; `max_rounds` stops it early."""
+
+    echo: Callable[[str], None]
+    by: str | None = None
+    commit: bool = False
+    clock: Callable[[], datetime] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    poll: float = 60.0
+    max_rounds: int | None = None
+    evaluate: Evaluator | None = None
+    allow_unpinned: bool = False
+
+
+def rollout_watch(request: RolloutWatchRequest) -> AdvanceResult:
     """`rollout watch`: `advance --if-ready` again and again until something needs a person."""
     from planner.adapters import rolloutrepo
 
-    tick = clock or rolloutrepo.now
-    if clock is None and os.environ.get(rolloutrepo.NOW_VARIABLE):
+    tick = request.clock or rolloutrepo.now
+    max_rounds = request.max_rounds
+    if request.clock is None and os.environ.get(rolloutrepo.NOW_VARIABLE):
         max_rounds = 1  # a clock frozen by WAVE_PLANNER_NOW: waiting would never end
     return watch(
-        lambda: rollout_step(
-            repo,
-            name,
-            by=by,
-            commit=commit,
-            if_ready=True,
-            now=tick(),
-            evaluate=evaluate,
-            allow_unpinned=allow_unpinned,
+        lambda: rollout_advance(
+            RolloutAdvanceRequest(
+                repo=request.repo,
+                name=request.name,
+                by=request.by,
+                commit=request.commit,
+                if_ready=True,
+                now=tick(),
+                evaluate=request.evaluate,
+                allow_unpinned=request.allow_unpinned,
+            )
         ),
-        echo=echo,
-        sleep=sleep,
-        poll=poll,
+        echo=request.echo,
+        sleep=request.sleep,
+        poll=request.poll,
         max_rounds=max_rounds,
     )

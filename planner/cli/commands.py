@@ -31,14 +31,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")
 
 
+@opt.change_options
 def plan(
-    repo: opt.Repo = Path("."),
-    base: opt.Base = None,
-    head: opt.Head = "HEAD",
-    inventory: opt.Inventory = None,
-    policy: opt.Policy = None,
-    worktree: opt.Worktree = False,
-    changed_files: opt.ChangedFiles = None,
+    change: opt.Change,
     fmt: opt.PlanReport = ReportFormat.table,
     output: Output = None,
     json_out: Annotated[
@@ -76,19 +71,17 @@ def plan(
         if demo:
             result = api.demo(
                 api.DemoRequest(
-                    policy=policy, emergency=why, precise=precise, strict=strict, progress=bar
+                    policy=change.policy,
+                    emergency=why,
+                    precise=precise,
+                    strict=strict,
+                    progress=bar,
                 )
             )
         else:
             request = opt.sources(
                 api.PlanRequest,
-                repo,
-                base,
-                head,
-                inventory,
-                policy,
-                worktree,
-                changed_files,
+                change,
                 why,
                 two_dot=two_dot,
                 precise=precise,
@@ -144,6 +137,7 @@ def _render_plan(result: Plan, fmt: str) -> str:
     )
 
 
+@opt.change_options
 def explain(
     cluster: Annotated[
         str,
@@ -151,13 +145,7 @@ def explain(
             help="The cluster to explain.", metavar="CLUSTER", autocompletion=cluster_names
         ),
     ],
-    repo: opt.Repo = Path("."),
-    base: opt.Base = None,
-    head: opt.Head = "HEAD",
-    inventory: opt.Inventory = None,
-    policy: opt.Policy = None,
-    worktree: opt.Worktree = False,
-    changed_files: opt.ChangedFiles = None,
+    change: opt.Change,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same as -o json).")] = False,
     output: Output = None,
     two_dot: opt.TwoDot = False,
@@ -174,13 +162,7 @@ def explain(
     explanation = api.explain(
         opt.sources(
             api.ExplainRequest,
-            repo,
-            base,
-            head,
-            inventory,
-            policy,
-            worktree,
-            changed_files,
+            change,
             two_dot=two_dot,
             cluster=cluster,
         )

@@ -33,19 +33,14 @@ def register(app: typer.Typer) -> None:
     app.command(name="emit")(emit)
 
 
+@opt.change_options
 def emit(
     *,
     target: Annotated[Target, typer.Option("--target", help="What to write.")],
     out: Annotated[
         str, typer.Option("--out", help="Folder to write (files it did not generate are kept).")
     ],
-    repo: opt.Repo = Path("."),
-    base: opt.Base = None,
-    head: opt.Head = "HEAD",
-    inventory: opt.Inventory = None,
-    policy: opt.Policy = None,
-    worktree: opt.Worktree = False,
-    changed_files: opt.ChangedFiles = None,
+    change: opt.Change,
     emergency: opt.Emergency = False,
     reason: opt.Reason = None,
     released: Annotated[
@@ -113,13 +108,7 @@ def emit(
     why = opt.emergency_reason(emergency, reason)
     request = opt.sources(
         api.EmitRequest,
-        repo,
-        base,
-        head,
-        inventory,
-        policy,
-        worktree,
-        changed_files,
+        change,
         why,
         two_dot=two_dot,
         target=target,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -179,15 +184,58 @@ def emergency_reason(emergency: bool, reason: str | None) -> str | None:
     return reason.strip()
 
 
+@dataclass(frozen=True)
+class Change:
+    """The options that name a change, shared by `plan`, `explain` and `emit` (declared once,
+    below, and spliced into each command's signature by `change_options`)."""
+
+    repo: Path
+    base: str | None
+    head: str
+    inventory: Path | None
+    policy: Path | None
+    worktree: bool
+    changed_files: str | None
+
+
+_CHANGE_OPTIONS = (
+    ("repo", Repo, Path(".")),
+    ("base", Base, None),
+    ("head", Head, "HEAD"),
+    ("inventory", Inventory, None),
+    ("policy", Policy, None),
+    ("worktree", Worktree, False),
+    ("changed_files", ChangedFiles, None),
+)
+
+
+def change_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The command with its parameter `change: Change` replaced, in place, by the options of
+    `Change` (typer reads the signature: the options keep their place in `--help`)."""
+    signature = inspect.signature(command, eval_str=True)
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name != "change":
+            parameters.append(parameter)
+            continue
+        parameters += [
+            inspect.Parameter(name, parameter.kind, default=default, annotation=annotation)
+            for name, annotation, default in _CHANGE_OPTIONS
+        ]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        change = Change(**{name: kwargs.pop(name) for name, _, _ in _CHANGE_OPTIONS})
+        command(*args, change=change, **kwargs)
+
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    return run
+
+
 def sources(
     request: type[R],
-    repo: Path,
-    base: str | None,
-    head: str,
-    inventory: Path | None,
-    policy: Path | None,
-    worktree: bool,
-    changed_files: str | None,
+    change: Change,
     emergency: str | None = None,
     *,
     two_dot: bool = False,
@@ -195,17 +243,7 @@ def sources(
 ) -> R:
     """A request about a change (`api.PlanRequest`, `ExplainRequest`, `EmitRequest`) from the
     options `plan`, `explain` and `emit` share, and the command's own `options`."""
-    text, source = read_changed_files(changed_files)
-    return request(
-        repo=repo,
-        base=base,
-        head=head,
-        inventory=inventory,
-        policy=policy,
-        worktree=worktree,
-        changed_files=text,
-        changed_files_source=source,
-        emergency=emergency,
-        two_dot=two_dot,
-        **options,
-    )
+    named = {field.name: getattr(change, field.name) for field in dataclasses.fields(change)}
+    text, named["changed_files_source"] = read_changed_files(change.changed_files)
+    named["changed_files"] = text
+    return request(**named, emergency=emergency, two_dot=two_dot, **options)

@@ -1,9 +1,10 @@
 """The `rollout` commands: a release manager steps a committed rollout through its waves.
 
-Thin shells over `planner.api.rollout_*`: parse the options, call, print. Refusals (a gate
-not open, drift, a conflicting rollout) raise `planner.errors.Refusal`, which the app maps to
-exit 1 with the reason and the time left on stderr; nothing is written then. `status` exits
-1 when the repository no longer matches the rollout.
+Thin shells over `planner.api.rollout_*`: parse the options, build the command's
+`Rollout<Verb>Request`, call, print. Refusals (a gate not open, drift, a conflicting rollout)
+raise `planner.errors.Refusal`, which the app maps to exit 1 with the reason and the time
+left on stderr; nothing is written then. `status` exits 1 when the repository no longer
+matches the rollout.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ rollout_app = typer.Typer(
 StatusFormat = opt.PlanFormat
 
 
-Name = Annotated[
+NameArgument = Annotated[
     str,
     typer.Argument(
         help="The rollout's name (its folder under waves/).",
@@ -138,25 +139,27 @@ def start(
     from planner import api
 
     view = api.rollout_start(
-        repo,
-        name=name,
-        base=base,
-        head=head,
-        inventory=inventory,
-        policy=policy,
-        target=target,
-        by=by,
-        commit=commit,
-        sign=sign,
-        adopt=adopt,
-        two_dot=two_dot,
-        allow_unpinned=allow_unpinned,
+        api.RolloutStartRequest(
+            repo=repo,
+            name=name,
+            base=base,
+            head=head,
+            inventory=inventory,
+            policy=policy,
+            target=target,
+            by=by,
+            commit=commit,
+            sign=sign,
+            adopt=adopt,
+            two_dot=two_dot,
+            allow_unpinned=allow_unpinned,
+        )
     )
     _report(view, output)
 
 
 def status(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     fmt: Annotated[
         StatusFormat, typer.Option("--format", "-f", help="Output format.")
@@ -174,7 +177,7 @@ def status(
     from planner import api
     from planner.report import rollout as report
 
-    view = api.rollout_status(repo, name)
+    view = api.rollout_status(api.RolloutStatusRequest(repo=repo, name=name))
     chosen = choose(output, fmt.value, allowed=("table", "json", "yaml", "markdown", "wide"))
     render = {
         "table": report.render_table,
@@ -193,7 +196,7 @@ def status(
 
 
 def advance(
-    name: Name,
+    name: NameArgument,
     *,
     repo: RepoOpt = Path("."),
     approve: Annotated[
@@ -240,11 +243,13 @@ def advance(
 
       wave-planner rollout advance cve-2026-1234 --repo fleet --approve --by alice --commit
     """
-    from planner.api import rollouts
+    from planner import api
 
-    progress = rollouts.rollout_step(
-        repo, name, approve=approve, by=by, force=force, reason=reason, commit=commit,
-        approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
+    progress = api.rollout_advance(
+        api.RolloutAdvanceRequest(
+            repo=repo, name=name, approve=approve, by=by, force=force, reason=reason,
+            commit=commit, approval=approval, if_ready=if_ready, allow_unpinned=allow_unpinned,
+        )
     )  # fmt: skip
     if progress.verdict is not None and progress.released:
         typer.echo(f"gates of {progress.verdict.step}: {progress.verdict.summary()}")
@@ -254,7 +259,7 @@ def advance(
         _report_wait(progress)
 
 
-def _report_wait(progress: gating.Progress) -> None:
+def _report_wait(progress: gating.AdvanceResult) -> None:
     """What --if-ready waits for (and what it recorded, e.g. a failed gate)."""
     view = progress.view
     for path in view.written:
@@ -265,7 +270,7 @@ def _report_wait(progress: gating.Progress) -> None:
 
 
 def watch(
-    name: Name,
+    name: NameArgument,
     *,
     repo: RepoOpt = Path("."),
     by: By = None,
@@ -283,21 +288,17 @@ def watch(
 
       wave-planner rollout watch cve-2026-1234 --repo fleet --commit
     """
-    from planner.api import watching
+    from planner import api
 
-    watching.rollout_watch(
-        repo,
-        name,
-        echo=typer.echo,
-        by=by,
-        commit=commit,
-        poll=poll,
+    request = api.RolloutWatchRequest(
+        repo=repo, name=name, echo=typer.echo, by=by, commit=commit, poll=poll,
         allow_unpinned=allow_unpinned,
-    )
+    )  # fmt: skip
+    api.rollout_watch(request)
 
 
 def pause(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     by: By = None,
     commit: Commit = False,
@@ -312,11 +313,12 @@ def pause(
     """
     from planner import api
 
-    _report(api.rollout_pause(repo, name, by=by, commit=commit, sign=sign), output)
+    request = api.RolloutPauseRequest(repo=repo, name=name, by=by, commit=commit, sign=sign)
+    _report(api.rollout_pause(request), output)
 
 
 def resume(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     by: By = None,
     commit: Commit = False,
@@ -331,11 +333,12 @@ def resume(
     """
     from planner import api
 
-    _report(api.rollout_resume(repo, name, by=by, commit=commit, sign=sign), output)
+    request = api.RolloutResumeRequest(repo=repo, name=name, by=by, commit=commit, sign=sign)
+    _report(api.rollout_resume(request), output)
 
 
 def rollback(
-    name: Name,
+    name: NameArgument,
     repo: RepoOpt = Path("."),
     step: Annotated[str | None, typer.Option("--step", help="Roll back only this step.")] = None,
     by: By = None,
@@ -352,12 +355,11 @@ def rollback(
     """
     from planner import api
 
-    _report(
-        api.rollout_rollback(
-            repo, name, step=step, by=by, commit=commit, sign=sign, allow_unpinned=allow_unpinned
-        ),
-        output,
-    )
+    request = api.RolloutRollbackRequest(
+        repo=repo, name=name, step=step, by=by, commit=commit, sign=sign,
+        allow_unpinned=allow_unpinned,
+    )  # fmt: skip
+    _report(api.rollout_rollback(request), output)
 
 
 def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
@@ -370,7 +372,7 @@ def list_rollouts(repo: RepoOpt = Path("."), output: Output = None) -> None:
     from planner import api
     from planner.report import rollout as report
 
-    views = api.rollout_list(repo)
+    views = api.rollout_list(api.RolloutListRequest(repo=repo))
     fmt = choose(output, None, allowed=("table", "json", "yaml", "wide"))
     if fmt in ("json", "yaml"):
         typer.echo(dump([report.as_dict(v) for v in views], fmt), nl=False)

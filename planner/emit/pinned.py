@@ -139,7 +139,7 @@ def parse_released(value: str) -> int | str:
 
 def unplaced(plan: Plan) -> tuple[str, ...]:
     """Clusters no wave holds: emitting without them would silently drop them."""
-    from planner.plan import UNPLACED
+    from planner.placement import UNPLACED
 
     return next((m.clusters for m in plan.membership if m.wave == UNPLACED), ())
 
@@ -167,7 +167,7 @@ def prepare(
             key="--released",
             fix=f"pass a number from 0 to {len(steps)}, or all",
         )
-    from planner.plan import UNPLACED
+    from planner.placement import UNPLACED
 
     chosen = released_steps(plan, released)
     waves = pin_elements(plan, inventory, chosen)

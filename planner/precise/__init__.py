@@ -28,23 +28,21 @@ from dataclasses import dataclass, field
 
 from planner.analysis import Analysis
 from planner.findings import Finding
+from planner.hierarchy.graph import YAML_SUFFIXES
 from planner.impact import Reason
 from planner.plan import PlanInputs, RenderSummary
 from planner.precise.states import (
     MAX_LISTED,
-    ObjectId,
     State,
     canonical,
     cluster_state,
     compare,
     identity,
-    object_name,
     unit_objects,
 )
 from planner.precise.units import (
     FLUX_DEFAULT_IGNORE,
     KEY_VERSION,
-    YAML_SUFFIXES,
     Renderer,
     RenderJob,
     RenderOutput,
@@ -55,7 +53,7 @@ from planner.precise.units import (
     source_ignore,
     unit_key,
 )
-from planner.render_diff import ClusterDiff, DiffMemo, cluster_diff
+from planner.render_diff import ClusterDiff, DiffMemo, ObjectId, cluster_diff, object_name
 
 __all__ = [
     "FLUX_DEFAULT_IGNORE",

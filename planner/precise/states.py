@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from planner import yamlsafe
 from planner.plan import RenderSummary
 from planner.precise.units import RenderOutput, Unit
+from planner.render_diff import ObjectId, group_objects, object_name
 from planner.snapshot import Snapshot
 
 MAX_LISTED = 50
 
-ObjectId = tuple[str, str, str]  # kind, namespace, name
 
 # -------------------------------------------------------------------------- states
 
@@ -100,11 +100,6 @@ def cluster_state(
     return State(status="ok", objects=tuple(sorted(objects)))
 
 
-def object_name(ident: ObjectId) -> str:
-    kind, namespace, name = ident
-    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
-
-
 def compare(base: State, head: State) -> RenderSummary | None:
     """The objects added, removed and changed; None when the rendered state is the same."""
     errors = [f"at {side}: {st.error}" for side, st in (("base", base), ("head", head)) if st.error]
@@ -112,19 +107,12 @@ def compare(base: State, head: State) -> RenderSummary | None:
         return RenderSummary(failed="; ".join(errors))
     if base.status == head.status and base.objects == head.objects:
         return None
-    old, new = _grouped(base.objects), _grouped(head.objects)
+    old, new = group_objects(base.objects), group_objects(head.objects)
     added = sorted(object_name(i) for i in new.keys() - old.keys())
     removed = sorted(object_name(i) for i in old.keys() - new.keys())
     changed = sorted(object_name(i) for i in old.keys() & new.keys() if old[i] != new[i])
     lists, omitted = _capped([added, removed, changed])
     return RenderSummary(added=lists[0], removed=lists[1], changed=lists[2], omitted=omitted)
-
-
-def _grouped(objects: Iterable[tuple[ObjectId, str]]) -> dict[ObjectId, list[str]]:
-    grouped: dict[ObjectId, list[str]] = {}
-    for ident, text in objects:
-        grouped.setdefault(ident, []).append(text)
-    return grouped
 
 
 def _capped(lists: list[list[str]]) -> tuple[list[tuple[str, ...]], int]:

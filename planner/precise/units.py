@@ -19,12 +19,11 @@ from typing import Any, Literal, Protocol
 
 from planner import kustomize, yamlsafe
 from planner.globs import IgnoreRules
-from planner.hierarchy.graph import Hierarchy, NodeKind
+from planner.hierarchy.graph import YAML_SUFFIXES, Hierarchy, NodeKind
 from planner.snapshot import Snapshot
 from planner.wiring.objects import CHART, FILE
 
 KEY_VERSION = "wave-planner-render-1"
-YAML_SUFFIXES = (".yaml", ".yml")
 
 UnitKind = Literal["kustomize", "generated", "manifests", "files", "missing"]
 

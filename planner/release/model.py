@@ -45,7 +45,7 @@ def _check_time(value: str) -> str:
     return value
 
 
-Name = Annotated[str, AfterValidator(check_rollout_name)]
+RolloutName = Annotated[str, AfterValidator(check_rollout_name)]
 Sha = Annotated[str, AfterValidator(_check_sha)]
 Time = Annotated[str, AfterValidator(_check_time)]
 
@@ -111,7 +111,7 @@ class Rollout(BaseModel):
     model_config = _STRICT
 
     schema_version: Literal[1] = 1
-    name: Name
+    name: RolloutName
     id: str = Field(description="The plan id (base, head, policy and inventory digests).")
     base: Sha
     head: Sha

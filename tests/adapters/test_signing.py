@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.testing import gatefleet
+from tests.testing.fleetrepo import FleetRepo, from_template
 from tests.testing.rolloutfleet import git
 
 pytestmark = pytest.mark.skipif(
@@ -44,25 +45,38 @@ def _signed(repo: Path, key: Path | None, message: str, *, tag: str | None = Non
     return git(repo, "rev-parse", "HEAD").strip()
 
 
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Any]]:
+    """Alice's, Bob's and Mallory's SSH keys (made once: the tests only read them)."""
+    folder = tmp_path_factory.mktemp("keys")
+    return {who: _key(folder, who) for who in ("alice", "bob", "mallory")}
+
+
 @pytest.fixture
-def signed_fleet(tmp_path: Path) -> tuple[Any, dict[str, Path]]:
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    alice, alice_pub = _key(keys, "alice")
-    bob, _ = _key(keys, "bob")
-    mallory, mallory_pub = _key(keys, "mallory")
-    repo, _ = gatefleet.build(
-        tmp_path,
-        approval=APPROVAL,
-        base_files={SIGNERS: _line("alice", alice_pub)},
-        # The change being rolled out adds its own signer: it must not count.
-        head_files={SIGNERS: _line("alice", alice_pub) + _line("mallory", mallory_pub)},
-    )
-    run = gatefleet.runner(repo)
-    run("start", "--name", NAME, "--base", "HEAD~1", "--head", "HEAD", "--policy", "rollout.yaml")
-    run("advance", NAME, minute=5)
-    run("advance", NAME, minute=70)
-    return repo, {"alice": alice, "bob": bob, "mallory": mallory}
+def signed_fleet(tmp_path: Path, keys: dict[str, tuple[Path, Any]]) -> tuple[Any, dict[str, Path]]:
+    """The gated fleet, started and released up to production's approval (once per run,
+    then copied: the tests differ only in how production is approved)."""
+    (_, alice_pub), (_, mallory_pub) = keys["alice"], keys["mallory"]
+
+    def started(dest: Path) -> FleetRepo:
+        dest.mkdir()
+        repo, _ = gatefleet.build(
+            dest,
+            approval=APPROVAL,
+            base_files={SIGNERS: _line("alice", alice_pub)},
+            # The change being rolled out adds its own signer: it must not count.
+            head_files={SIGNERS: _line("alice", alice_pub) + _line("mallory", mallory_pub)},
+        )
+        run = gatefleet.runner(repo)
+        run("start", "--name", NAME, "--base", "HEAD~1", "--head", "HEAD", "--policy",
+            "rollout.yaml")  # fmt: skip
+        run("advance", NAME, minute=5)
+        run("advance", NAME, minute=70)
+        return repo
+
+    key = ("signed fleet, released to production's approval", str(keys["alice"][0]))
+    repo = from_template(key, tmp_path / "fleet", started)
+    return repo, {who: path for who, (path, _) in keys.items()}
 
 
 def test_only_a_listed_key_from_the_base_commit_approves(

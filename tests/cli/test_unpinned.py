@@ -52,20 +52,22 @@ def test_allow_unpinned_writes_and_says_so(nested: FleetRepo, tmp_path: Path) ->
     assert (tmp_path / "out" / "kustomization.yaml").is_file()
 
 
-def test_rollout_start_refuses_unless_allowed(nested: FleetRepo) -> None:
-    with pytest.raises(Refusal, match="Kustomization flux-system/tenants"):
-        api.rollout_start(
-            nested.path, name="bump", base=nested.base, head=nested.head, target=Target.argocd
-        )
-    assert not (nested.path / "waves").exists()
-    view = api.rollout_start(
-        nested.path,
+def _start_bump(nested: FleetRepo, *, allow_unpinned: bool) -> api.RolloutStartRequest:
+    return api.RolloutStartRequest(
+        repo=nested.path,
         name="bump",
         base=nested.base,
         head=nested.head,
         target=Target.argocd,
-        allow_unpinned=True,
+        allow_unpinned=allow_unpinned,
     )
+
+
+def test_rollout_start_refuses_unless_allowed(nested: FleetRepo) -> None:
+    with pytest.raises(Refusal, match="Kustomization flux-system/tenants"):
+        api.rollout_start(_start_bump(nested, allow_unpinned=False))
+    assert not (nested.path / "waves").exists()
+    view = api.rollout_start(_start_bump(nested, allow_unpinned=True))
     assert (nested.path / "waves" / "fleet" / "argocd" / "kustomization.yaml").is_file()
     assert "waves/fleet/argocd/kustomization.yaml" in view.written
 
@@ -74,14 +76,7 @@ def test_rollout_watch_refuses_unless_allowed(
     nested: FleetRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WAVE_PLANNER_NOW", "2026-01-01T00:00:00Z")
-    api.rollout_start(
-        nested.path,
-        name="bump",
-        base=nested.base,
-        head=nested.head,
-        target=Target.argocd,
-        allow_unpinned=True,
-    )
+    api.rollout_start(_start_bump(nested, allow_unpinned=True))
     state = nested.path / "waves" / "bump" / "rollout.yaml"
     before = state.read_bytes()
     args = ["rollout", "watch", "bump", "--repo", str(nested.path)]

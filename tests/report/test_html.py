@@ -5,7 +5,7 @@ expands)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,40 +90,48 @@ VISIBLE_GROUPS = (
 )
 
 
-def check_in_browser(page: Path, query: str, found: list[str], diff_line: str) -> None:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module's pages (starting one costs about a CPU-second)."""
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM) as opened:
+        yield opened
+
+
+def check_in_browser(
+    browser: Browser, page: Path, query: str, found: list[str], diff_line: str
+) -> None:
     """Load `page` in headless Chromium: no console error, no request but the file itself,
     searching `query` shows exactly the rows `found` and their one group, whose diff
     (holding `diff_line`) expands on a real click."""
-    assert CHROMIUM is not None
-    with Browser(CHROMIUM) as browser:
-        browser.load(page)
-        rows = browser.evaluate(VISIBLE_ROWS)
-        assert set(found) < set(rows)
-        browser.type_text("#search", query)
-        assert browser.evaluate(VISIBLE_ROWS) == found
-        assert browser.evaluate("document.getElementById('matches').textContent") == (
-            f"{len(found)} affected cluster(s) match"
-        )
-        (clusters,) = browser.evaluate(VISIBLE_GROUPS)
-        assert set(found) <= set(clusters.split())
-        selector = f"details.group[data-clusters='{clusters}']"
-        visible = f'document.querySelector("{selector} pre").checkVisibility()'
-        assert browser.evaluate(visible) is False
-        browser.click(f"{selector} > summary")
-        assert browser.evaluate(f'document.querySelector("{selector}").open') is True
-        assert browser.evaluate(visible) is True
-        diff = browser.evaluate(f'document.querySelector("{selector} pre").innerText')
-        assert diff_line in diff
-        for name in found:  # each cluster's why-chain is on the page
-            assert "clusters/" in browser.evaluate(
-                f"document.getElementById('why-{name}').textContent"
-            )
-        assert browser.console_errors == []
-        assert all(url.startswith("file:") for url in browser.requests), browser.requests
+    browser.console_errors.clear()
+    browser.requests.clear()
+    browser.load(page)
+    rows = browser.evaluate(VISIBLE_ROWS)
+    assert set(found) < set(rows)
+    browser.type_text("#search", query)
+    assert browser.evaluate(VISIBLE_ROWS) == found
+    assert browser.evaluate("document.getElementById('matches').textContent") == (
+        f"{len(found)} affected cluster(s) match"
+    )
+    (clusters,) = browser.evaluate(VISIBLE_GROUPS)
+    assert set(found) <= set(clusters.split())
+    selector = f"details.group[data-clusters='{clusters}']"
+    visible = f'document.querySelector("{selector} pre").checkVisibility()'
+    assert browser.evaluate(visible) is False
+    browser.click(f"{selector} > summary")
+    assert browser.evaluate(f'document.querySelector("{selector}").open') is True
+    assert browser.evaluate(visible) is True
+    diff = browser.evaluate(f'document.querySelector("{selector} pre").innerText')
+    assert diff_line in diff
+    for name in found:  # each cluster's why-chain is on the page
+        assert "clusters/" in browser.evaluate(f"document.getElementById('why-{name}').textContent")
+    assert browser.console_errors == []
+    assert all(url.startswith("file:") for url in browser.requests), browser.requests
 
 
 @requires_chromium
-def test_a_synthetic_page_in_headless_chromium(tmp_path: Path) -> None:
+def test_a_synthetic_page_in_headless_chromium(browser: Browser, tmp_path: Path) -> None:
     plan = memory_plan(60)
     names = [a.cluster for a in plan.affected]
     groups = (
@@ -146,17 +154,22 @@ def test_a_synthetic_page_in_headless_chromium(tmp_path: Path) -> None:
     page.write_text(
         html.render_plan(plan.model_copy(update={"diff_groups": groups, "affected": affected}))
     )
-    check_in_browser(page, names[-1], [names[-1]], "+replicas: 9")
+    check_in_browser(browser, page, names[-1], [names[-1]], "+replicas: 9")
 
 
 @requires_chromium
 @requires_kubectl
 def test_a_real_report_in_headless_chromium(
-    fleet: Callable[[str], FleetRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    browser: Browser,
+    fleet: Callable[[str], FleetRepo],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WAVE_PLANNER_CACHE", str(tmp_path / "cache"))
     page = _report(fleet("generator-file"), tmp_path / "report.html")
-    check_in_browser(page, "us-east", ["prod-us-east-1"], "+      receiver: opsgenie-payments")
+    check_in_browser(
+        browser, page, "us-east", ["prod-us-east-1"], "+      receiver: opsgenie-payments"
+    )
 
 
 def screenshot(built: FleetRepo, dest: Path, work: Path) -> None:

@@ -112,7 +112,10 @@ def test_a_smaller_limit_is_respected(big_plan: Plan) -> None:
 
 
 def test_output_is_deterministic() -> None:
-    assert render_plan(memory_plan(1200)) == render_plan(memory_plan(1200))
+    # 400 clusters (58 steps) already make a comment that is trimmed to fit
+    first, second = render_plan(memory_plan(400)), render_plan(memory_plan(400))
+    assert "Trimmed to fit" in first
+    assert first == second
 
 
 # ------------------------------------------------------------------ synthetic plans

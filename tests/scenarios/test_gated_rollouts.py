@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from planner import gates
+from planner import api, gates
 from planner.adapters import probes
-from planner.api import watching
 from planner.release import times
 from tests.testing import gatefleet
 from tests.testing.rolloutfleet import git
@@ -183,9 +182,12 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
         clock[0] += timedelta(seconds=seconds)
 
     lines: list[str] = []
-    progress = watching.rollout_watch(
-        repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep, poll=600
-    )
+    progress = api.rollout_watch(
+        api.RolloutWatchRequest(
+            repo=repo.path, name=NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep,
+            poll=600,
+        )
+    )  # fmt: skip
     assert progress.waiting is not None and progress.waiting.kind == "approval"
     assert lines[0] == "rollout regions: released canary"
     assert any(line.startswith("rollout regions: waiting for bake") for line in lines)
@@ -196,15 +198,19 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
     (health / "prod-eu-west-1").write_text("bad\n")
     clock[0] = times.parse_time("2024-01-03T13:00:00Z")
     lines.clear()
-    stopped = watching.rollout_watch(
-        repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep
+    stopped = api.rollout_watch(
+        api.RolloutWatchRequest(
+            repo=repo.path, name=NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep
+        )
     )
     assert stopped.waiting is not None and stopped.waiting.kind == "gate"
     assert "prod-eu-west-1" in lines[-1]
     (health / "prod-eu-west-1").write_text("ok\n")
     lines.clear()
-    done = watching.rollout_watch(
-        repo.path, NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep
+    done = api.rollout_watch(
+        api.RolloutWatchRequest(
+            repo=repo.path, name=NAME, echo=lines.append, clock=lambda: clock[0], sleep=sleep
+        )
     )
     assert lines[0] == "rollout regions: released production-2; every step is released"
     assert all(

@@ -132,8 +132,10 @@ def test_emit_holds_back_every_step(
 def _release_all(root: Path, name: str, state: Rollout) -> Iterator[Rollout]:
     for _ in state.steps:
         yield api.rollout_advance(
-            root, name, approve=True, by="qa", force=True, reason="emulated"
-        ).state
+            api.RolloutAdvanceRequest(
+                repo=root, name=name, approve=True, by="qa", force=True, reason="emulated"
+            )
+        ).view.state
 
 
 @pytest.mark.parametrize(("name", "target"), CASES)
@@ -157,19 +159,19 @@ def test_rollout_fleet_view_holds_back_every_transition(
         check_applied(emulator, own, target, expected, built)
 
     state = api.rollout_start(
-        root,
-        name="change",
-        base=built.base,
-        head=built.head,
-        target=Target(target),
+        api.RolloutStartRequest(
+            repo=root, name="change", base=built.base, head=built.head, target=Target(target)
+        )
     ).state
     check(state)
     for advanced in _release_all(root, "change", state):
         check(advanced)
     first = state.steps[0].name
-    state = api.rollout_rollback(root, "change", step=first).state
+    state = api.rollout_rollback(
+        api.RolloutRollbackRequest(repo=root, name="change", step=first)
+    ).state
     check(state)
-    state = api.rollout_rollback(root, "change").state
+    state = api.rollout_rollback(api.RolloutRollbackRequest(repo=root, name="change")).state
     check(state)
 
 

@@ -14,11 +14,14 @@ rewired, labels changed). The checks:
 
 Where kubectl is present, a slower property writes the fleet to a git repository and checks
 the plan against rendered truth: every cluster whose `kubectl kustomize` output (or error)
-differs between base and head is affected.
+differs between base and head is affected. A cluster whose folder reaches the same git
+objects at both (tests/testing/rendercache.py, independent of the planner) renders the
+same and is not rendered twice.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import subprocess
@@ -43,6 +46,7 @@ from planner.snapshot import MemorySnapshot
 from tests.testing.examples import examples
 from tests.testing.gitrun import quiet_git
 from tests.testing.marks import requires_kubectl
+from tests.testing.rendercache import Objects, reach_key
 
 ENVS = ("dev", "staging", "production")
 REGIONS = ("eu-west", "us-east")
@@ -63,6 +67,7 @@ class Drawn:
     changed: list[Change] = field(default_factory=list)
 
 
+@functools.cache
 def configmap(path: str, value: str) -> str:
     name = path.removesuffix(".yaml").replace("/", "-").replace("_", "-").lower()
     return yamlsafe.dump(
@@ -71,11 +76,16 @@ def configmap(path: str, value: str) -> str:
 
 
 def kustomization(refs: list[str]) -> str:
+    return _kustomization(tuple(refs))
+
+
+@functools.cache
+def _kustomization(refs: tuple[str, ...]) -> str:
     return yamlsafe.dump(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
-            "resources": refs,
+            "resources": list(refs),
         }
     )
 
@@ -230,6 +240,16 @@ def plan_of(drawn: Drawn, *, reverse: bool = False) -> Plan:
     )
 
 
+@functools.cache
+def resources_of(text: str) -> tuple[Any, ...] | None:
+    """The `resources` of a kustomization file's text; None when it does not parse."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return tuple((doc or {}).get("resources") or [] if isinstance(doc, dict) else [])
+
+
 def closure(files: dict[str, str], folder: str) -> set[str]:
     """Every file a kustomize build of `folder` reads (computed here, not by the planner)."""
     seen: set[str] = set()
@@ -242,11 +262,7 @@ def closure(files: dict[str, str], folder: str) -> set[str]:
         seen.add(current)
         kfile = f"{current}/{KFILE}"
         found.add(kfile)
-        try:
-            doc = yaml.safe_load(files.get(kfile, ""))
-        except yaml.YAMLError:
-            continue
-        for ref in (doc or {}).get("resources") or [] if isinstance(doc, dict) else []:
+        for ref in resources_of(files.get(kfile, "")) or ():
             target = posixpath.normpath(posixpath.join(current, ref))
             found.add(target)
             if any(p.startswith(target + "/") for p in files):
@@ -373,12 +389,17 @@ def test_plan_is_sound_against_rendered_truth(drawn: Drawn, tmp_path_factory: An
     quiet_git(repo, "add", "-A")
     quiet_git(repo, "commit", "-q", "--allow-empty", "-m", "head")
     plan = api.plan(api.PlanRequest(repo=repo, base=base, head="HEAD", inventory=inventory))
-    truth_changed = [
-        c["name"]
-        for c in drawn.head.clusters
-        if render(trees["base"], f"clusters/{c['name']}")
-        != render(trees["head"], f"clusters/{c['name']}")
-    ]
+    objects = {
+        "base": Objects.of(repo, base, trees["base"]),
+        "head": Objects.of(repo, "HEAD", trees["head"]),
+    }
+    truth_changed = []
+    for cluster in drawn.head.clusters:
+        folder = f"clusters/{cluster['name']}"
+        if reach_key(objects["base"], folder) == reach_key(objects["head"], folder):
+            continue  # kustomize reads the same objects at both: the same render
+        if render(trees["base"], folder) != render(trees["head"], folder):
+            truth_changed.append(cluster["name"])
     missed = sorted(set(truth_changed) - set(plan.affected_names()))
     changed = json.dumps([c.path for c in drawn.changed])
     assert not missed, f"render changed but not affected: {missed} (changed {changed})"

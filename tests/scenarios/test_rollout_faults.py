@@ -112,7 +112,7 @@ def test_concurrent_writers_lose_nothing(
 
         def advance(outcomes: list[str] = outcomes) -> None:
             try:
-                api.rollout_advance(fleet_repo.path, NAME)
+                api.rollout_advance(api.RolloutAdvanceRequest(repo=fleet_repo.path, name=NAME))
                 outcomes.append("released")
             except Refusal as exc:
                 outcomes.append(f"refused: {exc}")
@@ -137,10 +137,21 @@ def test_concurrent_writers_lose_nothing(
             errors.append(exc)
 
     threads = [
-        threading.Thread(target=call, args=(lambda: api.rollout_pause(fleet_repo.path, NAME),)),
         threading.Thread(
             target=call,
-            args=(lambda: api.rollout_advance(fleet_repo.path, NAME, approve=True, by="al"),),
+            args=(
+                lambda: api.rollout_pause(api.RolloutPauseRequest(repo=fleet_repo.path, name=NAME)),
+            ),
+        ),
+        threading.Thread(
+            target=call,
+            args=(
+                lambda: api.rollout_advance(
+                    api.RolloutAdvanceRequest(
+                        repo=fleet_repo.path, name=NAME, approve=True, by="al"
+                    )
+                ),
+            ),
         ),
     ]
     for thread in threads:
@@ -386,9 +397,9 @@ def test_times_that_would_overflow_are_bad_input(
     before = tree_bytes(fleet_repo.path)
     monkeypatch.setenv("WAVE_PLANNER_NOW", now)
     with pytest.raises(UserError, match="WAVE_PLANNER_NOW"):
-        api.rollout_advance(fleet_repo.path, NAME)
+        api.rollout_advance(api.RolloutAdvanceRequest(repo=fleet_repo.path, name=NAME))
     with pytest.raises(UserError, match="WAVE_PLANNER_NOW"):
-        api.rollout_status(fleet_repo.path, NAME)
+        api.rollout_status(api.RolloutStatusRequest(repo=fleet_repo.path, name=NAME))
     assert tree_bytes(fleet_repo.path) == before
 
 

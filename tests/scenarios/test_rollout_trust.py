@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from planner.adapters.files import MANIFEST
 from planner.cli import app
 from tests.testing import rolloutfleet
 from tests.testing.fleetrepo import FleetRepo
-from tests.testing.rolloutfleet import NAME, Run, git, start_args, tree_bytes
+from tests.testing.rolloutfleet import NAME, Run, git, started_fleet, tree_bytes
 
 fleet_repo = rolloutfleet.fleet_repo  # the fixtures
 run = rolloutfleet.run
@@ -45,10 +46,10 @@ def refused_naming(run: Run, repo: FleetRepo, key: str, *args: str, minute: int 
 
 
 @pytest.fixture
-def started(fleet_repo: FleetRepo, run: Run) -> FleetRepo:
-    run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"), "--commit")
-    run("advance", NAME, "--commit", minute=5)
-    return fleet_repo
+def started(fleet_repo: FleetRepo, tmp_path: Path) -> FleetRepo:
+    """The fleet with the rollout started and its canary released (built once, copied)."""
+    shutil.rmtree(fleet_repo.path)
+    return started_fleet(tmp_path / "started", fleet_repo.path, "argocd")
 
 
 # ------------------------------------------------------------------ gates from the policy

@@ -32,6 +32,8 @@ from typing import Any
 
 import yaml
 
+from tests.testing.rendercache import Objects, reach_key
+
 KUBECTL = shutil.which("kubectl")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -82,6 +84,13 @@ class Trees:
     work: Path
     _done: dict[str, Path] = field(default_factory=dict)
     _trees: dict[str, str] = field(default_factory=dict)
+    _objects: dict[str, Objects] = field(default_factory=dict)
+
+    def reach(self, rev: str, path: str) -> str:
+        """The content a render of `path` at `rev` can read (tests/testing/rendercache.py)."""
+        if rev not in self._objects:
+            self._objects[rev] = Objects.of(self.repo, rev, self.root(rev))
+        return reach_key(self._objects[rev], path)
 
     def tree(self, rev: str) -> str:
         """The git tree id of a revision: what its checkout holds, by content."""
@@ -129,9 +138,11 @@ def _load(path: Path) -> list[dict[str, Any]]:
 
 
 RENDERS: dict[str, str] = {}
-"""Renders of this test run, by content: (git tree id, path, mode, patches) -> JSON documents.
-kubectl renders each input once; a repository built again from the same fixture (the same
-tree ids) reads the render back instead of starting kubectl again."""
+"""Renders of this test run, by content -> JSON documents: a folder by what it can read (the
+git objects its kustomization files reach, `rendercache.reach_key`) and its mode; a patched
+render by the documents and the patches. kubectl renders each distinct input once: the
+other revision of a folder the change does not reach, or a repository built again from the
+same fixture, reads the render back instead of starting kubectl again."""
 
 
 class Emulator:
@@ -147,12 +158,14 @@ class Emulator:
     def render(
         self, rev: str, path: str, mode: str, patches: list[Any] | None
     ) -> list[dict[str, Any]]:
-        key = json.dumps([self.trees.tree(rev), _norm(path), mode, patches], sort_keys=True)
+        key = json.dumps([self.trees.reach(rev, _norm(path)), _norm(path), mode])
         if key not in RENDERS:
-            docs = self._render(self.trees.root(rev), _norm(path), mode)
-            if patches:
-                docs = self._patch(docs, patches)
-            RENDERS[key] = json.dumps(docs)
+            RENDERS[key] = json.dumps(self._render(self.trees.root(rev), _norm(path), mode))
+        if patches:
+            raw = RENDERS[key]
+            key = hashlib.sha256(json.dumps([raw, patches], sort_keys=True).encode()).hexdigest()
+            if key not in RENDERS:
+                RENDERS[key] = json.dumps(self._patch(json.loads(raw), patches))
         copy: list[dict[str, Any]] = json.loads(RENDERS[key])
         return copy  # a private copy
 

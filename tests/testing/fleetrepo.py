@@ -255,8 +255,9 @@ def from_template(
 ) -> FleetRepo:
     """The repository `build` makes, built once per test run under `key` and copied to dest.
 
-    dest must be missing or empty, as for a fresh build. The copy is a plain file copy of the
-    work tree and `.git` (git re-reads the stat data it keeps in the index, nothing else).
+    dest must be missing or empty, as for a fresh build. The copy is a file copy of the work
+    tree and `.git` (git re-reads the stat data it keeps in the index, nothing else), with
+    the object files hard-linked.
     """
     dest = Path(dest)
     if dest.exists():
@@ -269,7 +270,20 @@ def from_template(
         template = build(_template_root() / name)
         _TEMPLATES[key] = template
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(template.path, dest, symlinks=True)
+    objects = str(template.path / ".git" / "objects") + os.sep
+
+    def copy(src: str, dst: str) -> object:
+        """Git objects are linked (git never writes into an object file: it writes a new one
+        and renames it); every other file is copied, as a test may change it in place."""
+        if src.startswith(objects):
+            try:
+                os.link(src, dst)
+                return dst
+            except OSError:
+                pass
+        return shutil.copy2(src, dst)
+
+    shutil.copytree(template.path, dest, symlinks=True, copy_function=copy)
     return FleetRepo(path=dest, base=template.base, head=template.head)
 
 

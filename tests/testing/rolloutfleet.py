@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.testing.fleetrepo import FleetRepo, build_fleet_repo
+from tests.testing.fleetrepo import FleetRepo, build_fleet_repo, from_template
 from tests.testing.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
 POLICY = _ISSUE_POLICY_TEXT
@@ -163,32 +163,57 @@ def start_args(repo: FleetRepo, name: str, base: str, head: str, target: str) ->
 NAME = "region-settings"
 
 
-@pytest.fixture
-def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
-    """The fleet of tests/cli/test_rollout.py (canary 1h, staging 1h, production approval)."""
-    write_fleet(tmp_path / "src")
-    built = build_fleet_repo(tmp_path / "src", tmp_path / "fleet")
+def build_rollout_fleet(work: Path, dest: Path) -> FleetRepo:
+    """The fleet as a git repository at dest (its fixture folder written under work), with
+    the release manager's identity and an origin."""
+    write_fleet(work)
+    built = build_fleet_repo(work, dest)
     git(built.path, "config", "user.name", "Release Manager")
     git(built.path, "config", "user.email", "rm@example.com")
     git(built.path, "remote", "add", "origin", "https://git.example.com/platform/fleet.git")
+    return built
+
+
+def invoke(repo: Path, *args: str, minute: int = 0, code: int = 0) -> Any:
+    """`wave-planner rollout ... --repo repo` at a time (minutes after 2024-01-03T09:00:00Z)."""
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    now = f"2024-01-03T{9 + minute // 60:02d}:{minute % 60:02d}:00Z"
+    result = CliRunner().invoke(
+        app, ["rollout", *args, "--repo", str(repo)], env={"WAVE_PLANNER_NOW": now}
+    )
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result
+
+
+def started_fleet(work: Path, dest: Path, target: str) -> FleetRepo:
+    """The fleet with rollout NAME started (`--commit`) and its first step released at minute
+    5 (`--commit`): run once per test run, then copied (the same bytes and commits)."""
+
+    def build(path: Path) -> FleetRepo:
+        built = build_rollout_fleet(work, path)
+        invoke(path, *start_args(built, NAME, built.base, built.head, target), "--commit")
+        invoke(path, "advance", NAME, "--commit", minute=5)
+        return built
+
+    return from_template(("rollout-started", NAME, target), dest, build)
+
+
+@pytest.fixture
+def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetRepo:
+    """The fleet of tests/cli/test_rollout.py (canary 1h, staging 1h, production approval)."""
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    return built
+    return build_rollout_fleet(tmp_path / "src", tmp_path / "fleet")
 
 
 @pytest.fixture
 def run(fleet_repo: FleetRepo) -> Run:
     """`wave-planner rollout ...` at a time (minutes after 2024-01-03T09:00:00Z)."""
-    from typer.testing import CliRunner
 
-    from planner.cli import app
+    def run_at(*args: str, minute: int = 0, code: int = 0) -> Any:
+        return invoke(fleet_repo.path, *args, minute=minute, code=code)
 
-    def invoke(*args: str, minute: int = 0, code: int = 0) -> Any:
-        now = f"2024-01-03T{9 + minute // 60:02d}:{minute % 60:02d}:00Z"
-        result = CliRunner().invoke(
-            app, ["rollout", *args, "--repo", str(fleet_repo.path)], env={"WAVE_PLANNER_NOW": now}
-        )
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return invoke
+    return run_at
