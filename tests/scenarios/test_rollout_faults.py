@@ -242,7 +242,7 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
         assert code in (0, 9), code
         journal = [p for p in transaction.pending(repo.path / "waves") if p.journal]
         if journal:  # past the commit point: the next command completes the step
-            shown = api.rollout_status(repo.path, NAME)
+            shown = api.rollout_status(api.RolloutStatusRequest(repo=repo.path, name=NAME))
             assert any(f"interrupted `rollout advance {NAME}`" in n for n in shown.notes)
             if released(shown.state):  # the state is switched last: never ahead of them
                 assert released(_agreeing(repo, seen)[0]) == ["canary"]
