@@ -64,8 +64,9 @@ def new_folder(out: Path) -> Path:
     raise FileExistsError(f"no free temporary name beside {out}")
 
 
-def write_file(path: Path, data: bytes) -> None:
-    fill(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600), data)
+def write_file(path: Path, data: bytes, *, sync: bool = False) -> None:
+    """A new file (never an existing one, never through a link) holding `data`, mode 0644."""
+    fill(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600), data, sync=sync)
 
 
 def fill(fd: int, data: bytes, *, sync: bool = False) -> None:

@@ -201,8 +201,8 @@ def save(
     prepared = None
     try:
         if message is not None:
-            staged = {f"{WAVES_DIR}/{top}": path for top, path in txn.staged.items()}
-            prepared = gitrepo.prepare_commit(root, staged, message, sign=sign)
+            folders = {f"{WAVES_DIR}/{top}": found for top, found in txn.contents().items()}
+            prepared = gitrepo.prepare_commit(root, folders, message, sign=sign)
     except BaseException:
         txn.abort()
         raise

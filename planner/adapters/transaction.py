@@ -1,88 +1,57 @@
 """Writing under `waves/` as one transaction: every file of a step changes, or none does.
 
-A step of a rollout changes its state file and some of its manifests (and the files of any
-other folder under `waves/` the command owns). The transaction never edits a live folder in
-place: it builds a complete new version of each folder it changes in a private staging area
-(`waves/.wave-planner/txn/`, ignored by git: unchanged files are hard links, changed files
-are written and flushed to disk), records what it is about to do in a journal, then switches
-each folder in one step (an atomic exchange of the two folders where the system offers it,
-else two renames), and removes the old versions and the journal.
+A step of a rollout changes its state file and some of its manifests (and files of other
+folders under `waves/` the command owns, such as the fleet view). The transaction costs the
+files that change, not the size of the folders they are in:
 
-A reader therefore sees the old folder or the new one, never a mix. If the process dies
-(`kill -9`, power loss) before the journal is written, nothing live changed and the next
-command removes the staged copies (undo); after it, the next command finishes the switch
-(redo), and says so. The staging area, the journal and the lock live in `waves/.wave-planner/`
-with a `.gitignore` of `*`, so no temporary file is ever added to a commit.
+1. prepare: each new file's bytes are written into a private staging area
+   (`waves/.wave-planner/txn/<id>/`, ignored by git), a folder that does not exist yet is
+   built whole there, and everything staged is flushed to disk. Nothing live changes.
+2. commit: a journal listing every operation (live path, staged file or folder, or delete)
+   is written and flushed: this is the commit point. Then each staged file is renamed over
+   its live path (the previous version kept in the staging area by a hard link), each new
+   folder is renamed into place, each removed file is moved into the staging area, in the
+   order the files were given: the caller gives the state file last, so it is switched
+   after every manifest it describes. The renames are flushed.
+3. finish: the staging area (old versions, journal) is removed.
+
+Each file changes atomically (a rename): a reader of one file sees its old bytes or its new
+ones. Between the commit point and the end of step 2, the work tree holds some new files
+and some old ones; no other command runs then (the lock of `waves/` is held), and a commit
+(`--commit`) is made from the complete new version before anything live changes, so no
+commit ever holds a mix. If the process dies (`kill -9`, power loss) before the journal is
+complete, nothing live changed and the next command drops the staging area (undo); after
+it, the next command applies the journal again from the start (redo: every operation can
+be repeated), and says so. `status` reports such a journal without touching it. The
+staging area, the journal and the lock live in `waves/.wave-planner/` with a `.gitignore`
+of `*`, so no temporary file is ever added to a commit; leftover `.<name>.<random>.tmp`
+files beside the files a step writes are removed with it, and never carried into a commit.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import hashlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from planner.adapters import durable
 from planner.adapters.lock import PRIVATE_DIR, private_dir
 from planner.errors import UserError
 
 TXN_DIR = "txn"
 JOURNAL = "journal.json"
+_OLD = "old"  # previous versions: old/<index of the operation>
 
 
 def is_temporary(name: str) -> bool:
     """A leftover of an interrupted atomic write (`.<name>.<random>.tmp`): never carried."""
     return name.startswith(".") and name.endswith(".tmp")
-
-
-# ------------------------------------------------------------------------ the switch
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two folders atomically (Linux renameat2); False when the system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    if result == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def _switch(live: Path, staged: Path, old: Path) -> Path | None:
-    """Make `staged` the live folder; where the previous version went (None: there was none)."""
-    if not live.exists():
-        os.rename(staged, live)
-        return None
-    if _exchange(staged, live):
-        return staged
-    os.rename(live, old)
-    os.rename(staged, live)
-    return old
-
-
-# ------------------------------------------------------------------ the transaction
-
-
-@dataclass
-class _Folder:
-    live: Path
-    writes: dict[str, bytes] = field(default_factory=dict)
-    deletes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -91,47 +60,47 @@ class Transaction:
 
     waves: Path
     command: str
-    folders: dict[str, _Folder] = field(default_factory=dict)
-    staged: dict[str, Path] = field(default_factory=dict)
-    previous: dict[str, Path | None] = field(default_factory=dict)
+    # {path relative to waves/: new bytes, or None to remove}, in the order given
+    files: dict[str, bytes | None] = field(default_factory=dict)
+    ops: list[dict[str, str]] = field(default_factory=list)  # the journal's operations
     _area: Path | None = None
+    _applied: bool = False
 
-    def _folder(self, path: Path) -> tuple[_Folder, str]:
+    def _rel(self, path: Path) -> str:
         try:
             rel = path.relative_to(self.waves)
         except ValueError:
             raise ValueError(f"{path} is not under {self.waves}") from None
         parts = rel.parts
-        if len(parts) < 2 or parts[0] in (PRIVATE_DIR, "..", "."):
+        if len(parts) < 2 or parts[0] in (PRIVATE_DIR, "..", ".") or ".." in parts:
             raise ValueError(f"{path} is not inside a folder of {self.waves}")
-        top = parts[0]
-        entry = self.folders.setdefault(top, _Folder(self.waves / top))
-        return entry, Path(*parts[1:]).as_posix()
+        return rel.as_posix()
 
     def put(self, path: Path, data: bytes) -> None:
-        entry, rel = self._folder(path)
-        entry.deletes.discard(rel)
-        entry.writes[rel] = data
+        rel = self._rel(path)
+        self.files.pop(rel, None)
+        self.files[rel] = data
 
     def remove(self, path: Path) -> None:
-        entry, rel = self._folder(path)
-        entry.writes.pop(rel, None)
-        entry.deletes.add(rel)
+        rel = self._rel(path)
+        self.files.pop(rel, None)
+        self.files[rel] = None
 
     def changed(self) -> list[Path]:
         """Every path the transaction writes or removes, whose bytes really change."""
         out = []
-        for entry in self.folders.values():
-            for rel, data in entry.writes.items():
-                target = entry.live / rel
-                if not (target.is_file() and not target.is_symlink()) or _read(target) != data:
+        for rel, data in self.files.items():
+            target = self.waves / rel
+            if data is None:
+                if _lexists(target):
                     out.append(target)
-            out.extend(entry.live / rel for rel in entry.deletes if _lexists(entry.live / rel))
+            elif not (target.is_file() and not target.is_symlink()) or _read(target) != data:
+                out.append(target)
         return sorted(out)
 
-    # ---- phase 1: build the new versions (nothing live changes) -----------------------
+    # ---- phase 1: stage the new files (nothing live changes) --------------------------
     def prepare(self) -> None:
-        """Check every target is writable, then build each new folder in the staging area."""
+        """Check every target is writable, then stage the new files and flush them."""
         try:
             private = private_dir(self.waves)
         except OSError as exc:
@@ -145,11 +114,8 @@ class Transaction:
         self._area = area
         try:
             area.mkdir(parents=True)
-            for top, entry in sorted(self.folders.items()):
-                staged = area / top
-                _stage(entry, staged)
-                self.staged[top] = staged
-            _sync(area)
+            self.ops = self._stage(area)
+            durable.sync(area, [*_paths(area), str(area)])
         except OSError as exc:
             self.abort()
             raise UserError.single(
@@ -162,78 +128,245 @@ class Transaction:
         problems = []
         if not os.access(self.waves, os.W_OK):
             problems.append(f"{self.waves} is not writable")
-        for entry in self.folders.values():
-            live = entry.live
-            if live.exists() and not live.is_dir():
-                problems.append(f"{live} is a file, not a folder")
-                continue
-            if live.exists() and not os.access(live, os.W_OK | os.X_OK):
-                problems.append(f"{live} is not writable")
-            for rel in sorted({*entry.writes, *entry.deletes}):
-                target = live / rel
-                if target.is_dir() and not target.is_symlink():
-                    problems.append(f"{target} is a folder, not a file")
-                elif target.exists() and not os.access(target, os.W_OK):
-                    problems.append(f"{target} is read-only")
+        seen: set[Path] = set()
+        for rel in self.files:
+            target = self.waves / rel
+            for parent in reversed(target.relative_to(self.waves).parents[:-1]):
+                folder = self.waves / parent
+                if folder in seen:
+                    continue
+                seen.add(folder)
+                if not _lexists(folder):
+                    break
+                if not folder.is_dir():
+                    problems.append(f"{folder} is a file, not a folder")
+                    break
+                if not os.access(folder, os.W_OK | os.X_OK):
+                    problems.append(f"{folder} is not writable")
+            if target.is_dir() and not target.is_symlink():
+                problems.append(f"{target} is a folder, not a file")
+            elif target.exists() and not os.access(target, os.W_OK):
+                problems.append(f"{target} is read-only")
         if problems:
             raise UserError.single(
-                "; ".join(problems) + ": nothing was changed",
+                "; ".join(dict.fromkeys(problems)) + ": nothing was changed",
                 key="--repo",
                 fix="make the rollout's files writable (chmod u+w) and run the command again",
             )
 
-    # ---- phase 2: switch (the commit point) ------------------------------------------
-    def commit(self) -> None:
-        """Switch every prepared folder in; record a journal first so a crash is redone.
+    def _stage(self, area: Path) -> list[dict[str, str]]:
+        """Write the new files into `area`; the operations of the journal, in order (a new
+        folder goes where its last file was given: the state file stays last of all)."""
+        (area / "files").mkdir()
+        missing: dict[str, str] = {}  # a missing folder -> the highest missing one above it
+        items: list[dict[str, str] | str] = []  # operations, and new folders' markers
+        for rel, data in self.files.items():
+            top = _highest_missing(self.waves, rel, missing)
+            if top is not None:
+                if data is not None:
+                    dest = area / "new" / rel
+                    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+                    durable.write_file(dest, data)
+                    items.append(top)
+            elif data is None:
+                if _lexists(self.waves / rel):
+                    items.append({"live": rel, "delete": "1"})
+            else:
+                staged = f"files/{len(items)}"
+                durable.write_file(area / staged, data)
+                items.append(
+                    {"live": rel, "staged": staged, "sha256": hashlib.sha256(data).hexdigest()}
+                )
+        last = {item: i for i, item in enumerate(items) if isinstance(item, str)}
+        ops = [
+            item if isinstance(item, dict) else {"live": item, "folder": f"new/{item}"}
+            for i, item in enumerate(items)
+            if isinstance(item, dict) or last[item] == i
+        ]
+        return ops + self._leftovers(ops)
 
-        The old versions stay in the staging area until `finish()` (or go back with
-        `undo()` when a later step, such as `--commit`, fails).
-        """
+    def _leftovers(self, ops: list[dict[str, str]]) -> list[dict[str, str]]:
+        """Deletes of leftover temporary files in the live folders this step writes in."""
+        named = {op["live"] for op in ops}
+        found = []
+        for parent in sorted({os.path.dirname(op["live"]) for op in ops if "folder" not in op}):
+            try:
+                with os.scandir(self.waves / parent) as listing:
+                    names = sorted(e.name for e in listing if is_temporary(e.name) and e.is_file())
+            except OSError:
+                continue
+            rels = (f"{parent}/{name}" for name in names)
+            found += [{"live": rel, "delete": "1"} for rel in rels if rel not in named]
+        return found
+
+    def contents(self) -> dict[str, dict[str, Path]]:
+        """The complete new version of each top folder this transaction writes in:
+        {folder under waves/: {path inside it: file holding its bytes}} (for `--commit`).
+        Leftover temporary files are never part of it."""
+        assert self._area is not None, "prepare() first"
+        area = self._area
+        out: dict[str, dict[str, Path]] = {}
+        for top in sorted({op["live"].split("/", 1)[0] for op in self.ops}):
+            out[top] = dict(_walk(self.waves / top, ""))
+        for op in self.ops:
+            top, _, rel = op["live"].partition("/")
+            if "folder" in op:
+                out[top].update(_walk(area / op["folder"], f"{rel}/" if rel else ""))
+            elif "delete" in op:
+                out[top].pop(rel, None)
+            else:
+                out[top][rel] = area / op["staged"]
+        return {top: dict(sorted(files.items())) for top, files in out.items()}
+
+    # ---- phase 2: the journal (the commit point), then the files ----------------------
+    def commit(self) -> None:
+        """Write the journal, then apply every operation. The previous versions stay in the
+        staging area until `finish()` (or go back with `undo()` when a later step, such as
+        `--commit`, fails)."""
         assert self._area is not None, "prepare() first"
         area = self._area
         journal = {
             "command": self.command,
             "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "folders": [
-                {
-                    "live": top,
-                    "staged": self.staged[top].name,
-                    "writes": {
-                        rel: hashlib.sha256(data).hexdigest()
-                        for rel, data in sorted(self.folders[top].writes.items())
-                    },
-                    "deletes": sorted(self.folders[top].deletes),
-                }
-                for top in sorted(self.staged)
-            ],
+            "ops": self.ops,
         }
-        _write_new(area / JOURNAL, (json.dumps(journal, indent=2) + "\n").encode())
-        _fsync_dir(area)
-        for top in sorted(self.staged):
-            self.previous[top] = _switch(self.waves / top, self.staged[top], area / f"{top}.old")
-        _fsync_dir(self.waves)
+        durable.write_file(
+            area / JOURNAL, (json.dumps(journal, indent=1) + "\n").encode(), sync=True
+        )
+        durable.sync_folder(area)
+        _apply(self.waves, area, self.ops)
+        self._applied = True
 
     def finish(self) -> None:
         """Remove the old versions and the journal: the transaction is over."""
         if self._area is not None:
+            (self._area / JOURNAL).unlink(missing_ok=True)
             shutil.rmtree(self._area, ignore_errors=True)
             self._area = None
 
     def undo(self) -> None:
-        """Switch the old versions back after `commit()`, then clean up."""
-        for top, old in sorted(self.previous.items()):
-            live = self.waves / top
-            if old is None:
-                shutil.rmtree(live, ignore_errors=True)
-            elif not _exchange(old, live):
-                shutil.rmtree(live, ignore_errors=True)
-                os.rename(old, live)
-        self.previous.clear()
+        """Put the previous versions back after `commit()`, then clean up."""
+        if self._area is not None and self._applied:
+            _revert(self.waves, self._area, self.ops)
+        self._applied = False
         self.finish()
 
     def abort(self) -> None:
-        """Drop the staged copies (before `commit()`): nothing live was touched."""
+        """Drop the staged files (before `commit()`): nothing live was touched."""
         self.finish()
+
+
+def _highest_missing(waves: Path, rel: str, known: dict[str, str]) -> str | None:
+    """The highest folder above `rel` (below `waves/`) that does not exist, or None."""
+    parts = rel.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        folder = "/".join(parts[:i])
+        if folder in known:
+            return known[folder]
+        if not (waves / folder).is_dir():
+            known[folder] = folder
+            return folder
+    return None
+
+
+def _walk(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    """Every file under `folder` (symbolic links to files as links), but temporary files
+    and links to folders; paths relative to it with `prefix`."""
+    try:
+        with os.scandir(folder) as found:
+            entries = list(found)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for item in entries:
+        if item.is_dir(follow_symlinks=False):
+            yield from _walk(Path(item.path), f"{prefix}{item.name}/")
+        elif not is_temporary(item.name) and not (item.is_symlink() and item.is_dir()):
+            yield prefix + item.name, Path(item.path)
+
+
+def _apply(waves: Path, area: Path, ops: list[dict[str, str]]) -> None:
+    """Apply the journal's operations; each one can be repeated (redo)."""
+    (area / _OLD).mkdir(exist_ok=True)
+    for index, op in enumerate(ops):
+        live, old = waves / op["live"], area / _OLD / str(index)
+        if "folder" in op:
+            staged = area / op["folder"]
+            if staged.is_dir() and not _lexists(live):
+                live.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+                os.rename(staged, live)
+            elif not live.is_dir():
+                raise _incomplete(area, live)
+        elif "delete" in op:
+            if _lexists(live):
+                os.rename(live, old)
+                _prune(waves, live.parent)
+        else:
+            staged = area / op["staged"]
+            if _lexists(staged):
+                if _lexists(live) and not _lexists(old):
+                    os.link(live, old, follow_symlinks=False)
+                live.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+                os.rename(staged, live)
+            elif _digest(_read(live)) != op.get("sha256"):
+                raise _incomplete(area, live)
+    durable.sync(waves, _parents(waves, ops))
+
+
+def _revert(waves: Path, area: Path, ops: list[dict[str, str]]) -> None:
+    """Undo `_apply` (newest first), keeping the staged files so a redo stays possible."""
+    for index in reversed(range(len(ops))):
+        op = ops[index]
+        live, old = waves / op["live"], area / _OLD / str(index)
+        if "folder" in op:
+            if live.is_dir():
+                os.rename(live, area / op["folder"])
+                _prune(waves, live.parent)
+            continue
+        if "staged" in op and _lexists(live) and not _lexists(area / op["staged"]):
+            os.rename(live, area / op["staged"])
+        if _lexists(old):
+            live.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+            os.rename(old, live)
+        else:
+            _prune(waves, live.parent)
+    durable.sync(waves, _parents(waves, ops))
+
+
+def _paths(folder: Path) -> list[str]:
+    """Every file and folder under `folder`, deepest first (to flush each one)."""
+    out = []
+    for parent, names, files in os.walk(folder, topdown=False):
+        out += [os.path.join(parent, name) for name in files + names]
+    return out
+
+
+def _parents(waves: Path, ops: list[dict[str, str]]) -> list[str]:
+    """The live folders whose entries the operations change (to flush each one)."""
+    folders = {os.path.dirname(os.path.join(waves, op["live"])) for op in ops}
+    return sorted((f for f in folders if os.path.isdir(f)), key=len, reverse=True)
+
+
+def _prune(waves: Path, folder: Path) -> None:
+    """Remove folders left empty, up to (not including) the top folder under `waves/`."""
+    while waves not in (folder.parent, folder):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _incomplete(area: Path, live: Path) -> UserError:
+    return UserError.single(
+        f"an interrupted transaction in {area} cannot be completed: {live} matches neither "
+        "its old nor its new version",
+        key="--repo",
+        fix=f"inspect {live} (git diff), restore it with git, then remove {area}",
+    )
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _read(path: Path) -> bytes | None:
@@ -244,101 +377,7 @@ def _read(path: Path) -> bytes | None:
 
 
 def _lexists(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
-
-
-def _stage(entry: _Folder, staged: Path) -> None:
-    """A complete copy of the folder with the changes applied (hard links where unchanged)."""
-    staged.mkdir(mode=0o755)
-    live = entry.live
-    skip = set(entry.writes) | entry.deletes
-    if live.is_dir():
-        _link_tree(os.fspath(live), os.fspath(staged), "", skip)
-    for rel, data in sorted(entry.writes.items()):
-        dest = staged / rel
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        _write_new(dest, data, durable=False)
-
-
-def _link_tree(source: str, dest: str, prefix: str, skip: set[str]) -> bool:
-    """Hard-link every file of `source` into `dest` (symbolic links copied as links), but
-    `skip` and leftover temporary files; folders left empty are not kept. Whether anything
-    was placed. (Plain strings and `scandir`: a step stages thousands of files.)"""
-    with os.scandir(source) as found:
-        entries = sorted(found, key=lambda e: e.name)
-    placed = False
-    for item in entries:
-        rel = prefix + item.name
-        target = os.path.join(dest, item.name)
-        if item.is_dir(follow_symlinks=False):
-            os.mkdir(target, 0o755)
-            if _link_tree(item.path, target, rel + "/", skip):
-                placed = True
-            else:
-                os.rmdir(target)
-            continue
-        if rel in skip or is_temporary(item.name):
-            continue
-        if item.is_symlink():
-            if item.is_dir():
-                continue  # a link to a folder is not carried
-            os.symlink(os.readlink(item.path), target)
-        else:
-            try:
-                os.link(item.path, target)
-            except OSError:
-                shutil.copy2(item.path, target)
-        placed = True
-    return placed
-
-
-def _write_new(path: Path, data: bytes, *, durable: bool = True) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(path, 0o644)
-
-
-def _sync(path: Path) -> None:
-    """Flush the staged files to disk in one call (`syncfs` of their file system where the
-    system has it, else `sync`), instead of one `fsync` per file: a step of a large flux
-    rollout writes thousands of files."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        syncfs = libc.syncfs
-    except (OSError, AttributeError):
-        os.sync()
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        os.sync()
-        return
-    try:
-        if syncfs(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return os.path.lexists(path)
 
 
 # ---------------------------------------------------------------------------- recovery
@@ -355,7 +394,7 @@ class Pending:
 
     def describe(self) -> str:
         if self.journal:
-            return f"an interrupted `{self.command}` of {self.at} (its switch was not finished)"
+            return f"an interrupted `{self.command}` of {self.at} (its writes were not finished)"
         return "an interrupted write that never reached its commit point (nothing live changed)"
 
 
@@ -391,51 +430,24 @@ def recover(waves: Path) -> list[str]:
     """
     notes = []
     for item in pending(waves):
-        if not item.journal:
-            shutil.rmtree(item.area, ignore_errors=True)
-            notes.append(f"recovered: dropped {item.describe()}")
-            continue
-        data = _journal(item.area) or {}
-        folders = data.get("folders")
-        for entry in folders if isinstance(folders, list) else []:
-            if isinstance(entry, dict):
-                _redo(waves, item.area, entry)
+        if item.journal:
+            _apply(waves, item.area, _valid_ops((_journal(item.area) or {}).get("ops")))
         shutil.rmtree(item.area, ignore_errors=True)
-        notes.append(f"recovered: completed {item.describe()}")
+        verb = "completed" if item.journal else "dropped"
+        notes.append(f"recovered: {verb} {item.describe()}")
     return notes
 
 
-def _is_new(folder: Path, writes: Mapping[str, object], deletes: Iterable[object]) -> bool:
-    """Whether `folder` is the new version a journal describes."""
-    for rel, digest in writes.items():
-        data = _read(folder / rel)
-        if data is None or hashlib.sha256(data).hexdigest() != digest:
-            return False
-    return not any(isinstance(rel, str) and _lexists(folder / rel) for rel in deletes)
-
-
-def _redo(waves: Path, area: Path, entry: Mapping[str, object]) -> None:
-    top, name = entry.get("live"), entry.get("staged")
-    writes, deletes = entry.get("writes"), entry.get("deletes")
-    if not (isinstance(top, str) and isinstance(name, str) and "/" not in top + name):
-        return
-    if not isinstance(writes, dict) or not isinstance(deletes, list):
-        return
-    live, staged, old = waves / top, area / name, area / f"{top}.old"
-    if live.is_dir() and _is_new(live, writes, deletes):
-        return  # switched already
-    if staged.is_dir() and _is_new(staged, writes, deletes):
-        if not live.exists() and old.exists():
-            os.rename(staged, live)
-        else:
-            _switch(live, staged, old)
-        return
-    raise UserError.single(
-        f"an interrupted transaction in {area} cannot be completed: {live} matches neither "
-        "its old nor its new version",
-        key="--repo",
-        fix=f"inspect {live} (git diff), restore it with git, then remove {area}",
-    )
+def _valid_ops(ops: object) -> list[dict[str, str]]:
+    """The journal's operations, each checked to stay inside `waves/` and the area."""
+    out: list[dict[str, str]] = []
+    for op in ops if isinstance(ops, list) else []:
+        if not (isinstance(op, dict) and all(isinstance(v, str) for v in op.values())):
+            continue
+        paths = [op.get("live", ""), op.get("staged", "x"), op.get("folder", "x")]
+        if all(p and not p.startswith("/") and ".." not in p.split("/") for p in paths):
+            out.append(op)
+    return out
 
 
 def touched(paths: Iterable[Path], root: Path) -> list[str]:

@@ -170,7 +170,7 @@ def save_step(
     clusters whose pins move only (`planner.api.fleet.view_step`)."""
     from planner.api.fleet import folder, view_files, view_step
 
-    others = [r for r in rolloutrepo.read_all(root) if r.name != state.name]
+    others = [rolloutrepo.read(root, n) for n in rolloutrepo.names(root) if n != state.name]
     fleet_rel = rolloutrepo.relative(root, folder(root, state.target))
     parts = dict(parts or {})
     trees = None

@@ -1,6 +1,7 @@
 """Faults: concurrent writers, a process killed at any point of a step, failures late in a
-command. After each, the state and the manifests agree, no temporary file is left where
-git would see it, and a failure changed no byte of the work tree."""
+command. After each (and the next command's recovery of an interrupted journal), the state
+and the manifests agree, no temporary file is left where git would see it, and a failure
+changed no byte of the work tree."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,13 +179,38 @@ def _next_step(repo: FleetRepo) -> tuple[Rollout, dict[str, bytes]]:
     return new, rolloutwrite.rollout_manifests(current, "argocd", model.released(new))
 
 
+def _live(repo: FleetRepo) -> dict[str, bytes]:
+    """The work tree's files, but .git and wave-planner's private folder (never committed)."""
+    out = {}
+    for folder, names, files in os.walk(repo.path):
+        names[:] = [n for n in names if n not in {".git", lock.PRIVATE_DIR}]
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                out[os.path.relpath(path, repo.path)] = handle.read()
+    return out
+
+
+def _agreeing(repo: FleetRepo, seen: dict[int, Rollout]) -> tuple[Rollout, dict[str, bytes]]:
+    """`agree`, once for each distinct content of the work tree (same bytes, same verdict)."""
+    live = _live(repo)
+    key = hash(tuple(sorted(live.items())))
+    if key not in seen:
+        seen[key] = agree(repo)
+    return seen[key], live
+
+
 def _crash_points(repo: FleetRepo, commit: bool) -> int:
     """Write the step in a child killed (os._exit: no cleanup, no finally) at its k-th file
-    operation, for every k until it completes; after each death the tree must agree, and
-    the next command's recovery must leave it agreeing. Returns the number of points."""
+    operation, for every k until it completes. After each death: with no journal, not a
+    byte of the work tree changed (or the step is wholly written); with a journal, `status`
+    names it, and the next command's recovery leaves the tree agreeing. Returns the number
+    of points."""
     new, manifests = _next_step(repo)
     message = messages.commit_message(new) if commit else None
     original = git(repo.path, "rev-parse", "HEAD").strip()
+    before = _live(repo)
+    seen: dict[int, Rollout] = {}
     ops = ("rename", "replace", "link", "unlink", "rmdir", "mkdir", "write", "fsync", "open")
     k = 0
     while True:
@@ -205,26 +232,36 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
                 with rolloutrepo.locked(repo.path, "test advance"):
                     for op in ops:
                         setattr(os, op, wrap(getattr(os, op)))
-                    transaction._exchange = wrap(transaction._exchange)
-                    rolloutrepo.save(repo.path, new, manifests, message=message)
+                    rolloutrepo.save(repo.path, new, manifests, message=message,
+                                     command=f"rollout advance {NAME}")  # fmt: skip
             except BaseException:
                 os._exit(1)
             os._exit(0)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         assert code in (0, 9), code
-        agree(repo)
+        journal = [p for p in transaction.pending(repo.path / "waves") if p.journal]
+        if journal:  # past the commit point: the next command completes the step
+            shown = api.rollout_status(api.RolloutStatusRequest(repo=repo.path, name=NAME))
+            assert any(f"interrupted `rollout advance {NAME}`" in n for n in shown.notes)
+            if released(shown.state):  # the state is switched last: never ahead of them
+                assert released(_agreeing(repo, seen)[0]) == ["canary"]
+        elif (live := _live(repo)) != before:
+            assert released(_agreeing(repo, seen)[0]) == ["canary"]  # wholly written
         lock.lock_path(repo.path / "waves").unlink(missing_ok=True)  # the dead holder's
         with rolloutrepo.locked(repo.path, "test recovery"):
             pass
-        state = agree(repo)
+        state, live = _agreeing(repo, seen)
         assert not transaction.pending(repo.path / "waves")
-        if code == 0:
+        if journal or code == 0:
             assert released(state) == ["canary"]
+        if code == 0:
             return k
-        if released(state):  # the switch happened: go back for the next point
+        if released(state):  # the step was written: go back for the next point
             git(repo.path, "reset", "-q", "--hard", original)
             git(repo.path, "clean", "-qfdx", "--", "waves")
+            live = _live(repo)
+        assert live == before
 
 
 @pytest.mark.slow
@@ -268,7 +305,7 @@ def test_kill_9_at_random_moments_of_an_advance(fleet_repo: FleetRepo, run: Run)
     assert git(fleet_repo.path, "status", "--porcelain") == ""
 
 
-def test_an_interrupted_switch_is_completed_by_the_next_command(
+def test_an_interrupted_transaction_is_completed_by_the_next_command(
     fleet_repo: FleetRepo, run: Run
 ) -> None:
     run(*start_args(fleet_repo, NAME, fleet_repo.base, fleet_repo.head, "argocd"))
@@ -279,7 +316,7 @@ def test_an_interrupted_switch_is_completed_by_the_next_command(
     assert isinstance(paused, Rollout)
     txn.put(rolloutrepo.state_path(fleet_repo.path, NAME), messages.dump_state(paused))
     txn.prepare()
-    txn.commit()  # journal written, folder switched, old version not yet removed
+    txn.commit()  # journal written, files in place, old versions not yet removed
     txn._area = None  # "killed" before finish()
     assert transaction.pending(waves)
     shown = run("status", NAME, minute=2)
@@ -288,6 +325,45 @@ def test_an_interrupted_switch_is_completed_by_the_next_command(
     assert "recovered: completed" in resumed.stderr
     assert not transaction.pending(waves)
     assert [e.action for e in agree(fleet_repo).history] == ["start", "pause", "resume"]
+
+
+def test_a_transaction_stages_only_what_changes_and_puts_the_state_last(
+    tmp_path: Path,
+) -> None:
+    """Operations in the order given, a new folder as one rename where its last file was
+    given, the state file last; undo puts back replaced and removed files and folders."""
+    waves = tmp_path / "waves"
+    (waves / "r" / "argocd" / "old").mkdir(parents=True)
+    before = {"r/rollout.yaml": b"s1", "r/argocd/a.yaml": b"a1", "r/argocd/old/b.yaml": b"b"}
+    before |= {f"r/argocd/keep-{i}.yaml": b"k" for i in range(50)}
+    for rel, data in before.items():
+        (waves / rel).write_bytes(data)
+    txn = transaction.Transaction(waves, "rollout advance r")
+    txn.put(waves / "r" / "argocd" / "a.yaml", b"a2")
+    txn.put(waves / "fleet" / "argocd" / "all.yaml", b"f")
+    txn.remove(waves / "r" / "argocd" / "old" / "b.yaml")
+    txn.put(waves / "r" / "rollout.yaml", b"s2")
+    txn.prepare()
+    assert [(op["live"], sorted(op)) for op in txn.ops] == [
+        ("r/argocd/a.yaml", ["live", "sha256", "staged"]),
+        ("fleet", ["folder", "live"]),
+        ("r/argocd/old/b.yaml", ["delete", "live"]),
+        ("r/rollout.yaml", ["live", "sha256", "staged"]),
+    ]
+    area = txn._area
+    assert area is not None and sum(1 for p in area.rglob("*") if p.is_file()) == 3
+    txn.commit()
+    assert (waves / "fleet" / "argocd" / "all.yaml").read_bytes() == b"f"
+    assert not (waves / "r" / "argocd" / "old").exists()  # left empty: removed
+    assert (waves / "r" / "rollout.yaml").read_bytes() == b"s2"
+    txn.undo()
+    after = {
+        p.relative_to(waves).as_posix(): p.read_bytes()
+        for p in waves.rglob("*")
+        if p.is_file() and lock.PRIVATE_DIR not in p.parts
+    }
+    assert after == before
+    assert not transaction.pending(waves)
 
 
 # --------------------------------------------------------- failures change nothing

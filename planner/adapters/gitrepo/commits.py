@@ -35,12 +35,13 @@ class PreparedCommit:
 
 def prepare_commit(
     root: Path,
-    folders: Mapping[str, Path],
+    folders: Mapping[str, Mapping[str, Path]],
     message: str,
     *,
     sign: bool = False,
 ) -> PreparedCommit:
-    """A commit of HEAD with `folders` (repository path -> folder holding its new content).
+    """A commit of HEAD with `folders` replaced ({repository path of a folder: {path inside
+    it: the file holding its new bytes}}: the folder's whole new content).
 
     Nothing visible changes: the objects are written, the branch and the index are not.
     """
@@ -51,10 +52,8 @@ def prepare_commit(
     folders = {prefix + path: source for path, source in folders.items()}
     entries: list[tuple[str, str, str]] = []
     for repo_path, source in sorted(folders.items()):
-        files = sorted(
-            p for p in source.rglob("*") if (p.is_file() or p.is_symlink()) and p != source
-        )
-        regular = [p for p in files if not p.is_symlink()]
+        files = sorted(source.items())
+        regular = [p for _, p in files if not p.is_symlink()]
         shas: list[str] = []
         if regular:
             out = run(
@@ -68,8 +67,8 @@ def prepare_commit(
             )
             shas = out.decode().split()
         by_path = dict(zip(regular, shas, strict=True))
-        for path in files:
-            rel = f"{repo_path}/{path.relative_to(source).as_posix()}"
+        for name, path in files:
+            rel = f"{repo_path}/{name}"
             if path.is_symlink():
                 sha = (
                     run(root, "hash-object", "-w", "--stdin", input=os.fsencode(os.readlink(path)))
