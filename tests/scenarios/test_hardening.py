@@ -178,7 +178,7 @@ def test_lock_wait_must_be_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
 # --------------------------------------------------------------------- transaction
 
 
-def test_a_transaction_switches_whole_folders(tmp_path: Path) -> None:
+def test_a_transaction_replaces_each_file_and_drops_leftovers(tmp_path: Path) -> None:
     waves = tmp_path / "waves"
     (waves / "r" / "argocd").mkdir(parents=True)
     (waves / "r" / "argocd" / "old.yaml").write_text("old")
