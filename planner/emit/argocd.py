@@ -22,14 +22,13 @@ from enum import StrEnum
 from typing import Any
 
 from planner.emit.pinned import (
-    CLUSTER_LABEL,
     MANAGED_BY,
-    MAX_OBJECT_BYTES,
     STEP_ANNOTATION,
     WAVE_LABEL,
     Element,
     PinnedPlan,
-    object_size_problem,
+    check_object_size,
+    cluster_labels,
 )
 from planner.policy import ArgoCDSettings
 from planner.yamlsafe import dump_manifest, json_size
@@ -80,10 +79,9 @@ def appset_file(name: str, doc: dict[str, Any]) -> tuple[str, bytes]:
     """The file of one ApplicationSet, within the byte budget of one object."""
     path = f"{name}.yaml"
     size = json_size(doc)
-    if size > MAX_OBJECT_BYTES:
-        raise object_size_problem(
-            path, f"ApplicationSet {name}", size, "lower `argocd.shard_size` in the policy"
-        )
+    check_object_size(
+        path, f"ApplicationSet {name}", size, "lower `argocd.shard_size` in the policy"
+    )
     return path, dump_manifest(doc).encode()
 
 
@@ -259,7 +257,7 @@ def _template(
     return {
         "metadata": {
             "name": f"{settings.name_prefix}-{{{{.cluster}}}}",
-            "labels": {**MANAGED_BY, WAVE_LABEL: "{{.wave}}", CLUSTER_LABEL: "{{.cluster}}"},
+            "labels": cluster_labels("{{.wave}}", "{{.cluster}}"),
             "annotations": {STEP_ANNOTATION: "{{.step}}"},
         },
         "spec": spec,

@@ -22,14 +22,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from planner.emit.pinned import (
-    CLUSTER_LABEL,
-    MANAGED_BY,
-    MAX_OBJECT_BYTES,
     STEP_ANNOTATION,
-    WAVE_LABEL,
     Element,
     PinnedPlan,
-    object_size_problem,
+    check_object_size,
+    cluster_labels,
 )
 from planner.policy import FluxSettings
 from planner.yamlsafe import dump_manifest, dump_manifests, json_size
@@ -77,9 +74,8 @@ def sync_documents(
 
 def _check_sizes(element: Element, sizes: Sequence[int]) -> None:
     for kind, size in zip(("GitRepository", "Kustomization"), sizes, strict=True):
-        if size > MAX_OBJECT_BYTES:
-            name = f"{kind} {element.cluster}"
-            raise object_size_problem(sync_path(element), name, size, "shorten the cluster's path")
+        name = f"{kind} {element.cluster}"
+        check_object_size(sync_path(element), name, size, "shorten the cluster's path")
 
 
 _FIELDS = ("cluster", "path", "revision", "wave", "step")
@@ -131,7 +127,7 @@ def _metadata(element: Element, rollout: PinnedPlan, settings: FluxSettings) -> 
     return {
         "name": element.cluster,
         "namespace": settings.namespace,
-        "labels": {**MANAGED_BY, WAVE_LABEL: element.wave, CLUSTER_LABEL: element.cluster},
+        "labels": cluster_labels(element.wave, element.cluster),
         "annotations": annotations,
     }
 

@@ -185,11 +185,17 @@ def prepare(
     )
 
 
-def object_size_problem(path: str, name: str, size: int, fix: str) -> UserError:
-    """An emitted object too large for etcd (see MAX_OBJECT_BYTES)."""
-    return UserError.single(
-        f"{name} would be {size} bytes, over the {MAX_OBJECT_BYTES} byte budget for one "
-        "Kubernetes object (etcd stores at most 1.5 MiB)",
-        file=path,
-        fix=fix,
-    )
+def check_object_size(path: str, name: str, size: int, fix: str) -> None:
+    """Refuse an emitted object too large for etcd (see MAX_OBJECT_BYTES)."""
+    if size > MAX_OBJECT_BYTES:
+        raise UserError.single(
+            f"{name} would be {size} bytes, over the {MAX_OBJECT_BYTES} byte budget for one "
+            "Kubernetes object (etcd stores at most 1.5 MiB)",
+            file=path,
+            fix=fix,
+        )
+
+
+def cluster_labels(wave: str, cluster: str) -> dict[str, str]:
+    """The labels of every object emitted for one cluster (or its template placeholders)."""
+    return {**MANAGED_BY, WAVE_LABEL: wave, CLUSTER_LABEL: cluster}
