@@ -89,18 +89,20 @@ def prepare_commit(
             run(root, "read-tree", parent, env=env, key="--commit")
         else:
             run(root, "read-tree", "--empty", env=env, key="--commit")
-        listed = run(root, "ls-files", "-z", "--full-name", "--", *_top(folders), env=env).decode()
-        info = [f"0 {'0' * 40}\t{p}" for p in listed.split("\0") if p]
-        info += [f"{mode} {sha}\t{path}" for mode, sha, path in entries]
-        run(
-            root,
-            "update-index",
-            "-z",
-            "--index-info",
-            input=("\0".join(info) + "\0").encode(),
-            env=env,
-            key="--commit",
-        )
+        listed = run(
+            root, "ls-files", "-z", "-s", "--full-name", "--", *_top(folders), env=env
+        ).decode()
+        info = _changes(listed, entries)
+        if info:
+            run(
+                root,
+                "update-index",
+                "-z",
+                "--index-info",
+                input=("\0".join(info) + "\0").encode(),
+                env=env,
+                key="--commit",
+            )
         tree = run(root, "write-tree", env=env, key="--commit").decode().strip()
     finally:
         Path(index).unlink(missing_ok=True)
@@ -133,6 +135,23 @@ def publish(commit: PreparedCommit) -> None:
         with contextlib.suppress(UserError):
             _index_info(root, [*forget, *before])
         raise
+
+
+def _changes(listed: str, entries: Iterable[tuple[str, str, str]]) -> list[str]:
+    """`update-index --index-info` lines turning the folders' entries in `listed`
+    (`ls-files -z -s`) into `entries`: removals first, then the new and changed entries.
+    Entries that stay as they are are left alone, so the index keeps their cached trees
+    and `write-tree` rebuilds only the folders that change."""
+    before: dict[str, str] = {}
+    for line in listed.split("\0"):
+        if line:
+            meta, path = line.split("\t", 1)
+            mode, sha, _ = meta.split(" ")
+            before[path] = f"{mode} {sha}"
+    after = {path: f"{mode} {sha}" for mode, sha, path in entries}
+    info = [f"0 {'0' * 40}\t{p}" for p in before if p not in after]
+    info += [f"{v}\t{p}" for p, v in after.items() if before.get(p) != v]
+    return info
 
 
 def _index_info(root: Path, lines: list[str]) -> None:
