@@ -431,23 +431,35 @@ def recover(waves: Path) -> list[str]:
     notes = []
     for item in pending(waves):
         if item.journal:
-            _apply(waves, item.area, _valid_ops((_journal(item.area) or {}).get("ops")))
+            _apply(waves, item.area, _valid_ops(item.area, (_journal(item.area) or {}).get("ops")))
         shutil.rmtree(item.area, ignore_errors=True)
         verb = "completed" if item.journal else "dropped"
         notes.append(f"recovered: {verb} {item.describe()}")
     return notes
 
 
-def _valid_ops(ops: object) -> list[dict[str, str]]:
-    """The journal's operations, each checked to stay inside `waves/` and the area."""
-    out: list[dict[str, str]] = []
-    for op in ops if isinstance(ops, list) else []:
-        if not (isinstance(op, dict) and all(isinstance(v, str) for v in op.values())):
-            continue
-        paths = [op.get("live", ""), op.get("staged", "x"), op.get("folder", "x")]
-        if all(p and not p.startswith("/") and ".." not in p.split("/") for p in paths):
-            out.append(op)
-    return out
+def _valid_ops(area: Path, ops: object) -> list[dict[str, str]]:
+    """The journal's operations, each checked to stay inside `waves/` and the area; a
+    journal with any other entry is refused whole (never applied in part)."""
+    listed = ops if isinstance(ops, list) else None
+    valid = [op for op in listed or [] if _valid_op(op)]
+    if listed is None or len(valid) != len(listed):
+        raise UserError.single(
+            "the journal of an interrupted transaction holds an operation it cannot apply "
+            "(damaged or edited by hand)",
+            file=str(area / JOURNAL),
+            key="ops",
+            fix=f"inspect the rollout's files (git status, git diff), restore them with git, "
+            f"then remove {area}",
+        )
+    return valid
+
+
+def _valid_op(op: object) -> bool:
+    if not (isinstance(op, dict) and all(isinstance(v, str) for v in op.values())):
+        return False
+    paths = [op.get("live", ""), op.get("staged", "x"), op.get("folder", "x")]
+    return all(p and not p.startswith("/") and ".." not in p.split("/") for p in paths)
 
 
 def touched(paths: Iterable[Path], root: Path) -> list[str]:

@@ -228,6 +228,26 @@ def test_a_staged_copy_without_journal_is_dropped(tmp_path: Path) -> None:
     assert not transaction.pending(waves)
 
 
+def test_a_journal_with_an_operation_it_cannot_apply_is_refused_whole(tmp_path: Path) -> None:
+    waves = tmp_path / "waves"
+    (waves / "r").mkdir(parents=True)
+    (waves / "r" / "rollout.yaml").write_text("old")
+    (waves / "r" / "a.yaml").write_text("old")
+    txn = transaction.Transaction(waves, "test")
+    txn.put(waves / "r" / "a.yaml", b"new")
+    txn.put(waves / "r" / "rollout.yaml", b"new")
+    txn.prepare()
+    assert txn._area is not None
+    ops = [*txn.ops, {"live": "../outside", "delete": "1"}]  # edited by hand
+    (txn._area / transaction.JOURNAL).write_text(json.dumps({"command": "t", "ops": ops}))
+    with pytest.raises(UserError) as refused:
+        transaction.recover(waves)
+    assert "journal" in str(refused.value) and "git" in str(refused.value)
+    assert (waves / "r" / "a.yaml").read_text() == "old"  # nothing applied in part
+    assert (waves / "r" / "rollout.yaml").read_text() == "old"
+    assert [p.journal for p in transaction.pending(waves)] == [True]  # kept for inspection
+
+
 def test_a_step_and_another_generated_tree_are_written_and_committed_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
