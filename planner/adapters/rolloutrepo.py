@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from planner import rolloutaudit as audit
-from planner.adapters import files, gitrepo, lock, transaction
+from planner.adapters import files, gitrepo, lock, recovery, transaction
 from planner.errors import Problem, UserError
 from planner.release import messages, times
 from planner.release.model import Rollout, check_rollout_name
@@ -223,7 +223,7 @@ def locked(root: Path, command: str) -> Iterator[list[str]]:
     yields the recovery notes (what was completed or dropped)."""
     waves = root / WAVES_DIR
     with lock.hold(waves, command):
-        yield transaction.recover(waves)
+        yield recovery.recover(waves)
 
 
 def interrupted(root: Path) -> list[str]:
@@ -232,7 +232,7 @@ def interrupted(root: Path) -> list[str]:
     notes = [
         f"{item.describe()} is pending in {item.area}: the next writing command "
         + ("completes it" if item.journal else "drops it")
-        for item in transaction.pending(waves)
+        for item in recovery.pending(waves)
     ]
     holder = lock.read_holder(lock.lock_path(waves))
     if holder is not None and not lock.alive(holder):

@@ -22,10 +22,11 @@ and some old ones; no other command runs then (the lock of `waves/` is held), an
 commit ever holds a mix. If the process dies (`kill -9`, power loss) before the journal is
 complete, nothing live changed and the next command drops the staging area (undo); after
 it, the next command applies the journal again from the start (redo: every operation can
-be repeated), and says so. `status` reports such a journal without touching it. The
-staging area, the journal and the lock live in `waves/.wave-planner/` with a `.gitignore`
-of `*`, so no temporary file is ever added to a commit; leftover `.<name>.<random>.tmp`
-files beside the files a step writes are removed with it, and never carried into a commit.
+be repeated), and says so (`planner.adapters.recovery`). `status` reports such a journal
+without touching it. The staging area, the journal and the lock live in
+`waves/.wave-planner/` with a `.gitignore` of `*`, so no temporary file is ever added to a
+commit; leftover `.<name>.<random>.tmp` files beside the files a step writes are removed
+with it, and never carried into a commit.
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ class Transaction:
             area / JOURNAL, (json.dumps(journal, indent=1) + "\n").encode(), sync=True
         )
         durable.sync_folder(area)
-        _apply(self.waves, area, self.ops)
+        apply_ops(self.waves, area, self.ops)
         self._applied = True
 
     def finish(self) -> None:
@@ -284,7 +285,7 @@ def _walk(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
             yield prefix + item.name, Path(item.path)
 
 
-def _apply(waves: Path, area: Path, ops: list[dict[str, str]]) -> None:
+def apply_ops(waves: Path, area: Path, ops: list[dict[str, str]]) -> None:
     """Apply the journal's operations; each one can be repeated (redo)."""
     (area / _OLD).mkdir(exist_ok=True)
     for index, op in enumerate(ops):
@@ -313,7 +314,7 @@ def _apply(waves: Path, area: Path, ops: list[dict[str, str]]) -> None:
 
 
 def _revert(waves: Path, area: Path, ops: list[dict[str, str]]) -> None:
-    """Undo `_apply` (newest first), keeping the staged files so a redo stays possible."""
+    """Undo `apply_ops` (newest first), keeping the staged files so a redo stays possible."""
     for index in reversed(range(len(ops))):
         op = ops[index]
         live, old = waves / op["live"], area / _OLD / str(index)
@@ -378,88 +379,6 @@ def _read(path: Path) -> bytes | None:
 
 def _lexists(path: Path) -> bool:
     return os.path.lexists(path)
-
-
-# ---------------------------------------------------------------------------- recovery
-
-
-@dataclass(frozen=True)
-class Pending:
-    """An interrupted transaction found in the staging area."""
-
-    area: Path
-    command: str
-    at: str
-    journal: bool  # True: committed (to be completed); False: never committed (to drop)
-
-    def describe(self) -> str:
-        if self.journal:
-            return f"an interrupted `{self.command}` of {self.at} (its writes were not finished)"
-        return "an interrupted write that never reached its commit point (nothing live changed)"
-
-
-def pending(waves: Path) -> list[Pending]:
-    """Interrupted transactions, oldest first (read-only: for `status`)."""
-    root = waves / PRIVATE_DIR / TXN_DIR
-    if not root.is_dir():
-        return []
-    found = []
-    for area in sorted(p for p in root.iterdir() if p.is_dir()):
-        data = _journal(area)
-        if data is None:
-            found.append(Pending(area, "?", "?", journal=False))
-        else:
-            found.append(
-                Pending(area, str(data.get("command", "?")), str(data.get("at", "?")), True)
-            )
-    return found
-
-
-def _journal(area: Path) -> dict[str, object] | None:
-    try:
-        data = json.loads((area / JOURNAL).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def recover(waves: Path) -> list[str]:
-    """Complete (journal written) or drop (no journal) interrupted transactions.
-
-    Call with the lock held. Returns one line per transaction recovered, for the report.
-    """
-    notes = []
-    for item in pending(waves):
-        if item.journal:
-            _apply(waves, item.area, _valid_ops(item.area, (_journal(item.area) or {}).get("ops")))
-        shutil.rmtree(item.area, ignore_errors=True)
-        verb = "completed" if item.journal else "dropped"
-        notes.append(f"recovered: {verb} {item.describe()}")
-    return notes
-
-
-def _valid_ops(area: Path, ops: object) -> list[dict[str, str]]:
-    """The journal's operations, each checked to stay inside `waves/` and the area; a
-    journal with any other entry is refused whole (never applied in part)."""
-    listed = ops if isinstance(ops, list) else None
-    valid = [op for op in listed or [] if _valid_op(op)]
-    if listed is None or len(valid) != len(listed):
-        raise UserError.single(
-            "the journal of an interrupted transaction holds an operation it cannot apply "
-            "(damaged or edited by hand)",
-            file=str(area / JOURNAL),
-            key="ops",
-            fix=f"inspect the rollout's files (git status, git diff), restore them with git, "
-            f"then remove {area}",
-        )
-    return valid
-
-
-def _valid_op(op: object) -> bool:
-    if not (isinstance(op, dict) and all(isinstance(v, str) for v in op.values())):
-        return False
-    paths = [op.get("live", ""), op.get("staged", "x"), op.get("folder", "x")]
-    return all(p and not p.startswith("/") and ".." not in p.split("/") for p in paths)
 
 
 def touched(paths: Iterable[Path], root: Path) -> list[str]:

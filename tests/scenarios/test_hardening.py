@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from planner import saferegex
-from planner.adapters import lock, renderer, transaction
+from planner.adapters import lock, recovery, renderer, transaction
 from planner.cli import app
 from planner.cli import options as opt
 from planner.durations import duration_seconds
@@ -196,7 +196,7 @@ def test_a_transaction_replaces_each_file_and_drops_leftovers(tmp_path: Path) ->
     files = sorted(p.relative_to(waves).as_posix() for p in waves.rglob("*") if p.is_file())
     assert files == [".wave-planner/.gitignore", "fleet/argocd/all.yaml", "r/keep.txt",
                      "r/rollout.yaml"]  # fmt: skip
-    assert not transaction.pending(waves)
+    assert not recovery.pending(waves)
 
 
 def test_undo_puts_the_old_folders_back(tmp_path: Path) -> None:
@@ -221,11 +221,11 @@ def test_a_staged_copy_without_journal_is_dropped(tmp_path: Path) -> None:
     txn = transaction.Transaction(waves, "test")
     txn.put(waves / "r" / "rollout.yaml", b"new")
     txn.prepare()  # "killed" here: no journal
-    assert [p.journal for p in transaction.pending(waves)] == [False]
-    notes = transaction.recover(waves)
+    assert [p.journal for p in recovery.pending(waves)] == [False]
+    notes = recovery.recover(waves)
     assert notes and "dropped" in notes[0]
     assert (waves / "r" / "rollout.yaml").read_text() == "old"
-    assert not transaction.pending(waves)
+    assert not recovery.pending(waves)
 
 
 def test_a_journal_with_an_operation_it_cannot_apply_is_refused_whole(tmp_path: Path) -> None:
@@ -241,11 +241,11 @@ def test_a_journal_with_an_operation_it_cannot_apply_is_refused_whole(tmp_path: 
     ops = [*txn.ops, {"live": "../outside", "delete": "1"}]  # edited by hand
     (txn._area / transaction.JOURNAL).write_text(json.dumps({"command": "t", "ops": ops}))
     with pytest.raises(UserError) as refused:
-        transaction.recover(waves)
+        recovery.recover(waves)
     assert "journal" in str(refused.value) and "git" in str(refused.value)
     assert (waves / "r" / "a.yaml").read_text() == "old"  # nothing applied in part
     assert (waves / "r" / "rollout.yaml").read_text() == "old"
-    assert [p.journal for p in transaction.pending(waves)] == [True]  # kept for inspection
+    assert [p.journal for p in recovery.pending(waves)] == [True]  # kept for inspection
 
 
 def test_a_step_and_another_generated_tree_are_written_and_committed_together(

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from planner import api
-from planner.adapters import lock, rolloutrepo, transaction
+from planner.adapters import lock, recovery, rolloutrepo, transaction
 from planner.errors import Refusal, UserError
 from planner.release import messages, model, times, transitions
 from planner.release.model import Rollout
@@ -240,7 +240,7 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         assert code in (0, 9), code
-        journal = [p for p in transaction.pending(repo.path / "waves") if p.journal]
+        journal = [p for p in recovery.pending(repo.path / "waves") if p.journal]
         if journal:  # past the commit point: the next command completes the step
             shown = api.rollout_status(api.RolloutStatusRequest(repo=repo.path, name=NAME))
             assert any(f"interrupted `rollout advance {NAME}`" in n for n in shown.notes)
@@ -252,7 +252,7 @@ def _crash_points(repo: FleetRepo, commit: bool) -> int:
         with rolloutrepo.locked(repo.path, "test recovery"):
             pass
         state, live = _agreeing(repo, seen)
-        assert not transaction.pending(repo.path / "waves")
+        assert not recovery.pending(repo.path / "waves")
         if journal or code == 0:
             assert released(state) == ["canary"]
         if code == 0:
@@ -318,12 +318,12 @@ def test_an_interrupted_transaction_is_completed_by_the_next_command(
     txn.prepare()
     txn.commit()  # journal written, files in place, old versions not yet removed
     txn._area = None  # "killed" before finish()
-    assert transaction.pending(waves)
+    assert recovery.pending(waves)
     shown = run("status", NAME, minute=2)
     assert "interrupted `rollout pause region-settings`" in shown.stderr
     resumed = run("resume", NAME, minute=3)
     assert "recovered: completed" in resumed.stderr
-    assert not transaction.pending(waves)
+    assert not recovery.pending(waves)
     assert [e.action for e in agree(fleet_repo).history] == ["start", "pause", "resume"]
 
 
@@ -363,7 +363,7 @@ def test_a_transaction_stages_only_what_changes_and_puts_the_state_last(
         if p.is_file() and lock.PRIVATE_DIR not in p.parts
     }
     assert after == before
-    assert not transaction.pending(waves)
+    assert not recovery.pending(waves)
 
 
 # --------------------------------------------------------- failures change nothing
