@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from planner import __version__
-from planner.placement import UNPLACED
 from planner.release.drift import Observed
 from planner.target import Target
 
@@ -222,6 +221,7 @@ def policy_of(cache: PlanCache) -> RolloutPolicy | None:
 def emitter_input(cache: PlanCache, state: Rollout, released: Collection[str]) -> PinnedPlan:
     """What `planner.emit.pinned.prepare` gives for the plan, pinned with the released steps."""
     from planner.emit.pinned import Element, PinnedPlan
+    from planner.placement import UNPLACED
 
     step_of = {c: name for name, clusters in cache.steps for c in clusters}
     waves: dict[str, list[Element]] = {}

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planner import plancache
-from planner import policy as policy_mod
 from planner import rolloutaudit as audit
 from planner.adapters import gitrepo, rolloutrepo
 from planner.errors import Problem, Refusal, UserError
@@ -148,6 +147,8 @@ def _start_policy(root: Path, started: Rollout, commit: str, source: str) -> lis
         data = gitrepo.run(root, "cat-file", "blob", f"{commit}:./{rel}")
     except UserError:
         return []  # not committed with the start: the working tree's digest is checked
+    from planner import policy as policy_mod
+
     try:
         digest = policy_mod.load_policy(data, source=f"{commit[:12]}:{rel}").digest()
     except UserError:
