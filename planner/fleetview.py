@@ -54,15 +54,31 @@ def compose(rollouts: Sequence[Rollout], inventory: Inventory, target: str) -> F
     return compose_places(rollouts, places, target)
 
 
-def compose_places(
-    rollouts: Sequence[Rollout], places: Mapping[str, tuple[str, str]], target: str
-) -> FleetView | None:
-    """`compose` from every inventory cluster's (server, path), in inventory order."""
+@dataclass(frozen=True)
+class Composed:
+    """The pins of a fleet view before its elements: the clusters some rollout pins (their
+    revision, step and rollout); every other cluster runs `default`, in no step."""
+
+    newest: Rollout  # whose membership and head the view takes
+    revision: dict[str, str]
+    step_of: dict[str, str]
+    source: dict[str, str]
+
+    @property
+    def default(self) -> str:
+        return self.newest.head
+
+    def pin(self, cluster: str) -> tuple[str, str]:
+        """(revision, step) of one cluster's element."""
+        return self.revision.get(cluster, self.default), self.step_of.get(cluster, "")
+
+
+def compose_pins(rollouts: Sequence[Rollout], target: str) -> Composed | None:
+    """The pins `compose` gives `target`'s elements (in proportion to the clusters the
+    rollouts affect, not to the fleet), or None when no rollout of that target exists."""
     mine = sorted((r for r in rollouts if r.target == target), key=lambda r: (r.started_at, r.name))
     if not mine:
         return None
-    newest = mine[-1]
-    default = newest.head
     revision: dict[str, str] = {}
     step_of: dict[str, str] = {}
     source: dict[str, str] = {}
@@ -80,6 +96,21 @@ def compose_places(
                 revision[cluster] = item.base if state == "rolled-back" else pins[cluster]
                 step_of[cluster] = step.name
                 source[cluster] = item.name
+    return Composed(mine[-1], revision, step_of, source)
+
+
+def compose_places(
+    rollouts: Sequence[Rollout], places: Mapping[str, Sequence[str]], target: str
+) -> FleetView | None:
+    """`compose` from every inventory cluster's (server, path, ...), in inventory order."""
+    composed = compose_pins(rollouts, target)
+    return None if composed is None else view_of(composed, places, target)
+
+
+def view_of(composed: Composed, places: Mapping[str, Sequence[str]], target: str) -> FleetView:
+    """The elements of the composed pins, for every inventory cluster (server, path, ...)."""
+    newest, revision, step_of = composed.newest, composed.revision, composed.step_of
+    default = composed.default
     waves: dict[str, list[Element]] = {}
     for member in newest.membership:
         elements = []
@@ -102,17 +133,18 @@ def compose_places(
     unlisted = [
         Element(
             cluster=name,
-            server=server,
-            path=path,
+            server=found[0],
+            path=found[1],
             revision=revision.get(name, default),
             wave=UNLISTED_WAVE,
             step="",
         )
-        for name, (server, path) in places.items()
+        for name, found in places.items()
         if name not in listed
     ]
     if unlisted:
         waves.setdefault(UNLISTED_WAVE, []).extend(unlisted)
+    source = composed.source
     return FleetView(
         target=target,
         default=default,

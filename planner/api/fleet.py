@@ -18,7 +18,7 @@ from planner.emit import argocd as argocd_emit
 from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.emit.pinned import PinnedPlan
-from planner.fleetview import FLEET_DIR, FleetView, compose, compose_places
+from planner.fleetview import FLEET_DIR, FleetView, compose, compose_pins, view_of
 from planner.inventory import Inventory
 from planner.pins.nesting import PinContext, Pins
 from planner.pins.pinning import Wanted, fleet_pins
@@ -131,42 +131,40 @@ def view_step(
     """
     from planner.emit import stepfiles
 
-    mine = [r for r in after if r.target == target]
-    if not mine or cache.nested_pins or cache.target != target:
+    if cache.nested_pins or cache.target != target:
         return None
-    newest = max(mine, key=lambda r: (r.started_at, r.name))
-    if newest.id != cache.plan_id:
+    old, new = compose_pins(before, target), compose_pins(after, target)
+    if old is None or new is None:
         return None
-    places = {name: (entry[0], entry[1]) for name, entry in cache.clusters.items()}
-    if set(places) != set(newest.members()):
-        return None
-    old = compose_places(before, places, target)
-    new = compose_places(after, places, target)
+    newest = new.newest
     if (
-        old is None
-        or new is None
+        newest.id != cache.plan_id
         or old.default != new.default
-        or list(old.waves) != list(new.waves)
+        or old.newest.membership != newest.membership  # the same waves, listing the same
     ):
         return None
+    places = cache.clusters
+    if places.keys() != {c for m in newest.membership for c in m.clusters}:
+        return None  # (a cluster no membership lists would be in the `unlisted` wave)
     affected = newest.affected()
-    elements = [e for wave in new.waves.values() for e in wave]
     if any(
-        e.revision != newest.head and not (e.revision == newest.base and e.cluster in affected)
-        for e in elements
+        revision != newest.head and not (revision == newest.base and cluster in affected)
+        for cluster, revision in new.revision.items()
+        if cluster in places
     ):
         return None
-    was = {e.cluster: e for wave in old.waves.values() for e in wave}
-    changed = {e.cluster for e in elements if was.get(e.cluster) != e}
+    pinned = old.revision.keys() | old.step_of.keys() | new.revision.keys() | new.step_of.keys()
+    changed = {c for c in pinned if c in places and old.pin(c) != new.pin(c)}
+    view = view_of(new, places, target)
     rollout = _FleetRollout(
         plan_id="fleet",
-        base=new.default,
-        head=new.default,
+        base=view.default,
+        head=view.default,
         emergency=None,
         steps=(),
         released=(),
-        waves={w: list(e) for w, e in new.waves.items()},
-        regions={name: entry[2] for name, entry in cache.clusters.items()},
+        waves=view.waves,
+        regions={name: entry[2] for name, entry in places.items()},
         repo_url=cache.repo_url,
     )
     settings = plancache.settings(cache)
