@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from planner import yamlsafe
 from planner.errors import UserError, validate_model
+from planner.release import statetext
 from planner.release.model import Rollout
 
 STATE_HEADER = "# wave-planner rollout state: change it only with `wave-planner rollout ...`\n"
@@ -18,11 +19,14 @@ def dump_state(state: Rollout) -> bytes:
 
 
 def load_state(data: bytes, *, source: str) -> Rollout:
-    """Parse `rollout.yaml`, reporting every problem as a UserError naming the file."""
-    try:
-        doc = yamlsafe.load_one(data, strict=True)
-    except yamlsafe.YamlError as exc:
-        raise UserError.single(str(exc), file=source) from None
+    """Parse `rollout.yaml`, reporting every problem as a UserError naming the file (the text
+    `dump_state` writes is read by `statetext`, any other by the full YAML loader)."""
+    doc = statetext.read(data)
+    if doc is None:
+        try:
+            doc = yamlsafe.load_one(data, strict=True)
+        except yamlsafe.YamlError as exc:
+            raise UserError.single(str(exc), file=source) from None
     if not isinstance(doc, dict):
         raise UserError.single("expected a mapping (a rollout state)", file=source)
     return validate_model(Rollout, doc, file=source)
