@@ -26,6 +26,7 @@ Times are UTC ISO 8601 strings (`2024-01-02T10:00:00Z`). Pure: no clock, no file
 Modules: `model` (the state file's models and validators, and what a state says at a
 glance: `state_of`, `released`, `pins`), `times` (UTC times and durations), `transitions`
 (start, advance, rollback, pause, resume and the gates that hold a step), `drift` (drift and
-conflicts), `messages` (the state file's bytes and the commit messages) and `view` (a
-rollout as a command reports it).
+conflicts), `messages` (the state file's bytes and the commit messages), `statetext` (the
+state file's text read fast, in the layout its writer writes) and `view` (a rollout as a
+command reports it).
 """
