@@ -168,7 +168,12 @@ _DEEP_INDENT = re.compile(rb"^[ \t-]{%d,}" % MAX_DEPTH, re.MULTILINE)
 def decode(data: bytes) -> str:
     """Strict UTF-8 (a BOM is allowed), as Kubernetes tooling expects."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode()  # the C codec; "utf-8-sig" is a Python one (one BOM dropped)
+        return text[1:] if text.startswith("\ufeff") else text
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("utf-8-sig")  # the same failure, named as ever
     except UnicodeDecodeError as exc:
         raise YamlError(
             f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
