@@ -8,14 +8,14 @@ through the full loader (`planner.yamlsafe.loading`): the two must give the same
 every text `load` accepts, and `load` accepts no text the full loader refuses (tests check
 both on generated texts).
 
-The subset, checked before anything is built (anything else answers None):
+The subset (any other text answers None, whatever was built from it dropped):
 
 - ASCII text, lines separated by `\\n`, no tab, no control character, no `#` except in a
   line that holds only a comment, no document marker (`---`, `...`) or directive;
 - each line is `- ` entries (a block sequence), then `key: value`, `key:` or a value;
-- keys and values are plain scalars: not starting with an indicator (`-?:,[]{}#&*!|>'"%@\\``),
-  holding no `: `, not ending with `:` (keys hold no `:` at all, nor are they over 1,024
-  characters: YAML's limit for a key on one line);
+- keys and values are plain scalars: not starting with an indicator (`-?:,[]{}#&*!|>'"%@\\``;
+  `-` only before a non-space), holding no `: ` (a line ending with `:` is a key; keys hold
+  no `:` at all, nor are they over 1,024 characters: YAML's limit for a key on one line);
 - a scalar is alone on its line only after `- `: a value on a line of its own (`key:`
   then an indented value, or a multi-line scalar) answers None;
 - indentation as YAML's block structure wants it: the entries of a mapping or sequence at
@@ -39,6 +39,7 @@ _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]").search  # all but the newline
 _MARKERS = ("---", "...")  # a document's start and end, at the start of a line
 _MAX_KEY = 1024
+_MAX_KNOWN = 200_000  # distinct lines (and scalars) remembered
 _MAX_NESTING = 100  # deeper texts go to the full loader, which checks its depth limit
 _Y = "tag:yaml.org,2002:"
 _STR = _Y + "str"
@@ -65,8 +66,12 @@ class _Lines:
         self._constructors = loader.yaml_constructors
         self._constructor = yaml.constructor.SafeConstructor()
         self.known: dict[str, tuple[_Entry, ...] | None] = {}
+        self._scalars: dict[str, Any] = {}
 
     def scalar(self, text: str) -> Any:
+        found = self._scalars.get(text, _NO)
+        if found is not _NO:
+            return found
         tag = _STR
         for candidate, pattern in (
             *self._resolvers.get(text[0], ()),
@@ -76,13 +81,17 @@ class _Lines:
                 tag = candidate
                 break
         if tag == _STR:
-            return text
-        if tag in _BUILT:
-            return self._constructors[tag](self._constructor, yaml.ScalarNode(tag, text))
-        raise _Decline  # the merge key `<<`, the value key `=`
+            found = text
+        elif tag in _BUILT:
+            found = self._constructors[tag](self._constructor, yaml.ScalarNode(tag, text))
+        else:
+            raise _Decline  # the merge key `<<`, the value key `=`
+        if len(self._scalars) < _MAX_KNOWN:
+            self._scalars[text] = found
+        return found
 
     def read(self, raw: str) -> tuple[_Entry, ...] | None:
-        if len(self.known) > 100_000:
+        if len(self.known) >= _MAX_KNOWN:
             self.known.clear()
         try:
             found: tuple[_Entry, ...] | None = self._entries(raw)
@@ -105,19 +114,21 @@ class _Lines:
                 return tuple(entries)
             column += len(content) - len(rest)
             content = rest
+        if "#" in content:
+            raise _Decline  # a comment after an entry (or a `#` in a scalar)
         if content[-1] == ":":
             key, value = content[:-1].rstrip(" "), ""
         else:
             key, colon, value = content.partition(": ")
             if not colon:
-                if not entries or _PLAIN(content) is None:
+                if not entries or not _starts_plain(content):
                     raise _Decline  # a value alone on its line: perhaps a continued one
                 entries.append((column, _ITEM, self.scalar(content), None))
                 return tuple(entries)
             key, value = key.rstrip(" "), value.lstrip(" ")
-            if _PLAIN(value) is None:
+            if ": " in value or not _starts_plain(value):
                 raise _Decline
-        if _PLAIN(key) is None or ":" in key or len(key) > _MAX_KEY:
+        if not key or ":" in key or len(key) > _MAX_KEY or not _starts_plain(key):
             raise _Decline
         if value:
             entries.append((column, _PAIR, self.scalar(key), self.scalar(value)))
@@ -126,9 +137,11 @@ class _Lines:
         return tuple(entries)
 
 
-# a plain scalar of the subset: no indicator first (`-` only before a non-space), no `#`,
-# no `: `, no `:` at the end
-_PLAIN = re.compile(r"(?:[^-?:,\[\]{}#&*!|>'\"%@` ]|-(?=[^ ]))(?:[^#:]|:(?! |$))*").fullmatch
+def _starts_plain(text: str) -> bool:
+    """`text` (not empty, no space around) starts as a plain scalar does: with no indicator,
+    or a `-` before a non-space."""
+    first = text[0]
+    return first not in _INDICATORS or (first == "-" and len(text) > 1 and text[1] != " ")
 
 
 def _read(text: str, lines: _Lines, strict: bool) -> Any:
