@@ -7,6 +7,7 @@ provide git-backed snapshots (`planner.adapters.gitrepo`); tests and the demo us
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
@@ -56,6 +57,7 @@ class Snapshot(Protocol):
         ...
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a plan asks for each cluster's path several times
 def normalize(path: str) -> str:
     """Repository-relative normal form: `a/b`, `.` for the root, `..` kept when escaping."""
     stripped = path.strip().replace("\\", "/").lstrip("/")
