@@ -101,3 +101,16 @@ def test_symbolic_links_below_the_folder_are_followed_where_they_lead(tmp_path: 
     diff = files.write_tree(out, {"real/a.yaml": b"A\n", "inside/b.yaml": b"b\n"})
     assert diff.changed == ("real/a.yaml",) and diff.added == ("inside/b.yaml",)
     assert (out / "real" / "b.yaml").read_bytes() == b"b\n"
+
+
+def test_leftovers_of_an_interrupted_write_are_removed(tmp_path: Path) -> None:
+    from planner.adapters import files
+
+    out = tmp_path / "out"
+    files.write_tree(out, {"wave-canary.yaml": b"a\n"})
+    (out / ".wave-canary.yaml.k3j4h5.tmp").write_text("half")
+    (out / ".notes.tmp").write_text("someone else's")
+    files.write_tree(out, {"wave-canary.yaml": b"b\n"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".notes.tmp", ".wave-planner-manifest.json", "wave-canary.yaml",
+    ]  # fmt: skip
