@@ -77,6 +77,19 @@ def fleet(tmp_path: Path) -> Callable[[str], FleetRepo]:
     return build
 
 
+@pytest.fixture(scope="session")
+def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One render cache folder (`WAVE_PLANNER_CACHE`) for the run's kubectl renders.
+
+    A render is keyed by content: the git blob ids of every file the unit reads, the load
+    restrictor and the renderer's identity (its binary's path, size and mtime). So a unit
+    that several tests render (the same fixture fleet at the same revision) is rendered
+    once, and a hit is exactly the output kubectl gave for those bytes. A test that needs
+    a cold cache, or counts renderer processes, makes its own.
+    """
+    return tmp_path_factory.mktemp("renders")
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> FleetRepo:
     """The bundled example fleet with its sample change."""
