@@ -30,7 +30,8 @@ class PreparedCommit:
     parent: str | None
     ref: str
     entries: tuple[tuple[str, str, str], ...]  # (mode, blob sha, path) of the folders
-    folders: tuple[str, ...]
+    folders: tuple[str, ...]  # folders whose whole content `entries` is
+    removed: tuple[str, ...] = ()  # without `folders`: `entries` are the changed files only
 
 
 def prepare_commit(
@@ -107,12 +108,17 @@ def prepare_commit(
     finally:
         Path(index).unlink(missing_ok=True)
         Path(index + ".lock").unlink(missing_ok=True)
+    sha = make_commit(root, tree, parent, message, sign=sign)
+    return PreparedCommit(root, sha, parent, ref, tuple(entries), tuple(sorted(folders)))
+
+
+def make_commit(root: Path, tree: str, parent: str | None, message: str, *, sign: bool) -> str:
+    """The commit object of `tree` on `parent` (`commit-tree`): its id."""
     args = ["commit-tree", tree, "-F", "-"]
     if parent:
         args += ["-p", parent]
     args += ["-S"] if sign else ["--no-gpg-sign"]
-    sha = run(root, *args, input=message.encode(), signing=sign, key="--commit").decode().strip()
-    return PreparedCommit(root, sha, parent, ref, tuple(entries), tuple(sorted(folders)))
+    return run(root, *args, input=message.encode(), signing=sign, key="--commit").decode().strip()
 
 
 def publish(commit: PreparedCommit) -> None:
@@ -120,10 +126,12 @@ def publish(commit: PreparedCommit) -> None:
     (only from the parent it was made on). If the branch cannot move, the index entries are
     put back: nothing changed. A crash between the two leaves the step staged, not lost."""
     root = commit.root
-    listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(commit.folders))
+    named = commit.folders or (*commit.removed, *(path for _, _, path in commit.entries))
+    listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(named))
     before = [line for line in listed.decode().split("\0") if line]
     paths = [line.split("\t", 1)[1] for line in before]
     forget = [f"0 {'0' * 40}\t{p}" for p in paths]
+    forget += [f"0 {'0' * 40}\t{path}" for path in commit.removed]
     forget += [f"0 {'0' * 40}\t{path}" for _, _, path in commit.entries]
     new = [f"{mode} {sha}\t{path}" for mode, sha, path in commit.entries]
     _index_info(root, [*forget, *new])
