@@ -120,7 +120,7 @@ def prepare_changes(
     differ = sorted(p for p, entry in entries.items() if entry != head[p] or p in reported)
     changed = tuple((e[0], e[1], p) for p in differ if (e := entries[p]) is not None)
     removed = tuple(p for p in differ if entries[p] is None)
-    return PreparedCommit(top, sha, parent, ref, changed, (), removed)
+    return PreparedCommit(top, sha, parent, ref, changed, (), removed, tuple(tops))
 
 
 def _folders(entries: Iterable[str]) -> list[str]:
@@ -201,7 +201,8 @@ def _read_trees(root: Path, commit: str, folders: list[str]) -> dict[str, dict[s
     """The entries of `folders` in `commit` (one `cat-file --batch`; a folder it does not
     have is empty); None when one is a file or holds a submodule."""
     names = [f"{commit}:{folder}" if folder else f"{commit}^{{tree}}" for folder in folders]
-    out = run(root, "cat-file", "--batch", input="\n".join(names).encode() + b"\n", key=_KEY)
+    wanted = b"".join(os.fsencode(name) + b"\n" for name in names)
+    out = run(root, "cat-file", "--batch", input=wanted, key=_KEY)
     trees: dict[str, dict[str, Entry]] = {}
     at = 0
     for folder in folders:
@@ -313,7 +314,9 @@ def _write_trees(
 
 def _tree(entries: Mapping[str, Entry], object_format: str) -> tuple[bytes, str]:
     """A tree object's bytes (git's order: a folder sorts as its name and "/") and id."""
-    order = sorted(entries, key=lambda n: n + "/" if entries[n][0] == "040000" else n)
+    order = sorted(
+        entries, key=lambda n: os.fsencode(n) + (b"/" if entries[n][0] == "040000" else b"")
+    )
     raw = b"".join(
         entries[name][0].lstrip("0").encode()
         + b" "

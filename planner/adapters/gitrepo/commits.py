@@ -32,6 +32,7 @@ class PreparedCommit:
     entries: tuple[tuple[str, str, str], ...]  # (mode, blob sha, path) of the folders
     folders: tuple[str, ...]  # folders whose whole content `entries` is
     removed: tuple[str, ...] = ()  # without `folders`: `entries` are the changed files only
+    scope: tuple[str, ...] = ()  # without `folders`: the folders `entries` and `removed` are in
 
 
 def prepare_commit(
@@ -126,9 +127,7 @@ def publish(commit: PreparedCommit) -> None:
     (only from the parent it was made on). If the branch cannot move, the index entries are
     put back: nothing changed. A crash between the two leaves the step staged, not lost."""
     root = commit.root
-    named = commit.folders or (*commit.removed, *(path for _, _, path in commit.entries))
-    listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(named))
-    before = [line for line in listed.decode().split("\0") if line]
+    before = _staged(root, commit)
     paths = [line.split("\t", 1)[1] for line in before]
     forget = [f"0 {'0' * 40}\t{p}" for p in paths]
     forget += [f"0 {'0' * 40}\t{path}" for path in commit.removed]
@@ -143,6 +142,22 @@ def publish(commit: PreparedCommit) -> None:
         with contextlib.suppress(UserError):
             _index_info(root, [*forget, *before])
         raise
+
+
+def _staged(root: Path, commit: PreparedCommit) -> list[str]:
+    """The user's index entries (`ls-files -s -z`) the commit's entries replace."""
+    named = commit.folders or (*commit.removed, *(path for _, _, path in commit.entries))
+    if commit.folders or len(named) <= _FEW:
+        listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(named))
+        return [line for line in listed.decode().split("\0") if line]
+    # many paths: pathspecs are matched one by one, so list their folders and pick
+    listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(commit.scope))
+    wanted = set(named)
+    lines = listed.decode(errors="surrogateescape").split("\0")
+    return [line for line in lines if line and line.split("\t", 1)[1] in wanted]
+
+
+_FEW = 64
 
 
 def _changes(listed: str, entries: Iterable[tuple[str, str, str]]) -> list[str]:

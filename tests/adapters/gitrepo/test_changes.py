@@ -230,3 +230,13 @@ def test_conversions_and_special_entries_take_the_full_path(
         _git(repo, "update-index", "--add", "--cacheinfo", f"160000,{head},waves/a/module")
         _git(repo, "commit", "-q", "-m", "a submodule")
     assert gitrepo.prepare_changes(repo, {"waves/a/x": b"x changed\n"}, "step") is None
+
+
+def test_a_step_of_many_files_publishes_each_once(repo: Path, tmp_path: Path) -> None:
+    for i in range(80):  # more paths than are matched one by one
+        _write(repo / f"waves/a/many/{i}/f", f"{i}\n")
+    changes: dict[str, bytes | None] = {f"waves/a/d/n{i}": b"n\n" for i in range(10)}
+    changes["waves/a/y"] = None
+    _check(repo, changes, tmp_path)
+    listed = _git(repo, "ls-files", "--", "waves/a/many").splitlines()
+    assert len(listed) == 80
