@@ -12,8 +12,9 @@ trees from HEAD (`ls-tree`) with those entries replaced, written with one `mktre
 
 Whenever git would convert or treat a file specially (`.gitattributes`, `core.autocrlf`,
 `core.filemode=false`, `core.symlinks=false`, a sparse checkout, a submodule, a tracked
-temporary file or link to a folder, a repository without commits), it returns None and
-the caller takes the full path (`prepare_commit`).
+temporary file or link to a folder, a repository without commits), or when most of the
+folders change (`MANY_FILES`), it returns None and the caller takes the full path
+(`prepare_commit`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _SPECIAL_CONFIG: dict[str, Callable[[str], bool]] = {
     "core.sparsecheckout": lambda v: v.lower() in ("true", "yes", "on", "1"),
     "core.attributesfile": bool,
 }
+MANY_FILES = 2000  # more files to hash than this: the full path (which reads no bytes twice)
 Entry = tuple[str, str]  # (mode, sha) as ls-tree writes them; "040000" for a folder
 
 
@@ -109,6 +111,8 @@ def prepare_changes(
             on_disk.append(path)
         else:
             return None  # a folder where a file was: the full path
+    if len(blobs) + len(on_disk) > MANY_FILES:
+        return None  # most of the folders change (a new rollout): the full path is as fast
     entries.update(_hash(root, top, Path(git_dir), blobs, on_disk))
     trees = _read_trees(root, parent, _folders(entries))
     if trees is None:

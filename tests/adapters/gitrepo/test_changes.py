@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from planner.adapters import gitrepo
+from planner.adapters.gitrepo import changes
 from planner.adapters.gitrepo.changes import is_temporary
 
 
@@ -201,10 +202,11 @@ def test_from_a_subfolder_of_the_repository(tmp_path: Path) -> None:
         "no commit yet",
         "detached",
         "a submodule",
+        "most files change",
     ],
 )
 def test_conversions_and_special_entries_take_the_full_path(
-    repo: Path, tmp_path: Path, setup: str
+    repo: Path, setup: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if setup == "attributes at the top":
         _write(repo / ".gitattributes", "*.yaml text eol=crlf\n")
@@ -229,6 +231,9 @@ def test_conversions_and_special_entries_take_the_full_path(
         head = _git(repo, "rev-parse", "HEAD")
         _git(repo, "update-index", "--add", "--cacheinfo", f"160000,{head},waves/a/module")
         _git(repo, "commit", "-q", "-m", "a submodule")
+    elif setup == "most files change":
+        monkeypatch.setattr(changes, "MANY_FILES", 1)
+        _write(repo / "waves/a/sub/untracked", "dropped in\n")
     assert gitrepo.prepare_changes(repo, {"waves/a/x": b"x changed\n"}, "step") is None
 
 
