@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.adapters.gitrepo.process import run
+from planner.adapters.gitrepo.process import call, run
 from planner.errors import UserError
 
 
@@ -142,6 +142,16 @@ def publish(commit: PreparedCommit) -> None:
         with contextlib.suppress(UserError):
             _index_info(root, [*forget, *before])
         raise
+    if not commit.folders and commit.entries:
+        _refresh(root, commit)
+
+
+def _refresh(root: Path, commit: PreparedCommit) -> None:
+    """Record the file status of the entries just staged (`git add --refresh`), so the next
+    step's `diff-index` does not report them again (entries staged by `--index-info` have
+    none). Best effort: the index's cached status only saves work, it decides nothing."""
+    paths = [path for _, _, path in commit.entries]
+    call(root, "add", "--refresh", "--", *_top(paths if len(paths) <= _FEW else commit.scope))
 
 
 def _staged(root: Path, commit: PreparedCommit) -> list[str]:

@@ -245,3 +245,20 @@ def test_a_step_of_many_files_publishes_each_once(repo: Path, tmp_path: Path) ->
     _check(repo, changes, tmp_path)
     listed = _git(repo, "ls-files", "--", "waves/a/many").splitlines()
     assert len(listed) == 80
+
+
+def test_published_entries_keep_their_file_status(repo: Path) -> None:
+    """The next step's `diff-index` does not report (and hash again) this step's files."""
+    _git(repo, "status", "--porcelain")
+    changes: dict[str, bytes | None] = {"waves/a/x": b"x changed\n", "waves/a/n/w": b"w\n"}
+    prepared = gitrepo.prepare_changes(repo, changes, "step")
+    assert prepared is not None
+    for path, data in changes.items():  # what the transaction does before `publish`
+        assert data is not None
+        _write(repo / path, data.decode())
+        os.utime(repo / path, (1_600_000_000, 1_600_000_000))  # not racily clean
+    gitrepo.publish(prepared)
+    assert _git(repo, "diff-files", "--name-only") == ""
+    again = gitrepo.prepare_changes(repo, {"waves/a/y": b"y2\n"}, "next")
+    assert again is not None
+    assert [path for _, _, path in again.entries] == ["waves/a/y"]
