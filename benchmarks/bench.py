@@ -58,6 +58,7 @@ from benchmarks.genfleet import generate_fleet  # noqa: E402
 
 CHANGES = ("change-base", "change-region", "change-cluster", "change-inventory")
 PRECISE_SIZE = 1000
+PYCACHE = Path(tempfile.gettempdir()) / "wave-planner-bench-pycache"
 
 
 @dataclass(frozen=True)
@@ -119,31 +120,31 @@ def planner_argv() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "planner"]
 
 
-BYTECODE: dict[str, str] = {}  # the environment of compiled bytecode (`compile_once`)
-
-
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if BYTECODE:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env.update(BYTECODE)
+    if env.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        # An installed tool has compiled bytecode (pip compiles on install); where the
+        # environment forbids writing it beside the sources, keep it in a folder of the
+        # bench so no measured run pays for compiling the planner.
+        env.setdefault("PYTHONPYCACHEPREFIX", str(PYCACHE))
     env.update(extra or {})
     return env
 
 
-def compile_once(work: Path) -> None:
-    """Compile the planner, the benchmarks and the installed packages once into a bytecode
-    folder under `work` (`PYTHONPYCACHEPREFIX`), and run every measured process with it: no
-    run pays for compiling, as with an installed tool (even where the environment forbids
-    writing bytecode beside the sources). Up-to-date files are skipped on the next bench."""
-    prefix = work / f"pycache-{sys.implementation.cache_tag}"
-    BYTECODE["PYTHONPYCACHEPREFIX"] = str(prefix)
-    folders = [ROOT / "planner", HERE, *{Path(p) for p in sys.path if "-packages" in p}]
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "0", *map(str, folders)],
-        env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+def compile_planner() -> None:
+    """Compile the planner's bytecode once, before any timed run (see `environment`); with
+    a bytecode folder (`PYTHONPYCACHEPREFIX`) the installed packages' bytecode beside their
+    sources is not read, so theirs is compiled into it too (once: up-to-date files are
+    skipped on the next bench)."""
+    env = environment()
+    compile_all = [sys.executable, "-m", "compileall", "-q"]
+    subprocess.run([*compile_all, str(ROOT / "planner"), str(HERE)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    if "PYTHONPYCACHEPREFIX" in env:
+        packages = sorted({p for p in sys.path if p.endswith("-packages")})
+        subprocess.run([*compile_all, "-j", "0", *packages], env=env, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
 def fleet(work: Path, n: int) -> Path:
@@ -589,10 +590,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.work.mkdir(parents=True, exist_ok=True)
-    compile_once(args.work)
+    compile_planner()
 
-    described = machine()
-    print(f"machine: {described['cpus']} cores, {described['cpu']}, Python {described['python']}")
+    print("machine: {cpus} cores, {cpu}, Python {python}".format(**machine()))
     rows: list[Row] = []
     rollout_rows: list[RolloutRow] = []
     naive_runs: dict[int, dict[str, float]] = {}
