@@ -5,14 +5,15 @@ writes in (their whole new content: the transaction's files over the work tree),
 hashing or listing every file of those folders in Python, and without loading HEAD into an
 index. What can differ from HEAD in those folders is: the transaction's own files, the files
 git reports as differing from HEAD (`diff-index` against the work tree, from the index's
-cached file status, as `git add -A` decides what to hash again) and the untracked files
-(`ls-files --others`, ignored ones included, as the full path walks every file). Only those
-are hashed; every other entry keeps HEAD's blob. The new trees are the changed folders'
-trees from HEAD (`ls-tree`) with those entries replaced, written with one `mktree --batch`.
+cached file status, as `git add -A` decides what to hash again), the untracked files
+(`ls-files --others`, ignored ones included, as the full path walks every file) and
+committed temporary files (never carried). Only those are hashed; every other entry keeps
+HEAD's blob. HEAD's trees along their paths are read with one `cat-file --batch`, changed,
+and written with one `hash-object -t tree` (their ids computed here and checked).
 
 Whenever git would convert or treat a file specially (`.gitattributes`, `core.autocrlf`,
-`core.filemode=false`, `core.symlinks=false`, a sparse checkout, a submodule, a tracked
-temporary file or link to a folder, a repository without commits), or when most of the
+`core.filemode=false`, `core.symlinks=false`, a sparse checkout, a submodule or a folder
+link in a changed folder, a repository without commits, no branch), or when most of the
 folders change (`MANY_FILES`), it returns None and the caller takes the full path
 (`prepare_commit`).
 """
@@ -89,7 +90,9 @@ def prepare_changes(
     for path in (*new, *others, *tracked_odd):
         if _attributes_may_apply(top, path):
             return None
-    entries: dict[str, Entry | None] = {p: None for p in tracked_odd if p not in new}
+    entries: dict[str, Entry | None] = {
+        p: None for p in tracked_odd if is_temporary(p.rsplit("/", 1)[-1]) and p not in new
+    }
     blobs: dict[str, bytes] = {p: d for p, d in new.items() if d is not None}
     entries.update({p: None for p, d in new.items() if d is None})
     on_disk: list[str] = []

@@ -118,6 +118,10 @@ def test_changed_removed_and_new_files_and_folders(repo: Path, tmp_path: Path) -
 
 
 def test_hand_edits_untracked_files_and_the_executable_bit(repo: Path, tmp_path: Path) -> None:
+    _write(repo / "waves/a/d/.x.99.tmp", "a leftover committed by mistake\n")
+    _write(repo / "waves/a/d/.cfgtmp", "not a leftover\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "dot files")
     _write(repo / "waves/a/sub/z", "edited by hand\n")
     _write(repo / "waves/a/sub/untracked", "dropped in\n")
     _write(repo / "waves/a/d/.ignored", "ignored\n")
@@ -138,6 +142,7 @@ def test_hand_edits_untracked_files_and_the_executable_bit(repo: Path, tmp_path:
     assert listed["waves/a/keep/k"] == "100755"
     assert "waves/a/sub/untracked" in listed and "waves/a/d/.ignored" in listed
     assert "waves/a/d/e" not in listed and "waves/a/.x.1234.tmp" not in listed
+    assert "waves/a/d/.x.99.tmp" not in listed and "waves/a/d/.cfgtmp" in listed
     assert _git(repo, "rev-parse", f"{got}:waves/c") == _git(repo, "rev-parse", f"{head}:waves/c")
     assert _git(repo, "rev-parse", f"{got}:other") == _git(repo, "rev-parse", f"{head}:other")
     assert _git(repo, "show", f"{got}:waves/a/sub/z") == "edited by hand"
