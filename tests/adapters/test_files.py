@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.adapters import durable, files
+from planner.adapters import files
 from planner.errors import UserError
 
 
@@ -57,16 +57,16 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
 
     calls = 0
-    real = durable.write_file
+    real = files._write_new_file
 
-    def failing(path: Path, data: bytes) -> None:
+    def failing(path: str, data: bytes) -> None:
         nonlocal calls
         calls += 1
         if calls == 100:
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(durable, "write_file", failing)
+    monkeypatch.setattr(files, "_write_new_file", failing)
     with pytest.raises(UserError, match="cannot write"):
         files.write_tree(tmp_path / "waves" / "argocd", wanted)
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
