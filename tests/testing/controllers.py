@@ -408,10 +408,20 @@ def digest(leaves: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(leaves, sort_keys=True).encode()).hexdigest()
 
 
+_PARSED: dict[bytes, list[dict[str, Any]]] = {}
+
+
+def _documents(data: bytes) -> list[dict[str, Any]]:
+    """The mappings of an emitted file, parsed once per content in a run (read them, never
+    change them: the same objects are shared)."""
+    if data not in _PARSED:
+        _PARSED[data] = [d for d in yaml.load_all(data, Loader=_LOADER) if isinstance(d, dict)]
+    return _PARSED[data]
+
+
 def flux_start(files: Mapping[str, bytes], cluster: str) -> list[dict[str, Any]]:
     """The objects emitted for one cluster's own Flux (`clusters/<cluster>/sync.yaml`)."""
-    data = files[f"clusters/{cluster}/sync.yaml"]
-    return [d for d in yaml.load_all(data, Loader=_LOADER) if isinstance(d, dict)]
+    return list(_documents(files[f"clusters/{cluster}/sync.yaml"]))
 
 
 def argocd_start(files: Mapping[str, bytes], cluster: str) -> list[dict[str, Any]]:
@@ -419,8 +429,8 @@ def argocd_start(files: Mapping[str, bytes], cluster: str) -> list[dict[str, Any
     for path, data in sorted(files.items()):
         if not path.endswith(".yaml"):
             continue
-        for doc in yaml.load_all(data, Loader=_LOADER):
-            if not isinstance(doc, dict) or doc.get("kind") != "ApplicationSet":
+        for doc in _documents(data):
+            if doc.get("kind") != "ApplicationSet":
                 continue
             for generator in doc["spec"]["generators"]:
                 for element in generator["list"]["elements"]:
