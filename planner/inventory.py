@@ -165,13 +165,15 @@ class LabelRoles(BaseModel):
 
     def key_of(self, labels: Mapping[str, str], role: str) -> str | None:
         """The label key that carries `role`, if any (exact names win over prefixed ones)."""
-        wanted = self.keys_for(role)
+        wanted: tuple[str, ...] = getattr(self, role)
         for key in wanted:
             if key in labels:
                 return key
-        for key in sorted(k for k in labels if "/" in k):  # a prefixed key has a slash
-            if any(key.endswith("/" + w) for w in wanted):
-                return key
+        prefixed = [k for k in labels if "/" in k]  # a prefixed key has a slash
+        if prefixed:
+            for key in sorted(prefixed):
+                if any(key.endswith("/" + w) for w in wanted):
+                    return key
         return None
 
     def value(self, labels: Mapping[str, str], role: str) -> str | None:

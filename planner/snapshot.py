@@ -7,6 +7,7 @@ provide git-backed snapshots (`planner.adapters.gitrepo`); tests and the demo us
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
@@ -56,6 +57,7 @@ class Snapshot(Protocol):
         ...
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a plan asks for each cluster's path several times
 def normalize(path: str) -> str:
     """Repository-relative normal form: `a/b`, `.` for the root, `..` kept when escaping."""
     stripped = path.strip().replace("\\", "/").lstrip("/")
@@ -84,15 +86,21 @@ class DirectoryIndex:
     """Folders and their direct children, derived from a flat file list."""
 
     def __init__(self, paths: Iterable[str]) -> None:
+        """`paths`: normalized file paths (as git lists them)."""
         self.dirs: set[str] = {"."}
         self._subdirs: dict[str, list[str]] = {}
         self._files: dict[str, list[str]] = {}
+        dirs, files = self.dirs, self._files
         for path in paths:
-            d = parent(path)
-            self._files.setdefault(d, []).append(path)
-            while d not in self.dirs:
-                self.dirs.add(d)
-                up = parent(d)
+            d = path.rpartition("/")[0] or "."  # `parent`, for a normalized path
+            found = files.get(d)
+            if found is None:
+                files[d] = [path]
+            else:
+                found.append(path)
+            while d not in dirs:
+                dirs.add(d)
+                up = d.rpartition("/")[0] or "."
                 self._subdirs.setdefault(up, []).append(d)
                 d = up
 

@@ -4,35 +4,54 @@ hypothesis profile of the run (tests/testing/examples.py)."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.testing.examples import register_profiles
-from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, build_demo_repo, build_fleet_repo
+PYCACHE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "d" / "pycache"
+
+
+def _keep_bytecode() -> None:
+    """Compiled bytecode is kept between runs, outside the sources, where the environment
+    forbids writing it (PYTHONDONTWRITEBYTECODE).
+
+    A workstation keeps `__pycache__/` beside the sources, so a second run neither compiles
+    the planner nor rewrites the test modules' asserts again. Where writing bytecode is
+    forbidden, every run (and every child Python, `python -m planner` in a subprocess) would
+    compile everything again: about 7 CPU-s per run. Python and pytest's assert rewriting
+    both read and write under `sys.pycache_prefix`, keyed by each source's size and mtime,
+    so an edited module is compiled again; pytest's cache folder is ignored by git and
+    `pytest --cache-clear` empties it. Set before the helpers below are imported.
+    """
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    try:
+        PYCACHE.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a checkout that cannot be written: compile as before
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = str(PYCACHE)  # for child Pythons
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = str(PYCACHE)
+
+
+_keep_bytecode()
+
+from tests.testing.examples import register_profiles  # noqa: E402
+from tests.testing.fleetrepo import (  # noqa: E402
+    SCENARIOS_DIR,
+    FleetRepo,
+    build_demo_repo,
+    build_fleet_repo,
+)
 
 # actionkit: the runner_env fixture; clicommand: a Typer app's click command built once
 pytest_plugins = ["tests.testing.actionkit", "tests.testing.clicommand"]
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 HYPOTHESIS_PROFILE = register_profiles()
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Child Pythons (`python -m planner` in a subprocess) share compiled bytecode.
-
-    Where the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE), every child
-    would compile the planner again; a cache folder of this run, outside the source tree,
-    lets the first child compile and the others load.
-    """
-    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
-        folder = tempfile.mkdtemp(prefix="pycache-")
-        del os.environ["PYTHONDONTWRITEBYTECODE"]
-        os.environ["PYTHONPYCACHEPREFIX"] = folder
-        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -56,6 +75,19 @@ def fleet(tmp_path: Path) -> Callable[[str], FleetRepo]:
         return build_fleet_repo(SCENARIOS_DIR / name, tmp_path / name)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One render cache folder (`WAVE_PLANNER_CACHE`) for the run's kubectl renders.
+
+    A render is keyed by content: the git blob ids of every file the unit reads, the load
+    restrictor and the renderer's identity (its binary's path, size and mtime). So a unit
+    that several tests render (the same fixture fleet at the same revision) is rendered
+    once, and a hit is exactly the output kubectl gave for those bytes. A test that needs
+    a cold cache, or counts renderer processes, makes its own.
+    """
+    return tmp_path_factory.mktemp("renders")
 
 
 @pytest.fixture

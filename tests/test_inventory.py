@@ -144,6 +144,8 @@ def test_secret_without_cluster_label_is_rejected() -> None:
         ({"environment": "a", "x.io/environment": "b"}, "environment", "a"),
         ({"rollout.wave": "canary"}, "wave", "canary"),
         ({"zone": "z"}, "region", None),
+        ({"b.io/region": "b", "a.io/region": "a", "c.io/zone": "c"}, "region", "a"),  # sorted
+        ({"x.io/regional": "r", "y.io/zone": "z"}, "region", None),
     ],
 )
 def test_label_roles(labels: dict[str, str], role: str, value: str | None) -> None:

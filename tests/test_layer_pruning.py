@@ -4,6 +4,7 @@ graph walk that decides which clusters a proven layer spares."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import yaml
@@ -73,12 +74,13 @@ def test_a_layer_reached_as_a_component_is_never_opaque() -> None:
 # ------------------------------------------------- against full renders (kubectl)
 
 
-@pytest.fixture(scope="module")
-def renders(tmp_path_factory: pytest.TempPathFactory) -> RenderCache:
-    """One render cache for the module: renders are keyed by content (the blob ids of the
-    files a unit reads), so a unit two tests render is rendered once, and a hit is the
-    same output kubectl gave."""
-    return RenderCache(tmp_path_factory.mktemp("renders"))
+@pytest.fixture
+def renders(render_cache: Path) -> RenderCache:
+    """The run's render cache (tests/conftest.py): renders are keyed by content (the blob
+    ids of the files a unit reads), so a unit two tests render is rendered once, and a hit
+    is the same output kubectl gave. The counts below are of units asked for, hits
+    included, so they do not depend on what the cache holds."""
+    return RenderCache(render_cache)
 
 
 def _plan(built: FleetRepo, cache: RenderCache, *, prune: bool) -> tuple[Plan, int]:

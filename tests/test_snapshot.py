@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from planner.snapshot import MemorySnapshot, escapes, join, normalize, resolve_links
+from planner.snapshot import (
+    DirectoryIndex,
+    MemorySnapshot,
+    escapes,
+    join,
+    normalize,
+    parent,
+    resolve_links,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,3 +47,27 @@ def test_memory_snapshot_folders_and_reads() -> None:
     assert snap.list_dir("a") == (["a/b"], ["a/d.yaml"])
     assert snap.read_many(["a/d.yaml", "missing"]) == {"a/d.yaml": b"y"}
     assert snap.read("missing") is None
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["a", "b", "c.yaml", "kustomization.yaml"]), min_size=1, max_size=4
+        ).map("/".join),
+        max_size=12,
+    )
+)
+def test_directory_index_lists_every_folder(paths: list[str]) -> None:
+    """Folders and their children as `parent` derives them from the file list."""
+    files = sorted(set(paths))
+    index = DirectoryIndex(files)
+    dirs = {"."}
+    for path in files:
+        d = parent(path)
+        while d != ".":
+            dirs.add(d)
+            d = parent(d)
+    assert index.dirs == dirs
+    for d in dirs:
+        subdirs = sorted(x for x in dirs if x != "." and parent(x) == d)
+        assert index.list_dir(d) == (subdirs, [f for f in files if parent(f) == d])

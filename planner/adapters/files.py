@@ -377,7 +377,7 @@ def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
                 while folder not in folders:
                     folders.add(folder)
                     folder = os.path.dirname(folder)
-            durable.write_file(Path(target), files[rel])
+            _write_new_file(target, files[rel])
             written.append(target)
         durable.write_file(staging / MANIFEST, manifest_bytes(files))
         written.append(str(staging / MANIFEST))
@@ -389,6 +389,22 @@ def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
         if isinstance(exc, OSError):
             raise _unwritable(out, exc) from None
         raise
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _write_new_file(path: str, data: bytes) -> None:
+    """A new file holding `data`, mode 0644 (never an existing file, never through a
+    link): `durable.write_file` with plain system calls, for a new folder's thousands."""
+    fd = os.open(path, _NEW_FILE, 0o600)
+    try:
+        os.fchmod(fd, 0o644)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:

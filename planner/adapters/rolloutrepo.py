@@ -201,8 +201,11 @@ def save(
     prepared = None
     try:
         if message is not None:
-            folders = {f"{WAVES_DIR}/{top}": found for top, found in txn.contents().items()}
-            prepared = gitrepo.prepare_commit(root, folders, message, sign=sign)
+            changes = {f"{WAVES_DIR}/{rel}": data for rel, data in txn.files.items()}
+            prepared = gitrepo.prepare_changes(root, changes, message, sign=sign)
+            if prepared is None:
+                folders = {f"{WAVES_DIR}/{top}": found for top, found in txn.contents().items()}
+                prepared = gitrepo.prepare_commit(root, folders, message, sign=sign)
     except BaseException:
         txn.abort()
         raise

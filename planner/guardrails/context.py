@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from planner.findings import Finding
@@ -33,6 +34,9 @@ class Context:
     _roots: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
     _reach: tuple[str, Reach | None] | None = field(default=None, init=False, repr=False)
     _reaches: Reaches | None = field(default=None, init=False, repr=False)
+    _environments: dict[frozenset[str], list[str]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def root(self, cluster: Cluster) -> str | None:
         """The cluster's root in the head graph (looked up once per cluster)."""
@@ -57,6 +61,17 @@ class Context:
         if self._reaches is None:
             self._reaches = Reaches(self.head)
         return self._reaches.of(node_id)
+
+    def environments_of(self, nodes: AbstractSet[str]) -> list[str]:
+        """The environment layers these nodes read, sorted (once per set of nodes: the
+        region layers clusters share)."""
+        key = frozenset(nodes)
+        found = self._environments.get(key)
+        if found is None:
+            found = self._environments[key] = sorted(
+                set().union(*(self.reach_of(n).layers_of(Scope.ENVIRONMENT) for n in key))
+            )
+        return found
 
     def forget(self, cluster: Cluster) -> None:
         """Drop what was kept for the cluster once every check of it is done (a set per

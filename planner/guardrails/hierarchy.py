@@ -164,13 +164,12 @@ def _region_crosses_environment(ctx: Context, cluster: Cluster) -> list[Finding]
     reach = ctx.reach(cluster)
     if reach is None or not reach.regions:
         return []
-    label = ctx.policy.labels.value(cluster.labels, "environment")
-    key = ctx.policy.labels.key_of(cluster.labels, "environment") or "environment"
+    found_key = ctx.policy.labels.key_of(cluster.labels, "environment")
+    label = cluster.labels[found_key] if found_key is not None else None
+    key = found_key or "environment"
     findings = []
     for region, nodes in sorted(reach.regions.items()):
-        reached = sorted(
-            set().union(*(ctx.reach_of(n).layers_of(Scope.ENVIRONMENT) for n in nodes))
-        )
+        reached = ctx.environments_of(nodes)
         if label is not None:
             own = label
             foreign = [e for e in reached if not agrees(label, _leaf(e), ctx.policy.identity.match)]

@@ -309,6 +309,8 @@ class Hierarchy:
         folder it lives in is the controller syncing itself."""
         import networkx as nx
 
+        if nx.is_directed_acyclic_graph(self.graph):
+            return []  # no cycle at all, so none of kustomize references alone
         kustomize_edges = [
             (u, v) for u, v, follow in self.graph.edges(data="follow") if follow is None
         ]

@@ -7,6 +7,10 @@ limit, a nesting-depth limit checked before the recursive composer runs, a budge
 alias bombs, duplicate keys rejected in configuration files, and dates kept as strings (as
 Kubernetes does). It raises `YamlError`, which callers turn into a user error (configuration
 files) or a plan violation (files in the repository under review).
+
+Plain block YAML (what nearly every kustomization and inventory is) is read line by line by
+`planner.yamlsafe.plain`, with the same resolvers and the same values; every other text, and
+any text that module declines, goes through PyYAML.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import re
 from typing import Any, ClassVar
 
 import yaml
+
+from planner.yamlsafe import plain
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 200
@@ -162,7 +168,12 @@ _DEEP_INDENT = re.compile(rb"^[ \t-]{%d,}" % MAX_DEPTH, re.MULTILINE)
 def decode(data: bytes) -> str:
     """Strict UTF-8 (a BOM is allowed), as Kubernetes tooling expects."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode()  # the C codec; "utf-8-sig" is a Python one (one BOM dropped)
+        return text[1:] if text.startswith("\ufeff") else text
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("utf-8-sig")  # the same failure, named as ever
     except UnicodeDecodeError as exc:
         raise YamlError(
             f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
@@ -245,6 +256,9 @@ def load_all(data: bytes, *, strict: bool = False) -> list[Any]:
     """Every document of a YAML stream (empty documents dropped)."""
     text = _precheck(data)
     loader = _StrictLoader if strict else _Loader
+    docs = plain.load(text, loader, strict=strict)
+    if docs is not None:
+        return docs
     try:
         docs = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
     except yaml.YAMLError as exc:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.adapters import durable, files
+from planner.adapters import files
 from planner.errors import UserError
 
 
@@ -57,16 +57,16 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
 
     calls = 0
-    real = durable.write_file
+    real = files._write_new_file
 
-    def failing(path: Path, data: bytes) -> None:
+    def failing(path: str, data: bytes) -> None:
         nonlocal calls
         calls += 1
         if calls == 100:
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(durable, "write_file", failing)
+    monkeypatch.setattr(files, "_write_new_file", failing)
     with pytest.raises(UserError, match="cannot write"):
         files.write_tree(tmp_path / "waves" / "argocd", wanted)
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
@@ -101,3 +101,16 @@ def test_symbolic_links_below_the_folder_are_followed_where_they_lead(tmp_path: 
     diff = files.write_tree(out, {"real/a.yaml": b"A\n", "inside/b.yaml": b"b\n"})
     assert diff.changed == ("real/a.yaml",) and diff.added == ("inside/b.yaml",)
     assert (out / "real" / "b.yaml").read_bytes() == b"b\n"
+
+
+def test_leftovers_of_an_interrupted_write_are_removed(tmp_path: Path) -> None:
+    from planner.adapters import files
+
+    out = tmp_path / "out"
+    files.write_tree(out, {"wave-canary.yaml": b"a\n"})
+    (out / ".wave-canary.yaml.k3j4h5.tmp").write_text("half")
+    (out / ".notes.tmp").write_text("someone else's")
+    files.write_tree(out, {"wave-canary.yaml": b"b\n"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".notes.tmp", ".wave-planner-manifest.json", "wave-canary.yaml",
+    ]  # fmt: skip

@@ -87,18 +87,14 @@ def _run_on_a_terminal(built: FleetRepo, *extra: str, cache: Path) -> tuple[str,
     return out.decode(), b"".join(chunks).decode(errors="replace")
 
 
-@pytest.fixture(scope="module")
-def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One render cache for both formats: the second run reads the first one's renders, and
-    a cache hit moves the bar as a render does, so the bar is still drawn or not."""
-    return tmp_path_factory.mktemp("renders")
-
-
 @requires_kubectl
 @pytest.mark.parametrize(("fmt", "drawn"), [("table", True), ("json", False)])
 def test_the_cli_draws_on_a_terminal_unless_json(
     fmt: str, drawn: bool, fleet: Callable[[str], FleetRepo], render_cache: Path
 ) -> None:
+    """(The run's render cache, tests/conftest.py: the second format reads the first one's
+    renders, and a cache hit moves the bar as a render does, so the bar is still drawn or
+    not.)"""
     out, err = _run_on_a_terminal(fleet("region-change"), "--format", fmt, cache=render_cache)
     assert ("rendering [" in err) is drawn
     assert "rendering [" not in out

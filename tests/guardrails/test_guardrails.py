@@ -515,6 +515,14 @@ CASES = [
         ("base/kustomization.yaml -> shared/kustomization.yaml -> base/kustomization.yaml",),
     ),
     Case(
+        "cycle-of-one-layer",
+        _set_file("regions/us-east/kustomization.yaml", "resources:\n- settings.yaml\n- .\n"),
+        "reference-cycle",
+        "violation",
+        None,
+        ("regions/us-east/kustomization.yaml -> regions/us-east/kustomization.yaml",),
+    ),
+    Case(
         "escaping-reference",
         _set_file("regions/us-east/kustomization.yaml", "resources:\n- ../../../secrets\n"),
         "escapes-repo",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from planner.guardrails.context import Context
 from planner.guardrails.reach import Reaches
 from planner.hierarchy.build import build_hierarchy
 from planner.hierarchy.graph import Hierarchy
 from planner.hierarchy.scopes import Scope
+from planner.inventory import Inventory
+from planner.policy import default_policy
 from planner.snapshot import MemorySnapshot
 
 K = "kustomization.yaml"
@@ -49,3 +52,24 @@ def test_each_root_reads_what_its_closure_holds() -> None:
         assert {k: set(v) for k, v in reach.regions.items()} == regions
         assert reach.nodes == graph.closure(root)
         assert reach.layers_of(Scope.CLUSTER) == layers.get(Scope.CLUSTER, set())
+
+
+def test_environments_of_region_nodes_as_their_closures_hold_them() -> None:
+    files = {
+        **FILES,
+        f"regions/us/{K}": "resources: [../../environments/prod]\n",
+        f"clusters/e/{K}": "resources: [../../regions/us]\n",
+        f"clusters/f/{K}": "resources: [../../regions/us, ../../regions/eu]\n",
+    }
+    snap = MemorySnapshot({p: t.encode() for p, t in files.items()}, "rev")
+    graph = build_hierarchy(snap, ["clusters/a", "clusters/e", "clusters/f"])
+    ctx = Context(graph, snap, Inventory(clusters=()), default_policy(None), placements={})
+    for nodes in [{"regions/eu/"}, {"regions/us/"}, {"regions/us/", "regions/eu/"}] * 2:
+        expected = {
+            str(graph.node(n).layer)
+            for region in nodes
+            for n in graph.closure(region)
+            if graph.node(n).scope == Scope.ENVIRONMENT
+        }
+        assert ctx.environments_of(nodes) == sorted(expected)
+    assert ctx.environments_of({"regions/us/"}) == ["environments/prod"]

@@ -164,8 +164,9 @@ def test_a_real_report_in_headless_chromium(
     fleet: Callable[[str], FleetRepo],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    render_cache: Path,
 ) -> None:
-    monkeypatch.setenv("WAVE_PLANNER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("WAVE_PLANNER_CACHE", str(render_cache))
     page = _report(fleet("generator-file"), tmp_path / "report.html")
     check_in_browser(
         browser, page, "us-east", ["prod-us-east-1"], "+      receiver: opsgenie-payments"

@@ -510,14 +510,15 @@ CASES = INVENTORY_CASES + POLICY_CASES + REPO_CASES + OUT_CASES
 
 
 THROUGH_THE_REAL_ENTRY_POINT = {
-    "malformed-yaml",
-    "alias-bomb",
-    "nested-20000-flow",
-    "policy-unknown-key",
-    "repo-not-git",
-    "shallow-clone-without-base",
-    "policy-init-out-is-an-existing-file",
+    "malformed-yaml",  # the entry point itself: `main`, its exit code, stderr
+    "alias-bomb",  # memory in a real process (`main` turns the cyclic collector off)
+    "nested-20000-flow",  # the stack of a real process
+    "shallow-clone-without-base",  # git run from a real process's environment
 }
+"""Every case runs in-process (`cli`); these also through `python -m planner`. Each bad input
+becomes a UserError inside the typer app, so exit code, stderr and the absence of a
+traceback are the app's for every case; the real process adds `main` and the resources of
+a process (memory, stack, environment), which these four exercise."""
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

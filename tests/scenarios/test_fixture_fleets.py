@@ -12,7 +12,13 @@ from collections.abc import Callable
 import pytest
 
 from planner import api
-from tests.testing.fleetrepo import SCENARIOS_DIR, FleetRepo, list_scenarios, load_scenario
+from tests.testing.fleetrepo import (
+    SCENARIOS_DIR,
+    FleetRepo,
+    default_plan,
+    list_scenarios,
+    load_scenario,
+)
 
 
 @pytest.mark.parametrize("name", list_scenarios())
@@ -39,8 +45,7 @@ def test_scenario_affected_set(name: str, fleet: Callable[[str], FleetRepo]) -> 
 def test_every_cluster_in_exactly_one_of_affected_unaffected(
     name: str, fleet: Callable[[str], FleetRepo]
 ) -> None:
-    built = fleet(name)
-    plan = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
+    plan = default_plan(fleet(name))
     affected, unaffected = plan.affected_names(), list(plan.unaffected)
     assert not set(affected) & set(unaffected)
     assert len(affected) + len(unaffected) == plan.summary.clusters_total

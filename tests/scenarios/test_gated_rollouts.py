@@ -32,25 +32,15 @@ def _steps(repo: Path) -> dict[str, str]:
     return {s["name"]: s["state"] for s in _state(repo)["steps"]}
 
 
-def _start(run: Any) -> None:
-    run(
-        "start",
-        "--name",
-        NAME,
-        "--base",
-        "HEAD~1",
-        "--head",
-        "HEAD",
-        "--policy",
-        "rollout.yaml",
-        "--commit",
-    )
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gates name check.py and the health folder relative to the working folder."""
+    monkeypatch.chdir(tmp_path)
 
 
 def test_if_ready_drives_the_rollout_to_completion(tmp_path: Path) -> None:
-    repo, health = gatefleet.build(tmp_path)
+    repo, health = gatefleet.build(tmp_path, relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     released: list[tuple[int, str]] = []
     waits: list[str] = []
     approvals = 0
@@ -94,9 +84,8 @@ def test_if_ready_drives_the_rollout_to_completion(tmp_path: Path) -> None:
 
 
 def test_a_failing_gate_refuses_names_the_evidence_and_is_recorded(tmp_path: Path) -> None:
-    repo, health = gatefleet.build(tmp_path)
+    repo, health = gatefleet.build(tmp_path, relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     run("advance", NAME, minute=5)
     (health / "dev-us-east-1").write_text("bad: kustomization apps is not ready\n")
     refused = run("advance", NAME, minute=70, code=1)
@@ -121,9 +110,8 @@ def test_a_failing_gate_refuses_names_the_evidence_and_is_recorded(tmp_path: Pat
 
 
 def test_a_gate_is_not_evaluated_before_the_bake(tmp_path: Path) -> None:
-    repo, health = gatefleet.build(tmp_path)
+    repo, health = gatefleet.build(tmp_path, relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     run("advance", NAME, minute=5)
     result = run("advance", NAME, "--if-ready", minute=30)
     assert "waiting for bake" in result.stdout
@@ -132,9 +120,8 @@ def test_a_gate_is_not_evaluated_before_the_bake(tmp_path: Path) -> None:
 
 
 def test_on_failure_rollback_pins_the_failing_step_back(tmp_path: Path) -> None:
-    repo, health = gatefleet.build(tmp_path, on_failure="rollback")
+    repo, health = gatefleet.build(tmp_path, on_failure="rollback", relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     run("advance", NAME, minute=5)
     run("advance", NAME, minute=70)
     run("advance", NAME, "--approve", "--by", "alice", minute=140)
@@ -158,9 +145,8 @@ def test_on_failure_rollback_pins_the_failing_step_back(tmp_path: Path) -> None:
 
 
 def test_approval_each_step_keeps_asking(tmp_path: Path) -> None:
-    repo, _ = gatefleet.build(tmp_path, approval="each-step")
+    repo, _ = gatefleet.build(tmp_path, approval="each-step", relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     run("advance", NAME, minute=5)
     run("advance", NAME, minute=70)
     run("advance", NAME, "--approve", "--by", "alice", minute=140)
@@ -171,9 +157,8 @@ def test_approval_each_step_keeps_asking(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
-    repo, health = gatefleet.build(tmp_path)
+    repo, health = gatefleet.build(tmp_path, relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     clock = [times.parse_time("2024-01-03T09:05:00Z")]
     slept: list[float] = []
 
@@ -225,9 +210,8 @@ def test_watch_stops_at_the_approval_and_at_the_end(tmp_path: Path) -> None:
 
 
 def test_the_watch_command_runs(tmp_path: Path) -> None:
-    repo, _ = gatefleet.build(tmp_path)
+    repo, _ = gatefleet.build(tmp_path, relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     run("advance", NAME, minute=5)
     run("advance", NAME, minute=70)
     out = run("watch", NAME, minute=140)
@@ -290,9 +274,8 @@ def test_evaluations_per_step_and_per_cluster(per: str) -> None:
 
 
 def test_the_last_steps_gates_run_after_its_bake(tmp_path: Path) -> None:
-    repo, health = gatefleet.build(tmp_path, on_failure="rollback")
+    repo, health = gatefleet.build(tmp_path, on_failure="rollback", relative=True, start=NAME)
     run = gatefleet.runner(repo)
-    _start(run)
     run("advance", NAME, minute=5)
     run("advance", NAME, minute=70)
     run("advance", NAME, "--approve", "--by", "alice", minute=140)

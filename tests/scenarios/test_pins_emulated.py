@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -78,6 +78,19 @@ def _tree(folder: Path) -> dict[str, bytes]:
     }
 
 
+_VALID: set[tuple[str, bytes]] = set()
+
+
+def _schema_errors(files: Mapping[str, bytes]) -> list[str]:
+    """`schema_errors` of the files not found valid before in this run (the verdict depends
+    on a file's name and bytes only)."""
+    fresh = {p: d for p, d in files.items() if (PurePosixPath(p).name, d) not in _VALID}
+    errors = schema_errors(fresh)
+    if not errors:
+        _VALID.update((PurePosixPath(p).name, d) for p, d in fresh.items())
+    return errors
+
+
 def check_applied(
     emulator: Emulator,
     files: Mapping[str, bytes],
@@ -87,7 +100,7 @@ def check_applied(
 ) -> int:
     """Every cluster applies exactly its pinned revision; the number whose base and head
     differ (so that the check means something)."""
-    assert schema_errors(files) == []
+    assert _schema_errors(files) == []
     telling = 0
     for cluster, revision in sorted(expected.items()):
         start = STARTS[target](files, cluster)
@@ -109,10 +122,9 @@ def test_emit_holds_back_every_step(
 ) -> None:
     built = _built(fleet, name)
     emulator = _emulator(built, tmp_path, name)
-    sources = api.PlanRequest(repo=built.path, base=built.base, head=built.head)
-    plan = api.plan(sources)
     telling = 0
-    for released in [*range(len(plan.waves) + 1)]:
+    released, waves = 0, 0
+    while released <= waves:  # every --released K from 0 to the number of waves
         result = api.emit(
             api.EmitRequest(
                 repo=built.path,
@@ -126,6 +138,9 @@ def test_emit_holds_back_every_step(
         assert not result.refused, result.leaks
         expected = expected_revisions(result.plan, released)
         telling += check_applied(emulator, result.files, target, expected, built)
+        waves = len(result.plan.waves)
+        released += 1
+    assert released > 1
     assert telling > 0
 
 

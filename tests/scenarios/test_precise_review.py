@@ -24,9 +24,16 @@ def _plan(built: FleetRepo, fmt: str) -> str:
     return result.stdout
 
 
+@pytest.fixture(scope="module")
+def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One render cache for the module: the JSON and the comment tests plan the same change
+    (the first to run renders it, the other reads the same outputs back)."""
+    return tmp_path_factory.mktemp("render-cache")
+
+
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WAVE_PLANNER_CACHE", str(tmp_path / "cache"))
+def cache(render_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAVE_PLANNER_CACHE", str(render_cache))
 
 
 @pytest.mark.usefixtures("cache")

@@ -85,12 +85,15 @@ class Trees:
     _done: dict[str, Path] = field(default_factory=dict)
     _trees: dict[str, str] = field(default_factory=dict)
     _objects: dict[str, Objects] = field(default_factory=dict)
+    _reached: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def reach(self, rev: str, path: str) -> str:
         """The content a render of `path` at `rev` can read (tests/testing/rendercache.py)."""
-        if rev not in self._objects:
-            self._objects[rev] = Objects.of(self.repo, rev, self.root(rev))
-        return reach_key(self._objects[rev], path)
+        if (rev, path) not in self._reached:
+            if rev not in self._objects:
+                self._objects[rev] = Objects.of(self.repo, rev, self.root(rev))
+            self._reached[rev, path] = reach_key(self._objects[rev], path)
+        return self._reached[rev, path]
 
     def tree(self, rev: str) -> str:
         """The git tree id of a revision: what its checkout holds, by content."""
@@ -158,7 +161,9 @@ class Emulator:
     def render(
         self, rev: str, path: str, mode: str, patches: list[Any] | None
     ) -> list[dict[str, Any]]:
-        key = json.dumps([self.trees.reach(rev, _norm(path)), _norm(path), mode])
+        key = json.dumps(
+            [self.trees.reach(rev, _norm(path)), _norm(path), self._mode(rev, path, mode)]
+        )
         if key not in RENDERS:
             RENDERS[key] = json.dumps(self._render(self.trees.root(rev), _norm(path), mode))
         if patches:
@@ -168,6 +173,15 @@ class Emulator:
                 RENDERS[key] = json.dumps(self._patch(json.loads(raw), patches))
         copy: list[dict[str, Any]] = json.loads(RENDERS[key])
         return copy  # a private copy
+
+    def _mode(self, rev: str, path: str, mode: str) -> str:
+        """The mode as far as it matters: a file, or a folder holding a kustomization file,
+        renders the same for Flux and Argo CD (`_render` reads `mode` only for a folder
+        without one), so both share one render."""
+        target = self.trees.root(rev) / _norm(path)
+        if target.is_file() or any((target / k).is_file() for k in KFILES):
+            return "any"
+        return mode
 
     def _render(self, root: Path, path: str, mode: str) -> list[dict[str, Any]]:
         target = root / path
@@ -394,10 +408,20 @@ def digest(leaves: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(leaves, sort_keys=True).encode()).hexdigest()
 
 
+_PARSED: dict[bytes, list[dict[str, Any]]] = {}
+
+
+def _documents(data: bytes) -> list[dict[str, Any]]:
+    """The mappings of an emitted file, parsed once per content in a run (read them, never
+    change them: the same objects are shared)."""
+    if data not in _PARSED:
+        _PARSED[data] = [d for d in yaml.load_all(data, Loader=_LOADER) if isinstance(d, dict)]
+    return _PARSED[data]
+
+
 def flux_start(files: Mapping[str, bytes], cluster: str) -> list[dict[str, Any]]:
     """The objects emitted for one cluster's own Flux (`clusters/<cluster>/sync.yaml`)."""
-    data = files[f"clusters/{cluster}/sync.yaml"]
-    return [d for d in yaml.load_all(data, Loader=_LOADER) if isinstance(d, dict)]
+    return list(_documents(files[f"clusters/{cluster}/sync.yaml"]))
 
 
 def argocd_start(files: Mapping[str, bytes], cluster: str) -> list[dict[str, Any]]:
@@ -405,8 +429,8 @@ def argocd_start(files: Mapping[str, bytes], cluster: str) -> list[dict[str, Any
     for path, data in sorted(files.items()):
         if not path.endswith(".yaml"):
             continue
-        for doc in yaml.load_all(data, Loader=_LOADER):
-            if not isinstance(doc, dict) or doc.get("kind") != "ApplicationSet":
+        for doc in _documents(data):
+            if doc.get("kind") != "ApplicationSet":
                 continue
             for generator in doc["spec"]["generators"]:
                 for element in generator["list"]["elements"]:

@@ -25,9 +25,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from planner.plan import Plan
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 SCENARIOS_DIR = TESTS_DIR / "fleets"
@@ -221,6 +224,24 @@ def build_demo_repo(dest: Path) -> FleetRepo:
         return FleetRepo(path=built.path, base=built.base, head=built.head)
 
     return from_template(("demo", tree_digest(DEMO_FLEET_DIR)), Path(dest), build_demo)
+
+
+# ---------------------------------------------------------------------------------- plans
+
+_PLANS: dict[tuple[str, str], Plan] = {}
+
+
+def default_plan(built: FleetRepo) -> Plan:
+    """`api.plan` of a built fleet with every default (base..head, the inventory and policy
+    of the repository), computed once per test run for each pair of commits: the commits
+    name the content, so every copy of a fixture fleet plans the same. Read it, never change
+    it (the same object is shared)."""
+    from planner import api
+
+    key = (built.base, built.head)
+    if key not in _PLANS:
+        _PLANS[key] = api.plan(api.PlanRequest(repo=built.path, base=built.base, head=built.head))
+    return _PLANS[key]
 
 
 # ------------------------------------------------------------------------------ templates

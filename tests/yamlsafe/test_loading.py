@@ -106,3 +106,31 @@ def test_every_fixture_file_loads_the_same() -> None:
             continue
         seen.add(data)
         assert _outcome(yamlsafe.load_all, data) == _outcome(_reference, data), path
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"a: 1\n",
+        b"\xef\xbb\xbfa: 1\n",
+        b"\xef\xbb\xbf\xef\xbb\xbfa",
+        b"a\xef\xbb\xbf",
+        b"\xc3\xa9",
+    ],
+)
+def test_decode_drops_one_bom_as_utf_8_sig_does(data: bytes) -> None:
+    assert yamlsafe.decode(data) == data.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"a\xff", r"not UTF-8 text \(byte 1: b'\\xff'\)"),
+        (b"\xff", r"not UTF-8 text \(byte 0: b'\\xff'\)"),
+        (b"\xef\xbb\xbfa\xff", r"not UTF-8 text \(byte 1: b'\\xbb'\)"),  # counted after the BOM
+    ],
+)
+def test_decode_names_the_first_bad_byte(data: bytes, message: str) -> None:
+    with pytest.raises(yamlsafe.YamlError, match=message):
+        yamlsafe.decode(data)

@@ -8,6 +8,8 @@
   its configuration); revisions, merge bases, `diff --raw -z` (`rawdiff`), snapshots of a
   commit's files read from git objects (`snapshot`), no checkout ever.
 - `commits`: a commit of some folders through plumbing (`prepare_commit`, `publish`).
+- `changes`: the same commit built from the changed folders' trees only
+  (`prepare_changes`), or None where git would convert a file (then `prepare_commit`).
 - `signatures`: signed approvals verified with `ssh-keygen` against committed signers.
 
 Errors a user can fix (not a repository, an unknown revision, a shallow clone missing the
@@ -16,6 +18,7 @@ base, a failed commit) become `UserError`s that say how.
 
 from __future__ import annotations
 
+from planner.adapters.gitrepo.changes import prepare_changes
 from planner.adapters.gitrepo.commits import PreparedCommit, prepare_commit, publish
 from planner.adapters.gitrepo.process import call, config_value, run, safe_env
 from planner.adapters.gitrepo.repo import GitRepo
@@ -28,6 +31,7 @@ __all__ = [
     "PreparedCommit",
     "call",
     "config_value",
+    "prepare_changes",
     "prepare_commit",
     "publish",
     "run",

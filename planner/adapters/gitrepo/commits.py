@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.adapters.gitrepo.process import run
+from planner.adapters.gitrepo.process import call, run
 from planner.errors import UserError
 
 
@@ -30,7 +30,9 @@ class PreparedCommit:
     parent: str | None
     ref: str
     entries: tuple[tuple[str, str, str], ...]  # (mode, blob sha, path) of the folders
-    folders: tuple[str, ...]
+    folders: tuple[str, ...]  # folders whose whole content `entries` is
+    removed: tuple[str, ...] = ()  # without `folders`: `entries` are the changed files only
+    scope: tuple[str, ...] = ()  # without `folders`: the folders `entries` and `removed` are in
 
 
 def prepare_commit(
@@ -107,12 +109,17 @@ def prepare_commit(
     finally:
         Path(index).unlink(missing_ok=True)
         Path(index + ".lock").unlink(missing_ok=True)
+    sha = make_commit(root, tree, parent, message, sign=sign)
+    return PreparedCommit(root, sha, parent, ref, tuple(entries), tuple(sorted(folders)))
+
+
+def make_commit(root: Path, tree: str, parent: str | None, message: str, *, sign: bool) -> str:
+    """The commit object of `tree` on `parent` (`commit-tree`): its id."""
     args = ["commit-tree", tree, "-F", "-"]
     if parent:
         args += ["-p", parent]
     args += ["-S"] if sign else ["--no-gpg-sign"]
-    sha = run(root, *args, input=message.encode(), signing=sign, key="--commit").decode().strip()
-    return PreparedCommit(root, sha, parent, ref, tuple(entries), tuple(sorted(folders)))
+    return run(root, *args, input=message.encode(), signing=sign, key="--commit").decode().strip()
 
 
 def publish(commit: PreparedCommit) -> None:
@@ -120,10 +127,10 @@ def publish(commit: PreparedCommit) -> None:
     (only from the parent it was made on). If the branch cannot move, the index entries are
     put back: nothing changed. A crash between the two leaves the step staged, not lost."""
     root = commit.root
-    listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(commit.folders))
-    before = [line for line in listed.decode().split("\0") if line]
+    before = _staged(root, commit)
     paths = [line.split("\t", 1)[1] for line in before]
     forget = [f"0 {'0' * 40}\t{p}" for p in paths]
+    forget += [f"0 {'0' * 40}\t{path}" for path in commit.removed]
     forget += [f"0 {'0' * 40}\t{path}" for _, _, path in commit.entries]
     new = [f"{mode} {sha}\t{path}" for mode, sha, path in commit.entries]
     _index_info(root, [*forget, *new])
@@ -135,6 +142,32 @@ def publish(commit: PreparedCommit) -> None:
         with contextlib.suppress(UserError):
             _index_info(root, [*forget, *before])
         raise
+    if not commit.folders and commit.entries:
+        _refresh(root, commit)
+
+
+def _refresh(root: Path, commit: PreparedCommit) -> None:
+    """Record the file status of the entries just staged (`git add --refresh`), so the next
+    step's `diff-index` does not report them again (entries staged by `--index-info` have
+    none). Best effort: the index's cached status only saves work, it decides nothing."""
+    paths = [path for _, _, path in commit.entries]
+    call(root, "add", "--refresh", "--", *_top(paths if len(paths) <= _FEW else commit.scope))
+
+
+def _staged(root: Path, commit: PreparedCommit) -> list[str]:
+    """The user's index entries (`ls-files -s -z`) the commit's entries replace."""
+    named = commit.folders or (*commit.removed, *(path for _, _, path in commit.entries))
+    if commit.folders or len(named) <= _FEW:
+        listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(named))
+        return [line for line in listed.decode().split("\0") if line]
+    # many paths: pathspecs are matched one by one, so list their folders and pick
+    listed = run(root, "ls-files", "-z", "-s", "--full-name", "--", *_top(commit.scope))
+    wanted = set(named)
+    lines = listed.decode(errors="surrogateescape").split("\0")
+    return [line for line in lines if line and line.split("\t", 1)[1] in wanted]
+
+
+_FEW = 64
 
 
 def _changes(listed: str, entries: Iterable[tuple[str, str, str]]) -> list[str]:

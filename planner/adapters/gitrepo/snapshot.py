@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from planner import snapshot as snap_mod
 
@@ -15,8 +14,7 @@ if TYPE_CHECKING:
 SYMLINK_MODE = "120000"
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
     mode: str
     sha: str
 
@@ -28,6 +26,7 @@ class GitSnapshot(snap_mod.IndexedSnapshot):
         self.repo = repo
         self._revision = rev
         self._entries: dict[str, _Entry] = {}
+        entries = self._entries
         tree = f"{rev}:{repo.prefix}" if repo.prefix else rev
         out = repo.git("ls-tree", "-r", "-z", "--full-tree", tree)
         for record in out.decode(errors="replace").split("\0"):
@@ -36,7 +35,7 @@ class GitSnapshot(snap_mod.IndexedSnapshot):
             meta, path = record.split("\t", 1)
             mode, kind, sha = meta.split(" ")
             if kind == "blob":
-                self._entries[path] = _Entry(mode, sha)
+                entries[path] = _Entry(mode, sha)
         self._index = snap_mod.DirectoryIndex(self._entries)
         self._ahead: threading.Thread | None = None
         self._read_ahead: dict[str, bytes] = {}
