@@ -19,6 +19,7 @@ from planner.emit import flux as flux_emit
 from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.emit.pinned import PinnedPlan
 from planner.fleetview import FLEET_DIR, FleetView, compose, compose_pins, view_of
+from planner.hierarchy.parsing import ParseCache
 from planner.inventory import Inventory
 from planner.pins.nesting import PinContext, Pins
 from planner.pins.pinning import Wanted, fleet_pins
@@ -54,9 +55,24 @@ def refresh_fleet_view(root: Path, target: str) -> list[str]:
     )
 
 
-def view_files(root: Path, target: str, rollouts: list[model.Rollout]) -> dict[str, bytes] | None:
+@dataclass(frozen=True)
+class Known:
+    """What a command already read and parsed, that the fleet view reads too: the working
+    tree's inventory at `inventory_path` as parsed (the same bytes), and the plan's parse
+    cache (kustomizations by path and blob id, so the same content whatever the snapshot)."""
+
+    inventory_path: str
+    inventory: Inventory
+    parses: ParseCache | None = None
+
+
+def view_files(
+    root: Path, target: str, rollouts: list[model.Rollout], *, known: Known | None = None
+) -> dict[str, bytes] | None:
     """The files of `waves/fleet/<target>/` composed from `rollouts` (None: no rollout has
-    that target), rendered in memory so a step can write them in its transaction."""
+    that target), rendered in memory so a step can write them in its transaction.
+
+    `known`: the inventory and parse cache the command already holds (`rollout start`)."""
     from planner.api.inputs import load_policy_file, repo_urls
     from planner.api.rolloutcheck import worktree_inventory
 
@@ -64,7 +80,10 @@ def view_files(root: Path, target: str, rollouts: list[model.Rollout]) -> dict[s
     if not mine:
         return None
     newest = max(mine, key=lambda r: (r.started_at, r.name))
-    inventory = worktree_inventory(root, newest.inputs.inventory)
+    if known is not None and known.inventory_path == newest.inputs.inventory:
+        inventory = known.inventory
+    else:
+        inventory = worktree_inventory(root, newest.inputs.inventory)
     policy_path = root / newest.inputs.policy if newest.inputs.policy else None
     policy, _ = load_policy_file(policy_path, inventory)
     view = compose(rollouts, inventory, target)
@@ -80,7 +99,12 @@ def view_files(root: Path, target: str, rollouts: list[model.Rollout]) -> dict[s
         context = PinContext(frozenset(policy.flux_sources), tuple(repo_urls(policy, origin)))
         wanted = [Wanted(e.cluster, e.path, e.revision) for w in view.waves.values() for e in w]
         pins = fleet_pins(
-            snaps, wanted, context, target=target, flux_namespace=policy.flux.namespace
+            snaps,
+            wanted,
+            context,
+            target=target,
+            flux_namespace=policy.flux.namespace,
+            parses=known.parses if known is not None else None,
         )
     finally:
         repo.close()

@@ -18,6 +18,7 @@ from planner.wiring.repourl import resolve_repo_url
 
 if TYPE_CHECKING:  # the planner is imported on first use: `status` with a plan cache that
     # matches needs none of it
+    from planner.hierarchy.parsing import ParseCache
     from planner.inventory import Inventory
     from planner.pins.nesting import Pins
     from planner.plan import Plan, PlanInputs
@@ -45,7 +46,17 @@ class Recomputed:
     inventory: Inventory
     policy: RolloutPolicy
     repo_url: str | None
+    # nested pins per target, for the targets asked of `recompute` only
     pins: dict[str, dict[tuple[str, str], Pins]] = dataclasses.field(default_factory=dict)
+
+    def pins_of(self, target: str) -> dict[tuple[str, str], Pins]:
+        """The nested pins of `target` (computed by `recompute` only when asked for)."""
+        if target not in self.pins:
+            raise AssertionError(f"the nested pins of {target} were not computed")
+        return self.pins[target]
+
+
+ALL_TARGETS = ("argocd", "flux")
 
 
 def recompute(
@@ -57,16 +68,25 @@ def recompute(
     *,
     policy_label: Path | None = None,
     two_dot: bool = False,
+    targets: tuple[str, ...] = ALL_TARGETS,
+    parses: ParseCache | None = None,
 ) -> Recomputed:
-    """The plan of base..head with the inventory and policy of the working tree (`data`)."""
+    """The plan of base..head with the inventory and policy of the working tree (`data`),
+    with the nested pins of `targets`.
+
+    The nested-pin tracer takes the kustomizations the plan parsed from its parse cache
+    rather than parsing them again: `parses`, a `HeldParseCache` the caller keeps (and
+    releases) to trace more afterwards (the fleet view), else one freed here."""
     from planner import policy as policy_mod
     from planner.api.inputs import Sources, load_policy_file, open_workspace, repo_urls
     from planner.inventory import parse_inventory
+    from planner.pins.applied import HeldParseCache
     from planner.plan import plan_change
 
     workspace = open_workspace(
         Sources(repo=root, base=base, head=head, inventory=root / inputs.inventory, two_dot=two_dot)
     )
+    held = parses if parses is not None else HeldParseCache()
     try:
         inventory = parse_inventory(data.inventory, source=inputs.inventory)
         if data.policy is None:
@@ -83,16 +103,20 @@ def recompute(
             policy=policy,
             policy_source=source,
             repo_urls=urls,
+            cache=held,
         )
         planned = plan_change(plan_inputs)
-        return Recomputed(
-            planned, inventory, policy, workspace.repo_url, _all_pins(plan_inputs, planned)
-        )
+        pins = _all_pins(plan_inputs, planned, targets) if targets else {}
+        return Recomputed(planned, inventory, policy, workspace.repo_url, pins)
     finally:
+        if parses is None and isinstance(held, HeldParseCache):
+            held.release()
         workspace.close()
 
 
-def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str], Pins]]:
+def _all_pins(
+    inputs: PlanInputs, plan: Plan, targets: tuple[str, ...]
+) -> dict[str, dict[tuple[str, str], Pins]]:
     """Nested pins of every cluster at head, and of affected clusters at base, per target."""
     from planner.pins.nesting import PinContext
     from planner.pins.pinning import Wanted, fleet_pins
@@ -108,9 +132,14 @@ def _all_pins(inputs: PlanInputs, plan: Plan) -> dict[str, dict[tuple[str, str],
     snaps = {plan.base: inputs.base, plan.head: inputs.head}
     return {
         target: fleet_pins(
-            snaps, wanted, context, target=target, flux_namespace=inputs.policy.flux.namespace
+            snaps,
+            wanted,
+            context,
+            target=target,
+            flux_namespace=inputs.policy.flux.namespace,
+            parses=inputs.cache,
         )
-        for target in ("argocd", "flux")
+        for target in targets
     }
 
 
@@ -183,7 +212,8 @@ def check(root: Path, state: model.Rollout, *, step: bool = False) -> Checked:
         if not step or (policy is not None and plancache.gate_specs(cache) is not None):
             changes = drift.drift(state, cache.observed())
             return Checked(changes, fingerprint, data, cache, policy=policy)
-    current = recompute(root, state.base, state.head, state.inputs, data)
+    targets = (state.target,) if step else ()  # a step renders its target; status none
+    current = recompute(root, state.base, state.head, state.inputs, data, targets=targets)
     observed = drift.observe(current.plan, current.inventory.names())
     return Checked(drift.drift(state, observed), fingerprint, data, current=current)
 
@@ -199,7 +229,7 @@ def cache_of(
         target=target,
         repo_url=_repo_url(current, target),
         nested_pins=any(
-            p.pins or p.unpinned or p.plain_folders for p in current.pins.get(target, {}).values()
+            p.pins or p.unpinned or p.plain_folders for p in current.pins_of(target).values()
         ),
     )
 
@@ -214,7 +244,7 @@ def _repo_url(current: Recomputed, target: str) -> str:
 def recompute_drift(root: Path, state: model.Rollout) -> tuple[Recomputed, list[str]]:
     """The plan recomputed in full, and the drift (commands that need the plan itself)."""
     data = plancache_files.read_inputs(root, state.inputs)
-    current = recompute(root, state.base, state.head, state.inputs, data)
+    current = recompute(root, state.base, state.head, state.inputs, data, targets=(state.target,))
     observed = drift.observe(current.plan, current.inventory.names())
     return current, drift.drift(state, observed)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -22,6 +23,9 @@ from planner.release import drift, model, transitions
 from planner.release.model import Inputs, Outcome, Refused, check_rollout_name
 from planner.release.view import RolloutView
 from planner.target import Target
+
+if TYPE_CHECKING:
+    from planner.pins.applied import HeldParseCache
 
 __all__ = [
     "OneRollout",
@@ -149,8 +153,9 @@ def rollout_start(request: RolloutStartRequest) -> RolloutView:
 
 def _start(root: Path, request: RolloutStartRequest, notes: list[str]) -> RolloutView:
     from planner.api.inputs import DEFAULT_INVENTORY, locate_input, path_inside
+    from planner.pins.applied import HeldParseCache
 
-    name, target, policy = request.name, request.target, request.policy
+    name, policy = request.name, request.policy
     inventory = request.inventory
     if rolloutrepo.exists(root, name):
         raise UserError.single(
@@ -171,9 +176,30 @@ def _start(root: Path, request: RolloutStartRequest, notes: list[str]) -> Rollou
     policy_rel, policy_copy = _rollout_policy_input(root, name, policy)
     inputs = Inputs(inventory=inventory_rel, policy=policy_rel)
     data = plancache_files.read_inputs(root, inputs, policy_file=policy)
+    parses = HeldParseCache()  # the plan's parsed kustomizations, for the fleet view's pins too
+    try:
+        return _start_planned(root, request, notes, (inputs, data, policy), parses, policy_copy)
+    finally:
+        parses.release()
+
+
+def _start_planned(
+    root: Path,
+    request: RolloutStartRequest,
+    notes: list[str],
+    read: tuple[Inputs, plancache_files.InputBytes, Path | None],
+    parses: HeldParseCache,
+    policy_copy: tuple[str, bytes] | None,
+) -> RolloutView:
+    """`rollout start` once its inputs are read (`read`: the inputs, their bytes and the
+    policy file given): plan, refuse, write."""
+    from planner.api.fleet import Known
+
+    name, target = request.name, request.target
+    inputs, data, policy = read
     current = rolloutcheck.recompute(
         root, request.base, request.head, inputs, data, policy_label=policy,
-        two_dot=request.two_dot,
+        two_dot=request.two_dot, targets=(target.value,), parses=parses,
     )  # fmt: skip
     plan = current.plan
     if plan.violations:
@@ -208,7 +234,7 @@ def _start(root: Path, request: RolloutStartRequest, notes: list[str]) -> Rollou
     )
     view = rolloutwrite.save_step(
         root, state, now, manifests, request.commit, request.sign, notes, extra=extra,
-        adopt=request.adopt,
+        adopt=request.adopt, known=Known(inputs.inventory, current.inventory, parses),
     )  # fmt: skip
     notifying.notify_action(current.policy, current, view)
     return view

@@ -20,6 +20,7 @@ from planner.release.view import RolloutView
 from planner.wiring.repourl import resolve_repo_url
 
 if TYPE_CHECKING:
+    from planner.api.fleet import Known
     from planner.policy import ArgoCDSettings, FluxSettings
 
 # Write a step: (root, new state, now, released step names to pin the manifests with, or
@@ -54,7 +55,7 @@ def rollout_manifests(
     fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(prepared)}
     fields.update(released=tuple(s for s in prepared.steps if s in released), waves=waves)
     pinned = _StepPinned(**fields)
-    pinned = dataclasses.replace(pinned, pins=current.pins.get(target, {}))
+    pinned = dataclasses.replace(pinned, pins=current.pins_of(target))
     from planner.pins.pinning import leaks
 
     found = leaks(pinned.pins, pinned.head)
@@ -110,8 +111,9 @@ def step_writer(
                 parts[rolloutrepo.relative(root, out)] = step
             else:
                 current = checked.current or rolloutcheck.recompute(
-                    root, state.base, state.head, state.inputs, checked.data
-                )
+                    root, state.base, state.head, state.inputs, checked.data,
+                    targets=(state.target,),
+                )  # fmt: skip
                 manifests = rollout_manifests(
                     current, state.target, released, allow_unpinned=allow_unpinned
                 )
@@ -162,12 +164,14 @@ def save_step(
     parts: dict[str, dict[str, bytes]] | None = None,
     cache: plancache.PlanCache | None = None,
     before: model.Rollout | None = None,
+    known: Known | None = None,
 ) -> RolloutView:
     """Write the step as one transaction (and commit it): all of it, or nothing.
 
     `parts`: files of generated folders that change (the rest of each folder stays as it
     is); `cache` and `before` (the state on disk): the fleet view may then be written for the
-    clusters whose pins move only (`planner.api.fleet.view_step`)."""
+    clusters whose pins move only (`planner.api.fleet.view_step`); `known`: what the
+    command already read and parsed, for the fleet view's full render."""
     from planner.api.fleet import folder, view_files, view_step
 
     others = [rolloutrepo.read(root, n) for n in rolloutrepo.names(root) if n != state.name]
@@ -181,7 +185,7 @@ def save_step(
         if step:
             parts[fleet_rel] = step
     else:
-        view = view_files(root, state.target, [*others, state])
+        view = view_files(root, state.target, [*others, state], known=known)
         trees = {fleet_rel: view} if view else None
     gate = transitions.next_gate(state, now)
     written, sha = rolloutrepo.save(
