@@ -308,6 +308,9 @@ def plan_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) -> 
     be overwritten, unless `adopt`.
     """
     _check_out_dir(out)
+    if not out.exists() and not out.is_symlink():  # nothing below it: every file is added
+        _check_targets(out, files, new=True)
+        return TreeDiff(tuple(sorted(files)), (), ())
     _check_targets(out, files)
     listed = _manifest(out)
     diff = _compare(out, files, listed)

@@ -68,6 +68,12 @@ class Transaction:
     _applied: bool = False
 
     def _rel(self, path: Path) -> str:
+        text, waves = str(path), str(self.waves)
+        if text.startswith(waves + "/"):  # (a Path's text is normalized: split it as text)
+            pieces = text[len(waves) + 1 :].split("/")
+            if len(pieces) < 2 or pieces[0] in (PRIVATE_DIR, "..", ".") or ".." in pieces:
+                raise ValueError(f"{path} is not inside a folder of {self.waves}")
+            return "/".join(pieces)
         try:
             rel = path.relative_to(self.waves)
         except ValueError:
@@ -129,24 +135,35 @@ class Transaction:
         problems = []
         if not os.access(self.waves, os.W_OK):
             problems.append(f"{self.waves} is not writable")
-        seen: set[Path] = set()
+        waves = str(self.waves)
+        missing: set[str] = set()  # folders that do not exist: nothing below them does
+        seen: set[str] = set()
         for rel in self.files:
-            target = self.waves / rel
-            for parent in reversed(target.relative_to(self.waves).parents[:-1]):
-                folder = self.waves / parent
+            target = os.path.join(waves, rel)
+            parts = rel.split("/")[:-1]
+            absent = False
+            for i in range(1, len(parts) + 1):
+                folder = os.path.join(waves, *parts[:i])
                 if folder in seen:
+                    if folder in missing:
+                        absent = True
+                        break
                     continue
                 seen.add(folder)
-                if not _lexists(folder):
+                if not os.path.lexists(folder):
+                    missing.add(folder)
+                    absent = True
                     break
-                if not folder.is_dir():
+                if not os.path.isdir(folder):
                     problems.append(f"{folder} is a file, not a folder")
                     break
                 if not os.access(folder, os.W_OK | os.X_OK):
                     problems.append(f"{folder} is not writable")
-            if target.is_dir() and not target.is_symlink():
+            if absent:
+                continue
+            if os.path.isdir(target) and not os.path.islink(target):
                 problems.append(f"{target} is a folder, not a file")
-            elif target.exists() and not os.access(target, os.W_OK):
+            elif os.path.exists(target) and not os.access(target, os.W_OK):
                 problems.append(f"{target} is read-only")
         if problems:
             raise UserError.single(
@@ -159,15 +176,20 @@ class Transaction:
         """Write the new files into `area`; the operations of the journal, in order (a new
         folder goes where its last file was given: the state file stays last of all)."""
         (area / "files").mkdir()
-        missing: dict[str, str] = {}  # a missing folder -> the highest missing one above it
+        missing: dict[str, str | None] = {}  # a folder -> the highest missing one above it
+        made: set[str] = set()  # folders made in the staging area
+        new = os.path.join(area, "new")
         items: list[dict[str, str] | str] = []  # operations, and new folders' markers
         for rel, data in self.files.items():
             top = _highest_missing(self.waves, rel, missing)
             if top is not None:
                 if data is not None:
-                    dest = area / "new" / rel
-                    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-                    durable.write_file(dest, data)
+                    dest = os.path.join(new, rel)
+                    parent = os.path.dirname(dest)
+                    if parent not in made:
+                        os.makedirs(parent, mode=0o755, exist_ok=True)
+                        made.add(parent)
+                    durable.write_file(Path(dest), data)
                     items.append(top)
             elif data is None:
                 if _lexists(self.waves / rel):
@@ -257,16 +279,21 @@ class Transaction:
         self.finish()
 
 
-def _highest_missing(waves: Path, rel: str, known: dict[str, str]) -> str | None:
-    """The highest folder above `rel` (below `waves/`) that does not exist, or None."""
+def _highest_missing(waves: Path, rel: str, known: dict[str, str | None]) -> str | None:
+    """The highest folder above `rel` (below `waves/`) that does not exist, or None.
+    `known`: folders seen, each to the highest missing one at or above it (None: it exists)."""
     parts = rel.split("/")[:-1]
     for i in range(1, len(parts) + 1):
         folder = "/".join(parts[:i])
         if folder in known:
-            return known[folder]
-        if not (waves / folder).is_dir():
+            top = known[folder]
+            if top is not None:
+                return top
+            continue
+        if not os.path.isdir(os.path.join(waves, folder)):
             known[folder] = folder
             return folder
+        known[folder] = None
     return None
 
 
