@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -13,15 +14,20 @@ from planner import plancache
 from planner.adapters import files, rolloutrepo
 from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
-from planner.api import gating, notifying, rolloutcheck, rolloutwrite
+from planner.api import rolloutcheck
 from planner.api import rollouttrust as trust
 from planner.api.request import REQUEST
-from planner.emit.pinned import unplaced
 from planner.errors import Refusal, UserError
 from planner.release import drift, model, transitions
 from planner.release.model import Inputs, Outcome, Refused, check_rollout_name
-from planner.release.view import RolloutView
+from planner.release.view import AdvanceResult, RolloutView
 from planner.target import Target
+
+if TYPE_CHECKING:
+    from planner.api.gating import Evaluator
+else:  # pydantic checks only that it is callable: the gates are imported when a step is
+    # written, so `status` starts without them
+    Evaluator = Callable[..., object]
 
 __all__ = [
     "OneRollout",
@@ -103,7 +109,7 @@ class RolloutAdvanceRequest(OneRollout):
     approval: str | None = None
     if_ready: bool = False
     now: datetime | None = None
-    evaluate: gating.Evaluator | None = None
+    evaluate: Evaluator | None = None
     allow_unpinned: bool = False
 
 
@@ -148,7 +154,9 @@ def rollout_start(request: RolloutStartRequest) -> RolloutView:
 
 
 def _start(root: Path, request: RolloutStartRequest, notes: list[str]) -> RolloutView:
+    from planner.api import notifying, rolloutwrite
     from planner.api.inputs import DEFAULT_INVENTORY, locate_input, path_inside
+    from planner.emit.pinned import unplaced
 
     name, target, policy = request.name, request.target, request.policy
     inventory = request.inventory
@@ -236,10 +244,12 @@ def rollout_list(request: RolloutListRequest) -> list[RolloutView]:
     ]
 
 
-def rollout_advance(request: RolloutAdvanceRequest) -> gating.AdvanceResult:
+def rollout_advance(request: RolloutAdvanceRequest) -> AdvanceResult:
     """Release the next step (its clusters' elements move to head), wait (`if_ready`), or
     refuse. The gates of the step released before it are evaluated first
     (`planner.api.gating`)."""
+    from planner.api import gating, rolloutwrite
+
     name, approval = request.name, request.approval
     if request.approve and not request.by and not approval:
         raise UserError.single(
@@ -272,6 +282,8 @@ def rollout_rollback(request: RolloutRollbackRequest) -> RolloutView:
     A whole rollback is allowed even when the repository drifted (it is the way out); one
     step's rollback needs the plan to still match.
     """
+    from planner.api import notifying, rolloutwrite
+
     name, step = request.name, request.step
     by = trust.check_by(request.by)
     root = request.repo.resolve()
@@ -312,6 +324,8 @@ def _rollout_toggle(
     transition: Callable[[model.Rollout, datetime, str], Outcome],
     action: str,
 ) -> RolloutView:
+    from planner.api import rolloutwrite
+
     by = trust.check_by(request.by)
     root = request.repo.resolve()
     with rolloutrepo.locked(root, f"rollout {action} {request.name}") as notes:
