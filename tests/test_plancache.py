@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -292,6 +294,35 @@ def test_other_inputs_invalidate_the_cache(
     no_recompute.clear()
     run("status", NAME)
     assert no_recompute == [1]
+
+
+# What `status` with a matching cache must not load (the planner, its policy types, the gates
+# and the step writer): each is a tenth of a second or more of every status line.
+NOT_FOR_STATUS = (
+    "git",
+    "networkx",
+    "planner.api.gating",
+    "planner.api.inputs",
+    "planner.api.rolloutwrite",
+    "planner.emit.pinned",
+    "planner.gates",
+    "planner.impact",
+    "planner.inventory",
+    "planner.plan",
+    "planner.policy",
+)
+
+
+def test_status_from_the_cache_loads_no_planner_module(tmp_path: Path) -> None:
+    repo = started(tmp_path, "argocd")
+    code = (
+        "import atexit, sys; from planner.cli import main; atexit.register(lambda: print("
+        f"sorted(m for m in sys.modules if m in {NOT_FOR_STATUS!r}), file=sys.stderr)); "
+        f"main(['rollout', 'status', {NAME!r}, '--repo', {str(repo.path)!r}])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "[]"
 
 
 def _older_cache(repo: Path) -> None:
