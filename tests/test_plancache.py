@@ -297,32 +297,46 @@ def test_other_inputs_invalidate_the_cache(
 
 
 # What `status` with a matching cache must not load (the planner, its policy types, the gates
-# and the step writer): each is a tenth of a second or more of every status line.
+# and the step writer), and what `advance` of one step from it must not load (the planner):
+# each is a tenth of a second or more of every such command.
+NOT_FOR_ADVANCE = ("git", "networkx", "planner.api.inputs", "planner.impact", "planner.plan")
 NOT_FOR_STATUS = (
-    "git",
-    "networkx",
+    *NOT_FOR_ADVANCE,
     "planner.api.gating",
-    "planner.api.inputs",
     "planner.api.rolloutwrite",
     "planner.emit.pinned",
     "planner.gates",
-    "planner.impact",
     "planner.inventory",
-    "planner.plan",
     "planner.policy",
 )
+_LOADED = """
+import sys
+from planner.cli import main
+
+def run(args, heavy):
+    try:
+        main(args)
+    except SystemExit as exc:
+        assert exc.code == 0, exc.code
+    print(sorted(m for m in sys.modules if m in heavy), file=sys.stderr)
+"""
 
 
-def test_status_from_the_cache_loads_no_planner_module(tmp_path: Path) -> None:
+def test_status_and_advance_from_the_cache_load_no_planner_module(tmp_path: Path) -> None:
     repo = started(tmp_path, "argocd")
-    code = (
-        "import atexit, sys; from planner.cli import main; atexit.register(lambda: print("
-        f"sorted(m for m in sys.modules if m in {NOT_FOR_STATUS!r}), file=sys.stderr)); "
-        f"main(['rollout', 'status', {NAME!r}, '--repo', {str(repo.path)!r}])"
+    where = ["--repo", str(repo.path)]
+    code = _LOADED + (
+        f"run(['rollout', 'status', {NAME!r}, *{where!r}], {NOT_FOR_STATUS!r})\n"
+        f"run(['rollout', 'advance', {NAME!r}, '--approve', '--by', 'me', *{where!r}], "
+        f"{NOT_FOR_ADVANCE!r})\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    env = {**os.environ, "WAVE_PLANNER_NOW": "2024-01-03T09:05:00Z"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env
+    )
     assert out.returncode == 0, out.stderr
-    assert out.stderr.strip().splitlines()[-1] == "[]"
+    assert f"rollout {NAME}: advance canary: released" in out.stdout, out.stdout
+    assert out.stderr.strip().splitlines()[-2:] == ["[]", "[]"]
 
 
 def _older_cache(repo: Path) -> None:
