@@ -459,3 +459,13 @@ def test_step_files_are_exactly_what_a_full_render_changes(tmp_path: Path, targe
         assert set(old) == set(new) == stepfiles.all_paths(pinned, settings)
         assert {p for p in new if old[p] != new[p]} <= set(part)
         assert all(new[p] == data for p, data in part.items())
+
+
+def test_the_code_digest_covers_every_source_file_outside_the_demo() -> None:
+    package = Path(plancache.__file__).resolve().parent
+    sources = {
+        p.relative_to(package).as_posix(): p.read_bytes()
+        for p in package.rglob("*.py")
+        if "demo" not in p.relative_to(package).parts
+    }
+    assert plancache_files.code_digest.__wrapped__() == plancache.digest_files(sources)[:16]
