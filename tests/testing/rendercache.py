@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import posixpath
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -162,6 +163,9 @@ class KeptRenders:
             try:
                 folder = KEPT_ROOT / _identity(self.renderer)
                 folder.mkdir(parents=True, exist_ok=True)
+                for other in KEPT_ROOT.iterdir():  # renders of another kubectl or code
+                    if other != folder:
+                        shutil.rmtree(other, ignore_errors=True)
             except OSError:
                 folder = None  # a checkout that cannot be written: this run only
             self._folder.append(folder)
