@@ -16,7 +16,8 @@ from planner.findings import Finding
 from planner.hierarchy.build import build_hierarchy
 from planner.hierarchy.graph import Hierarchy
 from planner.hierarchy.reuse import edges_unchanged
-from planner.impact import Impact, UnownedRule, compute_impact
+from planner.impact import Impact, compute_impact
+from planner.impactconfig import UnownedRule
 from planner.inventory import Inventory, diff_inventories
 from planner.placement import Placement, place
 from planner.wiring.percluster import cluster_infos

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,31 +26,11 @@ from planner.chains import ChainLink, Chains, chain_link
 from planner.changes import ChangeSet
 from planner.hierarchy.graph import Hierarchy
 from planner.hierarchy.scopes import Scope, classify
+from planner.impactconfig import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, InventoryDiff
 from planner.trusted import trusted
 from planner.wiring import percluster
 from planner.wiring.notes import WiringNote, under
-
-
-class UnownedRule(StrEnum):
-    WARN = "warn"
-    ALL_CLUSTERS = "all-clusters"
-    ERROR = "error"
-
-
-class ImpactConfig(BaseModel):
-    """What to do with changed files that reach no cluster."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-    unowned: UnownedRule = Field(
-        default=UnownedRule.WARN,
-        description="warn | all-clusters | error, for a changed file no cluster reaches.",
-    )
-    ignore: tuple[str, ...] = Field(
-        default=changes_mod.DEFAULT_IGNORE,
-        description="Globs of files that reach no cluster by design; listed as ignored.",
-    )
 
 
 class Reason(BaseModel):

@@ -22,7 +22,7 @@ from planner.durations import Duration, duration_seconds
 from planner.errors import Problem, UserError, validate_model
 from planner.gates import GateSpec
 from planner.hierarchy.scopes import HierarchyConfig, ScopeRule
-from planner.impact import ImpactConfig, UnownedRule
+from planner.impactconfig import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, LabelRoles, check_name
 from planner.notify import Webhook
 from planner.selector import LabelSelector, Requirement

@@ -3,7 +3,9 @@ hypothesis profile of the run (tests/testing/examples.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,19 @@ def _keep_bytecode() -> None:
 
 
 _keep_bytecode()
+
+
+def _short_go_processes() -> None:
+    """The tests' own `kubectl kustomize` runs (the emulated controllers, rendered truth)
+    start a Go process per render that lives a tenth of a second: garbage collection is
+    about a third of its CPU and frees nothing that matters. Off unless the environment
+    says otherwise, with a memory limit that brings it back for a large render. The
+    planner's renderer gives kubectl an environment of its own: unaffected."""
+    os.environ.setdefault("GOGC", "off")
+    os.environ.setdefault("GOMEMLIMIT", "512MiB")
+
+
+_short_go_processes()
 
 from tests.testing.examples import register_profiles  # noqa: E402
 from tests.testing.fleetrepo import (  # noqa: E402
@@ -77,17 +92,40 @@ def fleet(tmp_path: Path) -> Callable[[str], FleetRepo]:
     return build
 
 
+KEPT_RENDERS = PYCACHE.parent / "planner-renders"
+
+
+def _planner_digest() -> str:
+    """A digest of the planner's sources: what renders depend on besides their key."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent / "planner"
+    for path in sorted(root.rglob("*.py")):
+        digest.update(f"{path.relative_to(root).as_posix()}\0".encode() + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 @pytest.fixture(scope="session")
 def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One render cache folder (`WAVE_PLANNER_CACHE`) for the run's kubectl renders.
+    """One render cache folder (`WAVE_PLANNER_CACHE`) for the run's kubectl renders, kept
+    between runs of the same planner sources (as compiled bytecode is).
 
     A render is keyed by content: the git blob ids of every file the unit reads, the load
     restrictor and the renderer's identity (its binary's path, size and mtime). So a unit
     that several tests render (the same fixture fleet at the same revision) is rendered
-    once, and a hit is exactly the output kubectl gave for those bytes. A test that needs
-    a cold cache, or counts renderer processes, makes its own.
+    once, and a hit is exactly the output kubectl gave for those bytes. The folder is named
+    by a digest of the planner's sources, so an edit to the planner (how it renders) starts
+    a cold one, and the folders of other sources are removed. A test that needs a cold
+    cache, or counts renderer processes, makes its own.
     """
-    return tmp_path_factory.mktemp("renders")
+    folder = KEPT_RENDERS / _planner_digest()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return tmp_path_factory.mktemp("renders")  # a checkout that cannot be written
+    for other in KEPT_RENDERS.iterdir():
+        if other != folder:
+            shutil.rmtree(other, ignore_errors=True)
+    return folder
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.hierarchy.build import build_hierarchy
-from planner.impact import Impact, ImpactConfig, UnownedRule, compute_impact
+from planner.impact import Impact, compute_impact
+from planner.impactconfig import ImpactConfig, UnownedRule
 from planner.inventory import Inventory, diff_inventories, parse_inventory
 from planner.snapshot import MemorySnapshot
 

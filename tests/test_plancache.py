@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -294,6 +296,49 @@ def test_other_inputs_invalidate_the_cache(
     assert no_recompute == [1]
 
 
+# What `status` with a matching cache must not load (the planner, its policy types, the gates
+# and the step writer), and what `advance` of one step from it must not load (the planner):
+# each is a tenth of a second or more of every such command.
+NOT_FOR_ADVANCE = ("git", "networkx", "planner.api.inputs", "planner.impact", "planner.plan")
+NOT_FOR_STATUS = (
+    *NOT_FOR_ADVANCE,
+    "planner.api.gating",
+    "planner.api.rolloutwrite",
+    "planner.emit.pinned",
+    "planner.gates",
+    "planner.inventory",
+    "planner.policy",
+)
+_LOADED = """
+import sys
+from planner.cli import main
+
+def run(args, heavy):
+    try:
+        main(args)
+    except SystemExit as exc:
+        assert exc.code == 0, exc.code
+    print(sorted(m for m in sys.modules if m in heavy), file=sys.stderr)
+"""
+
+
+def test_status_and_advance_from_the_cache_load_no_planner_module(tmp_path: Path) -> None:
+    repo = started(tmp_path, "argocd")
+    where = ["--repo", str(repo.path)]
+    code = _LOADED + (
+        f"run(['rollout', 'status', {NAME!r}, *{where!r}], {NOT_FOR_STATUS!r})\n"
+        f"run(['rollout', 'advance', {NAME!r}, '--approve', '--by', 'me', *{where!r}], "
+        f"{NOT_FOR_ADVANCE!r})\n"
+    )
+    env = {**os.environ, "WAVE_PLANNER_NOW": "2024-01-03T09:05:00Z"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"rollout {NAME}: advance canary: released" in out.stdout, out.stdout
+    assert out.stderr.strip().splitlines()[-2:] == ["[]", "[]"]
+
+
 def _older_cache(repo: Path) -> None:
     """A cache written before it held the policy and each step's gates."""
     path = cache_path(repo)
@@ -414,3 +459,13 @@ def test_step_files_are_exactly_what_a_full_render_changes(tmp_path: Path, targe
         assert set(old) == set(new) == stepfiles.all_paths(pinned, settings)
         assert {p for p in new if old[p] != new[p]} <= set(part)
         assert all(new[p] == data for p, data in part.items())
+
+
+def test_the_code_digest_covers_every_source_file_outside_the_demo() -> None:
+    package = Path(plancache.__file__).resolve().parent
+    sources = {
+        p.relative_to(package).as_posix(): p.read_bytes()
+        for p in package.rglob("*.py")
+        if "demo" not in p.relative_to(package).parts
+    }
+    assert plancache_files.code_digest.__wrapped__() == plancache.digest_files(sources)[:16]

@@ -11,6 +11,7 @@ running `advance --if-ready`) takes the fast path too.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,13 +70,22 @@ def origin_url(root: Path) -> str | None:
 
 @functools.cache
 def code_digest() -> str:
-    """sha256 over the tool's own source files: any change to the planner is a new tool."""
-    package = Path(plancache.__file__).resolve().parent
-    sources = {
-        p.relative_to(package).as_posix(): p.read_bytes()
-        for p in package.rglob("*.py")
-        if "demo" not in p.relative_to(package).parts
-    }
+    """sha256 over the tool's own source files: any change to the planner is a new tool.
+
+    Walked with `os.walk` and plain strings (every command pays for it): the same files and
+    keys as `rglob("*.py")` relative to the package, outside any `demo` folder."""
+    package = os.path.dirname(os.path.realpath(plancache.__file__))
+    sources: dict[str, bytes] = {}
+    for folder, subfolders, names in os.walk(package):
+        rel = os.path.relpath(folder, package)
+        parts = [] if rel == "." else rel.split(os.sep)
+        if "demo" in parts:
+            subfolders.clear()
+            continue
+        for name in names:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as source:
+                    sources["/".join([*parts, name])] = source.read()
     return plancache.digest_files(sources)[:16] if sources else "unknown"
 
 

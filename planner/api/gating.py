@@ -14,7 +14,7 @@ clock and its sleep are parameters so that it is testable without waiting.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from planner.api import notifying
 from planner.errors import Refusal, UserError
 from planner.release import model, times, transitions
 from planner.release.model import Event, Gate, Refused, Rollout, StepRecord
-from planner.release.view import RolloutView
+from planner.release.view import AdvanceResult, RolloutView
 
 if TYPE_CHECKING:
     from planner.api.rolloutcheck import Current
@@ -36,35 +36,6 @@ __all__ = ["AdvanceResult", "Evaluator"]
 
 Evaluator = Callable[[Sequence[gates.GateSpec], gates.GateSubject], gates.Verdict]
 WAIT_KINDS = frozenset({"bake", "approval", "gate", "paused", "halted", "done"})
-
-
-@dataclass(frozen=True)
-class AdvanceResult:
-    """What one `advance` (or `--if-ready`) did: released, or what it waits for."""
-
-    view: RolloutView
-    released: str | None = None
-    waiting: Gate | None = None
-    verdict: gates.Verdict | None = None
-    warnings: tuple[str, ...] = field(default=())
-
-    def line(self) -> str:
-        """One status line: what happened, or what the rollout waits for."""
-        state = self.view.state
-        if self.released:
-            done = "; every step is released" if self.view.gate.kind == "done" else ""
-            return f"rollout {state.name}: released {self.released}{done}"
-        gate = self.waiting or self.view.gate
-        if gate.kind == "done" and self.verdict is not None:
-            return (
-                f"rollout {state.name}: {model.state_of(state)}; gates of the last step "
-                f"{self.verdict.step} passed: {self.verdict.summary()}"
-            )
-        if gate.kind == "done":
-            return f"rollout {state.name}: {model.state_of(state)}, nothing left to release"
-        wait = gate.seconds_left
-        left = f" (time left {times.format_duration(wait)})" if wait else ""
-        return f"rollout {state.name}: waiting for {gate.kind}: {gate.text}{left}"
 
 
 def _default_evaluator(specs: Sequence[gates.GateSpec], target: gates.GateSubject) -> gates.Verdict:

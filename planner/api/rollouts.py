@@ -14,18 +14,21 @@ from planner import plancache
 from planner.adapters import files, rolloutrepo
 from planner.adapters import plancache as plancache_files
 from planner.adapters.gitrepo import GitRepo
-from planner.api import gating, notifying, rolloutcheck, rolloutwrite
+from planner.api import rolloutcheck
 from planner.api import rollouttrust as trust
 from planner.api.request import REQUEST
-from planner.emit.pinned import unplaced
 from planner.errors import Refusal, UserError
 from planner.release import drift, model, transitions
 from planner.release.model import Inputs, Outcome, Refused, check_rollout_name
-from planner.release.view import RolloutView
+from planner.release.view import AdvanceResult, RolloutView
 from planner.target import Target
 
 if TYPE_CHECKING:
+    from planner.api.gating import Evaluator
     from planner.pins.applied import HeldParseCache
+else:  # pydantic checks only that it is callable: the gates are imported when a step is
+    # written, so `status` starts without them
+    Evaluator = Callable[..., object]
 
 __all__ = [
     "OneRollout",
@@ -107,7 +110,7 @@ class RolloutAdvanceRequest(OneRollout):
     approval: str | None = None
     if_ready: bool = False
     now: datetime | None = None
-    evaluate: gating.Evaluator | None = None
+    evaluate: Evaluator | None = None
     allow_unpinned: bool = False
 
 
@@ -193,7 +196,9 @@ def _start_planned(
 ) -> RolloutView:
     """`rollout start` once its inputs are read (`read`: the inputs, their bytes and the
     policy file given): plan, refuse, write."""
+    from planner.api import notifying, rolloutwrite
     from planner.api.fleet import Known
+    from planner.emit.pinned import unplaced
 
     name, target = request.name, request.target
     inputs, data, policy = read
@@ -262,10 +267,12 @@ def rollout_list(request: RolloutListRequest) -> list[RolloutView]:
     ]
 
 
-def rollout_advance(request: RolloutAdvanceRequest) -> gating.AdvanceResult:
+def rollout_advance(request: RolloutAdvanceRequest) -> AdvanceResult:
     """Release the next step (its clusters' elements move to head), wait (`if_ready`), or
     refuse. The gates of the step released before it are evaluated first
     (`planner.api.gating`)."""
+    from planner.api import gating, rolloutwrite
+
     name, approval = request.name, request.approval
     if request.approve and not request.by and not approval:
         raise UserError.single(
@@ -298,6 +305,8 @@ def rollout_rollback(request: RolloutRollbackRequest) -> RolloutView:
     A whole rollback is allowed even when the repository drifted (it is the way out); one
     step's rollback needs the plan to still match.
     """
+    from planner.api import notifying, rolloutwrite
+
     name, step = request.name, request.step
     by = trust.check_by(request.by)
     root = request.repo.resolve()
@@ -338,6 +347,8 @@ def _rollout_toggle(
     transition: Callable[[model.Rollout, datetime, str], Outcome],
     action: str,
 ) -> RolloutView:
+    from planner.api import rolloutwrite
+
     by = trust.check_by(request.by)
     root = request.repo.resolve()
     with rolloutrepo.locked(root, f"rollout {action} {request.name}") as notes:

@@ -304,6 +304,8 @@ def test_unchanged_render_moves_to_unaffected_and_traced_unchanged() -> None:
 
 
 def _precise(built: FleetRepo, cache: Path | None = None) -> Plan:
+    """The precise plan; `cache` is a render cache folder (the run's, tests/conftest.py:
+    a hit is exactly the output kubectl gave for the same bytes), None renders every unit."""
     settings = default_policy().render
     chosen = KustomizeRenderer(settings, cache=RenderCache(cache))
     return api.plan(
@@ -314,8 +316,8 @@ def _precise(built: FleetRepo, cache: Path | None = None) -> Plan:
 
 
 @requires_kubectl
-def test_rename_renders_identical(fleet: Callable[[str], FleetRepo]) -> None:
-    plan = _precise(fleet("rename"))
+def test_rename_renders_identical(fleet: Callable[[str], FleetRepo], render_cache: Path) -> None:
+    plan = _precise(fleet("rename"), render_cache)
     assert plan.affected == ()
     assert plan.traced_unchanged == ("staging-eu-west-1", "staging-us-east-1")
     assert set(plan.traced_unchanged) <= set(plan.unaffected)
@@ -324,9 +326,9 @@ def test_rename_renders_identical(fleet: Callable[[str], FleetRepo]) -> None:
 
 @requires_kubectl
 def test_remote_base_fails_both_sides_and_stays_affected(
-    fleet: Callable[[str], FleetRepo],
+    fleet: Callable[[str], FleetRepo], render_cache: Path
 ) -> None:
-    plan = _precise(fleet("remote-base"))
+    plan = _precise(fleet("remote-base"), render_cache)
     assert plan.affected_names() == ["prod-eu-west-1", "prod-eu-west-2"]
     for entry in plan.affected:
         assert entry.render is not None
@@ -338,8 +340,10 @@ def test_remote_base_fails_both_sides_and_stays_affected(
 
 @requires_kubectl
 @pytest.mark.parametrize("name", ["flux-fleet", "argocd-app-of-apps"])
-def test_following_gitops_objects(name: str, fleet: Callable[[str], FleetRepo]) -> None:
-    plan = _precise(fleet(name))
+def test_following_gitops_objects(
+    name: str, fleet: Callable[[str], FleetRepo], render_cache: Path
+) -> None:
+    plan = _precise(fleet(name), render_cache)
     assert plan.affected_names() == ["prod-eu-west-1", "prod-us-east-1"]
     assert plan.traced_unchanged == ()
     for entry in plan.affected:
@@ -349,12 +353,14 @@ def test_following_gitops_objects(name: str, fleet: Callable[[str], FleetRepo]) 
 
 
 @requires_kubectl
-def test_cosmetic_change_is_traced_unchanged(fleet: Callable[[str], FleetRepo]) -> None:
+def test_cosmetic_change_is_traced_unchanged(
+    fleet: Callable[[str], FleetRepo], render_cache: Path
+) -> None:
     built = fleet("base-change")
     target = built.path / "base" / "kustomization.yaml"
     target.write_text("# the layers every cluster inherits\n" + target.read_text())
     head = _commit(built.path, "Comment the base", "2024-01-03T00:00:00+00:00")
-    plan = _precise(FleetRepo(built.path, built.head, head))
+    plan = _precise(FleetRepo(built.path, built.head, head), render_cache)
     assert plan.affected == ()
     assert len(plan.traced_unchanged) == plan.summary.clusters_total == 5
 
@@ -377,7 +383,7 @@ def test_warm_run_reads_the_cache(
 
 
 @requires_kubectl
-def test_cli_precise_table(fleet: Callable[[str], FleetRepo], tmp_path: Path) -> None:
+def test_cli_precise_table(fleet: Callable[[str], FleetRepo], render_cache: Path) -> None:
     built = fleet("generator-file")
     result = CliRunner().invoke(
         app,
@@ -391,7 +397,7 @@ def test_cli_precise_table(fleet: Callable[[str], FleetRepo], tmp_path: Path) ->
             "--head",
             built.head,
         ],
-        env={"WAVE_PLANNER_CACHE": str(tmp_path / "cache")},
+        env={"WAVE_PLANNER_CACHE": str(render_cache)},
     )
     assert result.exit_code == 0, result.output
     assert "rendered change" in result.output

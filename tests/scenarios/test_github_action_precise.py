@@ -53,11 +53,11 @@ def test_without_precise_the_report_is_written_too(
 @requires_bash
 @requires_kubectl
 def test_precise_puts_the_rendered_changes_in_the_comment(
-    tmp_path: Path,
-    runner_env: dict[str, str],
+    tmp_path: Path, runner_env: dict[str, str], render_cache: Path
 ) -> None:
     built = build_fleet_repo(SCENARIOS_DIR / "generator-file", tmp_path / "fleet")
     env = _env(runner_env, built.path, built.base, built.head, "true")
+    env["WAVE_PLANNER_CACHE"] = str(render_cache)  # the run's renders (tests/conftest.py)
     result = run_step("plan", env)
     assert result.returncode == 0, result.stderr
     out = outputs(env)

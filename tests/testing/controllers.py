@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from tests.testing.rendercache import Objects, reach_key
+from tests.testing.rendercache import KeptRenders, Objects, reach_key
 
 KUBECTL = shutil.which("kubectl")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -140,12 +140,13 @@ def _load(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.load_all(path.read_text(), Loader=_LOADER) if isinstance(d, dict)]
 
 
-RENDERS: dict[str, str] = {}
-"""Renders of this test run, by content -> JSON documents: a folder by what it can read (the
-git objects its kustomization files reach, `rendercache.reach_key`) and its mode; a patched
-render by the documents and the patches. kubectl renders each distinct input once: the
-other revision of a folder the change does not reach, or a repository built again from the
-same fixture, reads the render back instead of starting kubectl again."""
+RENDERS = KeptRenders(KUBECTL or "kubectl")
+"""Renders by content -> JSON documents: a folder by what it can read (the git objects its
+kustomization files reach, `rendercache.reach_key`) and its mode; a patched render by the
+documents and the patches. kubectl renders each distinct input once, and once only across
+runs (kept with kubectl's and this code's identity): the other revision of a folder the
+change does not reach, a repository built again from the same fixture, or the same patches
+on the same objects read the render back instead of starting kubectl again."""
 
 
 class Emulator:
@@ -164,14 +165,15 @@ class Emulator:
         key = json.dumps(
             [self.trees.reach(rev, _norm(path)), _norm(path), self._mode(rev, path, mode)]
         )
-        if key not in RENDERS:
-            RENDERS[key] = json.dumps(self._render(self.trees.root(rev), _norm(path), mode))
+        raw = RENDERS.get(key) or RENDERS.put(
+            key, json.dumps(self._render(self.trees.root(rev), _norm(path), mode))
+        )
         if patches:
-            raw = RENDERS[key]
             key = hashlib.sha256(json.dumps([raw, patches], sort_keys=True).encode()).hexdigest()
-            if key not in RENDERS:
-                RENDERS[key] = json.dumps(self._patch(json.loads(raw), patches))
-        copy: list[dict[str, Any]] = json.loads(RENDERS[key])
+            raw = RENDERS.get(key) or RENDERS.put(
+                key, json.dumps(self._patch(json.loads(raw), patches))
+            )
+        copy: list[dict[str, Any]] = json.loads(raw)
         return copy  # a private copy
 
     def _mode(self, rev: str, path: str, mode: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -176,11 +177,13 @@ def list_scenarios() -> list[str]:
 def build_fleet_repo(fleet_dir: Path, dest: Path) -> FleetRepo:
     """Build a two-commit git repository at dest from the fixture fleet at fleet_dir.
 
-    The first build of a fleet (by content) is kept as a template for the rest of the test
-    run; later builds copy it (same bytes, same SHAs: the build is deterministic).
+    The first build of a fleet (by content) is kept as a template, for the rest of the test
+    run and for later runs (`from_template(keep=True)`); later builds copy it (same bytes,
+    same SHAs: the build is deterministic).
     """
     fleet_dir = Path(fleet_dir)
-    return from_template(("fleet", tree_digest(fleet_dir)), dest, lambda d: _build(fleet_dir, d))
+    key = ("fleet", fleet_dir.name, tree_digest(fleet_dir))  # the name is in the messages
+    return from_template(key, dest, lambda d: _build(fleet_dir, d), keep=True)
 
 
 def _build(fleet_dir: Path, dest: Path) -> FleetRepo:
@@ -271,14 +274,55 @@ def _template_root() -> Path:
     return _TEMPLATE_ROOT[0]
 
 
+KEPT_ROOT = TESTS_DIR.parent / ".pytest_cache" / "d" / "fleet-repos"
+"""Fixture fleet repositories kept between runs, as compiled bytecode is (tests/conftest.py):
+pytest's cache folder is ignored by git and `pytest --cache-clear` empties it."""
+
+
+_GIT_VERSION: list[str] = []
+
+
+def _kept_key(key: tuple[str, ...]) -> str:
+    """`key` with everything else a build depends on: this module's source (the build
+    rules) and git's version."""
+    if not _GIT_VERSION:
+        proc = subprocess.run(["git", "--version"], capture_output=True, text=True, check=True)
+        _GIT_VERSION.append(proc.stdout.strip())
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(f"\0{_GIT_VERSION[0]}\0{key!r}".encode())
+    return digest.hexdigest()[:32]
+
+
+def _kept(key: tuple[str, ...], build: Callable[[Path], FleetRepo]) -> FleetRepo | None:
+    """The repository `build` makes, from a build of an earlier run with the same `key`
+    (made now and kept if there is none); None where the cache folder cannot be written."""
+    folder = KEPT_ROOT / _kept_key(key)
+    shas = folder / "shas.json"
+    if not shas.is_file():
+        try:
+            KEPT_ROOT.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix="build-", dir=KEPT_ROOT))
+        except OSError:
+            return None
+        built = build(work / "repo")
+        (work / "shas.json").write_text(json.dumps([built.base, built.head]))
+        try:
+            work.rename(folder)  # whole or not at all; a concurrent run may have won
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)
+    base, head = json.loads(shas.read_text())
+    return FleetRepo(path=folder / "repo", base=base, head=head)
+
+
 def from_template(
-    key: tuple[str, ...], dest: Path, build: Callable[[Path], FleetRepo]
+    key: tuple[str, ...], dest: Path, build: Callable[[Path], FleetRepo], keep: bool = False
 ) -> FleetRepo:
     """The repository `build` makes, built once per test run under `key` and copied to dest.
 
     dest must be missing or empty, as for a fresh build. The copy is a file copy of the work
     tree and `.git` (git re-reads the stat data it keeps in the index, nothing else), with
-    the object files hard-linked.
+    the object files hard-linked. With `keep` (a build that depends on nothing but `key`,
+    this module and git, never on the planner), the template is kept for later runs too.
     """
     dest = Path(dest)
     if dest.exists():
@@ -286,10 +330,12 @@ def from_template(
             raise FileExistsError(f"destination is not empty: {dest}")
         dest.rmdir()
     template = _TEMPLATES.get(key)
+    if template is None and keep:
+        template = _kept(key, build)
     if template is None:
         name = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
         template = build(_template_root() / name)
-        _TEMPLATES[key] = template
+    _TEMPLATES[key] = template
     dest.parent.mkdir(parents=True, exist_ok=True)
     objects = str(template.path / ".git" / "objects") + os.sep
 

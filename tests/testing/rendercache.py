@@ -18,8 +18,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import os
 import posixpath
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,3 +128,65 @@ def reach_key(objects: Objects, path: str) -> str:
             for text in _strings(docs):
                 todo.extend(_named(posixpath.dirname(inner) or ".", text))
     return hashlib.sha256(json.dumps(sorted(named.items())).encode()).hexdigest()
+
+
+KEPT_ROOT = Path(__file__).resolve().parent.parent.parent / ".pytest_cache" / "d" / "renders"
+"""Renders kept between runs, as compiled bytecode is (tests/conftest.py): pytest's cache
+folder is ignored by git and `pytest --cache-clear` empties it."""
+
+
+def _identity(renderer: str) -> str:
+    """What a render depends on besides its input: the renderer binary (path, size,
+    modification time) and the code around it (this module and the emulator's)."""
+    digest = hashlib.sha256()
+    found = Path(renderer).resolve()
+    info = found.stat()
+    digest.update(f"{found}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    for module in ("rendercache.py", "controllers.py"):
+        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class KeptRenders:
+    """Render results (JSON text) by input key, kept on disk between runs beside those of
+    this run in memory. A key names an input by content (see `reach_key`), so a kept
+    result is exactly what the renderer gave for those bytes."""
+
+    renderer: str
+    memory: dict[str, str] = field(default_factory=dict)
+    _folder: list[Path | None] = field(default_factory=list)
+
+    def folder(self) -> Path | None:
+        if not self._folder:
+            folder: Path | None = None
+            try:
+                folder = KEPT_ROOT / _identity(self.renderer)
+                folder.mkdir(parents=True, exist_ok=True)
+                for other in KEPT_ROOT.iterdir():  # renders of another kubectl or code
+                    if other != folder:
+                        shutil.rmtree(other, ignore_errors=True)
+            except OSError:
+                folder = None  # a checkout that cannot be written: this run only
+            self._folder.append(folder)
+        return self._folder[0]
+
+    def get(self, key: str) -> str | None:
+        if key not in self.memory:
+            folder = self.folder()
+            path = folder / hashlib.sha256(key.encode()).hexdigest() if folder else None
+            if path is None or not path.is_file():
+                return None
+            self.memory[key] = path.read_text()
+        return self.memory[key]
+
+    def put(self, key: str, value: str) -> str:
+        self.memory[key] = value
+        folder = self.folder()
+        if folder is not None:
+            path = folder / hashlib.sha256(key.encode()).hexdigest()
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".new-")
+            with os.fdopen(fd, "w") as out:
+                out.write(value)
+            os.replace(tmp, path)  # whole or not at all
+        return value

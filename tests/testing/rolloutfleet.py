@@ -17,6 +17,7 @@ from tests.testing.fleetrepo import FleetRepo, build_fleet_repo, from_template
 from tests.testing.policies import ISSUE_POLICY as _ISSUE_POLICY_TEXT
 
 POLICY = _ISSUE_POLICY_TEXT
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 CLUSTERS = {
@@ -122,7 +123,7 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 def documents(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every Kubernetes object (and kustomization.yaml) under a folder, with its file name."""
     for path in sorted(folder.rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_bytes(), Loader=_LOADER):
             if isinstance(doc, dict) and "apiVersion" in doc and "kind" in doc:
                 yield path.name, doc
 

@@ -28,8 +28,6 @@ class GitRepo:
     """A local git repository opened read-only."""
 
     def __init__(self, path: str | Path) -> None:
-        import git  # gitpython, imported here so `--help` starts fast
-
         self.path = Path(path)
         if not self.path.exists():
             raise UserError.single(
@@ -37,6 +35,8 @@ class GitRepo:
                 key="--repo",
                 fix="pass the fleet repository's folder",
             )
+        import git  # gitpython, imported here so `--help` and a missing folder start fast
+
         try:
             self.repo: Any = git.Repo(self.path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
