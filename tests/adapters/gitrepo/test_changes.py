@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,18 +14,9 @@ import pytest
 from planner.adapters import gitrepo
 from planner.adapters.gitrepo import changes
 from planner.adapters.gitrepo.changes import is_temporary
-
-
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
-    return done.stdout.decode().strip()
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
+from tests.testing.smallrepo import committed
+from tests.testing.smallrepo import git as _git
+from tests.testing.smallrepo import write as _write
 
 BASE = (
     "waves/a/x", "waves/a/y", "waves/a/sub/z", "waves/a/d/e", "waves/a/d/f/g",
@@ -36,16 +26,7 @@ BASE = (
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.email", "t@example.com")
-    _git(root, "config", "user.name", "t")
-    for rel in BASE:
-        _write(root / rel, rel + "\n")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "base")
-    return root
+    return committed(tmp_path / "repo", BASE)
 
 
 def _expected(root: Path, changes: Mapping[str, bytes | None], tmp_path: Path) -> str:

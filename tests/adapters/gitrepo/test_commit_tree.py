@@ -3,33 +3,18 @@ removed files, a new folder and unchanged files included."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from planner.adapters import gitrepo
-
-
-def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
-    return done.stdout.decode().strip()
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+from tests.testing.smallrepo import committed
+from tests.testing.smallrepo import git as _git
+from tests.testing.smallrepo import write as _write
 
 
 def test_the_tree_is_the_folders_new_content(tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.email", "t@example.com")
-    _git(root, "config", "user.name", "t")
-    for rel in ("waves/a/x", "waves/a/y", "waves/a/sub/z", "waves/a/d/e", "other/o"):
-        _write(root / rel, rel + "\n")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "base")
+    root = committed(
+        tmp_path / "repo", ("waves/a/x", "waves/a/y", "waves/a/sub/z", "waves/a/d/e", "other/o")
+    )
     staged = tmp_path / "staged"
     new_x = _write(staged / "x", "x changed\n")
     new_w = _write(staged / "w", "new\n")
