@@ -3,14 +3,21 @@
 Exit codes are `planner.errors.ExitCode`, and exceptions are mapped to them in exactly one
 place (`_Group.invoke`): 0 ok, 1 the plan has violations or `--check` found drift (the
 command raises `typer.Exit(ExitCode.VIOLATIONS)`), 2 bad input or usage (a message on
-stderr, no traceback), 3 an internal bug (traceback and a request to report it). Heavy
-modules are imported inside the commands so `--help` and `--version` start fast.
+stderr, no traceback), 3 an internal bug (traceback and a request to report it).
+
+The commands are loaded lazily (`_Commands`): the app knows each command's name and the
+module that defines it, and imports that module and builds the command only when the
+command runs, its `--help` is shown or the app's help lists it. Every command starts
+without the modules of the others; heavy modules are imported inside the commands, so
+`--help` and `--version` start fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -19,9 +26,95 @@ from typer.core import TyperGroup
 from planner import __version__
 from planner.errors import ExitCode, Refusal, UserError
 
+# Every command of the app, in the order `--help` lists them (typer's: the commands, then
+# the groups), and the module of `planner.cli` whose `register` adds it.
+COMMANDS = {
+    "plan": "commands",
+    "explain": "commands",
+    "graph": "commands",
+    "preview": "commands",
+    "validate": "commands",
+    "schema": "commands",
+    "emit": "emit",
+    "init": "init",
+    "policy": "commands",
+    "rollout": "rollout",
+}
+_built: dict[str, Any] = {}  # command name -> click command, built once per process
+_registered: dict[str, typer.Typer] = {}  # module -> the app its `register` filled
+
+
+def _build(name: str) -> Any:
+    """The click command (or group) `name`, as typer builds it for the whole app."""
+    if name not in _built:
+        module = COMMANDS[name]
+        holder = _registered.get(module)
+        if holder is None:
+            from planner.cli import helptext
+
+            holder = typer.Typer()
+            importlib.import_module(f"{__name__}.{module}").register(holder)
+            helptext.apply(holder)
+            _registered[module] = holder
+        _built[name] = _from(holder, name)
+    return _built[name]
+
+
+def _from(holder: typer.Typer, name: str) -> Any:
+    from typer.main import get_command_from_info, get_group_from_info
+
+    for info in holder.registered_commands:
+        if info.name == name:
+            return get_command_from_info(
+                info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+    for group in holder.registered_groups:
+        if _group_name(group) == name:
+            return get_group_from_info(
+                group,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+                suggest_commands=app.suggest_commands,
+            )
+    raise AssertionError(f"planner.cli.{COMMANDS[name]} does not register {name!r}")
+
+
+def _group_name(group: Any) -> str | None:
+    from typer.models import DefaultPlaceholder
+
+    if not isinstance(group.name, DefaultPlaceholder) and group.name:
+        return str(group.name)
+    instance = group.typer_instance
+    named = instance.info.name if instance is not None else None
+    return None if isinstance(named, DefaultPlaceholder) else named
+
+
+class _Commands(Mapping[str, Any]):
+    """The app's commands by name: each built on first use (see the module docstring)."""
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        return _build(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
 
 class _Group(TyperGroup):
     """The single place where exceptions become exit codes."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands()  # type: ignore[assignment]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         from planner.cli.helptext import plain_usage
@@ -88,20 +181,6 @@ def _root(
     ] = False,
 ) -> None:
     """Global options."""
-
-
-def _register() -> None:
-    from planner.cli import commands, emit, helptext, rollout
-    from planner.cli import init as init_cmd
-
-    commands.register(app)
-    emit.register(app)
-    rollout.register(app)
-    init_cmd.register(app)
-    helptext.apply(app)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
