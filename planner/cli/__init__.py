@@ -186,6 +186,7 @@ def _root(
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
     _short_lived_gc()
+    _no_pydantic_plugins()
     code = 0
     try:
         app(args=argv, prog_name="wave-planner")
@@ -206,3 +207,15 @@ def _short_lived_gc() -> None:
 
     gc.freeze()
     gc.disable()
+
+
+def _no_pydantic_plugins() -> None:
+    """No pydantic plugins in the command line, unless `PYDANTIC_DISABLE_PLUGINS` says.
+
+    Pydantic looks for plugins (observers of validation) in the metadata of every installed
+    package when it builds its first model: tens of milliseconds of every command, for
+    nothing a command uses. A value the user set wins (an empty one keeps every plugin).
+    """
+    import os
+
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
