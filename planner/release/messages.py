@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from planner import yamlsafe
 from planner.errors import UserError, validate_model
 from planner.release import statetext
 from planner.release.model import Rollout
@@ -15,6 +14,8 @@ STATE_HEADER = "# wave-planner rollout state: change it only with `wave-planner 
 
 def dump_state(state: Rollout) -> bytes:
     """`rollout.yaml`: deterministic block YAML (same state, same bytes)."""
+    from planner import yamlsafe
+
     return (STATE_HEADER + yamlsafe.dump(state.model_dump(mode="json"))).encode()
 
 
@@ -23,6 +24,8 @@ def load_state(data: bytes, *, source: str) -> Rollout:
     `dump_state` writes is read by `statetext`, any other by the full YAML loader)."""
     doc = statetext.read(data)
     if doc is None:
+        from planner import yamlsafe
+
         try:
             doc = yamlsafe.load_one(data, strict=True)
         except yamlsafe.YamlError as exc:

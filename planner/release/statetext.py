@@ -7,8 +7,12 @@ mappings and sequences, two spaces a level, one scalar per line) line by line an
 exactly what `planner.yamlsafe.load_one(data, strict=True)` returns, or None: then the
 caller loads the text with the full loader (which also reports any error). A scalar of
 letters, digits and `._/-` that starts with a letter, `_` or `/` and is no YAML 1.1 boolean
-or null word is a string (as the state writer relies on); any other scalar is loaded by the
-full loader on its own, in the same context (a block mapping value on one line). Anything
+or null word is a string (as the state writer relies on); so are `null`, `true`, `false`, a
+decimal integer, a digest or a duration that starts with a digit (`1h`), words separated by
+single spaces (a name) and a single-quoted string on one line (what the writer quotes); any
+other
+scalar is loaded by the full loader on its own, in the same context (a block mapping value
+on one line), and only then is the full loader imported. Anything
 else declines: comments after the first lines, blank lines, non-ASCII or control
 characters, other indentation, a scalar continued on the next line, flow collections,
 duplicate keys, documents markers, complex keys. Property tests compare both readers on
@@ -20,11 +24,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from planner import yamlsafe
-
 _PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9._/-]*")
 _KEY = re.compile(r"([A-Za-z_/][A-Za-z0-9._/-]*):(?: (.*))?")
 _WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
+_KNOWN = {"null": None, "true": True, "false": False}  # as PyYAML's safe loader reads them
+_INT = re.compile(r"0|[1-9][0-9]*")  # (no sign, no `_`, no leading 0: octal in YAML 1.1)
+# a digest, an id or a duration that starts with a digit: no number (it has a letter and no
+# `.`, `:`, `_` or sign, and starts with no `0`, as `0b1`, `0x1` and octal do), so a string
+_DIGITS_FIRST = re.compile(r"[1-9][0-9a-z]*[a-z][0-9a-z]*")
+# words separated by single spaces (a name): no YAML word (one has no space), so a string
+_WORDS_SPACED = re.compile(r"[A-Za-z][A-Za-z0-9._/-]*(?: [A-Za-z0-9._/-]+)+")
+_QUOTED = re.compile(r"'(?:[^']|'')*'")  # one line: `''` is a quote, nothing else escapes
+_SMALL = 8 * 1024 * 1024  # below the full loader's limit (`yamlsafe.MAX_BYTES`): checked
+# without importing it
 _ITEM = r"- ([A-Za-z_/][A-Za-z0-9._/-]*)\n"  # a plain item of a sequence (after the padding)
 _TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\n"  # printable ASCII lines
 _MAX_KEY = 1000  # YAML's implicit keys are shorter than 1024 characters
@@ -39,7 +51,7 @@ class _Decline(Exception):
 def read(data: bytes) -> dict[str, Any] | None:
     """The mapping `yamlsafe.load_one(data, strict=True)` gives, or None (use the full loader:
     another layout, or an error it reports)."""
-    if len(data) > yamlsafe.MAX_BYTES or data.translate(None, _TEXT_BYTES) or data[-1:] != b"\n":
+    if _too_large(data) or data.translate(None, _TEXT_BYTES) or data[-1:] != b"\n":
         return None
     text = data.decode("ascii")
     lines = text.split("\n")
@@ -55,6 +67,15 @@ def read(data: bytes) -> dict[str, Any] | None:
     except _Decline:
         return None
     return value if end == len(lines) else None
+
+
+def _too_large(data: bytes) -> bool:
+    """Larger than the full loader reads (`yamlsafe.MAX_BYTES`)."""
+    if len(data) <= _SMALL:
+        return False
+    from planner import yamlsafe
+
+    return len(data) > yamlsafe.MAX_BYTES
 
 
 def _indent(line: str) -> int:
@@ -160,10 +181,20 @@ class _Reader:
             return text
         if text in ("[]", "{}"):
             return [] if text == "[]" else {}  # (a new one each time, as the loader's)
+        if text in _KNOWN:
+            return _KNOWN[text]
+        if _INT.fullmatch(text):
+            return int(text)
+        if _DIGITS_FIRST.fullmatch(text) or _WORDS_SPACED.fullmatch(text):
+            return text
+        if _QUOTED.fullmatch(text):
+            return text[1:-1].replace("''", "'")
         if text in self.loaded:
             return self.loaded[text]
         if len(self.loaded) >= _MAX_LOADED:
             raise _Decline
+        from planner import yamlsafe
+
         try:
             doc = yamlsafe.load_one(f"k: {text}\n".encode(), strict=True)
         except yamlsafe.YamlError:

@@ -78,7 +78,13 @@ TRICKY = [
     "2024-01-02T10:00:00Z", "0123abc", "4e0b2b60643a" * 3, "", " x", "x ", "a #b", "x: y",
     "'q'", "it's", '"', "1e3", "0x1F", "0o17", "1:20", ".inf", ".NaN", "~", "=", "<<", "- a",
     "@at", "%p", "&a", "*a", "!x", "|", ">", "[a]", "{a: 1}", "[]", "{}", "YES", "Off", "n", "N",
+    "7949bed099ce", "0b1010", "0b1ab", "0x1a", "1e5", "1e+5", "1.5e3", "1_000", "007", "0", "10",
+    "-1", "+1", "1a", "1f.", "a''b", "''", "' x '", "True", "NULL", "false", "null", "1h",
+    "2h30m", "0b1", "0o7", "1:2", "Release Manager", "a  b", "a b ", " a b", "Yes Sir", "on call",
+    "x #y", "x: y z", "a - b", "a b-", "1 h", "0 x",
 ]  # fmt: skip
+DIGESTS = st.from_regex(r"[0-9a-z._+:-]{1,12}", fullmatch=True)  # ids, durations, numbers
+NAMES = st.from_regex(r"[A-Za-z0-9._/#:-]{1,6}( {1,2}[A-Za-z0-9._/#:-]{0,6}){1,3}", fullmatch=True)
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
@@ -88,6 +94,8 @@ SCALARS = st.one_of(
     st.sampled_from([1.5, -0.0, 1e300, "é", "a\nb", "a\tb", "\x85"]),  # (the writer: PyYAML)
     PLAIN,
     ASCII,
+    DIGESTS,
+    NAMES,
 )
 DOCS = st.dictionaries(  # plain keys, as the state's (the writer leaves others to PyYAML)
     PLAIN,
@@ -109,6 +117,16 @@ def test_any_document_the_state_writer_writes(doc: dict[str, Any]) -> None:
     text = yamlsafe.dump(doc)
     agrees((messages.STATE_HEADER + text).encode())
     agrees(text.encode())
+
+
+def test_a_small_state_is_read_without_the_full_loader() -> None:
+    """A state below `_SMALL` is not measured against the full loader's limit (it is far
+    below it), so `status` reads it without importing PyYAML."""
+    assert statetext._SMALL < yamlsafe.MAX_BYTES
+    data = messages.dump_state(states()[2])
+    assert not statetext._too_large(data)
+    assert statetext._too_large(b"x" * (yamlsafe.MAX_BYTES + 1))
+    assert not statetext._too_large(b"x" * yamlsafe.MAX_BYTES)
 
 
 LINES = [
