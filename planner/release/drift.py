@@ -62,6 +62,8 @@ def drift(rollout: Rollout, now: Observed) -> list[str]:
 
 
 def _wave_moves(rollout: Rollout, now: Observed) -> list[str]:
+    if [(m.wave, m.clusters) for m in rollout.membership] == list(now.membership):
+        return []  # the same waves of the same clusters (the usual case, checked fast)
     before = {c: m.wave for m in rollout.membership for c in m.clusters}
     after = {c: wave for wave, clusters in now.membership for c in clusters}
     return [
