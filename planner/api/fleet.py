@@ -10,22 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from planner import plancache
 from planner.adapters import files, rolloutrepo
-from planner.adapters.gitrepo import GitRepo
-from planner.emit import argocd as argocd_emit
-from planner.emit import flux as flux_emit
-from planner.emit.argocd import Strategy as ArgoStrategy
 from planner.emit.pinned import PinnedPlan
 from planner.fleetview import FLEET_DIR, FleetView, compose, compose_pins, view_of
-from planner.hierarchy.parsing import ParseCache
-from planner.inventory import Inventory
-from planner.pins.nesting import PinContext, Pins
-from planner.pins.pinning import Wanted, fleet_pins
-from planner.policy import RolloutPolicy
 from planner.release import model
-from planner.wiring.repourl import resolve_repo_url
+
+if TYPE_CHECKING:  # the nested-pin tracer is imported by the full render only: a step from
+    # the plan cache (`view_step`) needs none of it
+    from planner.hierarchy.parsing import ParseCache
+    from planner.inventory import Inventory
+    from planner.pins.nesting import Pins
+    from planner.policy import RolloutPolicy
 
 VIEW_ANNOTATION = "wave-planner.io/view"
 
@@ -73,8 +71,12 @@ def view_files(
     that target), rendered in memory so a step can write them in its transaction.
 
     `known`: the inventory and parse cache the command already holds (`rollout start`)."""
+    from planner.adapters.gitrepo import GitRepo
     from planner.api.inputs import load_policy_file, repo_urls
     from planner.api.rolloutcheck import worktree_inventory
+    from planner.pins.nesting import PinContext
+    from planner.pins.pinning import Wanted, fleet_pins
+    from planner.wiring.repourl import resolve_repo_url
 
     mine = [r for r in rollouts if r.target == target]
     if not mine:
@@ -119,6 +121,8 @@ def render_view(
     inventory: Inventory,
 ) -> dict[str, bytes]:
     """The fleet view's files, by the same emitters as `emit` (list strategy)."""
+    from planner.emit import argocd as argocd_emit
+    from planner.emit import flux as flux_emit
     rollout = _FleetRollout(
         plan_id="fleet",
         base=view.default,
@@ -132,7 +136,7 @@ def render_view(
         pins=dict(pins),
     )
     if view.target == "argocd":
-        return argocd_emit.render(rollout, policy.argocd, ArgoStrategy.list)
+        return argocd_emit.render(rollout, policy.argocd, argocd_emit.Strategy.list)
     return flux_emit.render(rollout, policy.flux)
 
 
