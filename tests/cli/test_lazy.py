@@ -52,7 +52,7 @@ def test_the_table_names_every_command_in_the_order_help_lists_them() -> None:
         importlib.import_module(f"planner.cli.{module}").register(holder)
         registered = [c.name or "" for c in holder.registered_commands]
         grouped = [cli._group_name(g) or "" for g in holder.registered_groups]
-        assert {n: module for n in registered + grouped}.items() <= cli.COMMANDS.items()
+        assert dict.fromkeys(registered + grouped, module).items() <= cli.COMMANDS.items()
         names += registered
         groups += grouped
     assert list(cli.COMMANDS) == names + groups  # typer's order: commands, then groups
