@@ -123,6 +123,7 @@ def render_view(
     """The fleet view's files, by the same emitters as `emit` (list strategy)."""
     from planner.emit import argocd as argocd_emit
     from planner.emit import flux as flux_emit
+
     rollout = _FleetRollout(
         plan_id="fleet",
         base=view.default,
