@@ -10,22 +10,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from planner import kustomize
-from planner import policy as policy_mod
-from planner.adapters import directory, files
-from planner.adapters.gitrepo import GitRepo
-from planner.api import ranges
 from planner.api.request import REQUEST
-from planner.changes import ChangeSet, parse_changed_files
 from planner.errors import UserError
-from planner.inventory import Inventory, parse_inventory
-from planner.plan import PlanInputs, RangeInfo
-from planner.policy import RolloutPolicy
-from planner.snapshot import Snapshot
-from planner.wiring.repourl import is_network_url
+
+if TYPE_CHECKING:  # the planner is imported by the functions that read the inputs: a module
+    # that only declares a request (`Sources`) or names the default inventory starts without it
+    from planner.adapters.gitrepo import GitRepo
+    from planner.changes import ChangeSet
+    from planner.inventory import Inventory
+    from planner.plan import PlanInputs, RangeInfo
+    from planner.policy import RolloutPolicy
+    from planner.snapshot import Snapshot
 
 __all__ = ["Sources"]
 
@@ -69,6 +68,10 @@ class Workspace:
 
 def open_workspace(sources: Sources) -> Workspace:
     """Resolve revisions, read the change, the inventory at both sides and the policy."""
+    from planner.adapters import directory
+    from planner.api import ranges
+    from planner.plan import PlanInputs
+
     repo = _open_repo(sources)
     span: RangeInfo | None = None
     refs: list[str] = []
@@ -126,6 +129,8 @@ def open_workspace(sources: Sources) -> Workspace:
 def _base_of(repo: GitRepo, sources: Sources, head_sha: str | None) -> tuple[str, RangeInfo]:
     """The commit to compare with: merge-base(base, head) (three dots, what a pull request
     shows) unless `--two-dot`; an empty range is a UserError saying how to name the base."""
+    from planner.plan import RangeInfo
+
     head = head_sha or repo.head_sha()
     if not sources.base:
         found = repo.default_base(head)  # already the merge base with the default branch
@@ -169,6 +174,8 @@ def _base_of(repo: GitRepo, sources: Sources, head_sha: str | None) -> tuple[str
 def _read_ahead(snap: Snapshot) -> None:
     """Start reading the kustomization files (the graph needs them all) while the inventory
     is parsed."""
+    from planner import kustomize
+
     start = getattr(snap, "read_ahead", None)
     if start is not None:
         names = kustomize.KUSTOMIZATION_FILES
@@ -181,6 +188,8 @@ def repo_urls(policy: RolloutPolicy, origin: str | None) -> list[str]:
     The origin remote counts only when it is a network URL: a clone of a local mirror says
     nothing about the URL the fleet's objects use, and then sources are matched by path.
     """
+    from planner.wiring.repourl import is_network_url
+
     urls = [u for u in (policy.argocd.repoURL, policy.flux.url) if u]
     if origin and is_network_url(origin):
         urls.append(origin)
@@ -188,6 +197,8 @@ def repo_urls(policy: RolloutPolicy, origin: str | None) -> list[str]:
 
 
 def _open_repo(sources: Sources) -> GitRepo | None:
+    from planner.adapters.gitrepo import GitRepo
+
     if sources.changed_files is not None and not (sources.repo / ".git").exists():
         if not sources.repo.is_dir():
             raise UserError.single(f"{sources.repo} is not a folder", key="--repo")
@@ -205,6 +216,8 @@ def repo_root(sources: Sources, repo: GitRepo | None) -> Path:
 
 
 def _changed_files(sources: Sources) -> ChangeSet:
+    from planner.changes import parse_changed_files
+
     assert sources.changed_files is not None
     return parse_changed_files(sources.changed_files, source=sources.changed_files_source)
 
@@ -213,6 +226,9 @@ def load_inventories(
     path: Path | None, root: Path, head: Snapshot, base: Snapshot
 ) -> tuple[Inventory, Inventory, list[str]]:
     """The inventory at head and at base (read from git at base when it lives in the repo)."""
+    from planner.adapters import files
+    from planner.inventory import Inventory, parse_inventory
+
     if path is None:
         candidate = root / DEFAULT_INVENTORY
         if not candidate.exists() and head.read(DEFAULT_INVENTORY) is None:
@@ -322,6 +338,9 @@ def load_policy_file(
 ) -> tuple[RolloutPolicy, str]:
     """The policy at `path`; a file of the repository is read from `snapshot` (the revision
     the inventory is read from), and from disk when the snapshot does not hold it."""
+    from planner import policy as policy_mod
+    from planner.adapters import files
+
     if path is None:
         return policy_mod.default_policy(inventory), "built-in default"
     located = locate_input(path, root)

@@ -68,3 +68,19 @@ def test_a_request_refuses_an_unknown_field_and_a_change() -> None:
     request = api.RolloutStatusRequest(name="bump")
     with pytest.raises(ValidationError, match="frozen"):
         request.name = "other"
+
+
+def test_the_shared_request_of_a_change_is_declared_without_the_planner() -> None:
+    """`Sources` (what plan, explain and emit requests share) and the default inventory's
+    name load no planner module: the functions that read the inputs import it."""
+    code = (
+        "import sys\n"
+        "from planner.api.inputs import DEFAULT_INVENTORY, Sources\n"
+        "Sources(repo='.', base='main')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('planner.', 'yaml', 'git'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (
+        out.stdout.strip()
+        == "['planner.api', 'planner.api.inputs', 'planner.api.request', 'planner.errors']"
+    )
