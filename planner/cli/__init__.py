@@ -14,10 +14,11 @@ without the modules of the others; heavy modules are imported inside the command
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -61,24 +62,58 @@ def _build(name: str) -> Any:
 
 
 def _from(holder: typer.Typer, name: str) -> Any:
-    from typer.main import get_command_from_info, get_group_from_info
-
     for info in holder.registered_commands:
         if info.name == name:
-            return get_command_from_info(
-                info,
-                pretty_exceptions_short=app.pretty_exceptions_short,
-                rich_markup_mode=app.rich_markup_mode,
-            )
+            return _command(info)
     for group in holder.registered_groups:
         if _group_name(group) == name:
-            return get_group_from_info(
-                group,
-                pretty_exceptions_short=app.pretty_exceptions_short,
-                rich_markup_mode=app.rich_markup_mode,
-                suggest_commands=app.suggest_commands,
-            )
+            return _group(group)
     raise AssertionError(f"planner.cli.{COMMANDS[name]} does not register {name!r}")
+
+
+def _command(info: Any) -> Any:
+    from typer.main import get_command_from_info
+
+    from planner.cli.helptext import plain_usage
+
+    return plain_usage(
+        get_command_from_info(
+            info,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+        )
+    )
+
+
+def _group(group: Any) -> Any:
+    """A command group whose commands are built on first use, as `_Commands` builds the
+    app's (`rollout status` builds `status`, not the seven other rollout commands)."""
+    from typer.main import get_command_name, get_group_from_info
+
+    instance = group.typer_instance
+    infos = {
+        info.name or get_command_name(info.callback.__name__): info
+        for info in instance.registered_commands
+    }
+    assert not instance.registered_groups, "a group of groups is built eagerly by typer"
+    shell = copy.copy(group)  # the group as registered, without its commands
+    shell.typer_instance = copy.copy(instance)
+    shell.typer_instance.registered_commands = []
+    built = get_group_from_info(
+        shell,
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+        suggest_commands=app.suggest_commands,
+    )
+    made: dict[str, Any] = {}
+
+    def build(name: str) -> Any:
+        if name not in made:
+            made[name] = _command(infos[name])
+        return made[name]
+
+    built.commands = _Commands(infos, build)  # type: ignore[assignment]
+    return built
 
 
 def _group_name(group: Any) -> str | None:
@@ -92,18 +127,23 @@ def _group_name(group: Any) -> str | None:
 
 
 class _Commands(Mapping[str, Any]):
-    """The app's commands by name: each built on first use (see the module docstring)."""
+    """Commands by name, in the order given: each built on first use (see the module
+    docstring)."""
+
+    def __init__(self, names: Iterable[str], build: Callable[[str], Any]) -> None:
+        self._names = tuple(names)
+        self._build = build
 
     def __getitem__(self, name: str) -> Any:
-        if name not in COMMANDS:
+        if name not in self._names:
             raise KeyError(name)
-        return _build(name)
+        return self._build(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(COMMANDS)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(COMMANDS)
+        return len(self._names)
 
 
 class _Group(TyperGroup):
@@ -111,15 +151,10 @@ class _Group(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        self.commands = _Commands()  # type: ignore[assignment]
+        self.commands = _Commands(COMMANDS, _build)  # type: ignore[assignment]
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        from planner.cli.helptext import plain_usage
-
-        return plain_usage(super().get_command(ctx, cmd_name))
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -47,7 +47,7 @@ def apply(app: typer.Typer) -> None:
 def plain_usage(command: Any) -> Any:
     """Usage lines name arguments as written (`CLUSTER`, `[NAME]`), not `{cluster}`.
 
-    Applied to a command (and the commands of a group) when it is looked up.
+    Applied to every command when it is built (`planner.cli` builds each on first use).
     """
     if command is None:
         return None
@@ -57,8 +57,6 @@ def plain_usage(command: Any) -> Any:
         ):
             param.get_usage_pieces = _usage_piece(param)
             param._plain_usage = True
-    for sub in getattr(command, "commands", {}).values():
-        plain_usage(sub)
     return command
 
 

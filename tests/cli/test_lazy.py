@@ -90,3 +90,25 @@ def test_the_app_help_lists_every_command_and_suggests_on_a_typo() -> None:
     typo = CliRunner().invoke(cli.app, ["rolout"])
     assert typo.exit_code == 2
     assert "Did you mean 'rollout'?" in typo.stderr
+
+
+def test_a_group_builds_only_the_command_that_is_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    real = cli._command
+
+    def counted(info: typer.models.CommandInfo) -> object:
+        built.append(str(info.name))
+        return real(info)
+
+    monkeypatch.setattr(cli, "_command", counted)
+    holder = typer.Typer()
+    importlib.import_module("planner.cli.rollout").register(holder)
+    info = holder.registered_groups[0]
+    assert info.typer_instance is not None
+    group = cli._group(info)
+    assert built == []
+    assert group.commands["status"].name == "status"
+    assert group.commands["status"] is group.commands["status"]
+    assert built == ["status"]
+    registered = info.typer_instance.registered_commands  # (once per `register` call)
+    assert list(group.commands) == list(dict.fromkeys(c.name for c in registered))
