@@ -32,8 +32,9 @@ _INT = re.compile(r"0|[1-9][0-9]*")  # (no sign, no `_`, no leading 0: octal in 
 # a digest, an id or a duration that starts with a digit: no number (it has a letter and no
 # `.`, `:`, `_` or sign, and starts with no `0`, as `0b1`, `0x1` and octal do), so a string
 _DIGITS_FIRST = re.compile(r"[1-9][0-9a-z]*[a-z][0-9a-z]*")
-# words separated by single spaces (a name): no YAML word (one has no space), so a string
-_WORDS_SPACED = re.compile(r"[A-Za-z][A-Za-z0-9._/-]*(?: [A-Za-z0-9._/-]+)+")
+# words separated by single spaces (a name, an event's detail): no YAML word or number (it
+# has a space and starts with a letter), no `: ` or ` #`, so a string
+_WORDS_SPACED = re.compile(r"[A-Za-z][A-Za-z0-9._/(),;-]*(?: [A-Za-z0-9._/(),;-]+)+")
 _QUOTED = re.compile(r"'(?:[^']|'')*'")  # one line: `''` is a quote, nothing else escapes
 _SMALL = 8 * 1024 * 1024  # below the full loader's limit (`yamlsafe.MAX_BYTES`): checked
 # without importing it

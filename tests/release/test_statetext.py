@@ -81,10 +81,13 @@ TRICKY = [
     "7949bed099ce", "0b1010", "0b1ab", "0x1a", "1e5", "1e+5", "1.5e3", "1_000", "007", "0", "10",
     "-1", "+1", "1a", "1f.", "a''b", "''", "' x '", "True", "NULL", "false", "null", "1h",
     "2h30m", "0b1", "0o7", "1:2", "Release Manager", "a  b", "a b ", " a b", "Yes Sir", "on call",
-    "x #y", "x: y z", "a - b", "a b-", "1 h", "0 x",
+    "x #y", "x: y z", "a - b", "a b-", "1 h", "0 x", "released 20 cluster(s) of wave w; by b",
+    "a (b)", "a b,", "a ;b", "(a) b", ",a b", "a [b]", "a {b}", "a b:",
 ]  # fmt: skip
 DIGESTS = st.from_regex(r"[0-9a-z._+:-]{1,12}", fullmatch=True)  # ids, durations, numbers
-NAMES = st.from_regex(r"[A-Za-z0-9._/#:-]{1,6}( {1,2}[A-Za-z0-9._/#:-]{0,6}){1,3}", fullmatch=True)
+NAMES = st.from_regex(
+    r"[A-Za-z0-9._/#:(),;'-]{1,6}( {1,2}[A-Za-z0-9._/#:(),;'-]{0,6}){1,3}", fullmatch=True
+)
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
