@@ -352,6 +352,13 @@ def test_status_and_advance_from_the_cache_load_no_planner_module(tmp_path: Path
     assert out.returncode == 0, out.stderr
     assert f"rollout {NAME}: advance canary: released" in out.stdout, out.stdout
     assert out.stderr.strip().splitlines()[-2:] == ["[]", "[]"]
+    # and from the state an advance wrote (its events' details read without PyYAML)
+    code = _LOADED + f"run(['rollout', 'status', {NAME!r}, *{where!r}], {NOT_FOR_STATUS!r})\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines()[-1:] == ["[]"]
 
 
 def _older_cache(repo: Path) -> None:
