@@ -8,8 +8,8 @@ stderr, no traceback), 3 an internal bug (traceback and a request to report it).
 The commands are loaded lazily (`_Commands`): the app knows each command's name and the
 module that defines it, and imports that module and builds the command only when the
 command runs, its `--help` is shown or the app's help lists it; a group (`rollout`) builds
-only the command looked up. Every command starts without the modules of the others; heavy modules are imported inside the commands, so
-`--help` and `--version` start fast.
+only the command looked up. Every command starts without the modules of the others;
+heavy modules are imported inside the commands, so `--help` and `--version` start fast.
 """
 
 from __future__ import annotations
