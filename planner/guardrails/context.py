@@ -40,11 +40,11 @@ class Context:
 
     def root(self, cluster: Cluster) -> str | None:
         """The cluster's root in the head graph (looked up once per cluster)."""
-        try:
-            return self._roots[cluster.name]
-        except KeyError:
-            found = self._roots[cluster.name] = self.head.root_of(cluster.gitops_path, cluster.name)
-            return found
+        roots = self._roots
+        if cluster.name in roots:  # no KeyError raised for each cluster's first look-up
+            return roots[cluster.name]
+        found = roots[cluster.name] = self.head.root_of(cluster.gitops_path, cluster.name)
+        return found
 
     def reach(self, cluster: Cluster) -> Reach | None:
         """What the cluster reads (None when it has no root), kept for the checks of this

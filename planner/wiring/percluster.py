@@ -334,7 +334,9 @@ def bundle_roots(snap: Any, roots: Iterable[str]) -> set[str]:
     folders = {
         snapshot.parent(p) for p in snap.files() if p.rsplit("/", 1)[-1] in fleetbundle.FLEET_FILES
     }
-    found = set()
+    found: set[str] = set()
+    if not folders:
+        return found  # no bundle anywhere: no root to look at
     for root in roots:
         path = snapshot.normalize(root)
         if snap.is_dir(path) and any(path in (f, ".") or f.startswith(path + "/") for f in folders):

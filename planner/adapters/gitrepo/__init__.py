@@ -4,9 +4,10 @@
   reader) with the safe configuration: no hooks, no fsmonitor, no external diff or
   textconv, no pager, no filter, no signing program unless asked, no credential helper,
   and an environment without the variables that start programs.
-- `repo`: `GitRepo`, a repository opened read-only (gitpython finds and opens it and reads
-  its configuration); revisions, merge bases, `diff --raw -z` (`rawdiff`), snapshots of a
-  commit's files read from git objects (`snapshot`), no checkout ever.
+- `repo`: `GitRepo`, a repository opened read-only (found with `git rev-parse`, its
+  configuration read with `git config`); revisions, merge bases, `diff --raw -z`
+  (`rawdiff`), snapshots of a commit's files read from git objects (`snapshot`), no
+  checkout ever.
 - `commits`: a commit of some folders through plumbing (`prepare_commit`, `publish`).
 - `changes`: the same commit built from the changed folders' trees only
   (`prepare_changes`), or None where git would convert a file (then `prepare_commit`).

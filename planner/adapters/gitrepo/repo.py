@@ -1,7 +1,8 @@
 """Git access: revisions, the change between two of them, and snapshots of their files.
 
-gitpython finds and opens the repository and reads its configuration; every git command
-runs through `planner.adapters.gitrepo.process` (the safe configuration). File contents
+`git rev-parse` finds the repository (from its folder or any folder inside it) and `git
+config` reads its configuration; every git command runs through
+`planner.adapters.gitrepo.process` (the safe configuration). File contents
 are read straight from git objects (`ls-tree` once per revision, blobs through one
 `git cat-file --batch` process per bulk read), so no checkout is ever needed and nothing
 in the repository is executed (no hooks, no diff drivers, no textconv). Errors a user can
@@ -14,11 +15,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from planner.adapters.directory import DirectorySnapshot
 from planner.adapters.gitrepo import rawdiff
-from planner.adapters.gitrepo.process import ObjectReader, Where, call
+from planner.adapters.gitrepo.process import ObjectReader, Where, call, config_value
 from planner.adapters.gitrepo.snapshot import GitSnapshot
 from planner.changes import Change, ChangeSet, ChangeStatus
 from planner.errors import UserError
@@ -35,20 +35,7 @@ class GitRepo:
                 key="--repo",
                 fix="pass the fleet repository's folder",
             )
-        import git  # gitpython, imported here so `--help` and a missing folder start fast
-
-        try:
-            self.repo: Any = git.Repo(self.path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise UserError.single(
-                f"{self.path} is not a git repository",
-                key="--repo",
-                fix="pass the folder of a git clone of the fleet repository",
-            ) from None
-        self.git_dir = Path(self.repo.git_dir).resolve()
-        # Plumbing only: no hook, pager, diff driver, textconv, fsmonitor or filter.
-        tree = self.repo.working_tree_dir
-        self.work_tree = Path(tree).resolve() if tree else None
+        self.git_dir, self.work_tree = _discover(self.path)
         self.prefix = self._prefix()
         self._where = Where(self.work_tree or self.git_dir, self.git_dir)
         self._objects = ObjectReader(self._where)
@@ -128,14 +115,11 @@ class GitRepo:
         return self.resolve("HEAD", "--head")
 
     def origin_url(self) -> str | None:
-        try:
-            return str(self.repo.remotes.origin.url) or None
-        except (AttributeError, IndexError, ValueError):
-            return None
+        """`remote.origin.url` as git reads it, or None."""
+        return config_value(self._where.root, "remote.origin.url")
 
     def user_name(self) -> str | None:
-        value = self.repo.config_reader().get_value("user", "name", "")
-        return str(value) or None
+        return config_value(self._where.root, "user.name")
 
     # ---- changes -------------------------------------------------------------------
     def merge_base(self, base: str, head: str) -> str:
@@ -214,3 +198,27 @@ class GitRepo:
     def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
         """Many blobs through one `git cat-file --batch` process."""
         return self._objects.read_many(shas)
+
+
+def _discover(path: Path) -> tuple[Path, Path | None]:
+    """The git folder and the work tree (None for a bare repository) of the repository
+    holding `path` (the folder itself or any folder above it), or a UserError."""
+    found = call(
+        path, "rev-parse", "--absolute-git-dir", "--is-inside-work-tree", "--show-toplevel",
+        filters=False,
+    )  # fmt: skip
+    lines = found.stdout.decode(errors="surrogateescape").splitlines()
+    if found.returncode == 0 and len(lines) == 3 and lines[1] == "true":
+        return Path(lines[0]).resolve(), Path(lines[2]).resolve()
+    bare = call(path, "rev-parse", "--absolute-git-dir", filters=False)
+    lines = bare.stdout.decode(errors="surrogateescape").splitlines()
+    if bare.returncode == 0 and len(lines) == 1:
+        return Path(lines[0]).resolve(), None
+    message = bare.stderr.decode(errors="replace").strip()
+    if "dubious ownership" in message:  # git's own words say what to do
+        raise UserError.single(f"{path}: {message[:500]}", key="--repo")
+    raise UserError.single(
+        f"{path} is not a git repository",
+        key="--repo",
+        fix="pass the folder of a git clone of the fleet repository",
+    )
