@@ -149,6 +149,10 @@ change does not reach, a repository built again from the same fixture, or the sa
 on the same objects read the render back instead of starting kubectl again."""
 
 
+_APPLIED: dict[str, dict[str, dict[str, Any]]] = {}
+"""`Emulator.applied` by its inputs (commit ids, slug, start objects): followed once per run."""
+
+
 class Emulator:
     """Follows the GitOps objects of one repository; renders cached per input (by content)."""
 
@@ -238,7 +242,20 @@ class Emulator:
         self, start: list[dict[str, Any]], force: str | None = None
     ) -> dict[str, dict[str, Any]]:
         """Leaf objects applied from `start` (GitOps objects); with `force`, every source of
-        this repository resolves to that revision (the ideal)."""
+        this repository resolves to that revision (the ideal).
+
+        Followed once per run for the same start, revisions and repository slug: where the
+        head and the forced revision are commit ids, they name the content every render
+        reads (and `start` names every other revision), so any copy of a fixture fleet
+        applies the same. Read the objects, never change them (the same ones are shared)."""
+        if not _SHA.fullmatch(self.head) or (force is not None and not _SHA.fullmatch(force)):
+            return self._applied(start, force)
+        key = json.dumps([self.head, force, self.repo_slug, self.bootstrap, start], sort_keys=True)
+        if key not in _APPLIED:
+            _APPLIED[key] = self._applied(start, force)
+        return dict(_APPLIED[key])
+
+    def _applied(self, start: list[dict[str, Any]], force: str | None) -> dict[str, dict[str, Any]]:
         leaves: dict[str, dict[str, Any]] = {}
         gitrepos: dict[str, dict[str, Any]] = {}
         generators: list[dict[str, Any]] = []
