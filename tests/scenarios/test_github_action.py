@@ -16,10 +16,12 @@ import pytest
 from planner.plan import Plan
 from planner.report.markdown import MARKER, render_plan
 from tests.testing.actionkit import (
+    forking,
     load,
     outputs,
     requires_bash,
     run_step,
+    run_step_forked,
     step,
     steps,
 )
@@ -56,13 +58,14 @@ def test_the_marker_is_the_reports() -> None:
 
 
 @requires_bash
+@forking
 def test_plan_step_writes_markdown_json_and_the_summary(
     tmp_path: Path, runner_env: dict[str, str]
 ) -> None:
     built = build_demo_repo(tmp_path / "demo")
     env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": built.head}
     env.update(WP_INVENTORY="", WP_POLICY="")
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     out = outputs(env)
     assert out["exit-code"] == "0"
@@ -82,6 +85,7 @@ def test_the_action_plans_once() -> None:
 
 
 @requires_bash
+@forking
 def test_plan_step_on_a_push_plans_what_was_pushed(
     tmp_path: Path, runner_env: dict[str, str]
 ) -> None:
@@ -89,7 +93,7 @@ def test_plan_step_on_a_push_plans_what_was_pushed(
     # on a push, the action's WP_BASE is github.event.before and the head is HEAD
     env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": ""}
     env.update(WP_INVENTORY="", WP_POLICY="", WP_EVENT="push")
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     plan = Plan.model_validate_json(Path(outputs(env)["json"]).read_text(encoding="utf-8"))
     assert plan.base == built.base
@@ -97,13 +101,14 @@ def test_plan_step_on_a_push_plans_what_was_pushed(
 
 
 @requires_bash
+@forking
 def test_plan_step_with_violations_still_leaves_a_comment_to_post(
     tmp_path: Path, runner_env: dict[str, str]
 ) -> None:
     built = build_fleet_repo(SCENARIOS_DIR / "incident", tmp_path / "incident")
     env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": built.head}
     env.update(WP_INVENTORY="", WP_POLICY="")
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     out = outputs(env)
     assert out["exit-code"] == "1"
