@@ -16,7 +16,6 @@ import pytest
 from planner.plan import Plan
 from planner.report.markdown import MARKER, render_plan
 from tests.testing.actionkit import (
-    forking,
     load,
     outputs,
     requires_bash,
@@ -58,7 +57,6 @@ def test_the_marker_is_the_reports() -> None:
 
 
 @requires_bash
-@forking
 def test_plan_step_writes_markdown_json_and_the_summary(
     tmp_path: Path, runner_env: dict[str, str]
 ) -> None:
@@ -85,7 +83,6 @@ def test_the_action_plans_once() -> None:
 
 
 @requires_bash
-@forking
 def test_plan_step_on_a_push_plans_what_was_pushed(
     tmp_path: Path, runner_env: dict[str, str]
 ) -> None:
@@ -101,7 +98,6 @@ def test_plan_step_on_a_push_plans_what_was_pushed(
 
 
 @requires_bash
-@forking
 def test_plan_step_with_violations_still_leaves_a_comment_to_post(
     tmp_path: Path, runner_env: dict[str, str]
 ) -> None:

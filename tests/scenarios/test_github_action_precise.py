@@ -8,7 +8,6 @@ from pathlib import Path
 from planner.plan import Plan
 from planner.report.markdown import render_plan
 from tests.testing.actionkit import (
-    forking,
     load,
     outputs,
     requires_bash,
@@ -38,7 +37,6 @@ def _env(
 
 
 @requires_bash
-@forking
 def test_without_precise_the_report_is_written_too(
     tmp_path: Path,
     runner_env: dict[str, str],
@@ -53,7 +51,6 @@ def test_without_precise_the_report_is_written_too(
 
 
 @requires_bash
-@forking
 @requires_kubectl
 def test_precise_puts_the_rendered_changes_in_the_comment(
     tmp_path: Path, runner_env: dict[str, str], render_cache: Path

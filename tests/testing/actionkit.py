@@ -118,10 +118,9 @@ sys.exit(int(reply or b"70"))
 streams go to the test process, which runs the command in a forked child and answers with
 its exit code."""
 
-forking = pytest.mark.skipif(
-    not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX") or sys.platform != "linux",
-    reason="forking the command needs fork and Linux's abstract sockets",
-)
+FORKABLE = hasattr(os, "pidfd_open") and hasattr(socket, "AF_UNIX") and sys.platform == "linux"
+"""Forking the command needs fork, pidfd_open and Linux's abstract sockets; elsewhere
+`run_step_forked` is `run_step`."""
 
 
 def _run_forked(conn: socket.socket) -> int:
@@ -163,6 +162,8 @@ def _run_forked(conn: socket.socket) -> int:
 
 def run_step_forked(step_id: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`run_step`, with `wave-planner` forked from this process (see the module docstring)."""
+    if not FORKABLE:
+        return run_step(step_id, env)
     address = f"\0wave-planner-{os.getpid()}-{secrets.token_hex(8)}"
     bin_dir = Path(env["RUNNER_TEMP"]).parent / "forked-bin"
     bin_dir.mkdir(exist_ok=True)
