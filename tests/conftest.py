@@ -25,7 +25,9 @@ def _keep_bytecode() -> None:
     compile everything again: about 7 CPU-s per run. Python and pytest's assert rewriting
     both read and write under `sys.pycache_prefix`, keyed by each source's size and mtime,
     so an edited module is compiled again; pytest's cache folder is ignored by git and
-    `pytest --cache-clear` empties it. Set before the helpers below are imported.
+    `pytest --cache-clear` empties it. The bytecode installers compiled beside the standard
+    library and the installed packages is linked there, not compiled again
+    (tests/testing/bytecode.py). Set before the helpers below are imported.
     """
     if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
         return
@@ -37,6 +39,9 @@ def _keep_bytecode() -> None:
     os.environ["PYTHONPYCACHEPREFIX"] = str(PYCACHE)  # for child Pythons
     sys.dont_write_bytecode = False
     sys.pycache_prefix = str(PYCACHE)
+    from tests.testing.bytecode import seed_installed
+
+    seed_installed()  # what installers compiled is not compiled again under the prefix
 
 
 _keep_bytecode()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -34,17 +35,26 @@ TIME_LIMIT = 20.0
 
 
 def fingerprint(folder: Path) -> dict[str, tuple[int, str]]:
-    """Every path below `folder`: (mode, content digest) — folders included."""
+    """Every path below `folder`: (mode, content digest) — folders included, symbolic links
+    by their target (not followed)."""
     found: dict[str, tuple[int, str]] = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            found[rel] = (0, os.readlink(path))
-        elif path.is_dir():
-            found[rel] = (path.stat().st_mode, "dir")
-        else:
-            found[rel] = (path.stat().st_mode, hashlib.sha256(path.read_bytes()).hexdigest())
-    return found
+
+    def walk(directory: str, prefix: str) -> None:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISLNK(mode):
+                    found[rel] = (0, os.readlink(entry.path))
+                elif stat.S_ISDIR(mode):
+                    found[rel] = (mode, "dir")
+                    walk(entry.path, rel + "/")
+                else:
+                    with open(entry.path, "rb") as data:
+                        found[rel] = (mode, hashlib.sha256(data.read()).hexdigest())
+
+    walk(str(folder), "")
+    return dict(sorted(found.items()))
 
 
 @dataclass(frozen=True)

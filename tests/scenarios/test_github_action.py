@@ -20,6 +20,7 @@ from tests.testing.actionkit import (
     outputs,
     requires_bash,
     run_step,
+    run_step_forked,
     step,
     steps,
 )
@@ -62,7 +63,7 @@ def test_plan_step_writes_markdown_json_and_the_summary(
     built = build_demo_repo(tmp_path / "demo")
     env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": built.head}
     env.update(WP_INVENTORY="", WP_POLICY="")
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     out = outputs(env)
     assert out["exit-code"] == "0"
@@ -89,7 +90,7 @@ def test_plan_step_on_a_push_plans_what_was_pushed(
     # on a push, the action's WP_BASE is github.event.before and the head is HEAD
     env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": ""}
     env.update(WP_INVENTORY="", WP_POLICY="", WP_EVENT="push")
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     plan = Plan.model_validate_json(Path(outputs(env)["json"]).read_text(encoding="utf-8"))
     assert plan.base == built.base
@@ -103,7 +104,7 @@ def test_plan_step_with_violations_still_leaves_a_comment_to_post(
     built = build_fleet_repo(SCENARIOS_DIR / "incident", tmp_path / "incident")
     env = {**runner_env, "WP_REPO": str(built.path), "WP_BASE": built.base, "WP_HEAD": built.head}
     env.update(WP_INVENTORY="", WP_POLICY="")
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     out = outputs(env)
     assert out["exit-code"] == "1"

@@ -11,7 +11,7 @@ from tests.testing.actionkit import (
     load,
     outputs,
     requires_bash,
-    run_step,
+    run_step_forked,
     steps,
 )
 from tests.testing.fleetrepo import SCENARIOS_DIR, build_fleet_repo
@@ -43,7 +43,7 @@ def test_without_precise_the_report_is_written_too(
 ) -> None:
     built = build_fleet_repo(SCENARIOS_DIR / "region-change", tmp_path / "fleet")
     env = _env(runner_env, built.path, built.base, built.head, "false")
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     out = outputs(env)
     assert Path(out["html"]).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
@@ -58,7 +58,7 @@ def test_precise_puts_the_rendered_changes_in_the_comment(
     built = build_fleet_repo(SCENARIOS_DIR / "generator-file", tmp_path / "fleet")
     env = _env(runner_env, built.path, built.base, built.head, "true")
     env["WAVE_PLANNER_CACHE"] = str(render_cache)  # the run's renders (tests/conftest.py)
-    result = run_step("plan", env)
+    result = run_step_forked("plan", env)
     assert result.returncode == 0, result.stderr
     out = outputs(env)
     plan = Plan.model_validate_json(Path(out["json"]).read_text(encoding="utf-8"))

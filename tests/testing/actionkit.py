@@ -1,13 +1,26 @@
 """A fake GitHub Actions runner for the composite action (action.yml): its steps, run with
-bash, `wave-planner` on PATH and a stand-in `gh` that records the API calls."""
+bash, `wave-planner` on PATH and a stand-in `gh` that records the API calls.
+
+`run_step` puts the real command on PATH (`python -m planner`, a new Python each time);
+`run_step_forked` one that runs the same entry point (`planner.cli.main`) in a child
+forked from the test process, where the planner is already imported: the step's script,
+its redirections and exit codes are the same, without importing the planner again for
+each of the step's two `wave-planner` runs (about a CPU-second each).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
+import selectors
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +100,103 @@ def run_step(step_id: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 def outputs(env: dict[str, str]) -> dict[str, str]:
     lines = Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8").splitlines()
     return dict(line.split("=", 1) for line in lines)
+
+
+CLIENT = """\
+import json, os, socket, sys
+conn = socket.socket(socket.AF_UNIX)
+conn.connect({address!r})
+data = json.dumps([sys.argv[1:], os.getcwd(), dict(os.environ)]).encode()
+socket.send_fds(conn, [data], [0, 1, 2])
+conn.shutdown(socket.SHUT_WR)
+reply = b""
+while chunk := conn.recv(64):
+    reply += chunk
+sys.exit(int(reply or b"70"))
+"""
+"""The forked `wave-planner` on PATH: its arguments, folder, environment and standard
+streams go to the test process, which runs the command in a forked child and answers with
+its exit code."""
+
+FORKABLE = hasattr(os, "pidfd_open") and hasattr(socket, "AF_UNIX") and sys.platform == "linux"
+"""Forking the command needs fork, pidfd_open and Linux's abstract sockets; elsewhere
+`run_step_forked` is `run_step`."""
+
+
+def _run_forked(conn: socket.socket) -> int:
+    """One `wave-planner` run of the client on `conn`, in a forked child: its exit code."""
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    while chunk := conn.recv(1 << 16):
+        data += chunk
+    args, cwd, env = json.loads(data)
+    pid = os.fork()
+    if pid == 0:  # the child: the command's process from here on
+        code = 70
+        try:
+            for number, fd in enumerate(fds):
+                os.dup2(fd, number)
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(env)
+            # the process's own streams, as a new Python opens them
+            sys.stdin = open(0, closefd=False)  # noqa: SIM115
+            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+            from planner.cli import main
+
+            main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(BaseException):
+                    stream.flush()
+            os._exit(code)
+    for fd in fds:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def run_step_forked(step_id: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`run_step`, with `wave-planner` forked from this process (see the module docstring)."""
+    if not FORKABLE:
+        return run_step(step_id, env)
+    address = f"\0wave-planner-{os.getpid()}-{secrets.token_hex(8)}"
+    bin_dir = Path(env["RUNNER_TEMP"]).parent / "forked-bin"
+    bin_dir.mkdir(exist_ok=True)
+    _write_exe(
+        bin_dir / "wave-planner",
+        f"#!{sys.executable} -IS\n" + CLIENT.format(address=address),
+    )
+    env = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
+    out_path, err_path = bin_dir / "stdout", bin_dir / "stderr"
+    with (
+        socket.socket(socket.AF_UNIX) as server,
+        out_path.open("w+") as out,
+        err_path.open("w+") as err,
+    ):
+        server.bind(address)
+        server.listen()
+        proc = subprocess.Popen(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step(step_id)["run"]],
+            env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        done = os.pidfd_open(proc.pid)
+        try:
+            with selectors.DefaultSelector() as waiting:
+                waiting.register(server, selectors.EVENT_READ)
+                waiting.register(done, selectors.EVENT_READ)
+                while proc.poll() is None:
+                    for key, _ in waiting.select():
+                        if key.fileobj is server:
+                            conn, _ = server.accept()
+                            with conn:
+                                conn.sendall(str(_run_forked(conn)).encode())
+        finally:
+            os.close(done)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(proc.args, proc.wait(), out.read(), err.read())

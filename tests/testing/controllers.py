@@ -17,6 +17,7 @@ the cluster runs when it is fully on base or fully on head.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -76,9 +77,24 @@ def _norm(path: str) -> str:
     return "/".join(parts) or "."
 
 
+_SHARED: dict[str, Any] = {"roots": {}, "objects": {}, "reached": {}, "work": []}
+"""What `Trees` found for a commit id, for the whole run: the id names the content, so every
+copy of a fixture fleet reads the same tree (materialised once, in a folder of the run)."""
+
+
+def _shared_work() -> Path:
+    if not _SHARED["work"]:
+        work = Path(tempfile.mkdtemp(prefix="emulated-trees-"))
+        atexit.register(shutil.rmtree, work, True)
+        _SHARED["work"].append(work)
+    found: Path = _SHARED["work"][0]
+    return found
+
+
 @dataclass
 class Trees:
-    """Every revision of a repository materialised once (git archive)."""
+    """Every revision of a repository materialised once (git archive); a revision named by
+    its commit id once per run, whichever copy of the repository names it."""
 
     repo: Path
     work: Path
@@ -87,13 +103,28 @@ class Trees:
     _objects: dict[str, Objects] = field(default_factory=dict)
     _reached: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def _store(self, kind: str, rev: str) -> dict[Any, Any]:
+        """Where a finding about `rev` is kept: the run's, for a commit id."""
+        if _SHA.fullmatch(rev):
+            shared: dict[Any, Any] = _SHARED[kind]
+            return shared
+        own: dict[str, dict[Any, Any]] = {
+            "roots": self._done,
+            "objects": self._objects,
+            "reached": self._reached,
+        }
+        return own[kind]
+
     def reach(self, rev: str, path: str) -> str:
         """The content a render of `path` at `rev` can read (tests/testing/rendercache.py)."""
-        if (rev, path) not in self._reached:
-            if rev not in self._objects:
-                self._objects[rev] = Objects.of(self.repo, rev, self.root(rev))
-            self._reached[rev, path] = reach_key(self._objects[rev], path)
-        return self._reached[rev, path]
+        reached = self._store("reached", rev)
+        if (rev, path) not in reached:
+            objects = self._store("objects", rev)
+            if rev not in objects:
+                objects[rev] = Objects.of(self.repo, rev, self.root(rev))
+            reached[rev, path] = reach_key(objects[rev], path)
+        found: str = reached[rev, path]
+        return found
 
     def tree(self, rev: str) -> str:
         """The git tree id of a revision: what its checkout holds, by content."""
@@ -107,20 +138,23 @@ class Trees:
         return self._trees[rev]
 
     def root(self, rev: str) -> Path:
-        if rev not in self._done:
-            dest = self.work / rev
+        done = self._store("roots", rev)
+        if rev not in done:
+            work = _shared_work() if _SHA.fullmatch(rev) else self.work
+            dest = work / rev
             dest.mkdir(parents=True)
             data = subprocess.run(
                 ["git", "-C", str(self.repo), "archive", "--format=tar", rev],
                 capture_output=True,
                 check=True,
             ).stdout
-            tar = self.work / f"{rev}.tar"
+            tar = work / f"{rev}.tar"
             tar.write_bytes(data)
             with tarfile.open(tar) as archive:
                 archive.extractall(dest, filter="data")
-            self._done[rev] = dest
-        return self._done[rev]
+            done[rev] = dest
+        found: Path = done[rev]
+        return found
 
 
 def _kubectl(directory: Path) -> list[dict[str, Any]]:
@@ -147,6 +181,10 @@ documents and the patches. kubectl renders each distinct input once, and once on
 runs (kept with kubectl's and this code's identity): the other revision of a folder the
 change does not reach, a repository built again from the same fixture, or the same patches
 on the same objects read the render back instead of starting kubectl again."""
+
+
+_APPLIED: dict[str, dict[str, dict[str, Any]]] = {}
+"""`Emulator.applied` by its inputs (commit ids, slug, start objects): followed once per run."""
 
 
 class Emulator:
@@ -238,7 +276,20 @@ class Emulator:
         self, start: list[dict[str, Any]], force: str | None = None
     ) -> dict[str, dict[str, Any]]:
         """Leaf objects applied from `start` (GitOps objects); with `force`, every source of
-        this repository resolves to that revision (the ideal)."""
+        this repository resolves to that revision (the ideal).
+
+        Followed once per run for the same start, revisions and repository slug: where the
+        head and the forced revision are commit ids, they name the content every render
+        reads (and `start` names every other revision), so any copy of a fixture fleet
+        applies the same. Read the objects, never change them (the same ones are shared)."""
+        if not _SHA.fullmatch(self.head) or (force is not None and not _SHA.fullmatch(force)):
+            return self._applied(start, force)
+        key = json.dumps([self.head, force, self.repo_slug, self.bootstrap, start], sort_keys=True)
+        if key not in _APPLIED:
+            _APPLIED[key] = self._applied(start, force)
+        return dict(_APPLIED[key])
+
+    def _applied(self, start: list[dict[str, Any]], force: str | None) -> dict[str, dict[str, Any]]:
         leaves: dict[str, dict[str, Any]] = {}
         gitrepos: dict[str, dict[str, Any]] = {}
         generators: list[dict[str, Any]] = []

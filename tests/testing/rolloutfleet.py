@@ -113,11 +113,16 @@ Run = Callable[..., Any]
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.relative_to(root).parts
-    }
+    """Every file of the work tree (a link by what it points to) but under `.git`, by path."""
+    out: dict[str, bytes] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [name for name in dirs if name != ".git"]  # not read, not walked
+        for name in files:
+            path = os.path.join(folder, name)
+            if name != ".git" and os.path.isfile(path):
+                with open(path, "rb") as data:
+                    out[Path(os.path.relpath(path, root)).as_posix()] = data.read()
+    return dict(sorted(out.items()))
 
 
 def documents(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
