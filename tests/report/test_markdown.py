@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +19,8 @@ from planner.report.markdown import LIMIT, MARKER, code, pre, render_plan, summa
 from tests.testing.examples import examples
 from tests.testing.memfleet import memory_plan
 from tests.testing.paths import ROOT
-from tests.testing.reportplans import GOLDEN_CASES, fixture_plan, synthetic_plan
+from tests.testing.reportplans import GOLDEN_CASES, synthetic_plan
+from tests.testing.sharedplans import planned
 
 # (golden file, fixture fleet or "demo", emergency reason)
 
@@ -35,10 +35,9 @@ def test_golden(
     golden_name: str,
     fleet_name: str,
     emergency: str | None,
-    tmp_path: Path,
     golden: Callable[[str, str], None],
 ) -> None:
-    plan = fixture_plan(fleet_name, tmp_path, emergency)
+    plan = planned(fleet_name, emergency)
     comment = render_plan(plan)
     golden(f"report/markdown-{golden_name}.md", comment)
     assert comment.startswith(MARKER + "\n")
@@ -55,8 +54,8 @@ def test_cli_prints_the_comment_of_its_plan() -> None:
     assert as_markdown.output == render_plan(Plan.model_validate_json(as_json.output))
 
 
-def test_sections_come_in_reading_order(tmp_path: Path) -> None:
-    comment = render_plan(fixture_plan("incident", tmp_path))
+def test_sections_come_in_reading_order() -> None:
+    comment = render_plan(planned("incident"))
     order = ["### Rollout plan", "[!CAUTION]", "#### Changed layers"]
     order += ["#### Steps", "```mermaid", "#### Why these clusters"]
     order += ["<details><summary>1 warning: canary-coverage (1)</summary>", "<sub>plan"]
@@ -64,8 +63,8 @@ def test_sections_come_in_reading_order(tmp_path: Path) -> None:
     assert positions == sorted(positions)
 
 
-def test_emergency_reason_is_in_the_summary_and_the_single_step(tmp_path: Path) -> None:
-    plan = fixture_plan("demo", tmp_path, "CVE-2026-1234")
+def test_emergency_reason_is_in_the_summary_and_the_single_step() -> None:
+    plan = planned("demo", "CVE-2026-1234")
     comment = render_plan(plan)
     first_lines = comment.splitlines()[:3]
     assert any("EMERGENCY" in line and "CVE-2026-1234" in line for line in first_lines)
@@ -73,8 +72,8 @@ def test_emergency_reason_is_in_the_summary_and_the_single_step(tmp_path: Path) 
     assert "emergency: CVE-2026-1234" in comment  # why this wave
 
 
-def test_no_op_says_so(tmp_path: Path) -> None:
-    comment = render_plan(fixture_plan("unreferenced-file", tmp_path))
+def test_no_op_says_so() -> None:
+    comment = render_plan(planned("unreferenced-file"))
     assert "No cluster is affected by this change." in comment
     assert "Changed files no cluster reaches" in comment
     assert "Ignored changed files" in comment
