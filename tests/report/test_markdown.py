@@ -16,6 +16,7 @@ from planner.plan import (
 )
 from planner.report import markdown
 from planner.report.markdown import LIMIT, MARKER, code, pre, render_plan, summary_line, text
+from tests.testing import keptplans
 from tests.testing.examples import examples
 from tests.testing.memfleet import memory_plan
 from tests.testing.paths import ROOT
@@ -105,7 +106,8 @@ def test_no_op_says_so() -> None:
 
 @pytest.fixture(scope="module")
 def big_plan() -> Plan:
-    return memory_plan(5000)
+    """The 5,000-cluster plan, kept between runs of the same planner (tests/testing/keptplans.py)."""
+    return keptplans.memory_plan(5000)
 
 
 @pytest.mark.slow
