@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -13,7 +12,8 @@ from planner.placement import PreviewRow
 from planner.report.table import listing, percent, render_plan, render_preview, summary_line
 from planner.selector import parse_selector
 from tests.testing.memfleet import memory_plan
-from tests.testing.reportplans import GOLDEN_CASES, fixture_plan
+from tests.testing.reportplans import GOLDEN_CASES
+from tests.testing.sharedplans import planned
 
 
 @pytest.mark.parametrize(("golden_name", "fleet_name", "emergency"), GOLDEN_CASES)
@@ -21,10 +21,9 @@ def test_golden(
     golden_name: str,
     fleet_name: str,
     emergency: str | None,
-    tmp_path: Path,
     golden: Callable[[str, str], None],
 ) -> None:
-    plan = fixture_plan(fleet_name, tmp_path, emergency)
+    plan = planned(fleet_name, emergency)
     out = render_plan(plan)
     golden(f"report/table-{golden_name}.txt", out)
     assert out.splitlines()[1] == summary_line(plan)
@@ -46,8 +45,8 @@ def test_every_step_has_a_row_with_its_share_and_gates() -> None:
     assert out.rstrip().endswith("`--format json`")
 
 
-def test_violations_are_counted_in_the_summary(tmp_path: Path) -> None:
-    plan = fixture_plan("incident", tmp_path)
+def test_violations_are_counted_in_the_summary() -> None:
+    plan = planned("incident")
     assert "2 violation(s), 1 warning(s)" in summary_line(plan)
     assert "VIOLATION" in render_plan(plan)
 

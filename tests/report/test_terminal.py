@@ -7,7 +7,6 @@ and without colour, and the PR comment's folded warnings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -21,7 +20,7 @@ from planner.report.markdown import render_plan as render_markdown
 from planner.report.table import render_plan
 from planner.report.warnings import fix_of, folded_warnings, grouped, summary, warnings_table
 from tests.testing.fleetrepo import FleetRepo
-from tests.testing.reportplans import fixture_plan
+from tests.testing.sharedplans import planned
 
 runner = CliRunner()
 
@@ -30,16 +29,16 @@ def _widths(text: str) -> list[int]:
     return [fit.visible_len(line) for line in text.splitlines()]
 
 
-def test_golden_incident_at_80_columns(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
-    plan = fixture_plan("incident", tmp_path)
+def test_golden_incident_at_80_columns(golden: Callable[[str, str], None]) -> None:
+    plan = planned("incident")
     out = render_plan(plan, width=80)
     golden("terminal/plan-incident-80.txt", out)
     assert max(_widths(out)) <= 80
     assert "\x1b[" not in out
 
 
-def test_golden_incident_in_colour(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
-    plan = fixture_plan("incident", tmp_path)
+def test_golden_incident_in_colour(golden: Callable[[str, str], None]) -> None:
+    plan = planned("incident")
     out = render_plan(plan, width=80, colour=True)
     golden("terminal/plan-incident-80-colour.txt", out)
     assert f"{fit.RED}VIOLATION{fit.RESET}" in out
@@ -47,8 +46,8 @@ def test_golden_incident_in_colour(tmp_path: Path, golden: Callable[[str, str], 
     assert fit._ANSI.sub("", out) == render_plan(plan, width=80)
 
 
-def test_golden_folded_warnings(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
-    plan = fixture_plan("incident", tmp_path)
+def test_golden_folded_warnings(golden: Callable[[str, str], None]) -> None:
+    plan = planned("incident")
     comment = render_markdown(plan)
     start = comment.index("<details><summary>1 warning")
     golden("terminal/markdown-incident-warnings.md", comment[start : comment.index("<sub>")])

@@ -24,9 +24,17 @@ BASE = (
 )  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def _committed_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """BASE committed once for the module: the tests start from the same commit."""
+    return committed(tmp_path_factory.mktemp("base") / "repo", BASE)
+
+
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return committed(tmp_path / "repo", BASE)
+def repo(tmp_path: Path, _committed_base: Path) -> Path:
+    """A repository of its own for each test: a copy of the committed base (the work tree
+    and `.git`; git re-reads the stat data it keeps in the index)."""
+    return Path(shutil.copytree(_committed_base, tmp_path / "repo", symlinks=True))
 
 
 def _expected(root: Path, changes: Mapping[str, bytes | None], tmp_path: Path) -> str:
