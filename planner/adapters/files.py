@@ -372,15 +372,13 @@ def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
         root = str(staging)
         folders = {root}  # made below the staging folder (plain strings: thousands of files)
         written = []
+        exact = None  # the umask leaves mode 0644 as it is (checked on the first file)
         for rel in sorted(files):
             target = os.path.join(root, rel)
             folder = os.path.dirname(target)
             if folder not in folders:
-                os.makedirs(folder, exist_ok=True)
-                while folder not in folders:
-                    folders.add(folder)
-                    folder = os.path.dirname(folder)
-            _write_new_file(target, files[rel])
+                _make_folders(folder, folders)
+            exact = _write_new_file(target, files[rel], exact)
             written.append(target)
         durable.write_file(staging / MANIFEST, manifest_bytes(files))
         written.append(str(staging / MANIFEST))
@@ -394,20 +392,40 @@ def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
         raise
 
 
+def _make_folders(folder: str, made: set[str]) -> None:
+    """Make `folder` and the folders above it not in `made` (each one `mkdir`, no `stat`:
+    below a new staging folder nothing exists that `made` does not know); add them."""
+    parent = os.path.dirname(folder)
+    if parent not in made:
+        _make_folders(parent, made)
+    os.mkdir(folder)
+    made.add(folder)
+
+
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
-def _write_new_file(path: str, data: bytes) -> None:
+def _write_new_file(path: str, data: bytes, exact: bool | None = None) -> bool:
     """A new file holding `data`, mode 0644 (never an existing file, never through a
-    link): `durable.write_file` with plain system calls, for a new folder's thousands."""
-    fd = os.open(path, _NEW_FILE, 0o600)
+    link): `durable.write_file` with plain system calls, for a new folder's thousands.
+
+    The file is created with mode 0644, which the umask may narrow: `exact` None checks
+    the mode it got (`fstat`), False sets it (`fchmod`), True trusts the umask to leave it
+    (a batch checks its first file). Returns whether the umask left mode 0644 as it is."""
+    fd = os.open(path, _NEW_FILE, 0o644)
     try:
-        os.fchmod(fd, 0o644)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        if exact is None:
+            exact = os.fstat(fd).st_mode & 0o777 == 0o644
+        if not exact:
+            os.fchmod(fd, 0o644)
+        done = os.write(fd, data)
+        if done < len(data):
+            view = memoryview(data)[done:]
+            while view:
+                view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
+    return exact
 
 
 def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:

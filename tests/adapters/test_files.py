@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -59,17 +60,29 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
     calls = 0
     real = files._write_new_file
 
-    def failing(path: str, data: bytes) -> None:
+    def failing(path: str, data: bytes, exact: bool | None = None) -> bool:
         nonlocal calls
         calls += 1
         if calls == 100:
             raise OSError(28, "No space left on device")
-        real(path, data)
+        return real(path, data, exact)
 
     monkeypatch.setattr(files, "_write_new_file", failing)
     with pytest.raises(UserError, match="cannot write"):
         files.write_tree(tmp_path / "waves" / "argocd", wanted)
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
+
+
+def test_a_new_output_folder_has_mode_0644_files_whatever_the_umask(tmp_path: Path) -> None:
+    wanted = {f"clusters/c{i:03d}/sync.yaml": b"x\n" for i in range(80)}
+    for umask, name in ((0o077, "narrow"), (0o002, "wide")):
+        old = os.umask(umask)
+        try:
+            files.write_tree(tmp_path / name, wanted)
+        finally:
+            os.umask(old)
+        modes = {oct(p.stat().st_mode)[-3:] for p in (tmp_path / name).rglob("*.yaml")}
+        assert modes == {"644"}, (name, modes)
 
 
 def _manifest_listing(out: Path, *entries: str) -> None:
