@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from planner import snapshot as snap_mod
-from planner.adapters import durable
+from planner.adapters import durable, newfolder
 from planner.errors import Problem, Refusal, UserError
 
 MANIFEST = ".wave-planner-manifest.json"
@@ -333,12 +332,15 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) ->
     """Write generated files atomically; delete only stale files this tool generated.
 
     A folder that does not exist yet is written whole beside it and renamed into place
-    (`_write_new`): it appears complete or not at all.
+    (`planner.adapters.newfolder`): it appears complete or not at all.
     """
     if not out.exists() and not out.is_symlink() and len(files) > _FSYNC_EACH:
         _check_out_dir(out)
         _check_targets(out, files, new=True)
-        _write_new(out, files)
+        try:
+            newfolder.write(out, {**files, MANIFEST: manifest_bytes(files)})
+        except OSError as exc:
+            raise _unwritable(out, exc) from None
         return TreeDiff(tuple(sorted(files)), (), ())
     diff = plan_tree(out, files, adopt=adopt)
     try:
@@ -357,75 +359,6 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, adopt: bool = False) ->
     atomic_write(out / MANIFEST, manifest_bytes(files))
     _drop_leftovers(out, [*files, MANIFEST])
     return diff
-
-
-def _write_new(out: Path, files: Mapping[str, bytes]) -> None:
-    """Write a new output folder: every file into a hidden folder beside `out`, one sync of
-    the file system (else an `fsync` of each file and folder), one rename of the folder,
-    and an `fsync` of its parent; on an error the hidden folder is removed."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = durable.new_folder(out)
-    except OSError as exc:
-        raise _unwritable(out, exc) from None
-    try:
-        root = str(staging)
-        folders = {root}  # made below the staging folder (plain strings: thousands of files)
-        written = []
-        exact = None  # the umask leaves mode 0644 as it is (checked on the first file)
-        for rel in sorted(files):
-            target = os.path.join(root, rel)
-            folder = os.path.dirname(target)
-            if folder not in folders:
-                _make_folders(folder, folders)
-            exact = _write_new_file(target, files[rel], exact)
-            written.append(target)
-        durable.write_file(staging / MANIFEST, manifest_bytes(files))
-        written.append(str(staging / MANIFEST))
-        durable.sync(staging, [*written, *sorted(folders, key=len, reverse=True)])
-        os.rename(staging, out)
-        durable.sync_folder(out.parent)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise _unwritable(out, exc) from None
-        raise
-
-
-def _make_folders(folder: str, made: set[str]) -> None:
-    """Make `folder` and the folders above it not in `made` (each one `mkdir`, no `stat`:
-    below a new staging folder nothing exists that `made` does not know); add them."""
-    parent = os.path.dirname(folder)
-    if parent not in made:
-        _make_folders(parent, made)
-    os.mkdir(folder)
-    made.add(folder)
-
-
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-
-
-def _write_new_file(path: str, data: bytes, exact: bool | None = None) -> bool:
-    """A new file holding `data`, mode 0644 (never an existing file, never through a
-    link): `durable.write_file` with plain system calls, for a new folder's thousands.
-
-    The file is created with mode 0644, which the umask may narrow: `exact` None checks
-    the mode it got (`fstat`), False sets it (`fchmod`), True trusts the umask to leave it
-    (a batch checks its first file). Returns whether the umask left mode 0644 as it is."""
-    fd = os.open(path, _NEW_FILE, 0o644)
-    try:
-        if exact is None:
-            exact = os.fstat(fd).st_mode & 0o777 == 0o644
-        if not exact:
-            os.fchmod(fd, 0o644)
-        done = os.write(fd, data)
-        if done < len(data):
-            view = memoryview(data)[done:]
-            while view:
-                view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
-    return exact
 
 
 def _drop_leftovers(out: Path, generated: Iterable[str]) -> None:

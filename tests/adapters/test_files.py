@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.adapters import files
+from planner.adapters import files, newfolder
 from planner.errors import UserError
 
 
@@ -58,7 +58,7 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
 
     calls = 0
-    real = files._write_new_file
+    real = newfolder.write_file
 
     def failing(path: str, data: bytes, exact: bool | None = None) -> bool:
         nonlocal calls
@@ -67,7 +67,7 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(
             raise OSError(28, "No space left on device")
         return real(path, data, exact)
 
-    monkeypatch.setattr(files, "_write_new_file", failing)
+    monkeypatch.setattr(newfolder, "write_file", failing)
     with pytest.raises(UserError, match="cannot write"):
         files.write_tree(tmp_path / "waves" / "argocd", wanted)
     assert sorted(p.name for p in (tmp_path / "waves").iterdir()) == ["flux"]
