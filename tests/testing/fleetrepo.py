@@ -175,16 +175,17 @@ def list_scenarios() -> list[str]:
     )
 
 
-def build_fleet_repo(fleet_dir: Path, dest: Path) -> FleetRepo:
+def build_fleet_repo(fleet_dir: Path, dest: Path, *, keep: bool = True) -> FleetRepo:
     """Build a two-commit git repository at dest from the fixture fleet at fleet_dir.
 
     The first build of a fleet (by content) is kept as a template, for the rest of the test
-    run and for later runs (`from_template(keep=True)`); later builds copy it (same bytes,
-    same SHAs: the build is deterministic).
+    run and, with `keep`, for later runs (`from_template(keep=True)`); later builds copy it
+    (same bytes, same SHAs: the build is deterministic). A fleet whose content names this
+    run's temporary folders is never seen again: build it with `keep=False`.
     """
     fleet_dir = Path(fleet_dir)
     key = ("fleet", fleet_dir.name, tree_digest(fleet_dir))  # the name is in the messages
-    return from_template(key, dest, lambda d: _build(fleet_dir, d), keep=True)
+    return from_template(key, dest, lambda d: _build(fleet_dir, d), keep=keep)
 
 
 def _build(fleet_dir: Path, dest: Path) -> FleetRepo:

@@ -107,7 +107,7 @@ def build(
             (src / side / rel).write_text(text)
 
     def make(path: Path) -> FleetRepo:
-        built = build_fleet_repo(src, path)
+        built = build_fleet_repo(src, path, keep=relative)  # absolute paths: this run only
         git(built.path, "config", "user.name", "Release Manager")
         git(built.path, "config", "user.email", "rm@example.com")
         git(built.path, "config", "commit.gpgsign", "false")
