@@ -30,11 +30,18 @@ def temporary(folder: Path, name: str, token: str | None) -> tuple[int, str]:
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
+FEW_PATHS = 64  # up to this many, an fsync of each: `syncfs` waits for every writer's data
+
+
 def sync(anchor: Path, paths: list[str]) -> None:
-    """Flush the file system holding `anchor` (Linux `syncfs`), else fsync each path."""
-    if _syncfs(anchor):
+    """Flush `paths` (files and the folders whose entries changed): an `fsync` of each when
+    they are few, else one flush of the file system holding `anchor` (Linux `syncfs`, where
+    it is available). A rollout step writes a handful of files; `syncfs` would also wait for
+    everything any other process left unwritten on that disk (seconds on a busy one)."""
+    unique = list(dict.fromkeys(paths))
+    if len(unique) > FEW_PATHS and _syncfs(anchor):
         return
-    for path in dict.fromkeys(paths):
+    for path in unique:
         sync_folder(path)  # a file or a folder
 
 
