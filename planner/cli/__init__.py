@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     sys.exit(_command_line(argv))
 
 
-def run() -> NoReturn:
+def run(argv: list[str] | None = None) -> NoReturn:
     """The installed `wave-planner` and `python -m planner`: one command, then leave at once.
 
     A process that ran one command has nothing left to free: at 10,000 clusters, tearing
@@ -235,7 +235,7 @@ def run() -> NoReturn:
     """
     import os
 
-    code = _command_line(None)
+    code = _command_line(argv)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

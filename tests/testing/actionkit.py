@@ -2,7 +2,7 @@
 bash, `wave-planner` on PATH and a stand-in `gh` that records the API calls.
 
 `run_step` puts the real command on PATH (`python -m planner`, a new Python each time);
-`run_step_forked` one that runs the same entry point (`planner.cli.main`) in a child
+`run_step_forked` one that runs the same entry point (`planner.cli.run`) in a child
 forked from the test process, where the planner is already imported: the step's script,
 its redirections and exit codes are the same, without importing the planner again for
 each of the step's two `wave-planner` runs (about a CPU-second each).
@@ -142,17 +142,14 @@ def _run_forked(conn: socket.socket) -> int:
             sys.stdin = open(0, closefd=False)  # noqa: SIM115
             sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
             sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-            from planner.cli import main
+            from planner.cli import run
 
-            main(args)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            run(args)  # flushes the streams and ends the child with the command's code
         except BaseException:
             traceback.print_exc()
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(BaseException):
-                    stream.flush()
+            with contextlib.suppress(BaseException):
+                sys.stderr.flush()
             os._exit(code)
     for fd in fds:
         os.close(fd)
